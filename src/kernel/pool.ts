@@ -1,0 +1,674 @@
+/**
+ * The kernel pool: ExAllocatePoolWithTag, ExAllocatePool2, ExFreePool, ExFreePoolWithTag, with per-tag
+ * accounting as poolmon shows it and the bug checks Windows raises for misuse.
+ *
+ * Layout. Small blocks (up to a page, header included) are carved from 64 KiB runs, one run per size class of
+ * 16 bytes. Each small block starts with a 16-byte pool header in simulated memory, as on Windows:
+ *
+ *   +0 tag  +4 requested bytes  +8 (tag-table index << 12 | pool type)  +12 state word (allocated / free)
+ *
+ * Allocations too large for a small block are "big pool": page-aligned, with their header kept in per-page
+ * tables (as Windows keeps big allocations in PoolBigPageTable). Free blocks go back on a per-class stack of
+ * offsets, so allocate and free in steady state touch only typed arrays and plain arrays of small integers.
+ *
+ * The limit (`poolLimit`) caps the bytes in use so exhaustion is testable: past it an allocation returns NULL.
+ */
+import {
+  ARENA_BASE,
+  ARENA_END,
+  ARENA_RESERVE,
+  MEMORY_ALLOCATION_ALIGNMENT,
+  memory,
+  memory32,
+  PAGE_COUNT,
+  PAGE_SHIFT,
+  PAGE_SIZE,
+} from './arena.js';
+import {
+  BAD_POOL_CALLER,
+  bugCheck,
+  DdiRule,
+  DRIVER_VERIFIER_DETECTED_VIOLATION,
+  SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
+} from './bugcheck.js';
+import { APC_LEVEL, DISPATCH_LEVEL, KeGetCurrentIrql } from './irql.js';
+import { KernelException, STATUS_INSUFFICIENT_RESOURCES } from './status.js';
+import { tagToString } from './tags.js';
+import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from './verifier.js';
+
+// POOL_TYPE values (wdm.h).
+export const NonPagedPool = 0;
+export const NonPagedPoolExecute = 0;
+export const PagedPool = 1;
+export const NonPagedPoolMustSucceed = 2;
+export const DontUseThisType = 3;
+export const NonPagedPoolCacheAligned = 4;
+export const PagedPoolCacheAligned = 5;
+export const NonPagedPoolCacheAlignedMustS = 6;
+export const NonPagedPoolBase = 0;
+export const NonPagedPoolNx = 512;
+export const NonPagedPoolNxCacheAligned = 516;
+export const NonPagedPoolSessionNx = 544;
+/** OR-ed into a POOL_TYPE: raise STATUS_INSUFFICIENT_RESOURCES instead of returning NULL. */
+export const POOL_RAISE_IF_ALLOCATION_FAILURE = 16;
+/** OR-ed into a POOL_TYPE: fail quietly under low resources (Verifier fault injection does not apply). */
+export const POOL_QUOTA_FAIL_INSTEAD_OF_RAISE = 8;
+/** High bit of a tag: protected pool, which must be freed with the same tag. */
+export const PROTECTED_POOL = 0x80000000;
+
+// POOL_FLAGS for ExAllocatePool2 (wdm.h). Numbers, or bigints for the upper optional flags.
+export const POOL_FLAG_USE_QUOTA = 0x1;
+export const POOL_FLAG_UNINITIALIZED = 0x2;
+export const POOL_FLAG_SESSION = 0x4;
+export const POOL_FLAG_CACHE_ALIGNED = 0x8;
+export const POOL_FLAG_RAISE_ON_FAILURE = 0x20;
+export const POOL_FLAG_NON_PAGED = 0x40;
+export const POOL_FLAG_NON_PAGED_EXECUTE = 0x80;
+export const POOL_FLAG_PAGED = 0x100;
+
+const HEADER = 16;
+const SMALL_MAX_BLOCK = PAGE_SIZE;
+const RUN_BYTES = 16 * PAGE_SIZE;
+const CLASS_COUNT = SMALL_MAX_BLOCK / 16 + 1;
+const STATE_ALLOCATED = 0x414b4457; // "WDKA"
+const STATE_FREE = 0x464b4457; // "WDKF"
+const GUARD_BYTE = 0xab;
+const FREED_FILL = 0xfd;
+const QUARANTINE = 64;
+
+/** One row of poolmon: what a tag has allocated and freed. */
+export interface TagStats {
+  /** The ULONG tag value ('fPCT' is 0x66504354). */
+  readonly tag: number;
+  /** The tag in memory order, as poolmon prints it ("TCPf"). */
+  readonly name: string;
+  /** "Nonp" or "Paged", as poolmon's Type column. */
+  readonly type: 'Nonp' | 'Paged';
+  allocs: number;
+  frees: number;
+  /** Bytes requested and not yet freed. */
+  bytes: number;
+}
+
+/** An allocation that is still outstanding (for leak reports). */
+export interface PoolAllocation {
+  readonly address: number;
+  readonly tag: number;
+  readonly tagName: string;
+  readonly size: number;
+  readonly poolType: number;
+  /** The driver's call site, recorded in full verifier mode. */
+  readonly site: string | undefined;
+}
+
+/** Low-resources simulation hook (the verifier's fault injection): return true to fail this allocation. */
+export type FaultHook = (tag: number, size: number, ddi: string) => boolean;
+
+// --- state -------------------------------------------------------------------------------------------------
+
+/** Per page: 0 unused, > 0 the small block size of its run, -1 first page of a big block, -2 a later page. */
+const pageKind = new Int32Array(PAGE_COUNT);
+/** Per page: for small runs the run's byte offset; for big blocks the first page index. */
+const pageAux = new Int32Array(PAGE_COUNT);
+/** Big blocks, indexed by first page: tag, requested size, pages, (stat index << 12 | pool type), state. */
+const bigTag = new Int32Array(PAGE_COUNT);
+const bigSize = new Int32Array(PAGE_COUNT);
+const bigPages = new Int32Array(PAGE_COUNT);
+const bigInfo = new Int32Array(PAGE_COUNT);
+const bigState = new Int32Array(PAGE_COUNT);
+
+/** Free block offsets per small class (class = block size / 16). */
+const smallFree: number[][] = Array.from({ length: CLASS_COUNT }, () => []);
+/** Next uncarved offset and end of the current run, per class. */
+const runNext = new Int32Array(CLASS_COUNT);
+const runEnd = new Int32Array(CLASS_COUNT);
+/** Free big blocks by page count. */
+const bigFree = new Map<number, number[]>();
+/** First never-carved byte offset. */
+let bump = 0;
+let bytesInUse = 0;
+let limit = ARENA_RESERVE;
+let faultHook: FaultHook | null = null;
+
+const tagStats: TagStats[] = [];
+const tagIndex = new Map<number, number>();
+const sites = new Map<number, string>();
+const quarantine: number[] = [];
+
+// --- configuration -----------------------------------------------------------------------------------------
+
+/** Resets the pool to empty: no allocations, no tags, memory zeroed. Part of resetSystem. */
+export function resetPool(poolLimit = ARENA_RESERVE): void {
+  memory.fill(0, 0, bump);
+  pageKind.fill(0, 0, bump >>> PAGE_SHIFT);
+  pageAux.fill(0, 0, bump >>> PAGE_SHIFT);
+  for (const list of smallFree) list.length = 0;
+  runNext.fill(0);
+  runEnd.fill(0);
+  bigFree.clear();
+  bump = 0;
+  bytesInUse = 0;
+  limit = Math.min(poolLimit, ARENA_RESERVE);
+  tagStats.length = 0;
+  tagIndex.clear();
+  sites.clear();
+  quarantine.length = 0;
+}
+
+/** Sets the low-resources hook (null to clear). */
+export function setPoolFaultHook(hook: FaultHook | null): void {
+  faultHook = hook;
+}
+
+/** Bytes the pool may hand out in all. */
+export function poolLimit(): number {
+  return limit;
+}
+
+/** Bytes in use now (block sizes, headers included). */
+export function poolBytesInUse(): number {
+  return bytesInUse;
+}
+
+// --- accounting --------------------------------------------------------------------------------------------
+
+function statIndexFor(tag: number, paged: boolean): number {
+  const key = paged ? tag + 0x1_0000_0000 : tag;
+  let index = tagIndex.get(key);
+  if (index === undefined) {
+    index = tagStats.length;
+    tagStats.push({ tag, name: tagToString(tag), type: paged ? 'Paged' : 'Nonp', allocs: 0, frees: 0, bytes: 0 });
+    tagIndex.set(key, index);
+  }
+  return index;
+}
+
+/**
+ * Charges `bytes` to `tag` for a structure that lives outside simulated memory (MDLs, NDIS descriptors: their
+ * fields are JavaScript objects, but Windows allocates them from pool, so poolmon and the limit must see them).
+ * Returns false when the pool is exhausted or a fault is injected: the caller then fails as Windows would.
+ */
+export function poolCharge(tag: number, bytes: number, ddi: string): boolean {
+  if (bytesInUse + bytes > limit) return false;
+  if (faultHook?.(tag, bytes, ddi)) return false;
+  bytesInUse += bytes;
+  const s = tagStats[statIndexFor(tag, false)]!;
+  s.allocs++;
+  s.bytes += bytes;
+  return true;
+}
+
+/** Releases a charge made by {@link poolCharge}. */
+export function poolRelease(tag: number, bytes: number): void {
+  bytesInUse -= bytes;
+  const s = tagStats[statIndexFor(tag, false)]!;
+  s.frees++;
+  s.bytes -= bytes;
+}
+
+/** poolmon: one row per tag that has ever allocated, in the order tags first appeared. */
+export function poolmon(): readonly TagStats[] {
+  return tagStats;
+}
+
+/** The row for one tag (nonpaged), or undefined when it never allocated. */
+export function poolTagStats(tag: number): TagStats | undefined {
+  const i = tagIndex.get(tag);
+  return i === undefined ? undefined : tagStats[i];
+}
+
+// --- allocation --------------------------------------------------------------------------------------------
+
+function isPaged(poolType: number): boolean {
+  return (poolType & 1) === 1;
+}
+
+function fail(poolType: number, ddi: string, size: number, tag: number): number {
+  if ((poolType & POOL_RAISE_IF_ALLOCATION_FAILURE) !== 0) {
+    throw new KernelException(
+      STATUS_INSUFFICIENT_RESOURCES,
+      `${ddi}(${size} bytes, tag '${tagToString(tag)}') could not be satisfied and POOL_RAISE_IF_ALLOCATION_FAILURE was set`,
+    );
+  }
+  return 0;
+}
+
+function checkTag(tag: number, poolType: number, size: number): void {
+  if (tag === 0) {
+    bugCheck(BAD_POOL_CALLER, 0x9b, poolType, size, 0, 'pool allocated with a tag of zero, which cannot be tracked');
+  }
+  if ((tag & 0x7fffffff) === 0x424947) {
+    bugCheck(BAD_POOL_CALLER, 0x9c, poolType, size, 0, "pool allocated with the reserved tag 'BIG'");
+  }
+  if (verifierLevel >= VERIFIER_STANDARD && !hasLetterOrDigit(tag)) {
+    bugCheck(BAD_POOL_CALLER, 0x9d, tag, poolType, 0, `pool tag 0x${(tag >>> 0).toString(16)} has no letter or digit`);
+  }
+}
+
+function hasLetterOrDigit(tag: number): boolean {
+  for (let shift = 0; shift < 32; shift += 8) {
+    const c = (tag >>> shift) & 0x7f;
+    if ((c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)) return true;
+  }
+  return false;
+}
+
+/**
+ * The allocator behind every pool DDI. Returns an address, or 0 when the request cannot be met. `poolType` is
+ * the POOL_TYPE without the raise flag.
+ */
+function allocate(poolType: number, size: number, tag: number, ddi: string): number {
+  const irql = KeGetCurrentIrql();
+  const paged = isPaged(poolType);
+  if (irql > DISPATCH_LEVEL || (paged && irql > APC_LEVEL)) {
+    if (verifierLevel >= VERIFIER_STANDARD) {
+      bugCheck(
+        DRIVER_VERIFIER_DETECTED_VIOLATION,
+        DdiRule.IrqlExAllocatePool,
+        irql,
+        poolType,
+        size,
+        `${ddi} called at IRQL ${irql}: ${paged ? 'paged pool needs IRQL <= APC_LEVEL' : 'IRQL must be <= DISPATCH_LEVEL'}`,
+      );
+    }
+    bugCheck(BAD_POOL_CALLER, 0x08, irql, poolType, size, `${ddi} called at invalid IRQL ${irql}`);
+  }
+  if ((poolType & ~POOL_RAISE_IF_ALLOCATION_FAILURE) === NonPagedPoolMustSucceed) {
+    bugCheck(BAD_POOL_CALLER, 0x9a, poolType, size, tag, 'NonPagedPoolMustSucceed is no longer supported');
+  }
+  checkTag(tag, poolType, size);
+  if (size === 0 && verifierLevel >= VERIFIER_STANDARD) {
+    bugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x00, irql, poolType, 0, `${ddi} asked for zero bytes`);
+  }
+  if (!(size >= 0) || size > limit) return 0;
+  if (faultHook?.(tag, size, ddi)) return 0;
+  const guard = verifierLevel >= VERIFIER_FULL ? MEMORY_ALLOCATION_ALIGNMENT : 0;
+  const stat = statIndexFor(tag, paged);
+  const blockSize = (HEADER + size + guard + 15) & ~15;
+  let address: number;
+  let capacity: number;
+  if (blockSize <= SMALL_MAX_BLOCK) {
+    capacity = blockSize - HEADER;
+    if (bytesInUse + blockSize > limit) return 0;
+    const off = takeSmall(blockSize >>> 4, blockSize);
+    if (off < 0) return 0;
+    const w = off >>> 2;
+    memory32[w] = tag;
+    memory32[w + 1] = size;
+    memory32[w + 2] = (stat << 12) | (poolType & 0xfff);
+    memory32[w + 3] = STATE_ALLOCATED;
+    bytesInUse += blockSize;
+    address = ARENA_BASE + off + HEADER;
+  } else {
+    const pages = Math.ceil((size + guard) / PAGE_SIZE);
+    if (bytesInUse + pages * PAGE_SIZE > limit) return 0;
+    const first = takeBig(pages);
+    if (first < 0) return 0;
+    capacity = pages * PAGE_SIZE;
+    bigTag[first] = tag;
+    bigSize[first] = size;
+    bigPages[first] = pages;
+    bigInfo[first] = (stat << 12) | (poolType & 0xfff);
+    bigState[first] = STATE_ALLOCATED;
+    bytesInUse += pages * PAGE_SIZE;
+    address = ARENA_BASE + first * PAGE_SIZE;
+  }
+  const s = tagStats[stat]!;
+  s.allocs++;
+  s.bytes += size;
+  if (verifierLevel >= VERIFIER_FULL) {
+    const off = address - ARENA_BASE;
+    memory.fill(GUARD_BYTE, off + size, off + capacity);
+    sites.set(address, callSite());
+  }
+  return address;
+}
+
+function takeSmall(cls: number, blockSize: number): number {
+  const free = smallFree[cls]!;
+  if (free.length > 0) return free.pop()!;
+  if (runNext[cls]! + blockSize > runEnd[cls]!) {
+    if (bump + RUN_BYTES > ARENA_RESERVE) return -1;
+    const start = bump;
+    bump += RUN_BYTES;
+    for (let p = start >>> PAGE_SHIFT; p < bump >>> PAGE_SHIFT; p++) {
+      pageKind[p] = blockSize;
+      pageAux[p] = start;
+    }
+    runNext[cls] = start;
+    runEnd[cls] = start + RUN_BYTES - (RUN_BYTES % blockSize);
+  }
+  const off = runNext[cls]!;
+  runNext[cls] = off + blockSize;
+  return off;
+}
+
+function takeBig(pages: number): number {
+  const free = bigFree.get(pages);
+  if (free !== undefined && free.length > 0) return free.pop()!;
+  if (bump + pages * PAGE_SIZE > ARENA_RESERVE) return -1;
+  const first = bump >>> PAGE_SHIFT;
+  bump += pages * PAGE_SIZE;
+  pageKind[first] = -1;
+  pageAux[first] = first;
+  for (let p = first + 1; p < first + pages; p++) {
+    pageKind[p] = -2;
+    pageAux[p] = first;
+  }
+  return first;
+}
+
+// --- the DDIs ----------------------------------------------------------------------------------------------
+
+/**
+ * ExAllocatePoolWithTag: allocates `NumberOfBytes` of pool of `PoolType`, marked with `Tag`. Returns the
+ * address, or NULL (0) when the pool cannot satisfy it; with POOL_RAISE_IF_ALLOCATION_FAILURE in PoolType it
+ * raises STATUS_INSUFFICIENT_RESOURCES instead. The memory is not zeroed. IRQL <= DISPATCH_LEVEL (paged pool:
+ * <= APC_LEVEL). A tag of zero is a bug check (BAD_POOL_CALLER 0x9B).
+ */
+export function ExAllocatePoolWithTag(PoolType: number, NumberOfBytes: number, Tag: number): number {
+  const address = allocate(
+    PoolType & ~POOL_RAISE_IF_ALLOCATION_FAILURE,
+    NumberOfBytes,
+    Tag >>> 0,
+    'ExAllocatePoolWithTag',
+  );
+  return address !== 0 ? address : fail(PoolType, 'ExAllocatePoolWithTag', NumberOfBytes, Tag);
+}
+
+/** ExAllocatePool (deprecated): as ExAllocatePoolWithTag with the tag ' enoN' ("None"), as Windows does. */
+export function ExAllocatePool(PoolType: number, NumberOfBytes: number): number {
+  return ExAllocatePoolWithTag(PoolType, NumberOfBytes, 0x656e6f4e);
+}
+
+/** ExAllocatePoolZero: ExAllocatePoolWithTag, then zeroed. */
+export function ExAllocatePoolZero(PoolType: number, NumberOfBytes: number, Tag: number): number {
+  const address = ExAllocatePoolWithTag(PoolType, NumberOfBytes, Tag);
+  if (address !== 0) memory.fill(0, address - ARENA_BASE, address - ARENA_BASE + NumberOfBytes);
+  return address;
+}
+
+/**
+ * ExAllocatePool2: POOL_FLAGS select the pool (exactly one of NON_PAGED, NON_PAGED_EXECUTE, PAGED); the memory
+ * is zeroed unless POOL_FLAG_UNINITIALIZED; POOL_FLAG_RAISE_ON_FAILURE raises instead of returning NULL.
+ * Invalid flag combinations return NULL (the documented failure value).
+ */
+export function ExAllocatePool2(Flags: number | bigint, NumberOfBytes: number, Tag: number): number {
+  const flags = typeof Flags === 'bigint' ? Number(Flags & 0xffffffffn) : Flags;
+  const kinds =
+    (flags & POOL_FLAG_NON_PAGED ? 1 : 0) +
+    (flags & POOL_FLAG_NON_PAGED_EXECUTE ? 1 : 0) +
+    (flags & POOL_FLAG_PAGED ? 1 : 0);
+  const raise = (flags & POOL_FLAG_RAISE_ON_FAILURE) !== 0;
+  if (kinds !== 1) {
+    if (raise) throw new KernelException(STATUS_INSUFFICIENT_RESOURCES, 'ExAllocatePool2: invalid POOL_FLAGS');
+    return 0;
+  }
+  const poolType = flags & POOL_FLAG_PAGED ? PagedPool : flags & POOL_FLAG_NON_PAGED ? NonPagedPoolNx : NonPagedPool;
+  const address = allocate(poolType, NumberOfBytes, Tag >>> 0, 'ExAllocatePool2');
+  if (address === 0) return fail(raise ? POOL_RAISE_IF_ALLOCATION_FAILURE : 0, 'ExAllocatePool2', NumberOfBytes, Tag);
+  if ((flags & POOL_FLAG_UNINITIALIZED) === 0) {
+    memory.fill(0, address - ARENA_BASE, address - ARENA_BASE + NumberOfBytes);
+  }
+  return address;
+}
+
+/** ExFreePool: frees pool allocated by any ExAllocatePool* routine. */
+export function ExFreePool(P: number): void {
+  release(P, -1, 'ExFreePool');
+}
+
+/** ExFreePoolWithTag: frees pool, bug-checking (BAD_POOL_CALLER 0x0A) if `Tag` is not the allocation's tag. */
+export function ExFreePoolWithTag(P: number, Tag: number): void {
+  release(P, Tag >>> 0, 'ExFreePoolWithTag');
+}
+
+/** ExFreePool2 (Windows 10 2004+): as ExFreePoolWithTag; the extended parameters are not used here. */
+export function ExFreePool2(P: number, Tag: number): void {
+  release(P, Tag >>> 0, 'ExFreePool2');
+}
+
+function release(address: number, tag: number, ddi: string): void {
+  const irql = KeGetCurrentIrql();
+  if (irql > DISPATCH_LEVEL) {
+    if (verifierLevel >= VERIFIER_STANDARD) {
+      bugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, DdiRule.IrqlExFree, irql, 0, address, `${ddi} at IRQL ${irql}`);
+    }
+    bugCheck(BAD_POOL_CALLER, 0x09, irql, 0, address, `${ddi} called at invalid IRQL ${irql}`);
+  }
+  if (!(address >= ARENA_BASE && address < ARENA_BASE + bump)) {
+    bugCheck(
+      BAD_POOL_CALLER,
+      0x42,
+      address,
+      0,
+      0,
+      `${ddi}(0x${address.toString(16)}): that address was never in any pool`,
+    );
+  }
+  const off = address - ARENA_BASE;
+  const page = off >>> PAGE_SHIFT;
+  const kind = pageKind[page]!;
+  if (kind > 0) {
+    const run = pageAux[page]!;
+    const block = off - HEADER;
+    if ((block - run) % kind !== 0) {
+      bugCheck(
+        BAD_POOL_CALLER,
+        0x46,
+        address,
+        0,
+        0,
+        `${ddi}(0x${address.toString(16)}): not the start of a pool block`,
+      );
+    }
+    const w = block >>> 2;
+    const state = memory32[w + 3]!;
+    if (state === STATE_FREE) {
+      bugCheck(
+        BAD_POOL_CALLER,
+        0x07,
+        0,
+        memory32[w]! >>> 0,
+        address,
+        `${ddi}(0x${address.toString(16)}): already freed`,
+      );
+    }
+    if (state !== STATE_ALLOCATED) {
+      bugCheck(
+        BAD_POOL_CALLER,
+        0x99,
+        address,
+        0,
+        0,
+        `${ddi}(0x${address.toString(16)}): invalid address or pool header corrupted`,
+      );
+    }
+    const allocTag = memory32[w]! >>> 0;
+    checkFreeTag(address, allocTag, tag, ddi);
+    const size = memory32[w + 1]!;
+    const stat = memory32[w + 2]! >>> 12;
+    if (verifierLevel >= VERIFIER_FULL) checkGuard(address, size, kind - HEADER - size);
+    memory32[w + 3] = STATE_FREE;
+    bytesInUse -= kind;
+    const s = tagStats[stat]!;
+    s.frees++;
+    s.bytes -= size;
+    if (verifierLevel >= VERIFIER_FULL) {
+      sites.delete(address);
+      memory.fill(FREED_FILL, off, off + kind - HEADER);
+      quarantineBlock(block);
+    } else {
+      smallFree[kind >>> 4]!.push(block);
+    }
+    return;
+  }
+  if (kind === -1 && off % PAGE_SIZE === 0) {
+    if (bigState[page] === STATE_FREE) {
+      bugCheck(
+        BAD_POOL_CALLER,
+        0x07,
+        0,
+        bigTag[page]! >>> 0,
+        address,
+        `${ddi}(0x${address.toString(16)}): already freed`,
+      );
+    }
+    const allocTag = bigTag[page]! >>> 0;
+    checkFreeTag(address, allocTag, tag, ddi);
+    const size = bigSize[page]!;
+    const pages = bigPages[page]!;
+    if (verifierLevel >= VERIFIER_FULL) checkGuard(address, size, pages * PAGE_SIZE - size);
+    bigState[page] = STATE_FREE;
+    bytesInUse -= pages * PAGE_SIZE;
+    const s = tagStats[bigInfo[page]! >>> 12]!;
+    s.frees++;
+    s.bytes -= size;
+    if (verifierLevel >= VERIFIER_FULL) {
+      sites.delete(address);
+      memory.fill(FREED_FILL, off, off + pages * PAGE_SIZE);
+    }
+    let list = bigFree.get(pages);
+    if (list === undefined) bigFree.set(pages, (list = []));
+    list.push(page);
+    return;
+  }
+  bugCheck(BAD_POOL_CALLER, 0x46, address, 0, 0, `${ddi}(0x${address.toString(16)}): not an allocated pool address`);
+}
+
+function checkFreeTag(address: number, allocTag: number, tag: number, ddi: string): void {
+  if (tag === -1) {
+    if ((allocTag & PROTECTED_POOL) !== 0) {
+      bugCheck(BAD_POOL_CALLER, 0x0a, address, allocTag, 0, `${ddi}: protected pool must be freed with its tag`);
+    }
+    return;
+  }
+  if (((allocTag ^ tag) & 0x7fffffff) !== 0 || (allocTag & PROTECTED_POOL) !== (tag & PROTECTED_POOL)) {
+    bugCheck(
+      BAD_POOL_CALLER,
+      0x0a,
+      address,
+      allocTag,
+      tag,
+      `${ddi}(0x${address.toString(16)}) with tag '${tagToString(tag)}', but it was allocated with '${tagToString(allocTag)}'`,
+    );
+  }
+}
+
+/** Full mode: every byte between the end of the request and the end of the block must still be a guard byte. */
+function checkGuard(address: number, size: number, guardBytes: number): void {
+  const off = address - ARENA_BASE;
+  for (let i = 0; i < guardBytes; i++) {
+    if (memory[off + size + i] !== GUARD_BYTE) {
+      bugCheck(
+        SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
+        address,
+        address + size + i,
+        0,
+        0x24,
+        `the driver wrote past the end of its ${size}-byte pool allocation at 0x${address.toString(16)} (byte ${size + i})`,
+      );
+    }
+  }
+}
+
+/** Full mode keeps freed small blocks out of circulation for a while so a use after free finds poison. */
+function quarantineBlock(block: number): void {
+  quarantine.push(block);
+  if (quarantine.length > QUARANTINE) {
+    const old = quarantine.shift()!;
+    smallFree[pageKind[old >>> PAGE_SHIFT]! >>> 4]!.push(old);
+  }
+}
+
+// --- queries -----------------------------------------------------------------------------------------------
+
+/** What the pool knows about the block holding `address`. */
+export interface BlockInfo {
+  /** The block's user address. */
+  readonly base: number;
+  readonly size: number;
+  readonly tag: number;
+  readonly poolType: number;
+  readonly allocated: boolean;
+}
+
+/**
+ * Finds the pool block that contains `address` (allocated or freed), or undefined if the address is not in a
+ * carved part of the pool. Used by NdisAllocateBuffer (the range must lie in allocated nonpaged memory) and by
+ * the full verifier's bounds checks.
+ */
+export function findPoolBlock(address: number): BlockInfo | undefined {
+  if (!(address >= ARENA_BASE && address < ARENA_BASE + bump)) return undefined;
+  const off = address - ARENA_BASE;
+  const page = off >>> PAGE_SHIFT;
+  const kind = pageKind[page]!;
+  if (kind > 0) {
+    const run = pageAux[page]!;
+    const block = run + Math.floor((off - run) / kind) * kind;
+    if (off < block + HEADER) return undefined;
+    const w = block >>> 2;
+    const state = memory32[w + 3]!;
+    if (state !== STATE_ALLOCATED && state !== STATE_FREE) return undefined;
+    return {
+      base: ARENA_BASE + block + HEADER,
+      size: memory32[w + 1]!,
+      tag: memory32[w]! >>> 0,
+      poolType: memory32[w + 2]! & 0xfff,
+      allocated: state === STATE_ALLOCATED,
+    };
+  }
+  if (kind < 0) {
+    const first = pageAux[page]!;
+    return {
+      base: ARENA_BASE + first * PAGE_SIZE,
+      size: bigSize[first]!,
+      tag: bigTag[first]! >>> 0,
+      poolType: bigInfo[first]! & 0xfff,
+      allocated: bigState[first] === STATE_ALLOCATED,
+    };
+  }
+  return undefined;
+}
+
+/** Every allocation still outstanding, with its tag, size and (full mode) call site. */
+export function outstandingAllocations(): PoolAllocation[] {
+  const out: PoolAllocation[] = [];
+  const pages = bump >>> PAGE_SHIFT;
+  for (let p = 0; p < pages; p++) {
+    const kind = pageKind[p]!;
+    if (kind > 0 && pageAux[p] === p << PAGE_SHIFT) {
+      for (let block = p << PAGE_SHIFT; block + kind <= (p << PAGE_SHIFT) + RUN_BYTES; block += kind) {
+        const w = block >>> 2;
+        if (memory32[w + 3] !== STATE_ALLOCATED) continue;
+        const address = ARENA_BASE + block + HEADER;
+        const tag = memory32[w]! >>> 0;
+        out.push({
+          address,
+          tag,
+          tagName: tagToString(tag),
+          size: memory32[w + 1]!,
+          poolType: memory32[w + 2]! & 0xfff,
+          site: sites.get(address),
+        });
+      }
+    } else if (kind === -1 && bigState[p] === STATE_ALLOCATED) {
+      const address = ARENA_BASE + p * PAGE_SIZE;
+      const tag = bigTag[p]! >>> 0;
+      out.push({
+        address,
+        tag,
+        tagName: tagToString(tag),
+        size: bigSize[p]!,
+        poolType: bigInfo[p]! & 0xfff,
+        site: sites.get(address),
+      });
+    }
+  }
+  return out;
+}
+
+/** Is the address range inside the arena's carved part? (Cheap check for bytesAt.) */
+export function inCarvedPool(address: number, length: number): boolean {
+  return address >= ARENA_BASE && address + length <= ARENA_BASE + bump && address + length <= ARENA_END;
+}
