@@ -5,4 +5,9 @@
  *
  * Start every test from a clean machine with `resetSystem()`.
  */
+
+export * from './fwhook.js';
 export * from './kernel.js';
+export * from './ndis.js';
+export * from './ndis5.js';
+export * from './wfp.js';

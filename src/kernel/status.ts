@@ -60,3 +60,16 @@ export class KernelException extends Error {
 export function ExRaiseStatus(status: number): never {
   throw new KernelException(status, 'ExRaiseStatus');
 }
+
+/**
+ * The idiomatic API's error for a call that failed with a status: `status` is the NTSTATUS / NDIS_STATUS the
+ * faithful DDI would have returned, and the message says which call and why.
+ */
+export class StatusError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(`${message} (status 0x${(status >>> 0).toString(16).toUpperCase()})`);
+    this.name = 'StatusError';
+    this.status = status;
+  }
+}

@@ -1,0 +1,2 @@
+/** The idiomatic API of the ndis5 layer. */
+export {};
