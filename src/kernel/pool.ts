@@ -151,6 +151,7 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   limit = Math.min(poolLimit, ARENA_RESERVE);
   tagStats.length = 0;
   tagIndex.clear();
+  lastKey = -1;
   sites.clear();
   quarantine.length = 0;
 }
@@ -172,14 +173,20 @@ export function poolBytesInUse(): number {
 
 // --- accounting --------------------------------------------------------------------------------------------
 
+let lastKey = -1;
+let lastIndex = 0;
+
 function statIndexFor(tag: number, paged: boolean): number {
   const key = paged ? tag + 0x1_0000_0000 : tag;
+  if (key === lastKey) return lastIndex;
   let index = tagIndex.get(key);
   if (index === undefined) {
     index = tagStats.length;
     tagStats.push({ tag, name: tagToString(tag), type: paged ? 'Paged' : 'Nonp', allocs: 0, frees: 0, bytes: 0 });
     tagIndex.set(key, index);
   }
+  lastKey = key;
+  lastIndex = index;
   return index;
 }
 
@@ -240,7 +247,7 @@ function checkTag(tag: number, poolType: number, size: number): void {
   if ((tag & 0x7fffffff) === 0x424947) {
     bugCheck(BAD_POOL_CALLER, 0x9c, poolType, size, 0, "pool allocated with the reserved tag 'BIG'");
   }
-  if (verifierLevel >= VERIFIER_STANDARD && !hasLetterOrDigit(tag)) {
+  if (verifierLevel >= VERIFIER_STANDARD && tag !== lastKey && !tagIndex.has(tag) && !hasLetterOrDigit(tag)) {
     bugCheck(BAD_POOL_CALLER, 0x9d, tag, poolType, 0, `pool tag 0x${(tag >>> 0).toString(16)} has no letter or digit`);
   }
 }
