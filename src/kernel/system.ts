@@ -4,6 +4,7 @@
  * {@link onSystemReset} when they load, so one call resets everything that has been imported.
  */
 import { resetDeferredWork } from './deferred.js';
+import { resetDrivers } from './driver.js';
 import { resetIrql } from './irql.js';
 import { resetMdls } from './mdl.js';
 import { resetPool, setPoolFaultHook } from './pool.js';
@@ -30,6 +31,7 @@ export function resetSystem(options: SystemOptions = {}): void {
   setPoolFaultHook(null);
   resetDeferredWork();
   for (const hook of hooks) hook();
+  resetDrivers();
   resetMdls();
   resetPool(options.poolLimit);
   resetIrql();
