@@ -6,6 +6,7 @@ export * from './api/capture.js';
 export * from './api/fwhook.js';
 export * from './api/ndis.js';
 export * from './api/ndis5.js';
+export * from './api/ndisdriver.js';
 export * from './api/packet.js';
 export * from './api/stack.js';
 export * from './api/verifier.js';

@@ -10,4 +10,5 @@ export * from './fwhook.js';
 export * from './kernel.js';
 export * from './ndis.js';
 export * from './ndis5.js';
+export * from './ndisdriver.js';
 export * from './wfp.js';

@@ -1,0 +1,2 @@
+/** The idiomatic API of the NDIS driver model. */
+export {};
