@@ -13,6 +13,7 @@ export * from './api/verifier.js';
 export * from './api/wfp.js';
 export { BugCheck } from './kernel/bugcheck.js';
 export { drainDeferredWork, settle } from './kernel/deferred.js';
+export { collectLeaks, formatLeaks, type Leak, registerLeakSource } from './kernel/leaks.js';
 export { bytesAt, readBytes, writeBytes } from './kernel/memory.js';
 export { outstandingAllocations, type PoolAllocation, poolmon, poolTagStats, type TagStats } from './kernel/pool.js';
 export { KernelException, StatusError } from './kernel/status.js';

@@ -5,6 +5,7 @@ export * from './deferred.js';
 export * from './driver.js';
 export * from './faults.js';
 export * from './irql.js';
+export * from './leaks.js';
 export * from './mdl.js';
 export * from './memory.js';
 export * from './poison.js';
