@@ -11,5 +11,7 @@ for (const file of readdirSync(here).sort()) {
   if (!file.endsWith('.ts') || skip.has(file)) continue;
   if (only.length > 0 && !only.some((o) => file.startsWith(o))) continue;
   console.log(`\n=== ${file}`);
-  execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, file)], { stdio: 'inherit' });
+  execFileSync(process.execPath, ['--conditions=development', '--import', 'tsx', '--expose-gc', join(here, file)], {
+    stdio: 'inherit',
+  });
 }
