@@ -23,6 +23,7 @@ export {
   PAGE_FAULT_IN_NONPAGED_AREA,
   SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
 } from '../kernel/bugcheck.js';
+export { KDPC, KeFlushQueuedDpcs, KeInitializeDpc, KeInsertQueueDpc, KeRemoveQueueDpc } from '../kernel/dpc.js';
 export {
   CTL_CODE,
   DEVICE_OBJECT,

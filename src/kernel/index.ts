@@ -2,6 +2,7 @@
 export * from './arena.js';
 export * from './bugcheck.js';
 export * from './deferred.js';
+export * from './dpc.js';
 export * from './driver.js';
 export * from './faults.js';
 export * from './irql.js';
