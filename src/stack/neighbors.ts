@@ -1,0 +1,184 @@
+/**
+ * The neighbour cache of one host (ARP for IPv4, neighbour discovery for IPv6): which link-layer address a next
+ * hop on an interface has. Both families share one open-addressing hash table over typed arrays; an IPv4 address
+ * is kept in its IPv4-mapped IPv6 form (::ffff:a.b.c.d), so a lookup is five word compares and allocates nothing.
+ *
+ * An entry is REACHABLE (the MAC is known: learned from a reply, gleaned from a packet, or configured), or
+ * INCOMPLETE (a solicitation went out, no answer yet). While an entry is incomplete it holds at most one packet,
+ * the latest, as RFC 4861 section 7.2.2 allows and Windows does: the earlier one is dropped ("neighbour queue
+ * full"). The held packet's owner is the neighbour cache until the answer comes or the entry is given up.
+ */
+
+/** Entry states. */
+export const NEIGHBOR_NONE = 0;
+export const NEIGHBOR_INCOMPLETE = 1;
+export const NEIGHBOR_REACHABLE = 2;
+/** A configured entry that learning never overwrites. */
+export const NEIGHBOR_PERMANENT = 3;
+
+const EMPTY = -1;
+
+/** The neighbour cache. `T` is the type of a packet held while resolution is under way. */
+export class NeighborCache<T> {
+  private capacity = 64;
+  private count = 0;
+  private ifIndex = new Int32Array(this.capacity).fill(EMPTY);
+  private words = new Uint32Array(4 * this.capacity);
+  private macs = new Float64Array(this.capacity);
+  private states = new Uint8Array(this.capacity);
+  private held: (T | null)[] = new Array<T | null>(this.capacity).fill(null);
+  /** Scratch for IPv4 lookups (no allocation per call). */
+  private readonly v4 = new Uint32Array([0, 0, 0xffff, 0]);
+
+  /** The slot of (ifIndex, address words), or -1. */
+  private find(ifIndex: number, w: ArrayLike<number>, at: number): number {
+    const mask = this.capacity - 1;
+    let i = hash(ifIndex, w, at) & mask;
+    for (;;) {
+      const k = this.ifIndex[i]!;
+      if (k === EMPTY) return -1;
+      const b = 4 * i;
+      if (
+        k === ifIndex &&
+        this.words[b] === w[at] &&
+        this.words[b + 1] === w[at + 1] &&
+        this.words[b + 2] === w[at + 2] &&
+        this.words[b + 3] === w[at + 3]
+      ) {
+        return i;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
+  private insert(ifIndex: number, w: ArrayLike<number>, at: number): number {
+    const found = this.find(ifIndex, w, at);
+    if (found >= 0) return found;
+    if (2 * (this.count + 1) > this.capacity) this.rehash(this.capacity * 2);
+    const mask = this.capacity - 1;
+    let i = hash(ifIndex, w, at) & mask;
+    while (this.ifIndex[i] !== EMPTY) i = (i + 1) & mask;
+    this.ifIndex[i] = ifIndex;
+    for (let k = 0; k < 4; k++) this.words[4 * i + k] = w[at + k]!;
+    this.states[i] = NEIGHBOR_NONE;
+    this.macs[i] = 0;
+    this.held[i] = null;
+    this.count++;
+    return i;
+  }
+
+  private rehash(capacity: number): void {
+    const { ifIndex, words, macs, states, held } = this;
+    this.capacity = capacity;
+    this.count = 0;
+    this.ifIndex = new Int32Array(capacity).fill(EMPTY);
+    this.words = new Uint32Array(4 * capacity);
+    this.macs = new Float64Array(capacity);
+    this.states = new Uint8Array(capacity);
+    this.held = new Array<T | null>(capacity).fill(null);
+    for (let i = 0; i < ifIndex.length; i++) {
+      if (ifIndex[i] === EMPTY) continue;
+      const j = this.insert(ifIndex[i]!, words, 4 * i);
+      this.macs[j] = macs[i]!;
+      this.states[j] = states[i]!;
+      this.held[j] = held[i]!;
+    }
+  }
+
+  private mapped(address: number): Uint32Array {
+    this.v4[3] = address >>> 0;
+    return this.v4;
+  }
+
+  /** The MAC of an IPv4 neighbour, or -1 when it is not reachable. Allocation-free. */
+  mac4(ifIndex: number, address: number): number {
+    return this.mac6(ifIndex, this.mapped(address), 0);
+  }
+
+  /** The MAC of an IPv6 neighbour (words at `w[at..at+4)`), or -1 when it is not reachable. Allocation-free. */
+  mac6(ifIndex: number, w: ArrayLike<number>, at = 0): number {
+    const i = this.find(ifIndex, w, at);
+    return i >= 0 && this.states[i]! >= NEIGHBOR_REACHABLE ? this.macs[i]! : -1;
+  }
+
+  /**
+   * Records that an IPv4 neighbour has `mac` (from an ARP reply or request, or gleaned). Returns the packet that
+   * was waiting for it, if any, now handed back to the caller to send.
+   */
+  learn4(ifIndex: number, address: number, mac: number, permanent = false): T | null {
+    return this.learn6(ifIndex, this.mapped(address), 0, mac, permanent);
+  }
+
+  /** Records that an IPv6 neighbour has `mac`; returns the packet that waited for it, if any. */
+  learn6(ifIndex: number, w: ArrayLike<number>, at: number, mac: number, permanent = false): T | null {
+    let i = this.find(ifIndex, w, at);
+    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && this.macs[i] === mac && !permanent) return null;
+    if (i < 0) i = this.insert(ifIndex, w, at);
+    if (this.states[i] === NEIGHBOR_PERMANENT && !permanent) return null;
+    this.macs[i] = mac;
+    this.states[i] = permanent ? NEIGHBOR_PERMANENT : NEIGHBOR_REACHABLE;
+    const waiting = this.held[i]!;
+    this.held[i] = null;
+    return waiting;
+  }
+
+  /**
+   * Holds `packet` for an IPv4 neighbour whose MAC is not known, marking the entry INCOMPLETE. Returns the packet
+   * it displaced (the caller drops it), or null. `solicit` tells the caller whether to send a request: only when
+   * the entry was not already being resolved.
+   */
+  hold4(ifIndex: number, address: number, packet: T, solicit: { value: boolean }): T | null {
+    return this.hold6(ifIndex, this.mapped(address), 0, packet, solicit);
+  }
+
+  /** As {@link hold4}, for IPv6. */
+  hold6(ifIndex: number, w: ArrayLike<number>, at: number, packet: T, solicit: { value: boolean }): T | null {
+    const i = this.insert(ifIndex, w, at);
+    solicit.value = this.states[i] !== NEIGHBOR_INCOMPLETE;
+    this.states[i] = NEIGHBOR_INCOMPLETE;
+    const displaced = this.held[i]!;
+    this.held[i] = packet;
+    return displaced;
+  }
+
+  /** Every packet still held, with its neighbour, removed from the cache (end of run, adapter removal). */
+  releaseHeld(): T[] {
+    const out: T[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      const p = this.held[i];
+      if (p !== null && p !== undefined) {
+        out.push(p);
+        this.held[i] = null;
+      }
+    }
+    return out;
+  }
+
+  /** Packets held now. */
+  heldCount(): number {
+    let n = 0;
+    for (let i = 0; i < this.capacity; i++) if (this.held[i] !== null) n++;
+    return n;
+  }
+
+  /** Entries, as text lines (`arp -a` style), for reports. */
+  entries(): { ifIndex: number; words: number[]; mac: number; state: number }[] {
+    const out: { ifIndex: number; words: number[]; mac: number; state: number }[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.ifIndex[i] === EMPTY) continue;
+      out.push({
+        ifIndex: this.ifIndex[i]!,
+        words: Array.from(this.words.subarray(4 * i, 4 * i + 4)),
+        mac: this.macs[i]!,
+        state: this.states[i]!,
+      });
+    }
+    return out;
+  }
+}
+
+function hash(ifIndex: number, w: ArrayLike<number>, at: number): number {
+  let h = Math.imul(ifIndex ^ 0x9e3779b9, 0x85ebca6b);
+  for (let k = 0; k < 4; k++) h = Math.imul(h ^ w[at + k]!, 0xc2b2ae35) ^ (h >>> 15);
+  return (h ^ (h >>> 13)) >>> 0;
+}

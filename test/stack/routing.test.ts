@@ -1,0 +1,157 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import fc from 'fast-check';
+import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../src/stack/addr.js';
+import { NeighborCache } from '../../src/stack/neighbors.js';
+import { RouteTable } from '../../src/stack/route.js';
+
+/** The reference answer: the longest matching prefix, ties to the lowest metric, by brute force. */
+function bestRoute4(routes: { prefix: number; length: number; metric: number; ifIndex: number }[], dst: number) {
+  let best: (typeof routes)[number] | undefined;
+  for (const r of routes) {
+    const mask = r.length === 0 ? 0 : (0xffffffff << (32 - r.length)) >>> 0;
+    if ((dst & mask) >>> 0 !== (r.prefix & mask) >>> 0) continue;
+    if (best === undefined || r.length > best.length || (r.length === best.length && r.metric < best.metric)) {
+      best = r;
+    }
+  }
+  return best;
+}
+
+describe('addresses', () => {
+  it('IPv4 text round-trips for every 32-bit value', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (v) => parseIpv4(formatIpv4(v)) === v));
+  });
+
+  it('IPv6 text round-trips (RFC 5952 form) for any four words', () => {
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: 0xffffffff }), { minLength: 4, maxLength: 4 }), (w) => {
+        assert.deepEqual(Array.from(parseIpv6(formatIpv6(w))), w);
+      }),
+    );
+    assert.equal(formatIpv6(parseIpv6('2001:db8:0:0:1:0:0:1')), '2001:db8::1:0:0:1');
+    assert.equal(formatIpv6(parseIpv6('::ffff:10.0.0.1')), '::ffff:a00:1');
+    assert.throws(() => parseIpv6('1::2::3'), RangeError);
+  });
+
+  it('MAC text round-trips', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (m) => parseMac(formatMac(m)) === m));
+  });
+});
+
+describe('routing table', () => {
+  it('IPv4 lookup is the longest prefix match, then the lowest metric (property against brute force)', () => {
+    const route = fc.record({
+      prefix: fc.integer({ min: 0, max: 0xffffffff }),
+      length: fc.integer({ min: 0, max: 32 }),
+      metric: fc.integer({ min: 0, max: 5 }),
+      ifIndex: fc.integer({ min: 1, max: 4 }),
+    });
+    fc.assert(
+      fc.property(fc.array(route, { maxLength: 20 }), fc.array(fc.integer({ min: 0, max: 0xffffffff })), (rs, ds) => {
+        const t = new RouteTable();
+        for (const r of rs) t.add({ family: 'ipv4', ...r });
+        // Destinations inside the prefixes too, so matches are common.
+        for (const d of [...ds, ...rs.map((r) => r.prefix ^ 1)]) {
+          const want = bestRoute4(rs, d >>> 0);
+          const got = t.lookup4(d >>> 0);
+          if (want === undefined) assert.equal(got, -1);
+          else {
+            assert.notEqual(got, -1);
+            const listed = t.list()[got]!;
+            assert.equal(listed.length, want.length);
+            assert.equal(listed.metric, want.metric);
+          }
+        }
+      }),
+    );
+  });
+
+  it('on-link routes give the destination as next hop; gateway routes give the gateway', () => {
+    const t = new RouteTable();
+    t.add({ family: 'ipv4', prefix: parseIpv4('10.0.1.0'), length: 24, ifIndex: 1 });
+    t.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex: 2, nextHop: parseIpv4('10.0.2.1') });
+    const dst = parseIpv4('10.0.1.7');
+    const r1 = t.lookup4(dst);
+    assert.equal(t.interface4(r1), 1);
+    assert.equal(t.nextHop4(r1, dst), dst);
+    const far = parseIpv4('192.0.2.9');
+    const r2 = t.lookup4(far);
+    assert.equal(t.interface4(r2), 2);
+    assert.equal(formatIpv4(t.nextHop4(r2, far)), '10.0.2.1');
+    assert.equal(new RouteTable().lookup4(far), -1);
+  });
+
+  it('IPv6 lookup is the longest prefix match across word boundaries', () => {
+    const t = new RouteTable();
+    t.add({ family: 'ipv6', prefix: parseIpv6('fd00::'), length: 8, ifIndex: 1 });
+    t.add({ family: 'ipv6', prefix: parseIpv6('fd00:1::'), length: 32, ifIndex: 2 });
+    t.add({ family: 'ipv6', prefix: parseIpv6('fd00:1:0:0:8000::'), length: 65, ifIndex: 3 });
+    t.add({ family: 'ipv6', prefix: parseIpv6('::'), length: 0, ifIndex: 4, nextHop: parseIpv6('fe80::1') });
+    const at = (a: string) => t.interface6(t.lookup6(parseIpv6(a)));
+    assert.equal(at('fd00:1::8000:0:0:1'), 3);
+    assert.equal(at('fd00:1::7fff:0:0:1'), 2);
+    assert.equal(at('fd77::1'), 1);
+    assert.equal(at('2001:db8::1'), 4);
+    const hop = new Uint32Array(4);
+    t.nextHop6(t.lookup6(parseIpv6('2001:db8::1')), parseIpv6('2001:db8::1'), 0, hop);
+    assert.equal(formatIpv6(hop), 'fe80::1');
+    const dst = parseIpv6('fd77::1');
+    t.nextHop6(t.lookup6(dst), dst, 0, hop);
+    assert.equal(formatIpv6(hop), 'fd77::1');
+  });
+
+  it('rejects prefix lengths beyond the family', () => {
+    const t = new RouteTable();
+    assert.throws(() => t.add({ family: 'ipv4', prefix: 0, length: 33, ifIndex: 1 }), RangeError);
+    assert.throws(() => t.add({ family: 'ipv6', prefix: [0, 0, 0, 0], length: 129, ifIndex: 1 }), RangeError);
+  });
+});
+
+describe('neighbour cache', () => {
+  it('learns, looks up and keeps interfaces apart, for any number of neighbours (growth)', () => {
+    fc.assert(
+      fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 300 }), (addrs) => {
+        const c = new NeighborCache<string>();
+        addrs.forEach((a, i) => c.learn4(1, a, i + 1));
+        addrs.forEach((a, i) => {
+          assert.equal(c.mac4(1, a), i + 1);
+          assert.equal(c.mac4(2, a), -1);
+        });
+      }),
+    );
+  });
+
+  it('holds one packet per unresolved neighbour (RFC 4861 7.2.2): a newer one displaces the older', () => {
+    const c = new NeighborCache<string>();
+    const solicit = { value: false };
+    assert.equal(c.hold4(1, 7, 'first', solicit), null);
+    assert.equal(solicit.value, true);
+    assert.equal(c.hold4(1, 7, 'second', solicit), 'first');
+    assert.equal(solicit.value, false, 'no second request while one is outstanding');
+    assert.equal(c.mac4(1, 7), -1);
+    assert.equal(c.heldCount(), 1);
+    assert.equal(c.learn4(1, 7, 0xaabbccddeeff), 'second');
+    assert.equal(c.mac4(1, 7), 0xaabbccddeeff);
+    assert.equal(c.heldCount(), 0);
+  });
+
+  it('a permanent (configured) entry is never overwritten by learning', () => {
+    const c = new NeighborCache<string>();
+    const w = parseIpv6('fd00::1');
+    c.learn6(1, w, 0, 0x111111111111, true);
+    c.learn6(1, w, 0, 0x222222222222);
+    assert.equal(c.mac6(1, w), 0x111111111111);
+  });
+
+  it('releaseHeld hands back every waiting packet', () => {
+    const c = new NeighborCache<number>();
+    const s = { value: false };
+    for (let i = 0; i < 10; i++) c.hold4(1, i, i, s);
+    assert.deepEqual(
+      c.releaseHeld().sort((a, b) => a - b),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    assert.equal(c.heldCount(), 0);
+  });
+});
