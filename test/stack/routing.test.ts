@@ -113,7 +113,7 @@ describe('neighbour cache', () => {
     fc.assert(
       fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 0xffffffff }), { maxLength: 300 }), (addrs) => {
         const c = new NeighborCache<string>();
-        addrs.forEach((a, i) => c.learn4(1, a, i + 1));
+        for (const [i, a] of addrs.entries()) c.learn4(1, a, i + 1);
         addrs.forEach((a, i) => {
           assert.equal(c.mac4(1, a), i + 1);
           assert.equal(c.mac4(2, a), -1);
