@@ -1,0 +1,347 @@
+/**
+ * NDIS 5 buffer descriptors. An NDIS_BUFFER is an MDL, as on NT (`typedef MDL NDIS_BUFFER`): the kernel's MDL
+ * object with origin MdlOrigin.NdisBufferPool, charged to the "Mdl " tag like every MDL.
+ *
+ * A buffer pool's NumberOfDescriptors is its exact capacity: that many NdisAllocateBuffer calls succeed, the
+ * next fails with NDIS_STATUS_FAILURE, and a freed descriptor can be taken again (N5-3). Each pool keeps one
+ * slot object per descriptor it has handed out at least once (made on first use, never more than the capacity)
+ * and reuses them through a free stack, so allocate and free in steady state make no JavaScript objects. A slot
+ * is the MDL's `owner`: it knows the pool the descriptor belongs to and the length it was allocated with.
+ */
+import { ADDRESS_AND_SIZE_TO_SPAN_PAGES } from '../kernel/arena.js';
+import { BAD_POOL_CALLER, bugCheck } from '../kernel/bugcheck.js';
+import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
+import {
+  allocateMdlObject,
+  checkFreeable,
+  MAX_MDL_BYTE_COUNT,
+  type MDL,
+  MDL_MAPPED_TO_SYSTEM_VA,
+  MDL_PARTIAL,
+  MDL_PARTIAL_HAS_BEEN_MAPPED,
+  MDL_SOURCE_IS_NONPAGED_POOL,
+  MdlOrigin,
+  MmGetSystemAddressForMdlSafe,
+  NormalPagePriority,
+  releaseMdlObject,
+  TAG_MDL,
+} from '../kernel/mdl.js';
+import { findPoolBlock, poolCharge, poolRelease } from '../kernel/pool.js';
+import { NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import {
+  IRQL_NDIS5_FUNCTION_RULE,
+  Ndis5Violation,
+  ndis5Violation,
+  SIZEOF_NDIS5_POOL_HEADER,
+  TAG_NDIS_BUFFER_POOL,
+} from './ndis5rules.js';
+
+/** NDIS_BUFFER: an MDL (ndis.h: `typedef MDL NDIS_BUFFER, *PNDIS_BUFFER`). */
+export type NDIS_BUFFER = MDL;
+
+const POOL_LIVE = 1;
+const POOL_FREED = 2;
+
+/** One descriptor's bookkeeping in a buffer pool; it is the `owner` of the MDL while the MDL is allocated. */
+export class NdisBufferSlot {
+  /** The pool this slot belongs to. */
+  readonly pool: NDIS_BUFFER_POOL;
+  /** The Length the descriptor was allocated with (NdisAdjustBufferLength may not exceed it). */
+  allocatedLength = 0;
+  constructor(pool: NDIS_BUFFER_POOL) {
+    this.pool = pool;
+  }
+}
+
+/** The handle NdisAllocateBufferPool returns: a pool of NumberOfDescriptors buffer descriptors. */
+export class NDIS_BUFFER_POOL {
+  /** The capacity the pool was created with. */
+  readonly NumberOfDescriptors: number;
+  /** wdknet: descriptors currently allocated from this pool. */
+  inUse = 0;
+  /** wdknet: live or freed. */
+  state = POOL_LIVE;
+  /** Slots not in use (a stack: `free[0..freeTop)`). */
+  private readonly free: NdisBufferSlot[] = [];
+  private freeTop = 0;
+
+  constructor(numberOfDescriptors: number) {
+    this.NumberOfDescriptors = numberOfDescriptors;
+  }
+
+  /** Takes a slot, or null when all NumberOfDescriptors are in use. */
+  take(): NdisBufferSlot | null {
+    if (this.inUse >= this.NumberOfDescriptors) return null;
+    let slot: NdisBufferSlot;
+    if (this.freeTop > 0) slot = this.free[--this.freeTop]!;
+    else slot = new NdisBufferSlot(this);
+    this.inUse++;
+    return slot;
+  }
+
+  /** Returns a slot taken from this pool. */
+  give(slot: NdisBufferSlot): void {
+    this.free[this.freeTop++] = slot;
+    this.inUse--;
+  }
+}
+
+const livePools = new Set<NDIS_BUFFER_POOL>();
+
+/** Buffer pools not yet freed (for leak reports). */
+export function liveBufferPools(): ReadonlySet<NDIS_BUFFER_POOL> {
+  return livePools;
+}
+
+/** Forgets every buffer pool (part of resetSystem; their MDLs and charges go with the kernel's reset). */
+export function resetNdis5Buffers(): void {
+  for (const pool of livePools) pool.state = POOL_FREED;
+  livePools.clear();
+}
+
+function checkPool(PoolHandle: NDIS_BUFFER_POOL, ddi: string): void {
+  if (!(PoolHandle instanceof NDIS_BUFFER_POOL) || PoolHandle.state !== POOL_LIVE) {
+    ndis5Violation(
+      Ndis5Violation.BadPoolHandle,
+      0,
+      0,
+      0,
+      `${ddi}: the PoolHandle is not a live buffer pool from NdisAllocateBufferPool (freed already, or not a pool)`,
+    );
+  }
+}
+
+/**
+ * NdisAllocateBufferPool: makes a pool of NumberOfDescriptors buffer descriptors. Status is
+ * NDIS_STATUS_SUCCESS, or NDIS_STATUS_RESOURCES when the pool header cannot be allocated. IRQL <= DISPATCH_LEVEL.
+ */
+export function NdisAllocateBufferPool(
+  Status: { value: number },
+  PoolHandle: { value: NDIS_BUFFER_POOL | null },
+  NumberOfDescriptors: number,
+): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisAllocateBufferPool', IRQL_NDIS5_FUNCTION_RULE);
+  const count = NumberOfDescriptors >>> 0;
+  if (!poolCharge(TAG_NDIS_BUFFER_POOL, SIZEOF_NDIS5_POOL_HEADER, 'NdisAllocateBufferPool')) {
+    PoolHandle.value = null;
+    Status.value = NDIS_STATUS_RESOURCES;
+    return;
+  }
+  const pool = new NDIS_BUFFER_POOL(count);
+  livePools.add(pool);
+  PoolHandle.value = pool;
+  Status.value = NDIS_STATUS_SUCCESS;
+}
+
+/**
+ * NdisFreeBufferPool: frees a buffer pool. Every descriptor allocated from it must have been freed first;
+ * freeing a pool with descriptors out is reported (0xC4, Ndis5Violation.BufferPoolFreedWithBuffersOut), as is
+ * freeing it twice (BadPoolHandle). IRQL <= DISPATCH_LEVEL.
+ */
+export function NdisFreeBufferPool(PoolHandle: NDIS_BUFFER_POOL): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisFreeBufferPool', IRQL_NDIS5_FUNCTION_RULE);
+  checkPool(PoolHandle, 'NdisFreeBufferPool');
+  if (PoolHandle.inUse !== 0) {
+    ndis5Violation(
+      Ndis5Violation.BufferPoolFreedWithBuffersOut,
+      PoolHandle.inUse,
+      PoolHandle.NumberOfDescriptors,
+      0,
+      `NdisFreeBufferPool: ${PoolHandle.inUse} buffer descriptor(s) from this pool are still allocated; free them with NdisFreeBuffer first`,
+    );
+  }
+  PoolHandle.state = POOL_FREED;
+  livePools.delete(PoolHandle);
+  poolRelease(TAG_NDIS_BUFFER_POOL, SIZEOF_NDIS5_POOL_HEADER);
+}
+
+/**
+ * Is `[va, va + length)` inside one allocated block of nonpaged pool (N5-2)? A zero-length range must still
+ * start inside an allocated block.
+ */
+function inAllocatedNonPagedPool(va: number, length: number): boolean {
+  if (!Number.isInteger(va) || !Number.isInteger(length) || length < 0 || length > MAX_MDL_BYTE_COUNT) return false;
+  const block = findPoolBlock(va);
+  if (block === undefined || !block.allocated || (block.poolType & 1) === 1) return false;
+  return va >= block.base && va < block.base + block.size && va + length <= block.base + block.size;
+}
+
+/** Takes a slot and an MDL for `[va, va + length)`; null when the pool or the system pool is exhausted. */
+function allocateDescriptor(pool: NDIS_BUFFER_POOL, va: number, length: number, ddi: string): MDL | null {
+  const slot = pool.take();
+  if (slot === null) return null;
+  const mdl = allocateMdlObject(va, length, MdlOrigin.NdisBufferPool, slot, TAG_MDL, ddi);
+  if (mdl === null) {
+    pool.give(slot);
+    return null;
+  }
+  slot.allocatedLength = length;
+  // The memory is nonpaged pool and already mapped: what MmBuildMdlForNonPagedPool records.
+  mdl.MappedSystemVa = va;
+  mdl.MdlFlags |= MDL_SOURCE_IS_NONPAGED_POOL;
+  return mdl;
+}
+
+/**
+ * NdisAllocateBuffer: a buffer descriptor from `PoolHandle` mapping `[VirtualAddress, VirtualAddress + Length)`
+ * (N5-1), which must lie inside one already-allocated block of nonpaged pool (N5-2). Status is
+ * NDIS_STATUS_SUCCESS with the descriptor in `Buffer`, or NDIS_STATUS_FAILURE (Buffer NULL) when the range is
+ * outside any allocation, crosses its end, is in paged pool, or the pool has no descriptor left (N5-3).
+ * IRQL <= DISPATCH_LEVEL.
+ */
+export function NdisAllocateBuffer(
+  Status: { value: number },
+  Buffer: { value: NDIS_BUFFER | null },
+  PoolHandle: NDIS_BUFFER_POOL,
+  VirtualAddress: number,
+  Length: number,
+): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisAllocateBuffer', IRQL_NDIS5_FUNCTION_RULE);
+  checkPool(PoolHandle, 'NdisAllocateBuffer');
+  const mdl = inAllocatedNonPagedPool(VirtualAddress, Length)
+    ? allocateDescriptor(PoolHandle, VirtualAddress, Length, 'NdisAllocateBuffer')
+    : null;
+  Buffer.value = mdl;
+  Status.value = mdl === null ? NDIS_STATUS_FAILURE : NDIS_STATUS_SUCCESS;
+}
+
+/**
+ * NdisCopyBuffer: a new descriptor from `PoolHandle` that maps `Length` bytes at byte `Offset` of the memory
+ * `MemoryDescriptor` maps (a partial MDL, as IoBuildPartialMdl makes). Status NDIS_STATUS_FAILURE when the
+ * subrange is not inside the source (decided: the documentation leaves it to the caller) or the pool is empty.
+ */
+export function NdisCopyBuffer(
+  Status: { value: number },
+  Buffer: { value: NDIS_BUFFER | null },
+  PoolHandle: NDIS_BUFFER_POOL,
+  MemoryDescriptor: NDIS_BUFFER,
+  Offset: number,
+  Length: number,
+): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisCopyBuffer', IRQL_NDIS5_FUNCTION_RULE);
+  checkPool(PoolHandle, 'NdisCopyBuffer');
+  const source = MemoryDescriptor;
+  let mdl: MDL | null = null;
+  if (Offset >= 0 && Length >= 0 && Offset + Length <= source.ByteCount) {
+    const va = source.StartVa + source.ByteOffset + Offset;
+    mdl = inAllocatedNonPagedPool(va, Length) ? allocateDescriptor(PoolHandle, va, Length, 'NdisCopyBuffer') : null;
+    if (mdl !== null) {
+      mdl.MdlFlags |= MDL_PARTIAL;
+      if ((source.MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) !== 0) {
+        mdl.MdlFlags |= MDL_PARTIAL_HAS_BEEN_MAPPED;
+      }
+    }
+  }
+  Buffer.value = mdl;
+  Status.value = mdl === null ? NDIS_STATUS_FAILURE : NDIS_STATUS_SUCCESS;
+}
+
+/**
+ * NdisFreeBuffer: returns a descriptor to the pool it came from. Freeing it twice is BAD_POOL_CALLER 0x07; an
+ * MDL that is not an NDIS buffer descriptor (IoAllocateMdl's, a NET_BUFFER's) is refused (0xC4, 0x1012), as the
+ * kernel refuses IoFreeMdl on a buffer descriptor. IRQL <= DISPATCH_LEVEL.
+ */
+export function NdisFreeBuffer(Buffer: NDIS_BUFFER): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisFreeBuffer', IRQL_NDIS5_FUNCTION_RULE);
+  checkFreeable(Buffer, MdlOrigin.NdisBufferPool, 'NdisFreeBuffer');
+  const slot = Buffer.owner as NdisBufferSlot;
+  const pool = slot.pool;
+  if (pool.state !== POOL_LIVE) {
+    bugCheck(BAD_POOL_CALLER, 0x46, 0, 0, 0, 'NdisFreeBuffer: the descriptor belongs to a buffer pool already freed');
+  }
+  releaseMdlObject(Buffer, TAG_MDL, 'NDIS_BUFFER');
+  pool.give(slot);
+}
+
+/** NdisQueryBuffer: the descriptor's system address (if `VirtualAddress` is given) and its length. */
+export function NdisQueryBuffer(
+  Buffer: NDIS_BUFFER,
+  VirtualAddress: { value: number } | null,
+  Length: { value: number },
+): void {
+  if (VirtualAddress !== null) VirtualAddress.value = MmGetSystemAddressForMdlSafe(Buffer, NormalPagePriority);
+  Length.value = Buffer.ByteCount;
+}
+
+/**
+ * NdisQueryBufferSafe: as NdisQueryBuffer, mapping at `Priority`; VirtualAddress is NULL when the mapping
+ * fails (every simulated page is resident, so it does not fail here).
+ */
+export function NdisQueryBufferSafe(
+  Buffer: NDIS_BUFFER,
+  VirtualAddress: { value: number } | null,
+  Length: { value: number },
+  Priority: number,
+): void {
+  if (VirtualAddress !== null) VirtualAddress.value = MmGetSystemAddressForMdlSafe(Buffer, Priority);
+  Length.value = Buffer.ByteCount;
+}
+
+/** NdisQueryBufferOffset: the offset of the data within its first page, and the length. */
+export function NdisQueryBufferOffset(Buffer: NDIS_BUFFER, Offset: { value: number }, Length: { value: number }): void {
+  Offset.value = Buffer.ByteOffset;
+  Length.value = Buffer.ByteCount;
+}
+
+/** NdisBufferLength: the number of bytes the descriptor maps. */
+export function NdisBufferLength(Buffer: NDIS_BUFFER): number {
+  return Buffer.ByteCount;
+}
+
+/** NdisBufferVirtualAddress: the system address of the mapped memory. */
+export function NdisBufferVirtualAddress(Buffer: NDIS_BUFFER): number {
+  return MmGetSystemAddressForMdlSafe(Buffer, NormalPagePriority);
+}
+
+/** NdisBufferVirtualAddressSafe: as NdisBufferVirtualAddress at `Priority` (NULL if the mapping fails). */
+export function NdisBufferVirtualAddressSafe(Buffer: NDIS_BUFFER, Priority: number): number {
+  return MmGetSystemAddressForMdlSafe(Buffer, Priority);
+}
+
+/** NdisGetNextBuffer: the descriptor after `CurrentBuffer` in its chain, or NULL. */
+export function NdisGetNextBuffer(CurrentBuffer: NDIS_BUFFER, NextBuffer: { value: NDIS_BUFFER | null }): void {
+  NextBuffer.value = CurrentBuffer.Next;
+}
+
+/**
+ * NdisAdjustBufferLength: sets the number of bytes the descriptor maps. The new length may not exceed the length
+ * the descriptor was allocated with; exceeding it is reported under the verifier (0xC4,
+ * Ndis5Violation.AdjustBeyondAllocation). For an OS MDL a highest-level protocol passes in, the limit is the
+ * MDL's own page span.
+ */
+export function NdisAdjustBufferLength(Buffer: NDIS_BUFFER, Length: number): void {
+  if (verifierLevel >= VERIFIER_STANDARD) {
+    const limit =
+      Buffer.origin === MdlOrigin.NdisBufferPool && Buffer.owner instanceof NdisBufferSlot
+        ? Buffer.owner.allocatedLength
+        : -1;
+    const tooLong =
+      !(Length >= 0) ||
+      (limit >= 0
+        ? Length > limit
+        : ADDRESS_AND_SIZE_TO_SPAN_PAGES(Buffer.StartVa + Buffer.ByteOffset, Length) * 8 + 48 > Buffer.Size);
+    if (tooLong) {
+      ndis5Violation(
+        Ndis5Violation.AdjustBeyondAllocation,
+        Length,
+        limit,
+        0,
+        `NdisAdjustBufferLength(${Length}): larger than the ${limit >= 0 ? `${limit} bytes the descriptor was allocated with` : 'memory the MDL describes'}`,
+      );
+    }
+  }
+  Buffer.ByteCount = Length >>> 0;
+}
+
+/** NDIS_BUFFER_TO_SPAN_PAGES: pages the buffer touches (1 for an empty buffer, as the macro says). */
+export function NDIS_BUFFER_TO_SPAN_PAGES(Buffer: NDIS_BUFFER): number {
+  return Buffer.ByteCount === 0
+    ? 1
+    : ADDRESS_AND_SIZE_TO_SPAN_PAGES(Buffer.StartVa + Buffer.ByteOffset, Buffer.ByteCount);
+}
+
+/** NdisGetBufferPhysicalArraySize: how many physical pages the buffer spans. */
+export function NdisGetBufferPhysicalArraySize(Buffer: NDIS_BUFFER, ArraySize: { value: number }): void {
+  ArraySize.value = NDIS_BUFFER_TO_SPAN_PAGES(Buffer);
+}

@@ -1,0 +1,74 @@
+/**
+ * NDIS 5 rules shared by buffers and packets: the tags their descriptors are charged to, the driver roles that
+ * decide which MDLs may be chained to a packet (N5-4), and how misuse is reported.
+ *
+ * Misuse that Windows reports as a pool error (freeing a descriptor twice) is BAD_POOL_CALLER, as the kernel
+ * reports it for MDLs. Misuse that Windows leaves to NDIS's own checks or to Driver Verifier is reported as
+ * DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) with a wdknet rule id in Parameter 1 from {@link Ndis5Violation}
+ * (the kernel uses the same convention, 0x1011..0x1014, for its own descriptor rules).
+ */
+import { bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck.js';
+import { poolTag } from '../kernel/tags.js';
+
+/**
+ * Buffer pools: the pool's own header is charged to "NDbp" (C constant 'pbDN'). Decided here: on NT the buffer
+ * descriptors themselves are MDLs from IoAllocateMdl, so they are charged to "Mdl " like every other MDL.
+ */
+export const TAG_NDIS_BUFFER_POOL = poolTag('pbDN');
+/** Packet pools and every packet descriptor allocated from one: "NDpp" in poolmon (C constant 'ppDN'). */
+export const TAG_NDIS_PACKET_POOL = poolTag('ppDN');
+
+/** Bytes charged for the header of a buffer or packet pool (decided: a page-sized pool block header). */
+export const SIZEOF_NDIS5_POOL_HEADER = 64;
+
+/**
+ * DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 values for NDIS 5 descriptor rules (wdknet rule ids).
+ * Parameters 2..4 are described where each is raised.
+ */
+export const Ndis5Violation = {
+  /** NdisFreeBufferPool while descriptors from it are still allocated. P2 outstanding, P3 capacity. */
+  BufferPoolFreedWithBuffersOut: 0x1050,
+  /** NdisFreePacketPool while packets from it are still allocated. P2 outstanding, P3 capacity. */
+  PacketPoolFreedWithPacketsOut: 0x1051,
+  /** NdisFreePacket of a packet that still has buffer descriptors chained. P2 buffer count. */
+  PacketFreedWithBuffersChained: 0x1052,
+  /** A lower-level driver chained an MDL that is not a buffer-pool descriptor (N5-4). P2 the MDL's origin. */
+  ForeignMdlChained: 0x1053,
+  /** A descriptor went back to a pool other than the one it came from. */
+  WrongPool: 0x1054,
+  /** NdisAdjustBufferLength past the length the descriptor was allocated with. P2 requested, P3 allocated. */
+  AdjustBeyondAllocation: 0x1055,
+  /** A pool handle that is not a live pool (freed, or not a pool at all). */
+  BadPoolHandle: 0x1056,
+  /** A packet argument that is not a live NDIS_PACKET from a packet pool. */
+  BadPacket: 0x1057,
+  /** An MDL that is freed (or was never allocated) was chained to a packet. */
+  DeadMdlChained: 0x1058,
+  /** A buffer already in the packet's chain was chained again (the chain would loop). */
+  BufferChainedTwice: 0x1059,
+} as const;
+
+/** DDI compliance rule id reported when an NDIS 5 buffer or packet call is made above DISPATCH_LEVEL. */
+export const IRQL_NDIS5_FUNCTION_RULE = 0x00040009;
+
+/**
+ * The role of the driver that owns a packet pool, which decides what it may chain to its packets (N5-4):
+ * "All lower-level NDIS drivers must allocate all buffer descriptors that they chain to packets from buffer
+ * pool. Only highest-level protocol drivers can be given OS-dependent descriptors" (NdisAllocateBuffer).
+ * A packet pool belongs to a lower-level driver (miniport, intermediate, or non-highest protocol) unless its
+ * owner declares otherwise with `setPacketPoolDriverRole`.
+ */
+export const Ndis5DriverRole = {
+  /** A miniport, intermediate or lower protocol driver: only buffer-pool descriptors may be chained. */
+  LowerLevel: 1,
+  /** A highest-level protocol driver: may also chain OS MDLs (IoAllocateMdl / NdisAllocateMdl). */
+  HighestLevelProtocol: 2,
+} as const;
+
+/** One of the {@link Ndis5DriverRole} values. */
+export type Ndis5DriverRoleValue = (typeof Ndis5DriverRole)[keyof typeof Ndis5DriverRole];
+
+/** Raises an NDIS 5 rule violation. */
+export function ndis5Violation(rule: number, p2: number, p3: number, p4: number, reason: string): never {
+  return bugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, rule, p2, p3, p4, reason);
+}
