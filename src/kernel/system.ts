@@ -25,6 +25,18 @@ export function onSystemReset(hook: () => void): void {
   hooks.push(hook);
 }
 
+const readyHooks: (() => void)[] = [];
+
+/**
+ * Registers work that must run once the machine is clean again, at the very end of every {@link resetSystem}
+ * (and once now): a layer that provides a built-in device, such as \Device\Ip, recreates it here, after the
+ * kernel has forgotten every device.
+ */
+export function onSystemReady(hook: () => void): void {
+  readyHooks.push(hook);
+  hook();
+}
+
 /** Returns the simulated machine to a clean state. Call it before each test that needs one. */
 export function resetSystem(options: SystemOptions = {}): void {
   setVerifierMode(options.verifier ?? 'standard');
@@ -35,4 +47,5 @@ export function resetSystem(options: SystemOptions = {}): void {
   resetMdls();
   resetPool(options.poolLimit);
   resetIrql();
+  for (const hook of readyHooks) hook();
 }
