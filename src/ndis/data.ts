@@ -1,0 +1,96 @@
+/**
+ * Reaching the data: NdisGetDataBuffer and NdisCopyFromNetBufferToNetBuffer. Both start at the NET_BUFFER's
+ * current position (CurrentMdl + CurrentMdlOffset) and skip empty and exhausted MDLs.
+ */
+import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { checkAccess } from '../kernel/memory.js';
+import { NDIS_STATUS_SUCCESS } from '../kernel/status.js';
+import { copyOut, mdlVa } from './chain.js';
+import type { NET_BUFFER } from './structures.js';
+import { requireNetBufferIrql } from './violations.js';
+
+/**
+ * NdisGetDataBuffer: a pointer to `BytesNeeded` contiguous bytes at the start of the NET_BUFFER's data.
+ * - NULL when DataLength < BytesNeeded.
+ * - A pointer into the MDL's buffer when the bytes are contiguous there and the address satisfies the alignment
+ *   (a multiple of `AlignMultiple`, a power of two, plus `AlignOffset`; 1 means none) - even when Storage is NULL.
+ * - Otherwise, when `Storage` is not NULL, exactly BytesNeeded bytes are copied there and Storage is returned.
+ * - Otherwise NULL.
+ */
+export function NdisGetDataBuffer(
+  NetBuffer: NET_BUFFER,
+  BytesNeeded: number,
+  Storage: number,
+  AlignMultiple: number,
+  AlignOffset: number,
+): number {
+  requireNetBufferIrql('NdisGetDataBuffer');
+  const nb = NetBuffer;
+  if (BytesNeeded > nb.DataLength) return 0;
+  let m = nb.CurrentMdl;
+  let off = nb.CurrentMdlOffset;
+  while (m !== null && off >= m.ByteCount && m.Next !== null) {
+    off -= m.ByteCount;
+    m = m.Next;
+  }
+  if (m === null) return 0;
+  const va = mdlVa(m) + off;
+  const mask = AlignMultiple > 1 ? AlignMultiple - 1 : 0;
+  if (m.ByteCount - off >= BytesNeeded && (va & mask) === (AlignOffset & mask)) return va;
+  if (Storage === 0) return 0;
+  copyOut(nb, 0, Storage, BytesNeeded);
+  return Storage;
+}
+
+/**
+ * NdisCopyFromNetBufferToNetBuffer: copies up to `BytesToCopy` bytes from `Source`'s data (starting
+ * `SourceOffset` bytes in) over `Destination`'s data (starting `DestinationOffset` bytes in). It copies only
+ * into existing used data space, so it stops at the end of either NET_BUFFER's data; `BytesCopied.value` says
+ * how many bytes were copied (decided: offsets past the data copy nothing). Returns NDIS_STATUS_SUCCESS.
+ */
+export function NdisCopyFromNetBufferToNetBuffer(
+  Destination: NET_BUFFER,
+  DestinationOffset: number,
+  BytesToCopy: number,
+  Source: NET_BUFFER,
+  SourceOffset: number,
+  BytesCopied: { value: number },
+): number {
+  requireNetBufferIrql('NdisCopyFromNetBufferToNetBuffer');
+  const want = Math.min(
+    BytesToCopy >>> 0,
+    Math.max(0, Source.DataLength - SourceOffset),
+    Math.max(0, Destination.DataLength - DestinationOffset),
+  );
+  let dm = Destination.CurrentMdl;
+  let doff = Destination.CurrentMdlOffset + DestinationOffset;
+  let sm = Source.CurrentMdl;
+  let soff = Source.CurrentMdlOffset + SourceOffset;
+  let left = want;
+  while (left > 0 && dm !== null && sm !== null) {
+    if (doff >= dm.ByteCount) {
+      doff -= dm.ByteCount;
+      dm = dm.Next;
+      continue;
+    }
+    if (soff >= sm.ByteCount) {
+      soff -= sm.ByteCount;
+      sm = sm.Next;
+      continue;
+    }
+    const n = Math.min(left, dm.ByteCount - doff, sm.ByteCount - soff);
+    const src = mdlVa(sm) + soff;
+    const dst = mdlVa(dm) + doff;
+    checkAccess(src, n, false);
+    checkAccess(dst, n, true);
+    memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + n);
+    left -= n;
+    doff += n;
+    soff += n;
+  }
+  BytesCopied.value = want - left;
+  return NDIS_STATUS_SUCCESS;
+}
+
+/** Copies the data of `nb` (from its data start) into simulated memory at `dest`; for layers above. */
+export { copyOut as copyNetBufferData };

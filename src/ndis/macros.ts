@@ -1,0 +1,153 @@
+/**
+ * The accessor macros of ndis.h for NET_BUFFER and NET_BUFFER_LIST, and the flag constants they test. In C the
+ * field macros are also lvalues; here a driver assigns the field itself (`nb.DataLength = n`), and
+ * NET_BUFFER_LIST_INFO takes an optional third argument to store a value.
+ */
+import type { MDL } from '../kernel/mdl.js';
+import { NetBufferListCancelId } from './info.js';
+import type { NET_BUFFER, NET_BUFFER_LIST } from './structures.js';
+
+// NET_BUFFER_LIST.NblFlags (NDIS_NBL_FLAGS_*).
+export const NDIS_NBL_FLAGS_SEND_READ_ONLY = 0x00000001;
+export const NDIS_NBL_FLAGS_RECV_READ_ONLY = 0x00000002;
+export const NDIS_NBL_FLAGS_HD_SPLIT = 0x00000100;
+export const NDIS_NBL_FLAGS_IS_IPV4 = 0x00000200;
+export const NDIS_NBL_FLAGS_IS_IPV6 = 0x00000400;
+export const NDIS_NBL_FLAGS_IS_TCP = 0x00000800;
+export const NDIS_NBL_FLAGS_IS_UDP = 0x00001000;
+export const NDIS_NBL_FLAGS_SPLIT_AT_UPPER_LAYER_PROTOCOL_HEADER = 0x00002000;
+export const NDIS_NBL_FLAGS_SPLIT_AT_UPPER_LAYER_PROTOCOL_PAYLOAD = 0x00004000;
+export const NDIS_NBL_FLAGS_IS_LOOPBACK_PACKET = 0x00008000;
+
+// NET_BUFFER_LIST.Flags: who owns which bits.
+export const NBL_FLAGS_PROTOCOL_RESERVED = 0xfff00000 | 0;
+export const NBL_FLAGS_MINIPORT_RESERVED = 0x0000f000;
+export const NBL_FLAGS_SCRATCH = 0x000f0000;
+export const NBL_FLAGS_NDIS_RESERVED = 0x00000fff;
+
+// NdisAllocateCloneNetBufferList / NdisFreeCloneNetBufferList flags.
+export const NDIS_CLONE_FLAGS_RESERVED = 0x00000001;
+export const NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS = 0x00000002;
+
+/** NET_BUFFER_NEXT_NB */
+export function NET_BUFFER_NEXT_NB(nb: NET_BUFFER): NET_BUFFER | null {
+  return nb.Next;
+}
+/** NET_BUFFER_FIRST_MDL */
+export function NET_BUFFER_FIRST_MDL(nb: NET_BUFFER): MDL | null {
+  return nb.MdlChain;
+}
+/** NET_BUFFER_DATA_LENGTH */
+export function NET_BUFFER_DATA_LENGTH(nb: NET_BUFFER): number {
+  return nb.DataLength;
+}
+/** NET_BUFFER_DATA_OFFSET */
+export function NET_BUFFER_DATA_OFFSET(nb: NET_BUFFER): number {
+  return nb.DataOffset;
+}
+/** NET_BUFFER_CURRENT_MDL */
+export function NET_BUFFER_CURRENT_MDL(nb: NET_BUFFER): MDL | null {
+  return nb.CurrentMdl;
+}
+/** NET_BUFFER_CURRENT_MDL_OFFSET */
+export function NET_BUFFER_CURRENT_MDL_OFFSET(nb: NET_BUFFER): number {
+  return nb.CurrentMdlOffset;
+}
+/** NET_BUFFER_CHECKSUM_BIAS */
+export function NET_BUFFER_CHECKSUM_BIAS(nb: NET_BUFFER): number {
+  return nb.ChecksumBias;
+}
+/** NET_BUFFER_PROTOCOL_RESERVED: the ProtocolReserved array (index it as in C). */
+export function NET_BUFFER_PROTOCOL_RESERVED(nb: NET_BUFFER): unknown[] {
+  return nb.ProtocolReserved;
+}
+/** NET_BUFFER_MINIPORT_RESERVED */
+export function NET_BUFFER_MINIPORT_RESERVED(nb: NET_BUFFER): unknown[] {
+  return nb.MiniportReserved;
+}
+
+/** NET_BUFFER_LIST_NEXT_NBL */
+export function NET_BUFFER_LIST_NEXT_NBL(nbl: NET_BUFFER_LIST): NET_BUFFER_LIST | null {
+  return nbl.Next;
+}
+/** NET_BUFFER_LIST_FIRST_NB */
+export function NET_BUFFER_LIST_FIRST_NB(nbl: NET_BUFFER_LIST): NET_BUFFER | null {
+  return nbl.FirstNetBuffer;
+}
+/** NET_BUFFER_LIST_FLAGS: the Flags member. */
+export function NET_BUFFER_LIST_FLAGS(nbl: NET_BUFFER_LIST): number {
+  return nbl.Flags;
+}
+/** NET_BUFFER_LIST_NBL_FLAGS: the NblFlags member. */
+export function NET_BUFFER_LIST_NBL_FLAGS(nbl: NET_BUFFER_LIST): number {
+  return nbl.NblFlags;
+}
+/** NET_BUFFER_LIST_STATUS */
+export function NET_BUFFER_LIST_STATUS(nbl: NET_BUFFER_LIST): number {
+  return nbl.Status;
+}
+/** NET_BUFFER_LIST_PROTOCOL_RESERVED: the ProtocolReserved array. */
+export function NET_BUFFER_LIST_PROTOCOL_RESERVED(nbl: NET_BUFFER_LIST): unknown[] {
+  return nbl.ProtocolReserved;
+}
+/** NET_BUFFER_LIST_MINIPORT_RESERVED */
+export function NET_BUFFER_LIST_MINIPORT_RESERVED(nbl: NET_BUFFER_LIST): unknown[] {
+  return nbl.MiniportReserved;
+}
+
+/**
+ * NET_BUFFER_LIST_INFO(nbl, id) reads slot `id` of NetBufferListInfo; NET_BUFFER_LIST_INFO(nbl, id, value)
+ * stores `value` there (the C macro is an lvalue) and returns it.
+ */
+export function NET_BUFFER_LIST_INFO(nbl: NET_BUFFER_LIST, id: number, ...value: [unknown?]): unknown {
+  if (value.length > 0) nbl.NetBufferListInfo[id] = value[0];
+  return nbl.NetBufferListInfo[id];
+}
+
+/** NDIS_SET_NET_BUFFER_LIST_CANCEL_ID */
+export function NDIS_SET_NET_BUFFER_LIST_CANCEL_ID(nbl: NET_BUFFER_LIST, id: unknown): void {
+  nbl.NetBufferListInfo[NetBufferListCancelId] = id;
+}
+/** NDIS_GET_NET_BUFFER_LIST_CANCEL_ID */
+export function NDIS_GET_NET_BUFFER_LIST_CANCEL_ID(nbl: NET_BUFFER_LIST): unknown {
+  return nbl.NetBufferListInfo[NetBufferListCancelId];
+}
+
+/** NdisTestNblFlag: true when NblFlags has the flag. */
+export function NdisTestNblFlag(nbl: NET_BUFFER_LIST, f: number): boolean {
+  return (nbl.NblFlags & f) !== 0;
+}
+/** NdisTestNblFlags: true when NblFlags has every one of the flags. */
+export function NdisTestNblFlags(nbl: NET_BUFFER_LIST, f: number): boolean {
+  return (nbl.NblFlags & f) === f;
+}
+/** NdisSetNblFlag */
+export function NdisSetNblFlag(nbl: NET_BUFFER_LIST, f: number): void {
+  nbl.NblFlags |= f;
+}
+/** NdisClearNblFlag */
+export function NdisClearNblFlag(nbl: NET_BUFFER_LIST, f: number): void {
+  nbl.NblFlags &= ~f;
+}
+/** NBL_SET_PROTOCOL_RSVD_FLAG: sets protocol-reserved bits of Flags. */
+export function NBL_SET_PROTOCOL_RSVD_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
+  nbl.Flags |= f & NBL_FLAGS_PROTOCOL_RESERVED;
+}
+/** NBL_CLEAR_PROTOCOL_RSVD_FLAG */
+export function NBL_CLEAR_PROTOCOL_RSVD_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
+  nbl.Flags &= ~(f & NBL_FLAGS_PROTOCOL_RESERVED);
+}
+/** NBL_TEST_PROTOCOL_RSVD_FLAG */
+export function NBL_TEST_PROTOCOL_RSVD_FLAG(nbl: NET_BUFFER_LIST, f: number): number {
+  return nbl.Flags & f & NBL_FLAGS_PROTOCOL_RESERVED;
+}
+/** NBL_SET_FLAG / NBL_CLEAR_FLAG / NBL_TEST_FLAG on Flags. */
+export function NBL_SET_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
+  nbl.Flags |= f;
+}
+export function NBL_CLEAR_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
+  nbl.Flags &= ~f;
+}
+export function NBL_TEST_FLAG(nbl: NET_BUFFER_LIST, f: number): number {
+  return nbl.Flags & f;
+}

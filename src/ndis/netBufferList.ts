@@ -1,0 +1,371 @@
+/**
+ * NET_BUFFER_LIST pools and NET_BUFFER_LISTs: NdisAllocateNetBufferListPool, NdisAllocateNetBufferList,
+ * NdisAllocateNetBufferAndNetBufferList, NdisFreeNetBufferList, NdisFreeNetBufferListPool. IRQL <=
+ * DISPATCH_LEVEL (Irql_NetBuffer_Function).
+ *
+ * A pool made with fAllocateNetBuffer preallocates one NET_BUFFER with each NET_BUFFER_LIST; with DataSize it
+ * also preallocates the MDL and data. A pool made with ContextSize preallocates that much
+ * NET_BUFFER_LIST_CONTEXT data. All of it sits in the list's pool block and is freed only with the list.
+ */
+import type { MDL } from '../kernel/mdl.js';
+import { poisonFreed } from '../kernel/poison.js';
+import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { checkDataInChain, seekCursor } from './chain.js';
+import { allocateContext, freeContextChain } from './context.js';
+import { NetBufferListProtocolId } from './info.js';
+import { attachBuiltInData, buildDataMdl, destroyNb, releaseNb, resetNb } from './netBuffer.js';
+import { allocatePoolHeader, isAllocationAligned, NetBufferListPool, registerPool, unregisterPool } from './pools.js';
+import {
+  DescriptorState,
+  NblKind,
+  NDIS_OBJECT_TYPE_DEFAULT,
+  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_2,
+  NET_BUFFER,
+  NET_BUFFER_LIST,
+  NET_BUFFER_LIST_CONTEXT,
+  type NET_BUFFER_LIST_POOL_PARAMETERS,
+  NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  SIZEOF_NET_BUFFER,
+  SIZEOF_NET_BUFFER_LIST,
+  SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER,
+} from './structures.js';
+import { leakedNbl, Ndis6Violation, ndisViolation, requireNetBufferIrql } from './violations.js';
+
+const MAX_DATA_SIZE = 0x7fff_f000;
+
+/**
+ * NdisAllocateNetBufferListPool: a pool of NET_BUFFER_LISTs. Returns NULL for a bad header (Type
+ * NDIS_OBJECT_TYPE_DEFAULT; Revision 1 with Size >= 16, or Revision 2 with Size >= 20), a ContextSize that is
+ * not a multiple of MEMORY_ALLOCATION_ALIGNMENT, a DataSize without fAllocateNetBuffer, or no memory.
+ */
+export function NdisAllocateNetBufferListPool(
+  NdisHandle: unknown,
+  Parameters: NET_BUFFER_LIST_POOL_PARAMETERS,
+): NetBufferListPool | null {
+  void NdisHandle;
+  requireNetBufferIrql('NdisAllocateNetBufferListPool');
+  const h = Parameters?.Header;
+  if (
+    h === undefined ||
+    h.Type !== NDIS_OBJECT_TYPE_DEFAULT ||
+    h.Revision < NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1
+  ) {
+    return null;
+  }
+  const needed =
+    h.Revision === NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1
+      ? NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1
+      : NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_2;
+  if (h.Size < needed) return null;
+  const contextSize = Parameters.ContextSize;
+  if (!isAllocationAligned(contextSize) || contextSize > 0xffff) return null;
+  const dataSize = Parameters.DataSize >>> 0;
+  const fAllocateNetBuffer = Boolean(Parameters.fAllocateNetBuffer);
+  // "If DataSize is not zero, fAllocateNetBuffer must be set to TRUE."
+  if (dataSize > MAX_DATA_SIZE || (dataSize !== 0 && !fAllocateNetBuffer)) return null;
+  const tag = Parameters.PoolTag >>> 0;
+  const address = allocatePoolHeader(tag);
+  if (address === 0) return null;
+  const pool = new NetBufferListPool(
+    tag,
+    dataSize,
+    address,
+    verifierLevel >= VERIFIER_FULL ? callSite() : undefined,
+    Parameters.ProtocolId & 0xff,
+    fAllocateNetBuffer,
+    contextSize,
+  );
+  registerPool(pool);
+  return pool;
+}
+
+/**
+ * NdisFreeNetBufferListPool: frees the pool and its cached lists. NET_BUFFER_LISTs still outstanding are a leak
+ * that NDIS's NBL tracker reports: BUGCODE_NDIS_DRIVER (0x7C) / NDIS_BUGCHECK_LEAKED_NBL (0x27).
+ */
+export function NdisFreeNetBufferListPool(PoolHandle: NetBufferListPool): void {
+  requireNetBufferIrql('NdisFreeNetBufferListPool');
+  const pool = checkNblPool(PoolHandle, 'NdisFreeNetBufferListPool');
+  if (pool.outstanding > 0) {
+    leakedNbl(
+      `NdisFreeNetBufferListPool: ${pool.outstanding} NET_BUFFER_LIST(s) from pool '${pool.tagName}' are still allocated`,
+    );
+  }
+  for (const nbl of pool.free) destroyNbl(nbl, pool);
+  pool.free.length = 0;
+  unregisterPool(pool);
+}
+
+/**
+ * NdisAllocateNetBufferList: a NET_BUFFER_LIST with `ContextSize` bytes of used context and `ContextBackFill`
+ * bytes more if context memory must be allocated (both multiples of MEMORY_ALLOCATION_ALIGNMENT, else NULL).
+ * From an fAllocateNetBuffer pool the list comes with its NET_BUFFER (and MDL and data with DataSize).
+ */
+export function NdisAllocateNetBufferList(
+  PoolHandle: NetBufferListPool,
+  ContextSize: number,
+  ContextBackFill: number,
+): NET_BUFFER_LIST | null {
+  requireNetBufferIrql('NdisAllocateNetBufferList');
+  const pool = checkNblPool(PoolHandle, 'NdisAllocateNetBufferList');
+  const nbl = takeNbl(pool, ContextSize, ContextBackFill, NblKind.Plain, 'NdisAllocateNetBufferList');
+  if (nbl === null) return null;
+  const nb = nbl.preNb;
+  if (nb !== null) {
+    resetNb(nb, pool);
+    if (pool.DataSize !== 0) attachBuiltInData(nb, pool.DataSize);
+    nbl.FirstNetBuffer = nb;
+  }
+  return nbl;
+}
+
+/**
+ * NdisAllocateNetBufferAndNetBufferList: a NET_BUFFER_LIST with its preallocated NET_BUFFER describing
+ * `DataLength` bytes at `DataOffset` in `MdlChain` (which may be NULL). Only for pools with fAllocateNetBuffer
+ * TRUE and DataSize zero; from any other pool it returns NULL (decided).
+ */
+export function NdisAllocateNetBufferAndNetBufferList(
+  PoolHandle: NetBufferListPool,
+  ContextSize: number,
+  ContextBackFill: number,
+  MdlChain: MDL | null,
+  DataOffset: number,
+  DataLength: number,
+): NET_BUFFER_LIST | null {
+  requireNetBufferIrql('NdisAllocateNetBufferAndNetBufferList');
+  const pool = checkNblPool(PoolHandle, 'NdisAllocateNetBufferAndNetBufferList');
+  if (!pool.fAllocateNetBuffer || pool.DataSize !== 0) return null;
+  const nbl = takeNbl(pool, ContextSize, ContextBackFill, NblKind.Plain, 'NdisAllocateNetBufferAndNetBufferList');
+  if (nbl === null) return null;
+  const nb = nbl.preNb!;
+  resetNb(nb, pool);
+  nb.MdlChain = MdlChain;
+  nb.DataOffset = DataOffset >>> 0;
+  nb.DataLength = DataLength >>> 0;
+  seekCursor(nb);
+  nbl.FirstNetBuffer = nb;
+  if (verifierLevel >= VERIFIER_STANDARD) checkDataInChain(nb, 'NdisAllocateNetBufferAndNetBufferList');
+  return nbl;
+}
+
+/**
+ * NdisFreeNetBufferList: frees a list from NdisAllocateNetBufferList / NdisAllocateNetBufferAndNetBufferList,
+ * with its preallocated NET_BUFFER, MDL and data and the context allocated with it. NET_BUFFERs the driver
+ * allocated from NET_BUFFER pools and queued on it are the driver's to free. Clones, fragments and reassembled
+ * lists have their own free DDIs; a parent whose ChildRefCount is not zero may not be freed yet.
+ */
+export function NdisFreeNetBufferList(NetBufferList: NET_BUFFER_LIST): void {
+  requireNetBufferIrql('NdisFreeNetBufferList');
+  const nbl = checkLiveNbl(NetBufferList, 'NdisFreeNetBufferList');
+  if (nbl.kind !== NblKind.Plain) {
+    const which = [
+      '',
+      'NdisFreeCloneNetBufferList',
+      'NdisFreeFragmentNetBufferList',
+      'NdisFreeReassembledNetBufferList',
+    ];
+    ndisViolation(
+      Ndis6Violation.WrongFree,
+      nbl.address,
+      nbl.kind,
+      0,
+      `NdisFreeNetBufferList: this NET_BUFFER_LIST is derived; free it with ${which[nbl.kind]}`,
+    );
+  }
+  releaseNbl(nbl, 'NdisFreeNetBufferList');
+}
+
+/** NdisGetPoolFromNetBufferList: the pool handle a NET_BUFFER_LIST came from. */
+export function NdisGetPoolFromNetBufferList(NetBufferList: NET_BUFFER_LIST): object | null {
+  requireNetBufferIrql('NdisGetPoolFromNetBufferList');
+  return NetBufferList.NdisPoolHandle;
+}
+
+// --- shared with clones, fragments and reassembly ----------------------------------------------------------
+
+/** Validates an NBL pool handle. */
+export function checkNblPool(handle: NetBufferListPool, ddi: string): NetBufferListPool {
+  if (!(handle instanceof NetBufferListPool) || !handle.live) {
+    ndisViolation(
+      Ndis6Violation.BadPoolHandle,
+      (handle as { address?: number } | null)?.address ?? 0,
+      0,
+      0,
+      `${ddi}: the pool handle is not a live NET_BUFFER_LIST pool from NdisAllocateNetBufferListPool`,
+    );
+  }
+  return handle;
+}
+
+/** Checks that `nbl` is a live list from an NDIS pool (N6-6) before it is freed. */
+export function checkLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): NET_BUFFER_LIST {
+  if (!(nbl instanceof NET_BUFFER_LIST) || nbl.state === DescriptorState.None) {
+    ndisViolation(
+      Ndis6Violation.NotFromPool,
+      0,
+      0,
+      0,
+      `${ddi}: this NET_BUFFER_LIST did not come from an NDIS pool (N6-6: never build one in private memory or on the stack)`,
+    );
+  }
+  if (nbl.state === DescriptorState.Free) {
+    ndisViolation(Ndis6Violation.AlreadyFreed, nbl.address, 0, 0, `${ddi}: this NET_BUFFER_LIST was already freed`);
+  }
+  return nbl;
+}
+
+/**
+ * Pops a cached list (creating one on a miss), resets it and sets up its context. Returns null when memory
+ * runs out or the context sizes are not multiples of MEMORY_ALLOCATION_ALIGNMENT.
+ */
+export function takeNbl(
+  pool: NetBufferListPool,
+  contextSize: number,
+  contextBackFill: number,
+  kind: number,
+  ddi: string,
+): NET_BUFFER_LIST | null {
+  if (!isAllocationAligned(contextSize) || !isAllocationAligned(contextBackFill)) return null;
+  let nbl = pool.free.pop();
+  if (nbl === undefined) {
+    const created = createNbl(pool, ddi);
+    if (created === null) return null;
+    nbl = created;
+  }
+  resetNbl(nbl, pool, kind);
+  const pre = nbl.preContext;
+  if (pre !== null) {
+    pre.Next = null;
+    pre.Size = pool.ContextSize;
+    pre.Offset = pool.ContextSize;
+    nbl.Context = pre;
+  }
+  if (contextSize !== 0 && allocateContext(nbl, contextSize, contextBackFill, pool.PoolTag) !== 0) {
+    nbl.state = DescriptorState.Free;
+    if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);
+    else pool.free.push(nbl);
+    return null;
+  }
+  nbl.baseContext = nbl.Context;
+  pool.outstanding++;
+  pool.allocations++;
+  return nbl;
+}
+
+function createNbl(pool: NetBufferListPool, ddi: string): NET_BUFFER_LIST | null {
+  const contextBytes = pool.ContextSize !== 0 ? SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER + pool.ContextSize : 0;
+  const nbBytes = pool.fAllocateNetBuffer ? SIZEOF_NET_BUFFER : 0;
+  const block = ExAllocatePoolWithTag(
+    NonPagedPoolNx,
+    SIZEOF_NET_BUFFER_LIST + contextBytes + nbBytes + pool.DataSize,
+    pool.PoolTag,
+  );
+  if (block === 0) return null;
+  const nbl = new NET_BUFFER_LIST();
+  nbl.block = block;
+  nbl.address = block;
+  nbl.pool = pool;
+  let at = block + SIZEOF_NET_BUFFER_LIST;
+  if (contextBytes !== 0) {
+    const ctx = new NET_BUFFER_LIST_CONTEXT();
+    ctx.ContextData = at + SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER;
+    nbl.preContext = ctx;
+    at += contextBytes;
+  }
+  if (pool.fAllocateNetBuffer) {
+    const nb = new NET_BUFFER();
+    nb.address = at;
+    nb.pool = pool;
+    nb.ownerNbl = nbl;
+    at += SIZEOF_NET_BUFFER;
+    if (pool.DataSize !== 0 && !buildDataMdl(nb, at, pool.DataSize, pool.PoolTag, ddi)) {
+      ExFreePool(block);
+      return null;
+    }
+    nbl.preNb = nb;
+  }
+  pool.all.push(nbl);
+  pool.created++;
+  return nbl;
+}
+
+/** Every WDK field to its initial value. */
+function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): void {
+  nbl.Next = null;
+  nbl.FirstNetBuffer = null;
+  nbl.Context = null;
+  nbl.ParentNetBufferList = null;
+  nbl.NdisPoolHandle = pool;
+  const nr = nbl.NdisReserved;
+  nr[0] = nr[1] = null;
+  const pr = nbl.ProtocolReserved;
+  pr[0] = pr[1] = pr[2] = pr[3] = null;
+  const mr = nbl.MiniportReserved;
+  mr[0] = mr[1] = null;
+  nbl.Scratch = null;
+  nbl.SourceHandle = null;
+  nbl.NblFlags = 0;
+  nbl.ChildRefCount = 0;
+  nbl.Flags = 0;
+  nbl.Status = 0;
+  nbl.NetBufferListInfo.fill(null);
+  // The pool's ProtocolId is the list's NetBufferListProtocolId (decided: the pool parameters say the protocol
+  // type is an attribute of the pool).
+  if (pool.ProtocolId !== 0) nbl.NetBufferListInfo[NetBufferListProtocolId] = pool.ProtocolId;
+  nbl.kind = kind;
+  nbl.derivedNbs = null;
+  nbl.cloneFlags = 0;
+  nbl.state = DescriptorState.Live;
+  if (verifierLevel >= VERIFIER_FULL) nbl.site = callSite();
+}
+
+/**
+ * Frees a live list of any kind (the kind-specific checks are the caller's): its preallocated NET_BUFFER, its
+ * allocate-time context, and, in full mode, its memory.
+ */
+export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
+  const pool = nbl.pool as NetBufferListPool;
+  if (verifierLevel >= VERIFIER_STANDARD) {
+    if (nbl.ChildRefCount !== 0) {
+      ndisViolation(
+        Ndis6Violation.ParentWithChildren,
+        nbl.address,
+        nbl.ChildRefCount,
+        0,
+        `${ddi}: ChildRefCount is ${nbl.ChildRefCount}: free the clones, fragments or reassemblies derived from this list first`,
+      );
+    }
+    if (nbl.Context !== nbl.baseContext) {
+      ndisViolation(
+        Ndis6Violation.ContextOutstanding,
+        nbl.address,
+        0,
+        0,
+        `${ddi}: context allocated with NdisAllocateNetBufferListContext is still allocated; free it with NdisFreeNetBufferListContext first`,
+      );
+    }
+  }
+  freeContextChain(nbl.Context);
+  nbl.Context = null;
+  nbl.baseContext = null;
+  const nb = nbl.preNb;
+  if (nb !== null && nb.state === DescriptorState.Live) releaseNb(nb, pool.PoolTag, ddi);
+  nbl.state = DescriptorState.Free;
+  pool.outstanding--;
+  if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);
+  else pool.free.push(nbl);
+}
+
+/** Releases a list's block and built-in MDL for good (pool free, or full verifier mode). */
+function destroyNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool): void {
+  const nb = nbl.preNb;
+  if (nb !== null) {
+    nb.block = 0;
+    destroyNb(nb, pool.PoolTag);
+  }
+  if (nbl.block !== 0) ExFreePool(nbl.block);
+  nbl.block = 0;
+  if (verifierLevel >= VERIFIER_FULL) poisonFreed(nbl, 'NET_BUFFER_LIST');
+}

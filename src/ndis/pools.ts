@@ -1,0 +1,246 @@
+/**
+ * NET_BUFFER and NET_BUFFER_LIST pools: NdisAllocateNetBufferPool, NdisAllocateNetBufferListPool and their frees.
+ *
+ * A pool handle is a {@link NetBufferPool} or {@link NetBufferListPool} object. The pool itself lives in pool
+ * memory under the caller's PoolTag (so a failed allocation gives the documented NULL handle). Descriptors are
+ * cached per pool the way NDIS caches them in lookaside lists: each descriptor owns one pool block under the
+ * pool's tag that holds the descriptor's bytes, its preallocated NET_BUFFER_LIST_CONTEXT and NET_BUFFER, and its
+ * data (DataSize pools). The block stays allocated while the descriptor sits in the cache, as lookaside entries
+ * do, and goes back to the system pool when the NDIS pool is freed. Allocate and free in steady state are a pop
+ * and a push on the pool's free list plus field resets: no JavaScript allocation.
+ *
+ * In full verifier mode freed descriptors are never reused: their block and MDL are released and the object is
+ * poisoned, so any later touch bug-checks.
+ */
+
+import { MEMORY_ALLOCATION_ALIGNMENT } from '../kernel/arena.js';
+import { type Leak, registerLeakSource } from '../kernel/leaks.js';
+import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { onSystemReset } from '../kernel/system.js';
+import { poolTag, tagToString } from '../kernel/tags.js';
+import { NET_BUFFER, type NET_BUFFER_LIST } from './structures.js';
+
+/** The tag NDIS uses for its own allocations (internal pools, retreat buffers): poolmon shows "NDIS". */
+export const TAG_NDIS = poolTag('SIDN');
+
+/** Bytes of the pool header NDIS allocates for each pool (decided; it only needs to be realistic). */
+const POOL_HEADER_BYTES = 256;
+
+/** What kind of pool a handle is. */
+export const PoolKind = { NetBuffer: 1, NetBufferList: 2 } as const;
+
+/** Common to both pool kinds. */
+abstract class PoolBase {
+  /** PoolKind. */
+  abstract readonly kind: number;
+  /** The ULONG tag every descriptor and data buffer from the pool is charged to. */
+  readonly PoolTag: number;
+  /** Default data size for preallocated data (0 when unused). */
+  readonly DataSize: number;
+  /** Address of the pool header in simulated memory. */
+  readonly address: number;
+  /** False once the pool has been freed. */
+  live = true;
+  /** Descriptors outstanding now. */
+  outstanding = 0;
+  /** Descriptors ever created (cache misses), for stats. */
+  created = 0;
+  /** Allocations served, for stats. */
+  allocations = 0;
+  /** Where the pool was allocated (full verifier mode). */
+  readonly site: string | undefined;
+
+  constructor(tag: number, dataSize: number, address: number, site: string | undefined) {
+    this.PoolTag = tag;
+    this.DataSize = dataSize;
+    this.address = address;
+    this.site = site;
+  }
+
+  /** The tag as poolmon shows it. */
+  get tagName(): string {
+    return tagToString(this.PoolTag);
+  }
+}
+
+/** A NET_BUFFER pool (the NDIS_HANDLE NdisAllocateNetBufferPool returns). */
+export class NetBufferPool extends PoolBase {
+  readonly kind = PoolKind.NetBuffer;
+  /** Cached free NET_BUFFERs. */
+  readonly free: NET_BUFFER[] = [];
+  /** Every NET_BUFFER the pool created (for leak reports; not on the hot path). */
+  readonly all: NET_BUFFER[] = [];
+}
+
+/** A NET_BUFFER_LIST pool (the NDIS_HANDLE NdisAllocateNetBufferListPool returns). */
+export class NetBufferListPool extends PoolBase {
+  readonly kind = PoolKind.NetBufferList;
+  readonly ProtocolId: number;
+  readonly fAllocateNetBuffer: boolean;
+  readonly ContextSize: number;
+  /** Cached free NET_BUFFER_LISTs. */
+  readonly free: NET_BUFFER_LIST[] = [];
+  /** Every NET_BUFFER_LIST the pool created. */
+  readonly all: NET_BUFFER_LIST[] = [];
+
+  constructor(
+    tag: number,
+    dataSize: number,
+    address: number,
+    site: string | undefined,
+    protocolId: number,
+    fAllocateNetBuffer: boolean,
+    contextSize: number,
+  ) {
+    super(tag, dataSize, address, site);
+    this.ProtocolId = protocolId;
+    this.fAllocateNetBuffer = fAllocateNetBuffer;
+    this.ContextSize = contextSize;
+  }
+}
+
+/** Pools allocated and not yet freed. */
+const livePools = new Set<NetBufferPool | NetBufferListPool>();
+
+/** Allocates the pool header; returns 0 when the pool memory cannot be had. */
+export function allocatePoolHeader(tag: number): number {
+  return ExAllocatePoolWithTag(NonPagedPoolNx, POOL_HEADER_BYTES, tag);
+}
+
+/** Registers a new pool. */
+export function registerPool(pool: NetBufferPool | NetBufferListPool): void {
+  livePools.add(pool);
+}
+
+/** Unregisters a freed pool and releases its header. */
+export function unregisterPool(pool: NetBufferPool | NetBufferListPool): void {
+  livePools.delete(pool);
+  pool.live = false;
+  ExFreePool(pool.address);
+}
+
+/** True when `value` is a multiple of MEMORY_ALLOCATION_ALIGNMENT (W-2, W-3, NET_BUFFER_LIST_POOL_PARAMETERS). */
+export function isAllocationAligned(value: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value % MEMORY_ALLOCATION_ALIGNMENT === 0;
+}
+
+/** NDIS's internal pools, used when a clone / fragment / reassembly names no pool (created on first use). */
+let internalNbPool: NetBufferPool | null = null;
+let internalNblPool: NetBufferListPool | null = null;
+
+/** NDIS's own NET_BUFFER pool (tag 'NDIS'), or null when it cannot be created. */
+export function ndisInternalNbPool(): NetBufferPool | null {
+  if (internalNbPool === null) {
+    const address = allocatePoolHeader(TAG_NDIS);
+    if (address === 0) return null;
+    internalNbPool = new NetBufferPool(TAG_NDIS, 0, address, undefined);
+  }
+  return internalNbPool;
+}
+
+/** NDIS's own NET_BUFFER_LIST pool (tag 'NDIS'), or null when it cannot be created. */
+export function ndisInternalNblPool(): NetBufferListPool | null {
+  if (internalNblPool === null) {
+    const address = allocatePoolHeader(TAG_NDIS);
+    if (address === 0) return null;
+    internalNblPool = new NetBufferListPool(TAG_NDIS, 0, address, undefined, 0, false, 0);
+  }
+  return internalNblPool;
+}
+
+/** Pools still allocated by drivers (for leak reports). */
+export function outstandingPools(): (NetBufferPool | NetBufferListPool)[] {
+  return [...livePools];
+}
+
+/** One outstanding descriptor, for leak reports. */
+export interface OutstandingDescriptor {
+  readonly kind:
+    | 'NET_BUFFER'
+    | 'NET_BUFFER_LIST'
+    | 'clone NET_BUFFER_LIST'
+    | 'fragment NET_BUFFER_LIST'
+    | 'reassembled NET_BUFFER_LIST';
+  readonly pool: NetBufferPool | NetBufferListPool;
+  readonly tag: string;
+  readonly address: number;
+  readonly site: string | undefined;
+  readonly descriptor: NET_BUFFER | NET_BUFFER_LIST;
+}
+
+const NBL_KIND_NAMES = [
+  'NET_BUFFER_LIST',
+  'clone NET_BUFFER_LIST',
+  'fragment NET_BUFFER_LIST',
+  'reassembled NET_BUFFER_LIST',
+] as const;
+
+/** Every NET_BUFFER and NET_BUFFER_LIST still outstanding, per pool (internal NDIS pools included). */
+export function outstandingDescriptors(): OutstandingDescriptor[] {
+  const out: OutstandingDescriptor[] = [];
+  const pools: (NetBufferPool | NetBufferListPool)[] = [...livePools];
+  if (internalNbPool !== null) pools.push(internalNbPool);
+  if (internalNblPool !== null) pools.push(internalNblPool);
+  for (const pool of pools) {
+    if (pool instanceof NetBufferPool) {
+      for (const nb of pool.all) {
+        if (nb.state === 1) {
+          out.push({ kind: 'NET_BUFFER', pool, tag: pool.tagName, address: nb.address, site: nb.site, descriptor: nb });
+        }
+      }
+    } else {
+      for (const nbl of pool.all) {
+        if (nbl.state === 1) {
+          out.push({
+            kind: NBL_KIND_NAMES[nbl.kind] ?? 'NET_BUFFER_LIST',
+            pool,
+            tag: pool.tagName,
+            address: nbl.address,
+            site: nbl.site,
+            descriptor: nbl,
+          });
+        }
+      }
+    }
+  }
+  return out;
+}
+
+/** Releases the pool block (and built-in MDL) a cached descriptor holds. */
+export function releaseDescriptorBlock(block: number): void {
+  if (block !== 0) ExFreePool(block);
+}
+
+/** Forget everything (resetSystem: the kernel empties the pool itself). */
+function resetPools(): void {
+  livePools.clear();
+  internalNbPool = null;
+  internalNblPool = null;
+}
+
+onSystemReset(resetPools);
+
+registerLeakSource('ndis6', (): Leak[] => {
+  const leaks: Leak[] = [];
+  for (const d of outstandingDescriptors()) {
+    leaks.push({
+      kind: d.kind,
+      tag: d.tag,
+      size: d.descriptor instanceof NET_BUFFER ? d.descriptor.DataLength : 0,
+      owner: `pool 0x${d.pool.address.toString(16)} '${d.tag}'`,
+      site: d.site,
+      detail: `0x${d.address.toString(16)}`,
+    });
+  }
+  for (const pool of livePools) {
+    leaks.push({
+      kind: pool.kind === PoolKind.NetBuffer ? 'NET_BUFFER pool' : 'NET_BUFFER_LIST pool',
+      tag: pool.tagName,
+      size: 0,
+      owner: 'NdisFreeNetBufferPool / NdisFreeNetBufferListPool never called',
+      site: pool.site,
+      detail: `0x${pool.address.toString(16)} (${pool.outstanding} outstanding)`,
+    });
+  }
+  return leaks;
+});
