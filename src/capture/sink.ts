@@ -1,0 +1,127 @@
+/** Where capture writers put their bytes: a file written through one reusable buffer, or memory. */
+import { closeSync, openSync, writeSync } from 'node:fs';
+
+/** A byte sink that writers fill through a reusable buffer. */
+export interface ByteSink {
+  /** The buffer to write into; valid from {@link reserve}'s result for the reserved length. */
+  readonly buf: Uint8Array;
+  /** A DataView over {@link buf}. */
+  readonly view: DataView;
+  /** Makes room for `n` bytes (n at most the buffer size) and returns the index in `buf` to write them at. */
+  reserve(n: number): number;
+  /** Appends `length` bytes of `bytes` from `offset` (any length; large ones bypass the buffer). */
+  write(bytes: Uint8Array, offset: number, length: number): void;
+  /** Writes out what is buffered. */
+  flush(): void;
+  /** Flushes and releases. */
+  close(): void;
+}
+
+/**
+ * Copies `length` bytes of `src` from `offset` to `dst` at `at`. Small copies use a loop so that no subarray
+ * object is made per packet.
+ */
+export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: number, length: number): void {
+  if (length <= 128) {
+    for (let i = 0; i < length; i++) dst[at + i] = src[offset + i]!;
+  } else {
+    dst.set(src.subarray(offset, offset + length), at);
+  }
+}
+
+/** Default buffer size of {@link FileSink}: 1 MiB. */
+export const DEFAULT_SINK_BUFFER = 1 << 20;
+
+abstract class BufferedSink implements ByteSink {
+  readonly buf: Uint8Array;
+  readonly view: DataView;
+  protected used = 0;
+
+  constructor(size: number) {
+    this.buf = new Uint8Array(size);
+    this.view = new DataView(this.buf.buffer);
+  }
+
+  protected abstract emit(bytes: Uint8Array, offset: number, length: number): void;
+
+  reserve(n: number): number {
+    if (this.used + n > this.buf.length) this.flush();
+    const at = this.used;
+    this.used += n;
+    return at;
+  }
+
+  write(bytes: Uint8Array, offset: number, length: number): void {
+    if (this.used + length <= this.buf.length) {
+      copyInto(this.buf, this.used, bytes, offset, length);
+      this.used += length;
+      return;
+    }
+    this.flush();
+    if (length >= this.buf.length) this.emit(bytes, offset, length);
+    else {
+      this.buf.set(bytes.subarray(offset, offset + length), 0);
+      this.used = length;
+    }
+  }
+
+  flush(): void {
+    if (this.used > 0) this.emit(this.buf, 0, this.used);
+    this.used = 0;
+  }
+
+  close(): void {
+    this.flush();
+  }
+}
+
+/** A file written with `fs.writeSync` in buffer-sized pieces. */
+export class FileSink extends BufferedSink {
+  private fd: number;
+
+  /** Creates (or truncates) `path`. */
+  constructor(path: string, bufferSize = DEFAULT_SINK_BUFFER) {
+    super(bufferSize);
+    this.fd = openSync(path, 'w');
+  }
+
+  protected emit(bytes: Uint8Array, offset: number, length: number): void {
+    let done = 0;
+    while (done < length) done += writeSync(this.fd, bytes, offset + done, length - done);
+  }
+
+  /** Flushes and closes the file. */
+  override close(): void {
+    if (this.fd < 0) return;
+    this.flush();
+    closeSync(this.fd);
+    this.fd = -1;
+  }
+}
+
+/** Collects the bytes in memory; {@link bytes} returns them. */
+export class MemorySink extends BufferedSink {
+  private readonly parts: Uint8Array[] = [];
+
+  /** A sink with a small buffer (tests). */
+  constructor(bufferSize = 64 * 1024) {
+    super(bufferSize);
+  }
+
+  protected emit(bytes: Uint8Array, offset: number, length: number): void {
+    this.parts.push(bytes.slice(offset, offset + length));
+  }
+
+  /** Everything written so far (flushes). */
+  bytes(): Uint8Array {
+    this.flush();
+    const total = this.parts.reduce((n, p) => n + p.length, 0);
+    const out = new Uint8Array(total);
+    let at = 0;
+    for (const p of this.parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  }
+}
