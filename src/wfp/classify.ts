@@ -1,0 +1,256 @@
+/**
+ * Classification: the one call the host's IP layer makes at a filtering layer, and the filter arbitration it
+ * runs ("Filter Arbitration", learn.microsoft.com):
+ *
+ * - Sublayers are evaluated from the highest weight to the lowest, all of them, even after a block.
+ * - Within a sublayer, matching filters run from the highest weight; the first PERMIT or BLOCK ends the
+ *   sublayer, CONTINUE goes on.
+ * - Across sublayers the engine keeps the current action and FWPS_RIGHT_ACTION_WRITE. While the right is set, a
+ *   lower sublayer's decision replaces the current one (a soft permit can be blocked, a soft block permitted).
+ *   Once it is cleared (a hard decision), only a callout's BLOCK - a veto - changes it, and only from PERMIT.
+ * - Static filters: PERMIT is soft unless the filter has FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT; BLOCK is hard.
+ *   Callouts: the result is soft unless the callout clears the right itself (as drivers do when the filter
+ *   carries FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT).
+ * - CALLOUT_TERMINATING must return BLOCK or PERMIT (anything else is BLOCK); CALLOUT_INSPECTION is
+ *   non-terminating (its return is CONTINUE); CALLOUT_UNKNOWN may return any of them.
+ * - A callout filter whose callout is not registered: terminating acts as BLOCK, or PERMIT with
+ *   FWPM_FILTER_FLAG_PERMIT_IF_CALLOUT_UNREGISTERED; inspection is skipped.
+ * - With no decision the layer's default action is PERMIT.
+ *
+ * Steady state allocates nothing: the classify-out structures and candidate buffers are reused.
+ */
+
+import { bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck.js';
+import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import type { NET_BUFFER_LIST } from '../ndis/structures.js';
+import {
+  FWP_ACTION_BLOCK,
+  FWP_ACTION_CALLOUT_INSPECTION,
+  FWP_ACTION_CALLOUT_TERMINATING,
+  FWP_ACTION_CONTINUE,
+  FWP_ACTION_FLAG_CALLOUT,
+  FWP_ACTION_PERMIT,
+  FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW,
+  FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT,
+  FWPM_FILTER_FLAG_PERMIT_IF_CALLOUT_UNREGISTERED,
+  FWPS_METADATA_FIELD_FLOW_HANDLE,
+  FWPS_RIGHT_ACTION_WRITE,
+} from './constants.js';
+import { type Bucket, engine, layerState } from './engine.js';
+import type { FilterEntry } from './filterEntry.js';
+import { conditionMatches } from './match.js';
+import {
+  type FWPS_CALLOUT_CLASSIFY_FN0,
+  type FWPS_CALLOUT_CLASSIFY_FN1,
+  FWPS_CLASSIFY_OUT0,
+  type FWPS_INCOMING_METADATA_VALUES0,
+  type FWPS_INCOMING_VALUES0,
+} from './structures.js';
+
+/** DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 (wdknet's): classify called with values for another layer. */
+export const WFP_RULE_CLASSIFY_WRONG_LAYER = 0x00090010;
+/** DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 (wdknet's): classify at a layer this engine does not model. */
+export const WFP_RULE_CLASSIFY_UNKNOWN_LAYER = 0x00090011;
+/** wdknet's DDI rule id for classify above DISPATCH_LEVEL. */
+export const WFP_RULE_IRQL_CLASSIFY = 0x00090012;
+
+/** Scratch structures for one nesting depth of classify (a callout may, rarely, classify from its classifyFn). */
+class ClassifyFrame {
+  readonly result = new FWPS_CLASSIFY_OUT0();
+  readonly calloutOut = new FWPS_CLASSIFY_OUT0();
+  readonly candidates: FilterEntry[] = [];
+}
+const frames: ClassifyFrame[] = [new ClassifyFrame()];
+let depth = 0;
+
+/** True when every condition group of `f` has a matching condition (same field OR-ed, fields AND-ed). */
+function filterMatches(f: FilterEntry, values: FWPS_INCOMING_VALUES0): boolean {
+  const incoming = values.incomingValue;
+  const groups = f.groups;
+  for (let g = 0; g < groups.length; g++) {
+    const group = groups[g]!;
+    const slot = incoming[group.field];
+    if (!slot) return false;
+    let any = false;
+    for (let i = 0; i < group.values.length; i++) {
+      if (conditionMatches(slot.value, group.matchTypes[i]!, group.values[i]!)) {
+        any = true;
+        break;
+      }
+    }
+    if (!any) return false;
+  }
+  return true;
+}
+
+/**
+ * Classifies at `layerId` and returns the decision: `actionType` (FWP_ACTION_PERMIT or FWP_ACTION_BLOCK),
+ * `rights`, `flags` (FWPS_CLASSIFY_OUT_FLAG_ABSORB means drop silently) and `filterId` of the deciding filter
+ * (0 for the default action). The returned structure is reused by the next classify at the same depth: read it
+ * before classifying again.
+ *
+ * `inFixedValues` is indexed by the layer's FWPS_FIELD_* ids; `layerData` is the packet (positioned as
+ * LAYER_DATA_OFFSET says) or null. Callable at IRQL <= DISPATCH_LEVEL.
+ */
+export function classifyAtLayer(
+  layerId: number,
+  inFixedValues: FWPS_INCOMING_VALUES0,
+  inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  classifyContext: unknown = null,
+): FWPS_CLASSIFY_OUT0 {
+  if (verifierLevel >= VERIFIER_STANDARD) {
+    requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
+    if (inFixedValues.layerId !== layerId) {
+      bugCheck(
+        DRIVER_VERIFIER_DETECTED_VIOLATION,
+        WFP_RULE_CLASSIFY_WRONG_LAYER,
+        layerId,
+        inFixedValues.layerId,
+        0,
+        `classify at layer ${layerId} with incoming values of layer ${inFixedValues.layerId}`,
+      );
+    }
+  }
+  const layer = layerState(layerId);
+  if (!layer) {
+    bugCheck(
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      WFP_RULE_CLASSIFY_UNKNOWN_LAYER,
+      layerId,
+      0,
+      0,
+      `classify at layer ${layerId}, which this filter engine does not model`,
+    );
+  }
+  if (depth === frames.length) frames.push(new ClassifyFrame());
+  const frame = frames[depth]!;
+  depth++;
+  try {
+    return arbitrate(layer.buckets, frame, inFixedValues, inMetaValues, layerData, classifyContext);
+  } finally {
+    depth--;
+  }
+}
+
+function arbitrate(
+  buckets: readonly Bucket[],
+  frame: ClassifyFrame,
+  values: FWPS_INCOMING_VALUES0,
+  meta: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  classifyContext: unknown,
+): FWPS_CLASSIFY_OUT0 {
+  let action = FWP_ACTION_PERMIT;
+  let decided = false;
+  let writable = true;
+  let flags = 0;
+  let decidingFilter = 0;
+  const co = frame.calloutOut;
+  const hasFlow = (meta.currentMetadataValues & FWPS_METADATA_FIELD_FLOW_HANDLE) !== 0;
+
+  for (let b = 0; b < buckets.length; b++) {
+    const bucket = buckets[b]!;
+    const candidates = bucket.filters.candidatesFor(values, frame.candidates);
+    for (let i = 0; i < candidates.length; i++) {
+      const f = candidates[i]!;
+      if (!filterMatches(f, values)) continue;
+      const type = f.actionType;
+      let result: number;
+      let resultHard: boolean;
+      if ((type & FWP_ACTION_FLAG_CALLOUT) === 0) {
+        // Static filter: BLOCK is hard; PERMIT is hard only with CLEAR_ACTION_RIGHT.
+        result = type;
+        resultHard = type === FWP_ACTION_BLOCK || (f.flags & FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT) !== 0;
+        if (!writable) break; // It ends the sublayer but cannot override a hard decision.
+      } else {
+        const c = f.callout!;
+        if (!c.registered || c.unregistering) {
+          if (type === FWP_ACTION_CALLOUT_INSPECTION) continue;
+          result =
+            (f.flags & FWPM_FILTER_FLAG_PERMIT_IF_CALLOUT_UNREGISTERED) !== 0 ? FWP_ACTION_PERMIT : FWP_ACTION_BLOCK;
+          resultHard = result === FWP_ACTION_BLOCK;
+          if (!writable) break;
+        } else {
+          let flowContext = 0;
+          if (hasFlow) {
+            const flow = c.flows.get(meta.flowHandle);
+            if (flow && flow.layerId === values.layerId) flowContext = flow.context;
+            else if ((c.flags & FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW) !== 0) continue;
+          } else if ((c.flags & FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW) !== 0) continue;
+          const rightsBefore = writable ? FWPS_RIGHT_ACTION_WRITE : 0;
+          // The callout sees the decision so far (CONTINUE before any), as callouts that test a hard BLOCK expect.
+          co.actionType = decided ? action : FWP_ACTION_CONTINUE;
+          co.rights = rightsBefore;
+          co.flags = 0;
+          co.filterId = f.id;
+          co.outContext = 0n;
+          c.activeClassifies++;
+          try {
+            if (c.version === 0) {
+              (c.classifyFn as FWPS_CALLOUT_CLASSIFY_FN0)(values, meta, layerData, f.fwps, flowContext, co);
+            } else {
+              (c.classifyFn as FWPS_CALLOUT_CLASSIFY_FN1)(
+                values,
+                meta,
+                layerData,
+                classifyContext,
+                f.fwps,
+                flowContext,
+                co,
+              );
+            }
+          } finally {
+            c.activeClassifies--;
+          }
+          flags |= co.flags;
+          result = co.actionType;
+          if (!writable) {
+            // A hard decision stands; only a callout's BLOCK - a veto - overrides a hard PERMIT.
+            if (result === FWP_ACTION_BLOCK) {
+              if (action === FWP_ACTION_PERMIT) {
+                action = FWP_ACTION_BLOCK;
+                decidingFilter = f.id;
+              }
+              break;
+            }
+            continue;
+          }
+          if (type === FWP_ACTION_CALLOUT_TERMINATING) {
+            if (result !== FWP_ACTION_PERMIT) result = FWP_ACTION_BLOCK;
+          } else if (type === FWP_ACTION_CALLOUT_INSPECTION) {
+            result = FWP_ACTION_CONTINUE;
+          } else if (result !== FWP_ACTION_PERMIT && result !== FWP_ACTION_BLOCK) {
+            result = FWP_ACTION_CONTINUE;
+          }
+          if (result === FWP_ACTION_CONTINUE) continue;
+          resultHard = (co.rights & FWPS_RIGHT_ACTION_WRITE) === 0;
+        }
+      }
+      // A terminating decision ends the sublayer and, with the right still set, replaces the current action.
+      action = result;
+      decided = true;
+      decidingFilter = f.id;
+      if (resultHard) writable = false;
+      break;
+    }
+  }
+  const out = frame.result;
+  out.actionType = action;
+  out.rights = writable ? FWPS_RIGHT_ACTION_WRITE : 0;
+  out.flags = flags;
+  out.filterId = decidingFilter;
+  out.outContext = 0n;
+  return out;
+}
+
+/** Number of filters at a layer (all sublayers). */
+export function filterCountAtLayer(layerId: number): number {
+  return layerState(layerId)?.filterCount ?? 0;
+}
+
+/** The filters the engine holds, by id (for tools and tests). */
+export function filterIds(): number[] {
+  return [...engine.filters.keys()];
+}

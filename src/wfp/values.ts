@@ -1,0 +1,197 @@
+/**
+ * WFP data values (fwptypes.h): FWP_VALUE0 for what a layer sees, FWP_CONDITION_VALUE0 for what a filter asks,
+ * and the types they carry. A C union becomes an object with one field per union member; only the member named
+ * by `type` is meaningful, as in C. 64-bit integers are bigints; 16-byte arrays and blobs are Uint8Arrays.
+ */
+
+/** FWP_DATA_TYPE values. */
+export type FWP_DATA_TYPE = number;
+export const FWP_EMPTY = 0;
+export const FWP_UINT8 = 1;
+export const FWP_UINT16 = 2;
+export const FWP_UINT32 = 3;
+export const FWP_UINT64 = 4;
+export const FWP_INT8 = 5;
+export const FWP_INT16 = 6;
+export const FWP_INT32 = 7;
+export const FWP_INT64 = 8;
+export const FWP_FLOAT = 9;
+export const FWP_DOUBLE = 10;
+export const FWP_BYTE_ARRAY16_TYPE = 11;
+export const FWP_BYTE_BLOB_TYPE = 12;
+export const FWP_SID = 13;
+export const FWP_SECURITY_DESCRIPTOR_TYPE = 14;
+export const FWP_TOKEN_INFORMATION_TYPE = 15;
+export const FWP_TOKEN_ACCESS_INFORMATION_TYPE = 16;
+export const FWP_UNICODE_STRING_TYPE = 17;
+export const FWP_BYTE_ARRAY6_TYPE = 18;
+export const FWP_BITMAP_INDEX_TYPE = 19;
+export const FWP_BITMAP_ARRAY64_TYPE = 20;
+export const FWP_SINGLE_DATA_TYPE_MAX = 0xff;
+export const FWP_V4_ADDR_MASK = 0x100;
+export const FWP_V6_ADDR_MASK = 0x101;
+export const FWP_RANGE_TYPE = 0x102;
+export const FWP_DATA_TYPE_MAX = 0x103;
+
+/** FWP_MATCH_TYPE values. */
+export const FWP_MATCH_EQUAL = 0;
+export const FWP_MATCH_GREATER = 1;
+export const FWP_MATCH_LESS = 2;
+export const FWP_MATCH_GREATER_OR_EQUAL = 3;
+export const FWP_MATCH_LESS_OR_EQUAL = 4;
+export const FWP_MATCH_RANGE = 5;
+export const FWP_MATCH_FLAGS_ALL_SET = 6;
+export const FWP_MATCH_FLAGS_ANY_SET = 7;
+export const FWP_MATCH_FLAGS_NONE_SET = 8;
+export const FWP_MATCH_EQUAL_CASE_INSENSITIVE = 9;
+export const FWP_MATCH_NOT_EQUAL = 10;
+export const FWP_MATCH_PREFIX = 11;
+export const FWP_MATCH_NOT_PREFIX = 12;
+export const FWP_MATCH_TYPE_MAX = 13;
+
+/** FWP_BYTE_BLOB: a counted byte buffer. */
+export class FWP_BYTE_BLOB {
+  size: number;
+  data: Uint8Array;
+  constructor(data: Uint8Array = new Uint8Array(0)) {
+    this.data = data;
+    this.size = data.length;
+  }
+}
+
+/** FWP_BYTE_ARRAY16: sixteen bytes, such as an IPv6 address. */
+export class FWP_BYTE_ARRAY16 {
+  byteArray16: Uint8Array;
+  constructor(bytes: Uint8Array = new Uint8Array(16)) {
+    this.byteArray16 = bytes;
+  }
+}
+
+/** FWP_V4_ADDR_AND_MASK: an IPv4 address and mask, both in host order. */
+export class FWP_V4_ADDR_AND_MASK {
+  addr: number;
+  mask: number;
+  constructor(addr = 0, mask = 0) {
+    this.addr = addr >>> 0;
+    this.mask = mask >>> 0;
+  }
+}
+
+/** FWP_V6_ADDR_AND_MASK: an IPv6 address and prefix length (0-128). */
+export class FWP_V6_ADDR_AND_MASK {
+  addr: Uint8Array;
+  prefixLength: number;
+  constructor(addr: Uint8Array = new Uint8Array(16), prefixLength = 0) {
+    this.addr = addr;
+    this.prefixLength = prefixLength;
+  }
+}
+
+/** FWP_VALUE0: a typed value (the union members are separate fields; `type` says which one is in use). */
+export class FWP_VALUE0 {
+  type: FWP_DATA_TYPE = FWP_EMPTY;
+  uint8 = 0;
+  uint16 = 0;
+  uint32 = 0;
+  uint64: bigint = 0n;
+  int8 = 0;
+  int16 = 0;
+  int32 = 0;
+  int64: bigint = 0n;
+  float32 = 0;
+  double64 = 0;
+  byteArray16: FWP_BYTE_ARRAY16 | null = null;
+  byteBlob: FWP_BYTE_BLOB | null = null;
+  sid: Uint8Array | null = null;
+  sd: FWP_BYTE_BLOB | null = null;
+  tokenInformation: unknown = null;
+  tokenAccessInformation: FWP_BYTE_BLOB | null = null;
+  unicodeString: string | null = null;
+  byteArray6: Uint8Array | null = null;
+}
+
+/** FWP_RANGE0: an inclusive range of two values of the same type. */
+export class FWP_RANGE0 {
+  valueLow: FWP_VALUE0;
+  valueHigh: FWP_VALUE0;
+  constructor(valueLow: FWP_VALUE0 = new FWP_VALUE0(), valueHigh: FWP_VALUE0 = new FWP_VALUE0()) {
+    this.valueLow = valueLow;
+    this.valueHigh = valueHigh;
+  }
+}
+
+/** FWP_CONDITION_VALUE0: FWP_VALUE0 plus the condition-only types (address masks and ranges). */
+export class FWP_CONDITION_VALUE0 extends FWP_VALUE0 {
+  v4AddrMask: FWP_V4_ADDR_AND_MASK | null = null;
+  v6AddrMask: FWP_V6_ADDR_AND_MASK | null = null;
+  rangeValue: FWP_RANGE0 | null = null;
+}
+
+/** Sets `value` to a number of the given integer type (FWP_UINT8..FWP_UINT32, FWP_INT8..FWP_INT32). */
+export function setNumber<T extends FWP_VALUE0>(value: T, type: FWP_DATA_TYPE, n: number): T {
+  value.type = type;
+  switch (type) {
+    case FWP_UINT8:
+      value.uint8 = n & 0xff;
+      break;
+    case FWP_UINT16:
+      value.uint16 = n & 0xffff;
+      break;
+    case FWP_UINT32:
+      value.uint32 = n >>> 0;
+      break;
+    case FWP_INT8:
+      value.int8 = (n << 24) >> 24;
+      break;
+    case FWP_INT16:
+      value.int16 = (n << 16) >> 16;
+      break;
+    case FWP_INT32:
+      value.int32 = n | 0;
+      break;
+    case FWP_UINT64:
+      value.uint64 = BigInt.asUintN(64, BigInt(n));
+      break;
+    case FWP_INT64:
+      value.int64 = BigInt.asIntN(64, BigInt(n));
+      break;
+    default:
+      throw new TypeError(`setNumber: ${type} is not an integer FWP_DATA_TYPE`);
+  }
+  return value;
+}
+
+/** True for the integer types whose value is a JS number (8, 16 and 32 bits). */
+export function isSmallInteger(type: FWP_DATA_TYPE): boolean {
+  return (
+    type === FWP_UINT8 ||
+    type === FWP_UINT16 ||
+    type === FWP_UINT32 ||
+    type === FWP_INT8 ||
+    type === FWP_INT16 ||
+    type === FWP_INT32
+  );
+}
+
+/** True for unsigned integer types (the ones FLAGS_* matches accept). */
+export function isUnsigned(type: FWP_DATA_TYPE): boolean {
+  return type === FWP_UINT8 || type === FWP_UINT16 || type === FWP_UINT32 || type === FWP_UINT64;
+}
+
+/** The number held by a value of a small integer type. */
+export function smallIntegerOf(v: FWP_VALUE0): number {
+  switch (v.type) {
+    case FWP_UINT8:
+      return v.uint8;
+    case FWP_UINT16:
+      return v.uint16;
+    case FWP_UINT32:
+      return v.uint32;
+    case FWP_INT8:
+      return v.int8;
+    case FWP_INT16:
+      return v.int16;
+    default:
+      return v.int32;
+  }
+}
