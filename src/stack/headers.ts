@@ -1,0 +1,132 @@
+/**
+ * Header layouts the IP layer reads and writes in place (offsets from the start of each header), and the small
+ * big-endian accessors over simulated memory it uses on the per-packet path. Values are the RFCs' and IANA's.
+ */
+import { ARENA_BASE, memory } from '../kernel/arena.js';
+
+export const ETH_HEADER = 14;
+export const ETH_DST = 0;
+export const ETH_SRC = 6;
+export const ETH_TYPE = 12;
+export const ETHERTYPE_IPV4 = 0x0800;
+export const ETHERTYPE_ARP = 0x0806;
+export const ETHERTYPE_IPV6 = 0x86dd;
+
+export const IPPROTO_HOPOPTS = 0;
+export const IPPROTO_ICMP = 1;
+export const IPPROTO_TCP = 6;
+export const IPPROTO_UDP = 17;
+export const IPPROTO_ROUTING = 43;
+export const IPPROTO_FRAGMENT = 44;
+export const IPPROTO_ICMPV6 = 58;
+export const IPPROTO_NONE = 59;
+export const IPPROTO_DSTOPTS = 60;
+
+export const IPV4_HEADER = 20;
+export const IPV4_TOTAL_LENGTH = 2;
+export const IPV4_ID = 4;
+export const IPV4_FRAGMENT = 6;
+export const IPV4_TTL = 8;
+export const IPV4_PROTOCOL = 9;
+export const IPV4_CHECKSUM = 10;
+export const IPV4_SOURCE = 12;
+export const IPV4_DESTINATION = 16;
+/** The More Fragments flag and the fragment offset mask, in the 16-bit flags/offset word. */
+export const IPV4_MF = 0x2000;
+export const IPV4_DF = 0x4000;
+export const IPV4_OFFSET_MASK = 0x1fff;
+
+export const IPV6_HEADER = 40;
+export const IPV6_PAYLOAD_LENGTH = 4;
+export const IPV6_NEXT_HEADER = 6;
+export const IPV6_HOP_LIMIT = 7;
+export const IPV6_SOURCE = 8;
+export const IPV6_DESTINATION = 24;
+
+export const UDP_HEADER = 8;
+export const UDP_LENGTH = 4;
+export const UDP_CHECKSUM = 6;
+export const TCP_MIN_HEADER = 20;
+export const TCP_SEQ = 4;
+export const TCP_ACK = 8;
+export const TCP_OFFSET = 12;
+export const TCP_FLAGS = 13;
+export const TCP_WINDOW = 14;
+export const TCP_CHECKSUM = 16;
+export const TCP_FIN = 0x01;
+export const TCP_SYN = 0x02;
+export const TCP_RST = 0x04;
+export const TCP_ACK_FLAG = 0x10;
+
+export const ICMP_HEADER = 8;
+export const ICMP_CHECKSUM = 2;
+export const ICMP_ECHO_REPLY = 0;
+export const ICMP_DEST_UNREACH = 3;
+export const ICMP_ECHO = 8;
+export const ICMP_TIME_EXCEEDED = 11;
+export const ICMP_PARAMETER_PROBLEM = 12;
+export const ICMP_NET_UNREACH = 0;
+export const ICMP_PROTO_UNREACH = 2;
+export const ICMP_PORT_UNREACH = 3;
+export const ICMP_FRAG_NEEDED = 4;
+
+export const ICMPV6_DEST_UNREACH = 1;
+export const ICMPV6_PACKET_TOO_BIG = 2;
+export const ICMPV6_TIME_EXCEEDED = 3;
+export const ICMPV6_PARAMETER_PROBLEM = 4;
+export const ICMPV6_ECHO_REQUEST = 128;
+export const ICMPV6_ECHO_REPLY = 129;
+export const ICMPV6_ROUTER_SOLICIT = 133;
+export const ICMPV6_ROUTER_ADVERT = 134;
+export const ICMPV6_NEIGHBOR_SOLICIT = 135;
+export const ICMPV6_NEIGHBOR_ADVERT = 136;
+export const ICMPV6_NO_ROUTE = 0;
+export const ICMPV6_PORT_UNREACH = 4;
+export const ICMPV6_UNKNOWN_NEXT_HEADER = 1;
+
+export const ARP_PACKET = 28;
+export const ARP_REQUEST = 1;
+export const ARP_REPLY = 2;
+
+/** Byte at `va`. */
+export function get8(va: number): number {
+  return memory[va - ARENA_BASE]!;
+}
+
+/** Big-endian 16-bit value at `va`. */
+export function get16(va: number): number {
+  const o = va - ARENA_BASE;
+  return (memory[o]! << 8) | memory[o + 1]!;
+}
+
+/** Big-endian 32-bit value at `va`, unsigned. */
+export function get32(va: number): number {
+  const o = va - ARENA_BASE;
+  return ((memory[o]! << 24) | (memory[o + 1]! << 16) | (memory[o + 2]! << 8) | memory[o + 3]!) >>> 0;
+}
+
+/** Writes a byte at `va`. */
+export function put8(va: number, value: number): void {
+  memory[va - ARENA_BASE] = value;
+}
+
+/** Writes a big-endian 16-bit value at `va`. */
+export function put16(va: number, value: number): void {
+  const o = va - ARENA_BASE;
+  memory[o] = (value >>> 8) & 0xff;
+  memory[o + 1] = value & 0xff;
+}
+
+/** Writes a big-endian 32-bit value at `va`. */
+export function put32(va: number, value: number): void {
+  const o = va - ARENA_BASE;
+  memory[o] = value >>> 24;
+  memory[o + 1] = (value >>> 16) & 0xff;
+  memory[o + 2] = (value >>> 8) & 0xff;
+  memory[o + 3] = value & 0xff;
+}
+
+/** Copies `length` bytes between simulated addresses (ranges may overlap). */
+export function move(dst: number, src: number, length: number): void {
+  memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + length);
+}

@@ -1,0 +1,1435 @@
+/**
+ * The IP layer of one host, for IPv4 and IPv6: receive, local delivery, forwarding, sending, ICMP errors, ARP
+ * and neighbour discovery, with the firewall hook and the WFP layers called where tcpip calls them.
+ *
+ * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through: a received
+ * frame is validated in place, forwarded in place (TTL and MACs rewritten in its own buffer) and returned to its
+ * adapter when the send completes. Each list records in ProtocolReserved where it came from, so that whatever
+ * happens to it, it goes back to its owner: the adapter that indicated it (NdisReturnNetBufferLists), the host's
+ * own pool, or the callout that injected it.
+ *
+ * The data offset moves as on Windows: at the link header on receive, advanced to the IP header, to the
+ * transport header for INBOUND_IPPACKET, to the payload for INBOUND_TRANSPORT and DATAGRAM_DATA; retreated to the
+ * transport header for OUTBOUND_TRANSPORT, to the IP header for OUTBOUND_IPPACKET and IPFORWARD.
+ *
+ * Every packet that enters ends in one bucket of {@link HostCounters}; nothing is silently lost.
+ */
+
+import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { poolTag } from '../kernel/tags.js';
+import { mdlVa } from '../ndis/chain.js';
+import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
+import {
+  NdisAllocateNetBufferList,
+  NdisAllocateNetBufferListPool,
+  NdisFreeNetBufferList,
+  NdisFreeNetBufferListPool,
+} from '../ndis/netBufferList.js';
+import type { NetBufferListPool } from '../ndis/pools.js';
+import { NdisAdvanceNetBufferDataStart, NdisRetreatNetBufferDataStart } from '../ndis/retreat.js';
+import {
+  NDIS_OBJECT_HEADER,
+  NDIS_OBJECT_TYPE_DEFAULT,
+  NDIS_PROTOCOL_ID_TCP_IP,
+  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  type NET_BUFFER,
+  type NET_BUFFER_LIST,
+  NET_BUFFER_LIST_POOL_PARAMETERS,
+  NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+} from '../ndis/structures.js';
+import { isGroupMac, MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac } from './addr.js';
+import { finish, fold, pseudoSum4, pseudoSum6, sumBytes, updateChecksum, verifies } from './checksum.js';
+import { DropReason, HostCounters } from './counters.js';
+import { EndpointTable } from './endpoints.js';
+import {
+  type Classifier,
+  ClassifyRequest,
+  DIRECTION_INBOUND,
+  DIRECTION_OUTBOUND,
+  DROP,
+  type FirewallHookCall,
+  FORWARD,
+  ICMP_ON_DROP,
+  Verdict,
+} from './filters.js';
+import * as H from './headers.js';
+import { Layer } from './layers.js';
+import { NeighborCache } from './neighbors.js';
+import { RouteTable } from './route.js';
+
+/** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
+export const Origin = {
+  /** Indicated by an adapter: returned with NdisReturnNetBufferLists. */
+  Received: 1,
+  /** Allocated by the host from its own pool: freed with NdisFreeNetBufferList. */
+  Own: 2,
+  /** Injected by a callout: completed back to the injector. */
+  Injected: 3,
+} as const;
+
+/** The host's own pool tag for the packets it builds: "IPst" in poolmon (decided). */
+export const TAG_HOST_PACKETS = poolTag('tsPI');
+
+/** Bytes of data in each of the host's own small packet buffers (room for a full Ethernet frame and headers). */
+const SMALL_DATA = 2048;
+/** Bytes of data in each large buffer (the biggest IPv4 packet, its link header and slack). */
+const LARGE_DATA = 65536 + 128;
+
+/** The adapter as the IP layer sees it: an NDIS binding. */
+export interface IpInterface {
+  /** Interface index (IF_INDEX), 1-based. */
+  readonly ifIndex: number;
+  /** Its MAC address (48-bit number). */
+  readonly mac: number;
+  /** Largest IP packet it sends. */
+  mtu: number;
+  /** Accepts frames for any MAC (a replay tap, or a bridge port). */
+  promiscuous: boolean;
+  /** Hands a frame (data at the Ethernet header) to the adapter: NdisSendNetBufferLists. */
+  transmit(nbl: NET_BUFFER_LIST): void;
+  /** Gives a received frame back to the adapter that indicated it: NdisReturnNetBufferLists. */
+  returnReceived(nbl: NET_BUFFER_LIST): void;
+}
+
+/** Completes an injected packet back to the callout that injected it. */
+export interface InjectionOwner {
+  /** Called once the host is done with the injected list (sent, delivered, or dropped). */
+  complete(nbl: NET_BUFFER_LIST, status: number): void;
+}
+
+/** An address the host owns. */
+interface Address4 {
+  address: number;
+  length: number;
+  ifIndex: number;
+}
+
+/** Options of a host. */
+export interface IpLayerOptions {
+  /** Forward packets not addressed to the host (a router). Default false. */
+  forwarding?: boolean;
+  /** Learn neighbours from the source of every received IP frame (capture replay: static neighbours). */
+  learnFromTraffic?: boolean;
+}
+
+const scratch6 = new Uint32Array(4);
+const nextHop6 = new Uint32Array(4);
+const solicit = { value: false };
+const replacementBox: { value: NET_BUFFER_LIST | null } = { value: null };
+
+/** The IP layer of one host. */
+export class IpLayer {
+  readonly counters = new HostCounters();
+  readonly routes = new RouteTable();
+  readonly neighbors = new NeighborCache<NET_BUFFER_LIST>();
+  readonly endpoints = new EndpointTable();
+  forwarding: boolean;
+  learnFromTraffic: boolean;
+  /** The WFP layers, once the host is bound to a filter engine. */
+  classifier: Classifier | null = null;
+  /** The firewall hook, once one is registered. */
+  firewallHook: FirewallHookCall | null = null;
+  /** Observer of packet life events (the trace): kind, list, detail. */
+  onEvent: ((kind: string, nbl: NET_BUFFER_LIST, detail: string) => void) | null = null;
+
+  private readonly interfaces: (IpInterface | undefined)[] = [];
+  private readonly addresses4: Address4[] = [];
+  /** IPv6 unicast addresses: four words each, and their interfaces. */
+  private addresses6 = new Uint32Array(0);
+  private readonly addresses6If: number[] = [];
+  private readonly request = new ClassifyRequest();
+  private smallPool: NetBufferListPool | null = null;
+  private largePool: NetBufferListPool | null = null;
+  /** Lists absorbed by callouts that still have clones outstanding (ChildRefCount > 0). */
+  private readonly absorbedPending: NET_BUFFER_LIST[] = [];
+  /** Sends handed to adapters and not yet completed. */
+  private inFlight = 0;
+  /** Injected packets waiting their turn (processed after the current one, never re-entrantly). */
+  private readonly injectQueue: NET_BUFFER_LIST[] = [];
+  private readonly injectPoint: number[] = [];
+  private processingDepth = 0;
+
+  constructor(options: IpLayerOptions = {}) {
+    this.forwarding = options.forwarding ?? false;
+    this.learnFromTraffic = options.learnFromTraffic ?? false;
+  }
+
+  // --- configuration ---------------------------------------------------------------------------------------
+
+  /** Attaches an adapter. */
+  addInterface(iface: IpInterface): void {
+    if (this.interfaces[iface.ifIndex] !== undefined) throw new Error(`interface ${iface.ifIndex} already exists`);
+    this.interfaces[iface.ifIndex] = iface;
+    // Every IPv6 interface has a link-local address made from its MAC (RFC 4291 appendix A, modified EUI-64).
+    const hi = Math.floor(iface.mac / 0x1000000);
+    const lo = iface.mac % 0x1000000;
+    const eui = [((hi ^ 0x020000) << 8) | 0xff, 0xfe000000 | lo];
+    this.addAddress6(iface.ifIndex, [0xfe800000, 0, eui[0]! >>> 0, eui[1]! >>> 0], 64, false);
+  }
+
+  /** The adapter with index `ifIndex`. */
+  interfaceAt(ifIndex: number): IpInterface | undefined {
+    return this.interfaces[ifIndex];
+  }
+
+  /** Every adapter. */
+  interfaceList(): IpInterface[] {
+    return this.interfaces.filter((i): i is IpInterface => i !== undefined);
+  }
+
+  /** Assigns an IPv4 address with its prefix to an interface, and adds the on-link route for the prefix. */
+  addAddress4(ifIndex: number, address: number, length: number): void {
+    this.addresses4.push({ address: address >>> 0, length, ifIndex });
+    this.routes.add({ family: 'ipv4', prefix: address, length, ifIndex, metric: 256 });
+  }
+
+  /** Assigns an IPv6 address with its prefix to an interface, and (unless told not to) its on-link route. */
+  addAddress6(ifIndex: number, words: ArrayLike<number>, length: number, route = true): void {
+    const grown = new Uint32Array(this.addresses6.length + 4);
+    grown.set(this.addresses6);
+    for (let i = 0; i < 4; i++) grown[this.addresses6.length + i] = words[i]! >>> 0;
+    this.addresses6 = grown;
+    this.addresses6If.push(ifIndex);
+    this.routes.add({ family: 'ipv6', prefix: words, length: route ? length : 128, ifIndex, metric: 256 });
+  }
+
+  /** The host's IPv4 addresses. */
+  ipv4Addresses(): readonly { address: number; length: number; ifIndex: number }[] {
+    return this.addresses4;
+  }
+
+  /** The host's IPv6 addresses (link-local ones included), four words each. */
+  ipv6Addresses(): { words: number[]; ifIndex: number }[] {
+    return this.addresses6If.map((ifIndex, i) => ({
+      words: Array.from(this.addresses6.subarray(4 * i, 4 * i + 4)),
+      ifIndex,
+    }));
+  }
+
+  /** Makes the host's packet pools. Called once before traffic. */
+  start(): void {
+    if (this.smallPool !== null) return;
+    this.smallPool = makePool(SMALL_DATA);
+    this.largePool = makePool(LARGE_DATA);
+    if (this.smallPool === null || this.largePool === null)
+      throw new Error('the host cannot allocate its packet pools');
+  }
+
+  /**
+   * Ends the run: every packet still waiting for a neighbour is dropped (neighbour unreachable), every list a
+   * callout absorbed and released is given back, and the pools are freed when nothing from them is outstanding.
+   */
+  stop(): void {
+    for (const nbl of this.neighbors.releaseHeld()) this.drop(nbl, DropReason.NeighborUnreachable);
+    this.reapAbsorbed();
+    if (this.inFlight === 0 && this.absorbedPending.length === 0) {
+      if (this.smallPool !== null && this.smallPool.outstanding === 0) NdisFreeNetBufferListPool(this.smallPool);
+      if (this.largePool !== null && this.largePool.outstanding === 0) NdisFreeNetBufferListPool(this.largePool);
+      this.smallPool = this.largePool = null;
+    }
+  }
+
+  /** Packets still held, by owner (for the conservation identity and the report). */
+  held(): { owner: string; count: number }[] {
+    const out: { owner: string; count: number }[] = [];
+    const n = this.neighbors.heldCount();
+    if (n > 0) out.push({ owner: 'neighbour cache (waiting for ARP / ND)', count: n });
+    if (this.absorbedPending.length > 0) {
+      out.push({ owner: 'callout clones outstanding (absorbed originals)', count: this.absorbedPending.length });
+    }
+    if (this.injectQueue.length > 0) out.push({ owner: 'injection queue', count: this.injectQueue.length });
+    return out;
+  }
+
+  /** Sends handed to adapters whose completion has not come back yet. */
+  sendsInFlight(): number {
+    return this.inFlight;
+  }
+
+  // --- ownership ---------------------------------------------------------------------------------------------
+
+  private event(kind: string, nbl: NET_BUFFER_LIST, detail: string) {
+    this.onEvent?.(kind, nbl, detail);
+  }
+
+  /** Gives a list back to whoever owns it. The host is done with it. */
+  private release(nbl: NET_BUFFER_LIST, status: number) {
+    const origin = nbl.ProtocolReserved[0] as number;
+    if (origin === Origin.Received) {
+      restoreOffset(nbl);
+      const iface = nbl.ProtocolReserved[1] as IpInterface;
+      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
+      this.event('returned', nbl, `to adapter ${iface.ifIndex}`);
+      iface.returnReceived(nbl);
+    } else if (origin === Origin.Injected) {
+      restoreOffset(nbl);
+      const owner = nbl.ProtocolReserved[1] as InjectionOwner;
+      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
+      nbl.Status = status;
+      this.event('completed', nbl, 'injection');
+      owner.complete(nbl, status);
+    } else {
+      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = nbl.ProtocolReserved[3] = null;
+      this.event('freed', nbl, 'host pool');
+      NdisFreeNetBufferList(nbl);
+    }
+  }
+
+  private drop(nbl: NET_BUFFER_LIST, reason: number) {
+    this.counters.drop(reason);
+    this.event('dropped', nbl, `${reason}`);
+    this.release(nbl, STATUS_DROPPED);
+  }
+
+  private deliver(nbl: NET_BUFFER_LIST) {
+    this.counters.delivered++;
+    this.event('delivered', nbl, '');
+    this.release(nbl, 0);
+  }
+
+  private absorbed(nbl: NET_BUFFER_LIST) {
+    this.counters.absorb(this.request.absorbedBy || 'callout');
+    this.event('absorbed', nbl, this.request.absorbedBy);
+    // The callout may have cloned the list to inject later; the original goes back once no clone refers to it.
+    if (nbl.ChildRefCount > 0) this.absorbedPending.push(nbl);
+    else this.release(nbl, 0);
+  }
+
+  /** Gives back absorbed originals whose clones are gone. Called between packets. */
+  reapAbsorbed(): void {
+    const list = this.absorbedPending;
+    let w = 0;
+    for (let r = 0; r < list.length; r++) {
+      const nbl = list[r]!;
+      if (nbl.ChildRefCount > 0) list[w++] = nbl;
+      else this.release(nbl, 0);
+    }
+    list.length = w;
+  }
+
+  /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
+  sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
+    this.inFlight--;
+    this.event('send-complete', nbl, '');
+    this.release(nbl, status);
+  }
+
+  // --- receive -----------------------------------------------------------------------------------------------
+
+  /**
+   * A frame from adapter `iface` (ReceiveNetBufferListsHandler, one list). The data starts at the Ethernet
+   * header. The host owns the list until it gives it back through `iface.returnReceived`.
+   */
+  receive(iface: IpInterface, nbl: NET_BUFFER_LIST): void {
+    this.counters.received++;
+    nbl.ProtocolReserved[0] = Origin.Received;
+    nbl.ProtocolReserved[1] = iface;
+    nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
+    nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
+    this.event('received', nbl, `adapter ${iface.ifIndex}`);
+    this.processingDepth++;
+    try {
+      this.receiveFrame(iface, nbl);
+    } finally {
+      this.processingDepth--;
+    }
+    if (this.processingDepth === 0) this.runInjected();
+  }
+
+  private receiveFrame(iface: IpInterface, nbl: NET_BUFFER_LIST) {
+    const nb = nbl.FirstNetBuffer!;
+    const frame = contiguous(nb, H.ETH_HEADER);
+    if (frame === 0) return this.drop(nbl, DropReason.Malformed);
+    const dstMac = readMac(frame + H.ETH_DST);
+    const forUs = dstMac === iface.mac || isGroupMac(dstMac);
+    if (!forUs && !iface.promiscuous) return this.drop(nbl, DropReason.NotForThisHost);
+    const type = H.get16(frame + H.ETH_TYPE);
+    if (type === H.ETHERTYPE_ARP) return this.receiveArp(iface, nbl, frame);
+    if (type !== H.ETHERTYPE_IPV4 && type !== H.ETHERTYPE_IPV6) return this.drop(nbl, DropReason.NoProtocol);
+    const srcMac = readMac(frame + H.ETH_SRC);
+    NdisAdvanceNetBufferDataStart(nb, H.ETH_HEADER, false, null);
+    if (type === H.ETHERTYPE_IPV4) this.receive4(iface, nbl, srcMac);
+    else this.receive6(iface, nbl, srcMac);
+  }
+
+  /** IPv4 receive, data at the IP header (also where injected receives come in). */
+  private receive4(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMac: number) {
+    const nb = nbl.FirstNetBuffer!;
+    const ip = contiguous(nb, H.IPV4_HEADER);
+    if (ip === 0) return this.drop(nbl, DropReason.Malformed);
+    const vihl = H.get8(ip);
+    const hlen = (vihl & 0x0f) << 2;
+    const total = H.get16(ip + H.IPV4_TOTAL_LENGTH);
+    if (vihl >>> 4 !== 4 || hlen < H.IPV4_HEADER || total < hlen || total > nb.DataLength) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    if (contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
+    if (!checksumOffloaded(nbl, CSUM_IP_SUCCEEDED) && !verifies(sumBytes(ip, hlen))) {
+      return this.drop(nbl, DropReason.BadHeaderChecksum);
+    }
+    nb.DataLength = total; // link-layer padding is not part of the packet
+    const src = H.get32(ip + H.IPV4_SOURCE);
+    const dst = H.get32(ip + H.IPV4_DESTINATION);
+    if (src >>> 24 === 127 || src >>> 28 === 0xe) return this.drop(nbl, DropReason.Martian);
+    if (this.learnFromTraffic && srcMac >= 0 && src !== 0) this.neighbors.learn4(iface.ifIndex, src, srcMac);
+
+    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)) return;
+
+    const local = this.isLocal4(dst);
+    if (local) return this.deliver4(iface, nbl, ip, hlen);
+    if (dst === 0xffffffff || dst >>> 28 === 0xe || !this.forwarding) return this.drop(nbl, DropReason.NotForThisHost);
+    this.forward4(iface, nbl, ip, hlen);
+  }
+
+  /** IPv6 receive, data at the IP header. */
+  private receive6(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMac: number) {
+    const nb = nbl.FirstNetBuffer!;
+    const ip = contiguous(nb, H.IPV6_HEADER);
+    if (ip === 0 || H.get8(ip) >>> 4 !== 6) return this.drop(nbl, DropReason.Malformed);
+    const payload = H.get16(ip + H.IPV6_PAYLOAD_LENGTH);
+    // A payload length of zero announces a jumbogram (RFC 2675), which Windows does not support.
+    if (payload === 0 && H.get8(ip + H.IPV6_NEXT_HEADER) === H.IPPROTO_HOPOPTS && nb.DataLength > H.IPV6_HEADER) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    if (H.IPV6_HEADER + payload > nb.DataLength) return this.drop(nbl, DropReason.Malformed);
+    nb.DataLength = H.IPV6_HEADER + payload;
+    if (H.get8(ip + H.IPV6_SOURCE) === 0xff) return this.drop(nbl, DropReason.Martian);
+    if (this.learnFromTraffic && srcMac >= 0) {
+      readIpv6Words(ip + H.IPV6_SOURCE, scratch6);
+      if ((scratch6[0]! | scratch6[1]! | scratch6[2]! | scratch6[3]!) !== 0) {
+        this.neighbors.learn6(iface.ifIndex, scratch6, 0, srcMac);
+      }
+    }
+    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)) return;
+    readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
+    if (this.isLocal6(scratch6)) return this.deliver6(iface, nbl, ip);
+    if (scratch6[0]! >>> 24 === 0xff || !this.forwarding) return this.drop(nbl, DropReason.NotForThisHost);
+    // Link-local sources and destinations are never forwarded (RFC 4291 2.5.6).
+    if (scratch6[0]! >>> 22 === 0x3fa || H.get16(ip + H.IPV6_SOURCE) >>> 6 === 0x3fa) {
+      return this.drop(nbl, DropReason.NotForThisHost);
+    }
+    this.forward6(iface, nbl, ip);
+  }
+
+  /** Is `dst` one of the host's IPv4 addresses, a directed broadcast of one of its subnets, or limited broadcast? */
+  isLocal4(dst: number): boolean {
+    if (dst === 0xffffffff) return true;
+    if (dst >>> 28 === 0xe) return dst === 0xe0000001; // all-hosts; other groups are not joined
+    const list = this.addresses4;
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      if (a.address === dst) return true;
+      if (a.length < 31) {
+        const host = a.length === 0 ? 0xffffffff : 0xffffffff >>> a.length;
+        if ((dst | host) >>> 0 === dst && (dst & ~host) >>> 0 === (a.address & ~host) >>> 0) return true;
+      }
+    }
+    return false;
+  }
+
+  /** Is the address in `w` one of the host's IPv6 addresses, all-nodes, or the solicited-node group of one? */
+  isLocal6(w: Uint32Array): boolean {
+    if (w[0] === 0xff020000 && w[1] === 0 && w[2] === 0 && w[3] === 1) return true;
+    const a = this.addresses6;
+    const solicited = w[0] === 0xff020000 && w[1] === 0 && w[2] === 1 && w[3]! >>> 24 === 0xff;
+    for (let i = 0; i < a.length; i += 4) {
+      if (solicited) {
+        if ((a[i + 3]! & 0xffffff) === (w[3]! & 0xffffff)) return true;
+      } else if (a[i] === w[0] && a[i + 1] === w[1] && a[i + 2] === w[2] && a[i + 3] === w[3]) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  // --- local delivery ----------------------------------------------------------------------------------------
+
+  private deliver4(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
+    const nb = nbl.FirstNetBuffer!;
+    const frag = H.get16(ip + H.IPV4_FRAGMENT);
+    const protocol = H.get8(ip + H.IPV4_PROTOCOL);
+    // INBOUND_IPPACKET: data at the transport header.
+    NdisAdvanceNetBufferDataStart(nb, hlen, false, null);
+    const r = this.fill(Layer.InboundIppacket4, 4, DIRECTION_INBOUND, nbl, iface.ifIndex, protocol);
+    r.localAddressVa = ip + H.IPV4_DESTINATION;
+    r.remoteAddressVa = ip + H.IPV4_SOURCE;
+    r.ipHeaderSize = hlen;
+    if (!this.classify(nbl)) return;
+    if ((frag & (H.IPV4_MF | H.IPV4_OFFSET_MASK)) !== 0) return this.drop(nbl, DropReason.Fragment);
+    this.deliverTransport(iface, nbl, 4, ip, hlen, protocol);
+  }
+
+  private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
+    const nb = nbl.FirstNetBuffer!;
+    // Walk the extension headers to the upper-layer protocol.
+    let next = H.get8(ip + H.IPV6_NEXT_HEADER);
+    let hlen = H.IPV6_HEADER;
+    for (;;) {
+      if (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+        if (hlen + 8 > nb.DataLength || contiguous(nb, hlen + 8) === 0) return this.drop(nbl, DropReason.Malformed);
+        const len = (H.get8(ip + hlen + 1) + 1) << 3;
+        next = H.get8(ip + hlen);
+        hlen += len;
+        if (hlen > nb.DataLength) return this.drop(nbl, DropReason.Malformed);
+      } else break;
+    }
+    NdisAdvanceNetBufferDataStart(nb, hlen, false, null);
+    const r = this.fill(Layer.InboundIppacket6, 6, DIRECTION_INBOUND, nbl, iface.ifIndex, next);
+    r.localAddressVa = ip + H.IPV6_DESTINATION;
+    r.remoteAddressVa = ip + H.IPV6_SOURCE;
+    r.ipHeaderSize = hlen;
+    if (!this.classify(nbl)) return;
+    if (next === H.IPPROTO_FRAGMENT) return this.drop(nbl, DropReason.Fragment);
+    if (next === H.IPPROTO_NONE) return this.deliver(nbl);
+    this.deliverTransport(iface, nbl, 6, ip, hlen, next);
+  }
+
+  /** Transport delivery. Data at the transport header; `ip` and `hlen` locate the IP header. */
+  private deliverTransport(
+    iface: IpInterface,
+    nbl: NET_BUFFER_LIST,
+    version: number,
+    ip: number,
+    hlen: number,
+    protocol: number,
+  ) {
+    const nb = nbl.FirstNetBuffer!;
+    const t = ip + hlen;
+    const length = nb.DataLength;
+    const srcVa = ip + (version === 4 ? H.IPV4_SOURCE : H.IPV6_SOURCE);
+    const dstVa = ip + (version === 4 ? H.IPV4_DESTINATION : H.IPV6_DESTINATION);
+    const pseudo =
+      version === 4
+        ? pseudoSum4(H.get32(srcVa), H.get32(dstVa), protocol, length)
+        : pseudoSum6(srcVa, dstVa, protocol, length);
+    if (contiguous(nb, length) === 0) return this.drop(nbl, DropReason.Malformed);
+
+    if (protocol === H.IPPROTO_ICMP || protocol === H.IPPROTO_ICMPV6) {
+      if ((version === 4) !== (protocol === H.IPPROTO_ICMP)) return this.protocolUnreachable(iface, nbl, version, ip);
+      if (length < H.ICMP_HEADER) return this.drop(nbl, DropReason.Malformed);
+      const sum = version === 4 ? sumBytes(t, length) : pseudo + sumBytes(t, length);
+      if (!checksumOffloaded(nbl, CSUM_TCP_UDP_SUCCEEDED) && !verifies(sum)) {
+        return this.drop(nbl, DropReason.BadTransportChecksum);
+      }
+      return version === 4 ? this.receiveIcmp4(iface, nbl, ip, hlen) : this.receiveIcmp6(iface, nbl, ip, hlen);
+    }
+    if (protocol !== H.IPPROTO_UDP && protocol !== H.IPPROTO_TCP) {
+      return this.protocolUnreachable(iface, nbl, version, ip);
+    }
+    const minimum = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER;
+    if (length < minimum) return this.drop(nbl, DropReason.Malformed);
+    const thlen = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : (H.get8(t + H.TCP_OFFSET) >>> 4) << 2;
+    if (thlen < minimum || thlen > length) return this.drop(nbl, DropReason.Malformed);
+    if (
+      protocol === H.IPPROTO_UDP &&
+      (H.get16(t + H.UDP_LENGTH) < H.UDP_HEADER || H.get16(t + H.UDP_LENGTH) > length)
+    ) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    const zeroUdp = protocol === H.IPPROTO_UDP && version === 4 && H.get16(t + H.UDP_CHECKSUM) === 0;
+    if (!zeroUdp && !checksumOffloaded(nbl, CSUM_TCP_UDP_SUCCEEDED) && !verifies(pseudo + sumBytes(t, length))) {
+      return this.drop(nbl, DropReason.BadTransportChecksum);
+    }
+    const localPort = H.get16(t + 2);
+    const remotePort = H.get16(t);
+    const endpoint = this.endpoints.lookup(protocol, localPort);
+    const r = this.fill(
+      version === 4 ? Layer.InboundTransport4 : Layer.InboundTransport6,
+      version,
+      DIRECTION_INBOUND,
+      nbl,
+      iface.ifIndex,
+      protocol,
+    );
+    r.localAddressVa = dstVa;
+    r.remoteAddressVa = srcVa;
+    r.localPort = localPort;
+    r.remotePort = remotePort;
+    r.ipHeaderSize = hlen;
+    r.transportHeaderSize = thlen;
+    if (endpoint === undefined) {
+      // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
+      if (protocol === H.IPPROTO_TCP) this.sendReset(iface, version, ip, t, length);
+      else
+        this.sendIcmpError(
+          iface,
+          nbl,
+          version,
+          ip,
+          version === 4 ? H.ICMP_DEST_UNREACH : H.ICMPV6_DEST_UNREACH,
+          version === 4 ? H.ICMP_PORT_UNREACH : H.ICMPV6_PORT_UNREACH,
+          0,
+        );
+      return this.drop(nbl, DropReason.PortUnreachable);
+    }
+    // INBOUND_TRANSPORT: data at the payload.
+    NdisAdvanceNetBufferDataStart(nb, thlen, false, null);
+    if (!this.classify(nbl)) return;
+    if (protocol === H.IPPROTO_UDP) {
+      const d = this.fill(
+        version === 4 ? Layer.DatagramData4 : Layer.DatagramData6,
+        version,
+        DIRECTION_INBOUND,
+        nbl,
+        iface.ifIndex,
+        protocol,
+      );
+      d.localAddressVa = dstVa;
+      d.remoteAddressVa = srcVa;
+      d.localPort = localPort;
+      d.remotePort = remotePort;
+      d.ipHeaderSize = hlen;
+      d.transportHeaderSize = thlen;
+      if (!this.classify(nbl)) return;
+    }
+    endpoint.packets++;
+    endpoint.bytes += nb.DataLength;
+    endpoint.onReceive?.(t + thlen, nb.DataLength);
+    this.deliver(nbl);
+  }
+
+  private protocolUnreachable(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number) {
+    if (version === 4) this.sendIcmpError(iface, nbl, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_PROTO_UNREACH, 0);
+    else this.sendIcmpError(iface, nbl, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, 6);
+    this.drop(nbl, DropReason.ProtocolUnreachable);
+  }
+
+  private receiveIcmp4(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
+    const t = ip + hlen;
+    const type = H.get8(t);
+    const length = nbl.FirstNetBuffer!.DataLength;
+    if (type === H.ICMP_ECHO) {
+      this.reply(iface, 4, ip, t, length, H.ICMP_ECHO_REPLY);
+    } else if (type === H.ICMP_DEST_UNREACH || type === H.ICMP_TIME_EXCEEDED || type === H.ICMP_PARAMETER_PROBLEM) {
+      const r = this.fill(Layer.InboundIcmpError4, 4, DIRECTION_INBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMP);
+      r.localAddressVa = ip + H.IPV4_DESTINATION;
+      r.remoteAddressVa = ip + H.IPV4_SOURCE;
+      r.localPort = type;
+      r.remotePort = H.get8(t + 1);
+      r.ipHeaderSize = hlen;
+      r.transportHeaderSize = H.ICMP_HEADER;
+      if (!this.classify(nbl)) return;
+    }
+    this.deliver(nbl);
+  }
+
+  private receiveIcmp6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
+    const t = ip + hlen;
+    const type = H.get8(t);
+    const length = nbl.FirstNetBuffer!.DataLength;
+    if (type === H.ICMPV6_NEIGHBOR_SOLICIT || type === H.ICMPV6_NEIGHBOR_ADVERT) {
+      // RFC 4861 7.1: a hop limit other than 255 means the message crossed a router; it is ignored.
+      if (H.get8(ip + H.IPV6_HOP_LIMIT) !== 255 || length < 24) return this.drop(nbl, DropReason.Malformed);
+      return this.receiveNd(iface, nbl, ip, t, length, type);
+    }
+    if (type === H.ICMPV6_ECHO_REQUEST) {
+      this.reply(iface, 6, ip, t, length, H.ICMPV6_ECHO_REPLY);
+    } else if (type < 128) {
+      const r = this.fill(Layer.InboundIcmpError6, 6, DIRECTION_INBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMPV6);
+      r.localAddressVa = ip + H.IPV6_DESTINATION;
+      r.remoteAddressVa = ip + H.IPV6_SOURCE;
+      r.localPort = type;
+      r.remotePort = H.get8(t + 1);
+      r.ipHeaderSize = hlen;
+      r.transportHeaderSize = H.ICMP_HEADER;
+      if (!this.classify(nbl)) return;
+    }
+    this.deliver(nbl);
+  }
+
+  // --- ARP and neighbour discovery ------------------------------------------------------------------------------
+
+  private receiveArp(iface: IpInterface, nbl: NET_BUFFER_LIST, frame: number) {
+    const nb = nbl.FirstNetBuffer!;
+    if (nb.DataLength < H.ETH_HEADER + H.ARP_PACKET || contiguous(nb, H.ETH_HEADER + H.ARP_PACKET) === 0) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    const a = frame + H.ETH_HEADER;
+    if (H.get16(a) !== 1 || H.get16(a + 2) !== H.ETHERTYPE_IPV4 || H.get8(a + 4) !== 6 || H.get8(a + 5) !== 4) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    const op = H.get16(a + 6);
+    const senderMac = readMac(a + 8);
+    const senderIp = H.get32(a + 14);
+    const targetIp = H.get32(a + 24);
+    const forMe = this.ownsAddress4(targetIp, iface.ifIndex);
+    if (senderIp !== 0 && (forMe || this.learnFromTraffic || this.neighbors.mac4(iface.ifIndex, senderIp) >= 0)) {
+      const waiting = this.neighbors.learn4(iface.ifIndex, senderIp, senderMac);
+      if (waiting !== null) this.transmitResolved(iface, waiting, senderMac);
+    }
+    if (op === H.ARP_REQUEST && forMe) this.sendArp(iface, H.ARP_REPLY, senderMac, targetIp, senderMac, senderIp);
+    this.deliver(nbl);
+  }
+
+  private ownsAddress4(address: number, ifIndex: number): boolean {
+    for (const a of this.addresses4) if (a.address === address && a.ifIndex === ifIndex) return true;
+    return false;
+  }
+
+  private receiveNd(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, t: number, length: number, type: number) {
+    const targetVa = t + 8;
+    // Options: source (1) or target (2) link-layer address.
+    let optionMac = -1;
+    for (let o = 24; o + 8 <= length; ) {
+      const kind = H.get8(t + o);
+      const len = H.get8(t + o + 1) << 3;
+      if (len === 0) return this.drop(nbl, DropReason.Malformed);
+      if ((kind === 1 || kind === 2) && len >= 8) optionMac = readMac(t + o + 2);
+      o += len;
+    }
+    if (type === H.ICMPV6_NEIGHBOR_SOLICIT) {
+      readIpv6Words(targetVa, scratch6);
+      if (!this.isLocal6(scratch6)) return this.deliver(nbl);
+      readIpv6Words(ip + H.IPV6_SOURCE, nextHop6);
+      const unspecified = (nextHop6[0]! | nextHop6[1]! | nextHop6[2]! | nextHop6[3]!) === 0;
+      if (!unspecified && optionMac >= 0) {
+        const waiting = this.neighbors.learn6(iface.ifIndex, nextHop6, 0, optionMac);
+        if (waiting !== null) this.transmitResolved(iface, waiting, optionMac);
+      }
+      this.sendNeighborAdvert(iface, targetVa, ip + H.IPV6_SOURCE, unspecified, optionMac);
+    } else if (optionMac >= 0) {
+      readIpv6Words(targetVa, scratch6);
+      const waiting = this.neighbors.learn6(iface.ifIndex, scratch6, 0, optionMac);
+      if (waiting !== null) this.transmitResolved(iface, waiting, optionMac);
+    }
+    this.deliver(nbl);
+  }
+
+  // --- forwarding --------------------------------------------------------------------------------------------
+
+  private forward4(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
+    const ttl = H.get8(ip + H.IPV4_TTL);
+    if (ttl <= 1) {
+      this.sendIcmpError(arrival, nbl, 4, ip, H.ICMP_TIME_EXCEEDED, 0, 0);
+      return this.drop(nbl, DropReason.TtlExpired);
+    }
+    const dst = H.get32(ip + H.IPV4_DESTINATION);
+    const route = this.routes.lookup4(dst);
+    if (route < 0) {
+      this.sendIcmpError(arrival, nbl, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_NET_UNREACH, 0);
+      return this.drop(nbl, DropReason.NoRoute);
+    }
+    const out = this.interfaces[this.routes.interface4(route)]!;
+    const r = this.fill(Layer.Ipforward4, 4, DIRECTION_OUTBOUND, nbl, arrival.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
+    r.localAddressVa = ip + H.IPV4_SOURCE;
+    r.remoteAddressVa = ip + H.IPV4_DESTINATION;
+    r.destinationInterfaceIndex = out.ifIndex;
+    r.ipHeaderSize = hlen;
+    if (!this.classify(nbl)) return;
+    const total = nbl.FirstNetBuffer!.DataLength;
+    if (total > out.mtu) {
+      if ((H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_DF) !== 0) {
+        this.sendIcmpError(arrival, nbl, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_FRAG_NEEDED, out.mtu);
+      }
+      return this.drop(nbl, DropReason.TooBig);
+    }
+    // Decrement the TTL in place and patch the header checksum (RFC 1624).
+    const oldWord = H.get16(ip + H.IPV4_TTL);
+    H.put8(ip + H.IPV4_TTL, ttl - 1);
+    H.put16(ip + H.IPV4_CHECKSUM, updateChecksum(H.get16(ip + H.IPV4_CHECKSUM), oldWord, H.get16(ip + H.IPV4_TTL)));
+    this.counters.forwarded++;
+    this.output4(out, nbl, this.routes.nextHop4(route, dst));
+  }
+
+  private forward6(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
+    const hop = H.get8(ip + H.IPV6_HOP_LIMIT);
+    if (hop <= 1) {
+      this.sendIcmpError(arrival, nbl, 6, ip, H.ICMPV6_TIME_EXCEEDED, 0, 0);
+      return this.drop(nbl, DropReason.TtlExpired);
+    }
+    readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
+    const route = this.routes.lookup6(scratch6);
+    if (route < 0) {
+      this.sendIcmpError(arrival, nbl, 6, ip, H.ICMPV6_DEST_UNREACH, H.ICMPV6_NO_ROUTE, 0);
+      return this.drop(nbl, DropReason.NoRoute);
+    }
+    const out = this.interfaces[this.routes.interface6(route)]!;
+    const r = this.fill(Layer.Ipforward6, 6, DIRECTION_OUTBOUND, nbl, arrival.ifIndex, H.get8(ip + H.IPV6_NEXT_HEADER));
+    r.localAddressVa = ip + H.IPV6_SOURCE;
+    r.remoteAddressVa = ip + H.IPV6_DESTINATION;
+    r.destinationInterfaceIndex = out.ifIndex;
+    r.ipHeaderSize = H.IPV6_HEADER;
+    if (!this.classify(nbl)) return;
+    if (nbl.FirstNetBuffer!.DataLength > out.mtu) {
+      this.sendIcmpError(arrival, nbl, 6, ip, H.ICMPV6_PACKET_TOO_BIG, 0, out.mtu);
+      return this.drop(nbl, DropReason.TooBig);
+    }
+    H.put8(ip + H.IPV6_HOP_LIMIT, hop - 1);
+    this.counters.forwarded++;
+    this.routes.nextHop6(route, scratch6, 0, nextHop6);
+    this.output6(out, nbl, nextHop6);
+  }
+
+  // --- output --------------------------------------------------------------------------------------------------
+
+  /** Resolves the IPv4 next hop and sends; data at the IP header. */
+  private output4(out: IpInterface, nbl: NET_BUFFER_LIST, nextHop: number) {
+    let mac = nextHop === 0xffffffff ? MAC_BROADCAST : this.neighbors.mac4(out.ifIndex, nextHop);
+    if (nextHop >>> 28 === 0xe) mac = 0x01005e000000 + (nextHop & 0x7fffff);
+    if (mac < 0) {
+      const displaced = this.neighbors.hold4(out.ifIndex, nextHop, nbl, solicit);
+      this.event('held', nbl, 'neighbour cache');
+      if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
+      if (solicit.value) this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, nextHop);
+      return;
+    }
+    this.transmitFrame(out, nbl, mac, H.ETHERTYPE_IPV4);
+  }
+
+  /** Resolves the IPv6 next hop (words in `hop`) and sends; data at the IP header. */
+  private output6(out: IpInterface, nbl: NET_BUFFER_LIST, hop: Uint32Array) {
+    let mac: number;
+    if (hop[0]! >>> 24 === 0xff) mac = 0x333300000000 + hop[3]!;
+    else mac = this.neighbors.mac6(out.ifIndex, hop);
+    if (mac < 0) {
+      const displaced = this.neighbors.hold6(out.ifIndex, hop, 0, nbl, solicit);
+      this.event('held', nbl, 'neighbour cache');
+      if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
+      if (solicit.value) this.sendNeighborSolicit(out, hop);
+      return;
+    }
+    this.transmitFrame(out, nbl, mac, H.ETHERTYPE_IPV6);
+  }
+
+  /** A held packet whose neighbour answered. Its data is at the IP header. */
+  private transmitResolved(out: IpInterface, nbl: NET_BUFFER_LIST, mac: number) {
+    const ip = contiguous(nbl.FirstNetBuffer!, 1);
+    this.transmitFrame(out, nbl, mac, H.get8(ip) >>> 4 === 4 ? H.ETHERTYPE_IPV4 : H.ETHERTYPE_IPV6);
+  }
+
+  /** Puts the Ethernet header in front (retreat) and hands the frame to the adapter. */
+  private transmitFrame(out: IpInterface, nbl: NET_BUFFER_LIST, dstMac: number, type: number) {
+    const nb = nbl.FirstNetBuffer!;
+    if (NdisRetreatNetBufferDataStart(nb, H.ETH_HEADER, 0, null) !== 0) {
+      return this.drop(nbl, DropReason.NoResources);
+    }
+    const frame = contiguous(nb, H.ETH_HEADER);
+    writeMac(frame + H.ETH_DST, dstMac);
+    writeMac(frame + H.ETH_SRC, out.mac);
+    H.put16(frame + H.ETH_TYPE, type);
+    this.counters.transmitted++;
+    this.inFlight++;
+    this.event('sent', nbl, `adapter ${out.ifIndex}`);
+    out.transmit(nbl);
+  }
+
+  // --- packets the host builds --------------------------------------------------------------------------------
+
+  /**
+   * A fresh list with `length` bytes of data and room in front for the IP and link headers, from the host's
+   * pool. Returns null when the pool is exhausted (counted by the caller).
+   */
+  private allocate(length: number): NET_BUFFER_LIST | null {
+    const pool = length + 64 + H.ETH_HEADER <= SMALL_DATA ? this.smallPool : this.largePool;
+    if (pool === null || length + 64 + H.ETH_HEADER > LARGE_DATA) return null;
+    const nbl = NdisAllocateNetBufferList(pool, 0, 0);
+    if (nbl === null) return null;
+    NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, pool.DataSize - length, false, null);
+    nbl.ProtocolReserved[0] = Origin.Own;
+    nbl.ProtocolReserved[1] = null;
+    nbl.ProtocolReserved[2] = 0;
+    this.counters.originated++;
+    this.event('allocated', nbl, `${length} bytes`);
+    return nbl;
+  }
+
+  /** The host's IPv4 address on an interface (the first), or 0 when it has none. */
+  sourceFor4(ifIndex: number): number {
+    for (const a of this.addresses4) if (a.ifIndex === ifIndex) return a.address;
+    return this.addresses4.length > 0 ? this.addresses4[0]!.address : 0;
+  }
+
+  /** Writes the host's IPv6 source for an interface at `va`: a global address there if any, else link-local. */
+  private writeSource6(ifIndex: number, va: number) {
+    const a = this.addresses6;
+    let pick = -1;
+    for (let i = 0; i < this.addresses6If.length; i++) {
+      if (this.addresses6If[i] !== ifIndex) continue;
+      if (pick < 0 || a[4 * pick]! >>> 22 === 0x3fa) pick = i;
+    }
+    writeIpv6Words(va, a, 4 * Math.max(pick, 0));
+  }
+
+  /**
+   * Sends a transport packet the host built (data at the transport header) from `src` to `dst` in IPv4: the
+   * IP header goes in front, then the outbound layers and the route. Used by replies and endpoint sources.
+   */
+  private send4(nbl: NET_BUFFER_LIST, protocol: number, src: number, dst: number, ttl: number) {
+    const nb = nbl.FirstNetBuffer!;
+    const t = contiguous(nb, nb.DataLength);
+    const length = nb.DataLength;
+    // Transport checksum (the host computes it; no offload on the simulated adapters).
+    if (protocol === H.IPPROTO_UDP) {
+      H.put16(t + H.UDP_CHECKSUM, 0);
+      H.put16(t + H.UDP_CHECKSUM, finish(pseudoSum4(src, dst, protocol, length) + sumBytes(t, length)) || 0xffff);
+    } else if (protocol === H.IPPROTO_TCP) {
+      H.put16(t + H.TCP_CHECKSUM, 0);
+      H.put16(t + H.TCP_CHECKSUM, finish(pseudoSum4(src, dst, protocol, length) + sumBytes(t, length)));
+    } else if (protocol === H.IPPROTO_ICMP) {
+      H.put16(t + H.ICMP_CHECKSUM, 0);
+      H.put16(t + H.ICMP_CHECKSUM, finish(sumBytes(t, length)));
+    }
+    NdisRetreatNetBufferDataStart(nb, H.IPV4_HEADER, 0, null);
+    const ip = t - H.IPV4_HEADER;
+    H.put8(ip, 0x45);
+    H.put8(ip + 1, 0);
+    H.put16(ip + H.IPV4_TOTAL_LENGTH, length + H.IPV4_HEADER);
+    H.put16(ip + H.IPV4_ID, this.nextId++ & 0xffff);
+    H.put16(ip + H.IPV4_FRAGMENT, 0);
+    H.put8(ip + H.IPV4_TTL, ttl);
+    H.put8(ip + H.IPV4_PROTOCOL, protocol);
+    H.put16(ip + H.IPV4_CHECKSUM, 0);
+    H.put32(ip + H.IPV4_SOURCE, src);
+    H.put32(ip + H.IPV4_DESTINATION, dst);
+    H.put16(ip + H.IPV4_CHECKSUM, finish(sumBytes(ip, H.IPV4_HEADER)));
+    this.sendIp4(nbl, ip);
+  }
+
+  private nextId = 1;
+
+  /** Outbound IPv4 from the host, data at the IP header: route, hook, OUTBOUND_IPPACKET, neighbour, adapter. */
+  private sendIp4(nbl: NET_BUFFER_LIST, ip: number) {
+    const dst = H.get32(ip + H.IPV4_DESTINATION);
+    const route = dst === 0xffffffff ? -2 : this.routes.lookup4(dst);
+    if (route === -1) return this.drop(nbl, DropReason.NoRoute);
+    const out = this.interfaces[route === -2 ? this.interfaceList()[0]!.ifIndex : this.routes.interface4(route)]!;
+    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 4)) return;
+    const r = this.fill(Layer.OutboundIppacket4, 4, DIRECTION_OUTBOUND, nbl, out.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
+    r.localAddressVa = ip + H.IPV4_SOURCE;
+    r.remoteAddressVa = ip + H.IPV4_DESTINATION;
+    r.ipHeaderSize = (H.get8(ip) & 0xf) << 2;
+    if (!this.classify(nbl)) return;
+    this.output4(out, nbl, route === -2 ? dst : this.routes.nextHop4(route, dst));
+  }
+
+  /** As {@link send4} for IPv6; the addresses are copied from `srcVa` / `dstVa` (they may lie in another packet). */
+  private send6(nbl: NET_BUFFER_LIST, protocol: number, srcVa: number, dstVa: number, hopLimit: number) {
+    const nb = nbl.FirstNetBuffer!;
+    const length = nb.DataLength;
+    NdisRetreatNetBufferDataStart(nb, H.IPV6_HEADER, 0, null);
+    const ip = contiguous(nb, H.IPV6_HEADER + length);
+    const t = ip + H.IPV6_HEADER;
+    H.put32(ip, 0x60000000);
+    H.put16(ip + H.IPV6_PAYLOAD_LENGTH, length);
+    H.put8(ip + H.IPV6_NEXT_HEADER, protocol);
+    H.put8(ip + H.IPV6_HOP_LIMIT, hopLimit);
+    H.move(ip + H.IPV6_SOURCE, srcVa, 16);
+    H.move(ip + H.IPV6_DESTINATION, dstVa, 16);
+    const pseudo = pseudoSum6(ip + H.IPV6_SOURCE, ip + H.IPV6_DESTINATION, protocol, length);
+    const at = protocol === H.IPPROTO_UDP ? H.UDP_CHECKSUM : protocol === H.IPPROTO_TCP ? H.TCP_CHECKSUM : 2;
+    H.put16(t + at, 0);
+    const sum = finish(pseudo + sumBytes(t, length));
+    H.put16(t + at, protocol === H.IPPROTO_UDP && sum === 0 ? 0xffff : sum);
+    this.sendIp6(nbl, ip);
+  }
+
+  /** Outbound IPv6 from the host, data at the IP header. */
+  private sendIp6(nbl: NET_BUFFER_LIST, ip: number) {
+    readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
+    let out: IpInterface | undefined;
+    if (scratch6[0]! >>> 24 === 0xff || scratch6[0]! >>> 22 === 0x3fa) {
+      // Multicast and link-local destinations leave through the interface the source address belongs to.
+      readIpv6Words(ip + H.IPV6_SOURCE, nextHop6);
+      out = this.interfaces[this.interfaceOf6(nextHop6)];
+      nextHop6.set(scratch6);
+    } else {
+      const route = this.routes.lookup6(scratch6);
+      if (route >= 0) {
+        out = this.interfaces[this.routes.interface6(route)];
+        this.routes.nextHop6(route, scratch6, 0, nextHop6);
+      }
+    }
+    if (out === undefined) return this.drop(nbl, DropReason.NoRoute);
+    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 6)) return;
+    const r = this.fill(
+      Layer.OutboundIppacket6,
+      6,
+      DIRECTION_OUTBOUND,
+      nbl,
+      out.ifIndex,
+      H.get8(ip + H.IPV6_NEXT_HEADER),
+    );
+    r.localAddressVa = ip + H.IPV6_SOURCE;
+    r.remoteAddressVa = ip + H.IPV6_DESTINATION;
+    r.ipHeaderSize = H.IPV6_HEADER;
+    if (!this.classify(nbl)) return;
+    const hop = new Uint32Array(nextHop6); // copied: classify may have re-entered and reused the scratch
+    this.output6(out, nbl, hop);
+  }
+
+  private interfaceOf6(w: Uint32Array): number {
+    const a = this.addresses6;
+    for (let i = 0; i < this.addresses6If.length; i++) {
+      const b = 4 * i;
+      if (a[b] === w[0] && a[b + 1] === w[1] && a[b + 2] === w[2] && a[b + 3] === w[3]) return this.addresses6If[i]!;
+    }
+    return this.interfaceList()[0]?.ifIndex ?? 0;
+  }
+
+  /** Echo reply (ICMP type 0 / ICMPv6 129) to the request at `t` (ICMP message of `length` bytes). */
+  private reply(iface: IpInterface, version: number, ip: number, t: number, length: number, type: number) {
+    const nbl = this.allocate(length);
+    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    const r = contiguous(nbl.FirstNetBuffer!, length);
+    H.move(r, t, length);
+    H.put8(r, type);
+    H.put8(r + 1, 0);
+    if (version === 4) {
+      const src = H.get32(ip + H.IPV4_DESTINATION);
+      const dst = H.get32(ip + H.IPV4_SOURCE);
+      // A reply to a broadcast ping comes from the interface address (RFC 1122 3.2.2.6).
+      this.send4(nbl, H.IPPROTO_ICMP, src === 0xffffffff ? this.sourceFor4(iface.ifIndex) : src, dst, 128);
+    } else {
+      this.send6(nbl, H.IPPROTO_ICMPV6, ip + H.IPV6_DESTINATION, ip + H.IPV6_SOURCE, 128);
+    }
+  }
+
+  /**
+   * An ICMP error about the packet at `ip` (RFC 1122 3.2.2 / RFC 4443 2.4): never about an ICMP error, a
+   * broadcast or multicast, a non-first fragment, or an unspecified / multicast source. The error goes through
+   * the OUTBOUND_ICMP_ERROR layer first. `extra` is the MTU (too big) or the pointer (parameter problem).
+   */
+  sendIcmpError(
+    iface: IpInterface,
+    offender: NET_BUFFER_LIST,
+    version: number,
+    ip: number,
+    type: number,
+    code: number,
+    extra: number,
+  ): void {
+    void offender;
+    if (version === 4) {
+      const src = H.get32(ip + H.IPV4_SOURCE);
+      const dst = H.get32(ip + H.IPV4_DESTINATION);
+      if (src === 0 || src >>> 28 === 0xe || dst === 0xffffffff || dst >>> 28 === 0xe) return;
+      if ((H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_OFFSET_MASK) !== 0) return;
+      const hlen = (H.get8(ip) & 0xf) << 2;
+      if (H.get8(ip + H.IPV4_PROTOCOL) === H.IPPROTO_ICMP) {
+        const inner = H.get8(ip + hlen);
+        if (inner !== H.ICMP_ECHO && inner !== H.ICMP_ECHO_REPLY && inner !== 13 && inner !== 14) return;
+      }
+      const from = this.sourceFor4(iface.ifIndex);
+      if (from === 0) return;
+      // RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes.
+      const quoted = Math.min(H.get16(ip + H.IPV4_TOTAL_LENGTH), 576 - H.IPV4_HEADER - H.ICMP_HEADER);
+      const nbl = this.allocate(H.ICMP_HEADER + quoted);
+      if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+      const t = contiguous(nbl.FirstNetBuffer!, H.ICMP_HEADER + quoted);
+      H.put8(t, type);
+      H.put8(t + 1, code);
+      H.put32(t + 4, type === H.ICMP_DEST_UNREACH && code === H.ICMP_FRAG_NEEDED ? extra & 0xffff : 0);
+      H.move(t + H.ICMP_HEADER, ip, quoted);
+      const r = this.fill(Layer.OutboundIcmpError4, 4, DIRECTION_OUTBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMP);
+      r.localAddressVa = ip + H.IPV4_DESTINATION;
+      r.remoteAddressVa = ip + H.IPV4_SOURCE;
+      r.localPort = type;
+      r.remotePort = code;
+      r.transportHeaderSize = H.ICMP_HEADER;
+      if (!this.classify(nbl)) return;
+      this.send4(nbl, H.IPPROTO_ICMP, from, src, 128);
+    } else {
+      readIpv6Words(ip + H.IPV6_SOURCE, scratch6);
+      if ((scratch6[0]! | scratch6[1]! | scratch6[2]! | scratch6[3]!) === 0 || scratch6[0]! >>> 24 === 0xff) return;
+      // Errors about multicast destinations only for packet-too-big and parameter problem code 2.
+      if (H.get8(ip + H.IPV6_DESTINATION) === 0xff && type !== H.ICMPV6_PACKET_TOO_BIG) return;
+      if (H.get8(ip + H.IPV6_NEXT_HEADER) === H.IPPROTO_ICMPV6 && H.get8(ip + H.IPV6_HEADER) < 128) return;
+      const total = H.IPV6_HEADER + H.get16(ip + H.IPV6_PAYLOAD_LENGTH);
+      // RFC 4443 2.4(c): the error must not exceed the minimum IPv6 MTU.
+      const quoted = Math.min(total, 1280 - H.IPV6_HEADER - H.ICMP_HEADER);
+      const nbl = this.allocate(H.ICMP_HEADER + quoted + 16);
+      if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+      const nb = nbl.FirstNetBuffer!;
+      // 16 bytes of scratch at the end hold our source address until the IP header is written.
+      const t = contiguous(nb, nb.DataLength);
+      H.put8(t, type);
+      H.put8(t + 1, code);
+      H.put16(t + 2, 0);
+      H.put32(t + 4, extra);
+      H.move(t + H.ICMP_HEADER, ip, quoted);
+      const fromVa = t + H.ICMP_HEADER + quoted;
+      this.writeSource6(iface.ifIndex, fromVa);
+      nb.DataLength -= 16;
+      const r = this.fill(Layer.OutboundIcmpError6, 6, DIRECTION_OUTBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMPV6);
+      r.localAddressVa = fromVa;
+      r.remoteAddressVa = ip + H.IPV6_SOURCE;
+      r.localPort = type;
+      r.remotePort = code;
+      r.transportHeaderSize = H.ICMP_HEADER;
+      if (!this.classify(nbl)) return;
+      this.send6(nbl, H.IPPROTO_ICMPV6, fromVa, ip + H.IPV6_SOURCE, 255);
+    }
+  }
+
+  /** RFC 793 reset for a segment to a closed port (never in answer to a reset). */
+  private sendReset(iface: IpInterface, version: number, ip: number, t: number, length: number) {
+    void iface;
+    const flags = H.get8(t + H.TCP_FLAGS);
+    if ((flags & H.TCP_RST) !== 0) return;
+    const dataLength = length - ((H.get8(t + H.TCP_OFFSET) >>> 4) << 2);
+    const nbl = this.allocate(H.TCP_MIN_HEADER + (version === 6 ? 32 : 0));
+    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    const nb = nbl.FirstNetBuffer!;
+    const r = contiguous(nb, nb.DataLength);
+    H.put16(r, H.get16(t + 2));
+    H.put16(r + 2, H.get16(t));
+    if ((flags & H.TCP_ACK_FLAG) !== 0) {
+      H.put32(r + H.TCP_SEQ, H.get32(t + H.TCP_ACK));
+      H.put32(r + H.TCP_ACK, 0);
+      H.put8(r + H.TCP_FLAGS, H.TCP_RST);
+    } else {
+      const segLen = dataLength + ((flags & H.TCP_SYN) !== 0 ? 1 : 0) + ((flags & H.TCP_FIN) !== 0 ? 1 : 0);
+      H.put32(r + H.TCP_SEQ, 0);
+      H.put32(r + H.TCP_ACK, (H.get32(t + H.TCP_SEQ) + segLen) >>> 0);
+      H.put8(r + H.TCP_FLAGS, H.TCP_RST | H.TCP_ACK_FLAG);
+    }
+    H.put8(r + H.TCP_OFFSET, 5 << 4);
+    H.put16(r + H.TCP_WINDOW, 0);
+    H.put32(r + H.TCP_CHECKSUM, 0); // checksum and urgent pointer
+    if (version === 4) {
+      this.send4(nbl, H.IPPROTO_TCP, H.get32(ip + H.IPV4_DESTINATION), H.get32(ip + H.IPV4_SOURCE), 128);
+    } else {
+      // The addresses are copied to the scratch space after the header before the IP header is written.
+      const a = r + H.TCP_MIN_HEADER;
+      H.move(a, ip + H.IPV6_DESTINATION, 16);
+      H.move(a + 16, ip + H.IPV6_SOURCE, 16);
+      nb.DataLength -= 32;
+      this.send6(nbl, H.IPPROTO_TCP, a, a + 16, 128);
+    }
+  }
+
+  private sendArp(out: IpInterface, op: number, dstMac: number, senderIp: number, targetMac: number, targetIp: number) {
+    const nbl = this.allocate(H.ARP_PACKET);
+    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    const a = contiguous(nbl.FirstNetBuffer!, H.ARP_PACKET);
+    H.put16(a, 1);
+    H.put16(a + 2, H.ETHERTYPE_IPV4);
+    H.put8(a + 4, 6);
+    H.put8(a + 5, 4);
+    H.put16(a + 6, op);
+    writeMac(a + 8, out.mac);
+    H.put32(a + 14, senderIp);
+    writeMac(a + 18, targetMac);
+    H.put32(a + 24, targetIp);
+    this.transmitFrame(out, nbl, dstMac, H.ETHERTYPE_ARP);
+  }
+
+  private sendNeighborSolicit(out: IpInterface, target: Uint32Array) {
+    // 24 bytes of message, 8 of source link-layer option, 32 of scratch for the addresses.
+    const nbl = this.allocate(32 + 32);
+    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    const nb = nbl.FirstNetBuffer!;
+    const t = contiguous(nb, nb.DataLength);
+    H.put32(t, H.ICMPV6_NEIGHBOR_SOLICIT << 24);
+    H.put32(t + 4, 0);
+    writeIpv6Words(t + 8, target);
+    H.put8(t + 24, 1);
+    H.put8(t + 25, 1);
+    writeMac(t + 26, out.mac);
+    const src = t + 32;
+    const dst = t + 48;
+    this.writeSource6(out.ifIndex, src);
+    writeIpv6Words(dst, [0xff020000, 0, 1, (0xff000000 | (target[3]! & 0xffffff)) >>> 0]);
+    nb.DataLength = 32;
+    this.send6(nbl, H.IPPROTO_ICMPV6, src, dst, 255);
+  }
+
+  private sendNeighborAdvert(out: IpInterface, targetVa: number, toVa: number, toAllNodes: boolean, toMac: number) {
+    void toMac;
+    const nbl = this.allocate(32 + 32);
+    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    const nb = nbl.FirstNetBuffer!;
+    const t = contiguous(nb, nb.DataLength);
+    H.put32(t, H.ICMPV6_NEIGHBOR_ADVERT << 24);
+    // Router flag when forwarding, Solicited unless answering a DAD probe, Override (RFC 4861 4.4).
+    H.put32(t + 4, ((this.forwarding ? 0x80000000 : 0) | (toAllNodes ? 0 : 0x40000000) | 0x20000000) >>> 0);
+    H.move(t + 8, targetVa, 16);
+    H.put8(t + 24, 2);
+    H.put8(t + 25, 1);
+    writeMac(t + 26, out.mac);
+    const src = t + 32;
+    const dst = t + 48;
+    H.move(src, targetVa, 16);
+    if (toAllNodes) writeIpv6Words(dst, [0xff020000, 0, 0, 1]);
+    else H.move(dst, toVa, 16);
+    nb.DataLength = 32;
+    this.send6(nbl, H.IPPROTO_ICMPV6, src, dst, 255);
+  }
+
+  // --- endpoints sending -------------------------------------------------------------------------------------
+
+  /**
+   * An application's send from a bound (or ephemeral) port: a UDP datagram or a bare TCP segment with `payload`.
+   * Goes through OUTBOUND_TRANSPORT (data at the transport header) and then the IP output path.
+   */
+  sendFrom(
+    protocol: number,
+    srcPort: number,
+    dst: number | Uint32Array,
+    dstPort: number,
+    payload: Uint8Array,
+    tcpFlags = H.TCP_ACK_FLAG,
+  ): boolean {
+    const v6 = typeof dst !== 'number';
+    const header = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER;
+    const nbl = this.allocate(header + payload.length + (v6 ? 32 : 0));
+    if (nbl === null) {
+      this.counters.drop(DropReason.NoResources);
+      return false;
+    }
+    const nb = nbl.FirstNetBuffer!;
+    const t = contiguous(nb, nb.DataLength);
+    memory.fill(0, t - ARENA_BASE, t - ARENA_BASE + header);
+    H.put16(t, srcPort);
+    H.put16(t + 2, dstPort);
+    if (protocol === H.IPPROTO_UDP) H.put16(t + H.UDP_LENGTH, header + payload.length);
+    else {
+      H.put8(t + H.TCP_OFFSET, 5 << 4);
+      H.put8(t + H.TCP_FLAGS, tcpFlags);
+      H.put16(t + H.TCP_WINDOW, 65535);
+    }
+    memory.set(payload, t + header - ARENA_BASE);
+    const length = header + payload.length;
+    const out = v6 ? this.routes.lookup6(dst) : this.routes.lookup4(dst);
+    const ifIndex = out < 0 ? 0 : v6 ? this.routes.interface6(out) : this.routes.interface4(out);
+    const r = this.fill(
+      v6 ? Layer.OutboundTransport6 : Layer.OutboundTransport4,
+      v6 ? 6 : 4,
+      DIRECTION_OUTBOUND,
+      nbl,
+      ifIndex,
+      protocol,
+    );
+    r.localPort = srcPort;
+    r.remotePort = dstPort;
+    r.transportHeaderSize = header;
+    if (v6) {
+      const src = t + length;
+      this.writeSource6(ifIndex, src);
+      writeIpv6Words(src + 16, dst);
+      r.localAddressVa = src;
+      r.remoteAddressVa = src + 16;
+      nb.DataLength = length;
+      if (!this.classify(nbl)) return false;
+      this.send6(nbl, protocol, src, src + 16, 128);
+    } else {
+      if (!this.classify(nbl)) return false;
+      this.send4(nbl, protocol, this.sourceFor4(ifIndex), dst, 128);
+    }
+    return true;
+  }
+
+  // --- injection -----------------------------------------------------------------------------------------------
+
+  /**
+   * A callout injects a packet (the WFP injection sink calls this). `point` says where it re-enters:
+   * 'receive' (network receive, data at the IP header), 'send' (network send, data at the IP header),
+   * 'forward' (data at the IP header) or 'transport-receive' (data at the IP header of a locally destined
+   * packet). The packet is processed after the current one, never re-entrantly, and completed back to `owner`.
+   */
+  inject(nbl: NET_BUFFER_LIST, point: InjectPoint, owner: InjectionOwner, ifIndex: number): void {
+    this.counters.injected++;
+    nbl.ProtocolReserved[0] = Origin.Injected;
+    nbl.ProtocolReserved[1] = owner;
+    nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
+    nbl.ProtocolReserved[3] = ifIndex;
+    this.event('injected', nbl, point);
+    this.injectQueue.push(nbl);
+    this.injectPoint.push(INJECT_POINTS.indexOf(point));
+    if (this.processingDepth === 0) this.runInjected();
+  }
+
+  private runInjected() {
+    this.processingDepth++;
+    try {
+      for (let i = 0; i < this.injectQueue.length; i++) {
+        const nbl = this.injectQueue[i]!;
+        const point = INJECT_POINTS[this.injectPoint[i]!]!;
+        const ifIndex = nbl.ProtocolReserved[3] as number;
+        nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
+        const iface = this.interfaces[ifIndex] ?? this.interfaceList()[0]!;
+        const ip = contiguous(nbl.FirstNetBuffer!, 1);
+        const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
+        if (ip === 0) this.drop(nbl, DropReason.Malformed);
+        else if (point === 'send') v4 ? this.sendIp4(nbl, ip) : this.sendIp6(nbl, ip);
+        else if (point === 'forward') {
+          if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
+          else this.forward6(iface, nbl, ip);
+        } else if (v4) this.receive4(iface, nbl, -1);
+        else this.receive6(iface, nbl, -1);
+      }
+    } finally {
+      this.injectQueue.length = 0;
+      this.injectPoint.length = 0;
+      this.processingDepth--;
+    }
+  }
+
+  // --- filters -------------------------------------------------------------------------------------------------
+
+  private fill(
+    layer: number,
+    version: number,
+    direction: number,
+    nbl: NET_BUFFER_LIST,
+    ifIndex: number,
+    protocol: number,
+  ): ClassifyRequest {
+    const r = this.request;
+    r.layerId = layer;
+    r.ipVersion = version;
+    r.direction = direction;
+    r.nbl = nbl;
+    r.interfaceIndex = ifIndex;
+    r.destinationInterfaceIndex = 0;
+    r.protocol = protocol;
+    r.localPort = r.remotePort = 0;
+    r.ipHeaderSize = r.transportHeaderSize = 0;
+    r.flowHandle = 0;
+    r.absorbedBy = '';
+    return r;
+  }
+
+  /** Runs the layer in `this.request`; true when the packet goes on, else it has been dropped or absorbed. */
+  private classify(nbl: NET_BUFFER_LIST): boolean {
+    if (this.classifier === null) return true;
+    this.event('classify', nbl, `${this.request.layerId}`);
+    const verdict = this.classifier(this.request);
+    if (verdict === Verdict.Permit) return true;
+    if (verdict === Verdict.Absorb) this.absorbed(nbl);
+    else this.drop(nbl, DropReason.WfpBlock);
+    return false;
+  }
+
+  /** Runs the firewall hook; true when the packet goes on (possibly replaced in place of `nbl`). */
+  private runFirewallHook(direction: number, nbl: NET_BUFFER_LIST, ifIndex: number, version: number): boolean {
+    replacementBox.value = null;
+    const action = this.firewallHook!(direction, nbl, ifIndex, replacementBox);
+    if (action === FORWARD && replacementBox.value === null) return true;
+    if (action === DROP || action === ICMP_ON_DROP) {
+      if (action === ICMP_ON_DROP && direction === DIRECTION_INBOUND) {
+        const ip = contiguous(nbl.FirstNetBuffer!, 1);
+        const iface = this.interfaces[ifIndex]!;
+        if (version === 4) this.sendIcmpError(iface, nbl, 4, ip, H.ICMP_DEST_UNREACH, 13, 0);
+        else this.sendIcmpError(iface, nbl, 6, ip, H.ICMPV6_DEST_UNREACH, 1, 0);
+      }
+      this.drop(nbl, DropReason.FirewallHook);
+      return false;
+    }
+    // The hook rewrote the packet: the original is finished and the replacement travels the same path.
+    const replacement = replacementBox.value!;
+    replacementBox.value = null;
+    this.counters.replaced++;
+    this.release(nbl, 0);
+    replacement.ProtocolReserved[0] = Origin.Own;
+    this.counters.originated++;
+    const ip = contiguous(replacement.FirstNetBuffer!, 1);
+    const iface = this.interfaces[ifIndex]!;
+    if (direction === DIRECTION_INBOUND) {
+      if (version === 4) this.receive4AfterHook(iface, replacement, ip);
+      else this.receive6AfterHook(iface, replacement, ip);
+    } else if (version === 4) this.sendIp4AfterHook(replacement, ip);
+    else this.sendIp6AfterHook(replacement, ip);
+    return false;
+  }
+
+  private receive4AfterHook(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
+    const saved = this.firewallHook;
+    this.firewallHook = null;
+    try {
+      this.receive4(iface, nbl, -1);
+    } finally {
+      this.firewallHook = saved;
+    }
+    void ip;
+  }
+
+  private receive6AfterHook(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
+    const saved = this.firewallHook;
+    this.firewallHook = null;
+    try {
+      this.receive6(iface, nbl, -1);
+    } finally {
+      this.firewallHook = saved;
+    }
+    void ip;
+  }
+
+  private sendIp4AfterHook(nbl: NET_BUFFER_LIST, ip: number) {
+    const saved = this.firewallHook;
+    this.firewallHook = null;
+    try {
+      this.sendIp4(nbl, ip);
+    } finally {
+      this.firewallHook = saved;
+    }
+  }
+
+  private sendIp6AfterHook(nbl: NET_BUFFER_LIST, ip: number) {
+    const saved = this.firewallHook;
+    this.firewallHook = null;
+    try {
+      this.sendIp6(nbl, ip);
+    } finally {
+      this.firewallHook = saved;
+    }
+  }
+}
+
+/** Where an injected packet re-enters the IP layer. */
+export type InjectPoint = 'receive' | 'send' | 'forward' | 'transport-receive';
+const INJECT_POINTS: readonly InjectPoint[] = ['receive', 'send', 'forward', 'transport-receive'];
+
+/** The status an injected packet completes with when the host dropped it (STATUS_UNSUCCESSFUL, decided). */
+const STATUS_DROPPED = 0xc0000001 | 0;
+
+/** NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO receive bits (ntddndis.h): TCP/UDP/IP checksum succeeded. */
+const CSUM_TCP_UDP_SUCCEEDED = 0x4 | 0x10; // TcpChecksumSucceeded | UdpChecksumSucceeded
+const CSUM_IP_SUCCEEDED = 0x80; // IpChecksumSucceeded
+
+/** Did the adapter validate this checksum (TcpIpChecksumNetBufferListInfo receive flags)? */
+function checksumOffloaded(nbl: NET_BUFFER_LIST, bits: number): boolean {
+  const info = nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo];
+  return typeof info === 'number' && (info & bits) !== 0;
+}
+
+/**
+ * The address of the NET_BUFFER's first `length` data bytes when they are contiguous in its current MDL, else 0.
+ * (What NdisGetDataBuffer returns with no storage.)
+ */
+function contiguous(nb: NET_BUFFER, length: number): number {
+  const m = nb.CurrentMdl;
+  if (m === null || nb.DataLength < length) return 0;
+  if (m.ByteCount - nb.CurrentMdlOffset < length) return 0;
+  return mdlVa(m) + nb.CurrentMdlOffset;
+}
+
+/**
+ * Puts a list's data back as it was when the host got it: start (ProtocolReserved[2]) and end
+ * (ProtocolReserved[3]). A driver returns what it was given unchanged.
+ */
+function restoreOffset(nbl: NET_BUFFER_LIST): void {
+  const nb = nbl.FirstNetBuffer!;
+  const original = nbl.ProtocolReserved[2] as number;
+  if (nb.DataOffset > original) NdisRetreatNetBufferDataStart(nb, nb.DataOffset - original, 0, null);
+  else if (nb.DataOffset < original) NdisAdvanceNetBufferDataStart(nb, original - nb.DataOffset, false, null);
+  nb.DataLength = (nbl.ProtocolReserved[3] as number) - nb.DataOffset;
+  nbl.ProtocolReserved[3] = null;
+}
+
+function makePool(dataSize: number): NetBufferListPool | null {
+  const p = new NET_BUFFER_LIST_POOL_PARAMETERS();
+  p.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+    NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  );
+  p.ProtocolId = NDIS_PROTOCOL_ID_TCP_IP;
+  p.fAllocateNetBuffer = true;
+  p.ContextSize = 0;
+  p.PoolTag = TAG_HOST_PACKETS;
+  p.DataSize = dataSize;
+  return NdisAllocateNetBufferListPool(null, p);
+}
+
+void fold;

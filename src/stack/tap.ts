@@ -1,0 +1,131 @@
+/**
+ * A capture tap: the adapter a replay plays frames into. It indicates each frame to the host as a
+ * NET_BUFFER_LIST from its own receive pool (one MDL, data at the Ethernet header, as a NIC indicates), takes
+ * the host's sends and hands each transmitted frame to an output callback (the capture writer), completing the
+ * send at once. Received lists come back through {@link TapAdapter.returnReceived} and go back to the pool.
+ */
+import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { poolTag } from '../kernel/tags.js';
+import { mdlVa } from '../ndis/chain.js';
+import {
+  NdisAllocateNetBufferList,
+  NdisAllocateNetBufferListPool,
+  NdisFreeNetBufferList,
+  NdisFreeNetBufferListPool,
+} from '../ndis/netBufferList.js';
+import type { NetBufferListPool } from '../ndis/pools.js';
+import {
+  NDIS_OBJECT_HEADER,
+  NDIS_OBJECT_TYPE_DEFAULT,
+  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  type NET_BUFFER_LIST,
+  NET_BUFFER_LIST_POOL_PARAMETERS,
+  NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+} from '../ndis/structures.js';
+import type { IpInterface, IpLayer } from './ip.js';
+
+/** The tap's receive-buffer tag: "Tap " in poolmon (decided). */
+export const TAG_TAP = poolTag(' paT');
+
+/** Frames larger than this arrive in the large pool (IPv4's 64 KiB, bigtcp / GSO captures beyond: dropped). */
+const SMALL_FRAME = 2048;
+const LARGE_FRAME = 262_144;
+
+/** Called with each frame the host transmits: the bytes are valid only during the call. */
+export type FrameOutput = (ifIndex: number, frame: Uint8Array) => void;
+
+/** An adapter that replays frames into a host and collects what the host sends. */
+export class TapAdapter implements IpInterface {
+  mtu = 65535;
+  promiscuous = true;
+  /** Frames indicated to the host. */
+  indicated = 0;
+  /** Frames too big for the tap's buffers (counted, not indicated). */
+  oversize = 0;
+  private small: NetBufferListPool | null = null;
+  private large: NetBufferListPool | null = null;
+
+  constructor(
+    readonly ifIndex: number,
+    readonly mac: number,
+    private readonly host: IpLayer,
+    private readonly output: FrameOutput,
+  ) {}
+
+  /** Makes the receive pools. */
+  start(): void {
+    this.small = makePool(SMALL_FRAME);
+    this.large = makePool(LARGE_FRAME);
+    if (this.small === null || this.large === null) throw new Error('the tap cannot allocate its receive pools');
+  }
+
+  /** Frees the receive pools (every indicated frame must have come back). */
+  stop(): void {
+    if (this.small !== null) NdisFreeNetBufferListPool(this.small);
+    if (this.large !== null) NdisFreeNetBufferListPool(this.large);
+    this.small = this.large = null;
+  }
+
+  /** Indicates `frame[offset, offset + length)` to the host. Returns false when it cannot (too big, no memory). */
+  indicate(bytes: Uint8Array, offset: number, length: number): boolean {
+    const pool = length <= SMALL_FRAME ? this.small : length <= LARGE_FRAME ? this.large : null;
+    if (pool === null) {
+      this.oversize++;
+      return false;
+    }
+    const nbl = NdisAllocateNetBufferList(pool, 0, 0);
+    if (nbl === null) return false;
+    const nb = nbl.FirstNetBuffer!;
+    const va = mdlVa(nb.MdlChain!);
+    memory.set(bytes.subarray(offset, offset + length), va - ARENA_BASE);
+    nb.DataLength = length;
+    nbl.SourceHandle = this;
+    this.indicated++;
+    this.host.receive(this, nbl);
+    return true;
+  }
+
+  /** See {@link IpInterface.transmit}: the frame goes to the output and the send completes at once. */
+  transmit(nbl: NET_BUFFER_LIST): void {
+    const nb = nbl.FirstNetBuffer!;
+    let m = nb.CurrentMdl;
+    const length = nb.DataLength;
+    if (m !== null && m.ByteCount - nb.CurrentMdlOffset >= length) {
+      const start = mdlVa(m) + nb.CurrentMdlOffset - ARENA_BASE;
+      this.output(this.ifIndex, memory.subarray(start, start + length));
+    } else {
+      // Data spread over several MDLs (a callout's injected chain): gather it.
+      const out = new Uint8Array(length);
+      let off = nb.CurrentMdlOffset;
+      let at = 0;
+      for (; m !== null && at < length; m = m.Next) {
+        const n = Math.min(m.ByteCount - off, length - at);
+        const start = mdlVa(m) + off - ARENA_BASE;
+        out.set(memory.subarray(start, start + n), at);
+        at += n;
+        off = 0;
+      }
+      this.output(this.ifIndex, out);
+    }
+    this.host.sendComplete(nbl, 0);
+  }
+
+  /** See {@link IpInterface.returnReceived}. */
+  returnReceived(nbl: NET_BUFFER_LIST): void {
+    nbl.SourceHandle = null;
+    NdisFreeNetBufferList(nbl);
+  }
+}
+
+function makePool(dataSize: number): NetBufferListPool | null {
+  const p = new NET_BUFFER_LIST_POOL_PARAMETERS();
+  p.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+    NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  );
+  p.fAllocateNetBuffer = true;
+  p.PoolTag = TAG_TAP;
+  p.DataSize = dataSize;
+  return NdisAllocateNetBufferListPool(null, p);
+}

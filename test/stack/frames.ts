@@ -1,0 +1,184 @@
+/** Frame builders for the host tests: Ethernet around IPv4 / IPv6 with TCP, UDP or ICMP, checksums correct. */
+
+/** What a test frame carries. */
+export interface FrameSpec {
+  version?: 4 | 6;
+  protocol: 'tcp' | 'udp' | 'icmp' | number;
+  src: string;
+  dst: string;
+  srcMac?: number;
+  dstMac?: number;
+  srcPort?: number;
+  dstPort?: number;
+  ttl?: number;
+  payload?: Uint8Array;
+  /** ICMP type (default echo request). */
+  icmpType?: number;
+  tcpFlags?: number;
+  seq?: number;
+  /** Spoil the IP header checksum. */
+  badIpChecksum?: boolean;
+  fragmentOffset?: number;
+}
+
+function v4(text: string): number[] {
+  return text.split('.').map(Number);
+}
+
+function v6(text: string): number[] {
+  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
+  const h = head ? head.split(':').filter((x) => x !== '') : [];
+  const t = tail !== undefined && tail !== '' ? tail.split(':') : [];
+  const groups = [...h, ...new Array(8 - h.length - t.length).fill('0'), ...t].map((g) => Number.parseInt(g, 16));
+  return groups.flatMap((g) => [g >> 8, g & 0xff]);
+}
+
+function sum(bytes: number[] | Uint8Array, from = 0, to = bytes.length, initial = 0): number {
+  let s = initial;
+  for (let i = from; i < to; i += 2) s += (bytes[i]! << 8) | (i + 1 < to ? bytes[i + 1]! : 0);
+  return s;
+}
+
+function csum(s: number): number {
+  while (s > 0xffff) s = (s & 0xffff) + Math.floor(s / 0x10000);
+  return ~s & 0xffff;
+}
+
+function mac(m: number): number[] {
+  const out: number[] = [];
+  for (let i = 5; i >= 0; i--) out.push(Math.floor(m / 2 ** (8 * i)) % 256);
+  return out;
+}
+
+const PROTO: Record<string, number> = { tcp: 6, udp: 17 };
+
+/** Builds one Ethernet frame. */
+export function frame(spec: FrameSpec): Uint8Array {
+  const version = spec.version ?? (spec.src.includes(':') ? 6 : 4);
+  const payload = Array.from(spec.payload ?? new Uint8Array(0));
+  const proto =
+    typeof spec.protocol === 'number'
+      ? spec.protocol
+      : spec.protocol === 'icmp'
+        ? version === 4
+          ? 1
+          : 58
+        : PROTO[spec.protocol]!;
+  let l4: number[];
+  if (proto === 6) {
+    l4 = new Array(20).fill(0);
+    l4[0] = (spec.srcPort ?? 1024) >> 8;
+    l4[1] = (spec.srcPort ?? 1024) & 0xff;
+    l4[2] = (spec.dstPort ?? 80) >> 8;
+    l4[3] = (spec.dstPort ?? 80) & 0xff;
+    const seq = spec.seq ?? 1000;
+    l4[4] = seq >>> 24;
+    l4[5] = (seq >>> 16) & 0xff;
+    l4[6] = (seq >>> 8) & 0xff;
+    l4[7] = seq & 0xff;
+    l4[12] = 0x50;
+    l4[13] = spec.tcpFlags ?? 0x02;
+    l4[14] = 0x20;
+    l4.push(...payload);
+  } else if (proto === 17) {
+    l4 = new Array(8).fill(0);
+    l4[0] = (spec.srcPort ?? 1024) >> 8;
+    l4[1] = (spec.srcPort ?? 1024) & 0xff;
+    l4[2] = (spec.dstPort ?? 53) >> 8;
+    l4[3] = (spec.dstPort ?? 53) & 0xff;
+    l4[4] = (8 + payload.length) >> 8;
+    l4[5] = (8 + payload.length) & 0xff;
+    l4.push(...payload);
+  } else if (proto === 1 || proto === 58) {
+    l4 = [spec.icmpType ?? (proto === 1 ? 8 : 128), 0, 0, 0, 0, 7, 0, 1, ...payload];
+  } else {
+    l4 = [...payload];
+  }
+  const src = version === 4 ? v4(spec.src) : v6(spec.src);
+  const dst = version === 4 ? v4(spec.dst) : v6(spec.dst);
+  const pseudo = version === 4 ? sum([...src, ...dst]) + proto + l4.length : sum([...src, ...dst]) + proto + l4.length;
+  const at = proto === 6 ? 16 : proto === 17 ? 6 : 2;
+  if (proto === 6 || proto === 17 || proto === 58 || proto === 1) {
+    const s = csum(sum(l4, 0, l4.length, proto === 1 ? 0 : pseudo));
+    l4[at] = s >> 8;
+    l4[at + 1] = s & 0xff;
+  }
+  let ip: number[];
+  if (version === 4) {
+    ip = [
+      0x45,
+      0,
+      (20 + l4.length) >> 8,
+      (20 + l4.length) & 0xff,
+      0,
+      1,
+      0,
+      0,
+      spec.ttl ?? 64,
+      proto,
+      0,
+      0,
+      ...src,
+      ...dst,
+    ];
+    const off = spec.fragmentOffset ?? 0;
+    ip[6] = off >> 8;
+    ip[7] = off & 0xff;
+    const s = csum(sum(ip));
+    ip[10] = s >> 8;
+    ip[11] = (s & 0xff) ^ (spec.badIpChecksum ? 1 : 0);
+  } else {
+    ip = [0x60, 0, 0, 0, l4.length >> 8, l4.length & 0xff, proto, spec.ttl ?? 64, ...src, ...dst];
+  }
+  const eth = [
+    ...mac(spec.dstMac ?? 0x02_00_00_00_01_01),
+    ...mac(spec.srcMac ?? 0x02_00_00_00_00_0a),
+    version === 4 ? 0x08 : 0x86,
+    version === 4 ? 0x00 : 0xdd,
+  ];
+  return Uint8Array.from([...eth, ...ip, ...l4]);
+}
+
+/** An ARP packet in an Ethernet frame. */
+export function arp(
+  op: 1 | 2,
+  senderMac: number,
+  senderIp: string,
+  targetMac: number,
+  targetIp: string,
+  dstMac = 0xffff_ffff_ffff,
+) {
+  return Uint8Array.from([
+    ...mac(dstMac),
+    ...mac(senderMac),
+    0x08,
+    0x06,
+    0,
+    1,
+    8,
+    0,
+    6,
+    4,
+    0,
+    op,
+    ...mac(senderMac),
+    ...v4(senderIp),
+    ...mac(targetMac),
+    ...v4(targetIp),
+  ]);
+}
+
+/** Big-endian 16-bit read. */
+export function u16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+/** The Internet checksum of b[from, to) verifies (with an optional pseudo-header sum). */
+export function checksumOk(b: Uint8Array, from: number, to: number, initial = 0): boolean {
+  return csum(sum(b, from, to, initial)) === 0;
+}
+
+/** Pseudo-header sum for IPv4 addresses at b[12..20) of the IP header starting at `ip`. */
+export function pseudo4(b: Uint8Array, ip: number, proto: number, length: number): number {
+  return sum(b, ip + 12, ip + 20) + proto + length;
+}

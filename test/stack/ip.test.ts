@@ -1,0 +1,382 @@
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
+import { collectLeaks } from '../../src/kernel/leaks.js';
+import { resetSystem } from '../../src/kernel/system.js';
+import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
+import { DropReason } from '../../src/stack/counters.js';
+import { type ClassifyRequest, Verdict } from '../../src/stack/filters.js';
+import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
+import { IpLayer } from '../../src/stack/ip.js';
+import { DATA_START, Layer } from '../../src/stack/layers.js';
+import { TapAdapter } from '../../src/stack/tap.js';
+import { arp, checksumOk, frame, pseudo4, u16 } from './frames.js';
+
+const MAC1 = 0x02_00_00_00_01_01;
+const MAC2 = 0x02_00_00_00_02_01;
+const A_MAC = 0x02_00_00_00_00_0a;
+const B_MAC = 0x02_00_00_00_00_0b;
+
+/** A router between 10.0.1.0/24 (if 1) and 10.0.2.0/24 (if 2), fd00:1::/64 and fd00:2::/64. */
+function router(options: { neighbours?: boolean } = {}) {
+  const host = new IpLayer({ forwarding: true });
+  const out: { ifIndex: number; bytes: Uint8Array }[] = [];
+  const sink = (ifIndex: number, bytes: Uint8Array) => out.push({ ifIndex, bytes: bytes.slice() });
+  const if1 = new TapAdapter(1, MAC1, host, sink);
+  const if2 = new TapAdapter(2, MAC2, host, sink);
+  if1.promiscuous = if2.promiscuous = false;
+  host.addInterface(if1);
+  host.addInterface(if2);
+  host.addAddress4(1, parseIpv4('10.0.1.1'), 24);
+  host.addAddress4(2, parseIpv4('10.0.2.1'), 24);
+  host.addAddress6(1, parseIpv6('fd00:1::1'), 64);
+  host.addAddress6(2, parseIpv6('fd00:2::1'), 64);
+  host.start();
+  if1.start();
+  if2.start();
+  if (options.neighbours !== false) {
+    host.neighbors.learn4(1, parseIpv4('10.0.1.10'), A_MAC, true);
+    host.neighbors.learn4(2, parseIpv4('10.0.2.20'), B_MAC, true);
+    host.neighbors.learn6(1, parseIpv6('fd00:1::10'), 0, A_MAC, true);
+    host.neighbors.learn6(2, parseIpv6('fd00:2::20'), 0, B_MAC, true);
+  }
+  const finish = () => {
+    host.stop();
+    if1.stop();
+    if2.stop();
+    assert.equal(host.counters.balance(0), 0, 'every packet accounted for');
+    assert.deepEqual(collectLeaks(), [], 'nothing leaked');
+  };
+  return { host, if1, if2, out, finish };
+}
+
+function send(tap: TapAdapter, bytes: Uint8Array) {
+  assert.ok(tap.indicate(bytes, 0, bytes.length));
+}
+
+describe('host IP layer: forwarding', () => {
+  beforeEach(() => resetSystem());
+
+  it('forwards IPv4 between adapters: TTL - 1, checksum patched (RFC 1624), MACs rewritten', () => {
+    const r = router();
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 64, dstMac: MAC1 }));
+    assert.equal(r.out.length, 1);
+    const f = r.out[0]!;
+    assert.equal(f.ifIndex, 2);
+    assert.equal(f.bytes[14 + 8], 63);
+    assert.ok(checksumOk(f.bytes, 14, 34), 'IP header checksum still verifies');
+    assert.deepEqual(Array.from(f.bytes.subarray(0, 12)), [2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 2, 1]);
+    assert.equal(r.host.counters.forwarded, 1);
+    r.finish();
+  });
+
+  it('forwards IPv6 with the hop limit decremented', () => {
+    const r = router();
+    send(r.if2, frame({ protocol: 'udp', src: 'fd00:2::20', dst: 'fd00:1::10', ttl: 2, dstMac: MAC2, srcMac: B_MAC }));
+    assert.equal(r.out.length, 1);
+    assert.equal(r.out[0]!.ifIndex, 1);
+    assert.equal(r.out[0]!.bytes[14 + 7], 1);
+    r.finish();
+  });
+
+  it('TTL expiring in transit: dropped with its reason and ICMP time exceeded to the source (v4 and v6)', () => {
+    const r = router();
+    const original = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 1, dstMac: MAC1 });
+    send(r.if1, original);
+    send(r.if1, frame({ protocol: 'udp', src: 'fd00:1::10', dst: 'fd00:2::20', ttl: 1, dstMac: MAC1 }));
+    assert.equal(r.host.counters.dropped[DropReason.TtlExpired], 2);
+    assert.equal(r.out.length, 2);
+    const e4 = r.out[0]!.bytes;
+    assert.equal(r.out[0]!.ifIndex, 1);
+    assert.equal(e4[14 + 9], 1, 'ICMP');
+    assert.equal(e4[34], 11, 'time exceeded');
+    assert.equal([...e4.subarray(14 + 16, 14 + 20)].join('.'), '10.0.1.10');
+    assert.equal([...e4.subarray(14 + 12, 14 + 16)].join('.'), '10.0.1.1', 'from the arrival interface');
+    assert.deepEqual(e4.subarray(42, 42 + 20), original.subarray(14, 34), 'quotes the original IP header');
+    assert.ok(checksumOk(e4, 34, e4.length), 'ICMP checksum');
+    const e6 = r.out[1]!.bytes;
+    assert.equal(e6[14 + 6], 58);
+    assert.equal(e6[54], 3, 'ICMPv6 time exceeded');
+    r.finish();
+  });
+
+  it('no route: dropped and ICMP destination unreachable (net) to the source', () => {
+    const r = router();
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '192.0.2.1', dstMac: MAC1 }));
+    assert.equal(r.host.counters.dropped[DropReason.NoRoute], 1);
+    assert.equal(r.out[0]!.bytes[34], 3);
+    assert.equal(r.out[0]!.bytes[35], 0);
+    r.finish();
+  });
+
+  it('no ICMP error about an ICMP error, a broadcast, or a non-first fragment (RFC 1122 3.2.2)', () => {
+    const r = router();
+    send(r.if1, frame({ protocol: 'icmp', icmpType: 3, src: '10.0.1.10', dst: '192.0.2.1', dstMac: MAC1 }));
+    send(
+      r.if1,
+      frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 1, dstMac: MAC1, fragmentOffset: 5 }),
+    );
+    assert.equal(r.out.length, 0);
+    assert.equal(r.host.counters.totalDropped(), 2);
+    r.finish();
+  });
+
+  it('unknown next hop: ARP request out, packet held, released by the reply', () => {
+    const r = router({ neighbours: false });
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }));
+    assert.equal(r.out.length, 1);
+    const req = r.out[0]!.bytes;
+    assert.equal(u16(req, 12), 0x0806);
+    assert.equal(u16(req, 20), 1, 'request');
+    assert.equal([...req.subarray(38, 42)].join('.'), '10.0.2.20');
+    assert.deepEqual(r.host.held(), [{ owner: 'neighbour cache (waiting for ARP / ND)', count: 1 }]);
+    assert.equal(r.host.counters.balance(1), 0, 'balanced with the held packet counted');
+    send(r.if2, arp(2, B_MAC, '10.0.2.20', MAC2, '10.0.2.1', MAC2));
+    assert.equal(r.out.length, 2);
+    assert.equal(r.out[1]!.ifIndex, 2);
+    assert.equal(u16(r.out[1]!.bytes, 12), 0x0800);
+    r.finish();
+  });
+
+  it('a packet never resolved is dropped as neighbour unreachable when the host stops', () => {
+    const r = router({ neighbours: false });
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.99', dstMac: MAC1 }));
+    r.host.stop();
+    assert.equal(r.host.counters.dropped[DropReason.NeighborUnreachable], 1);
+    r.finish();
+  });
+
+  it('answers ARP requests for its own address', () => {
+    const r = router();
+    send(r.if1, arp(1, A_MAC, '10.0.1.10', 0, '10.0.1.1'));
+    assert.equal(r.out.length, 1);
+    const rep = r.out[0]!.bytes;
+    assert.equal(u16(rep, 20), 2);
+    assert.deepEqual(Array.from(rep.subarray(22, 28)), [2, 0, 0, 0, 1, 1]);
+    assert.equal(r.host.counters.delivered, 1);
+    r.finish();
+  });
+});
+
+describe('host IP layer: local delivery and ICMP', () => {
+  beforeEach(() => resetSystem());
+
+  it('delivers UDP to a bound sink; an unbound port gets ICMP port unreachable', () => {
+    const r = router();
+    const dns = r.host.endpoints.bind(IPPROTO_UDP, 53);
+    send(
+      r.if1,
+      frame({
+        protocol: 'udp',
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        dstPort: 53,
+        payload: new Uint8Array(12),
+        dstMac: MAC1,
+      }),
+    );
+    assert.equal(dns.packets, 1);
+    assert.equal(dns.bytes, 12);
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 54, dstMac: MAC1 }));
+    assert.equal(r.host.counters.dropped[DropReason.PortUnreachable], 1);
+    assert.equal(r.out[0]!.bytes[34], 3);
+    assert.equal(r.out[0]!.bytes[35], 3);
+    r.finish();
+  });
+
+  it('a SYN to a closed TCP port gets RST+ACK acknowledging SEQ+1 (RFC 793), with a valid checksum', () => {
+    const r = router();
+    send(
+      r.if1,
+      frame({
+        protocol: 'tcp',
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        dstPort: 23,
+        seq: 5000,
+        tcpFlags: 0x02,
+        dstMac: MAC1,
+      }),
+    );
+    const rst = r.out[0]!.bytes;
+    assert.equal(rst[14 + 9], 6);
+    assert.equal(rst[34 + 13], 0x14, 'RST|ACK');
+    assert.equal(((rst[42]! << 24) | (rst[43]! << 16) | (rst[44]! << 8) | rst[45]!) >>> 0, 5001);
+    assert.equal(u16(rst, 34), 23);
+    assert.ok(checksumOk(rst, 34, rst.length, pseudo4(rst, 14, 6, rst.length - 34)));
+    // A reset is never answered.
+    send(
+      r.if1,
+      frame({ protocol: 'tcp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 23, tcpFlags: 0x04, dstMac: MAC1 }),
+    );
+    assert.equal(r.out.length, 1);
+    r.finish();
+  });
+
+  it('TCP to a bound sink is delivered', () => {
+    const r = router();
+    const telnet = r.host.endpoints.bind(IPPROTO_TCP, 23);
+    send(
+      r.if1,
+      frame({
+        protocol: 'tcp',
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        dstPort: 23,
+        payload: new Uint8Array([1, 2, 3]),
+        dstMac: MAC1,
+      }),
+    );
+    assert.equal(telnet.bytes, 3);
+    assert.equal(r.out.length, 0);
+    r.finish();
+  });
+
+  it('answers echo requests (v4 and v6)', () => {
+    const r = router();
+    send(
+      r.if1,
+      frame({ protocol: 'icmp', src: '10.0.1.10', dst: '10.0.1.1', payload: new Uint8Array(32).fill(7), dstMac: MAC1 }),
+    );
+    send(
+      r.if1,
+      frame({ protocol: 'icmp', src: 'fd00:1::10', dst: 'fd00:1::1', payload: new Uint8Array(8), dstMac: MAC1 }),
+    );
+    assert.equal(r.out.length, 2);
+    const e = r.out[0]!.bytes;
+    assert.equal(e[34], 0);
+    assert.equal(e.length, 14 + 20 + 8 + 32);
+    assert.ok(checksumOk(e, 34, e.length));
+    assert.equal(r.out[1]!.bytes[54], 129);
+    r.finish();
+  });
+
+  it('answers neighbour solicitations for its address with a solicited advertisement', () => {
+    const r = router();
+    const ns = frame({
+      protocol: 'icmp',
+      icmpType: 135,
+      src: 'fd00:1::10',
+      dst: 'ff02::1:ff00:1',
+      ttl: 255,
+      payload: Uint8Array.from([0xfd, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 2, 0, 0, 0, 0, 0x0a]),
+      dstMac: 0x3333ff000001,
+    });
+    send(r.if1, ns);
+    assert.equal(r.out.length, 1);
+    const na = r.out[0]!.bytes;
+    assert.equal(na[54], 136);
+    assert.equal(na[14 + 7], 255);
+    r.finish();
+  });
+
+  it('drops a bad IP header checksum and a malformed header with their reasons', () => {
+    const r = router();
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', badIpChecksum: true, dstMac: MAC1 }));
+    const short = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }).subarray(0, 30);
+    send(r.if1, short);
+    assert.equal(r.host.counters.dropped[DropReason.BadHeaderChecksum], 1);
+    assert.equal(r.host.counters.dropped[DropReason.Malformed], 1);
+    r.finish();
+  });
+});
+
+describe('host IP layer: WFP layers', () => {
+  beforeEach(() => resetSystem());
+
+  /** Records, per layer, how far the data start is from the frame start (frame at data offset 0). */
+  function offsets(r: ReturnType<typeof router>) {
+    const seen = new Map<number, number>();
+    r.host.classifier = (req: ClassifyRequest) => {
+      const nb = req.nbl!.FirstNetBuffer!;
+      seen.set(req.layerId, nb.DataOffset);
+      return Verdict.Permit;
+    };
+    return seen;
+  }
+
+  it('data starts where each layer says: INBOUND_IPPACKET at the transport header, INBOUND_TRANSPORT and DATAGRAM_DATA at the payload, IPFORWARD at the IP header', () => {
+    const r = router();
+    const seen = offsets(r);
+    r.host.endpoints.bind(IPPROTO_UDP, 53);
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 53, dstMac: MAC1 }));
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }));
+    assert.equal(seen.get(Layer.InboundIppacket4), 14 + 20);
+    assert.equal(seen.get(Layer.InboundTransport4), 14 + 20 + 8);
+    assert.equal(seen.get(Layer.DatagramData4), 14 + 20 + 8);
+    assert.equal(seen.get(Layer.Ipforward4), 14);
+    assert.equal(DATA_START[Layer.Ipforward4], 'ip');
+    r.finish();
+  });
+
+  it('OUTBOUND_TRANSPORT at the transport header, then OUTBOUND_IPPACKET at the IP header (20 bytes before)', () => {
+    const r = router();
+    const order: [number, number][] = [];
+    r.host.classifier = (req) => {
+      order.push([req.layerId, req.nbl!.FirstNetBuffer!.DataOffset]);
+      return Verdict.Permit;
+    };
+    assert.ok(r.host.sendFrom(IPPROTO_UDP, 5000, parseIpv4('10.0.2.20'), 53, new Uint8Array(4)));
+    assert.equal(order[0]![0], Layer.OutboundTransport4);
+    assert.equal(order[1]![0], Layer.OutboundIppacket4);
+    assert.equal(order[0]![1] - order[1]![1], 20);
+    assert.equal(r.out.length, 1);
+    assert.equal(u16(r.out[0]!.bytes, 36), 53);
+    r.finish();
+  });
+
+  it('BLOCK drops with the WFP reason; ABSORB is counted as absorbed by the callout', () => {
+    const r = router();
+    let verdict: number = Verdict.Block;
+    r.host.classifier = (req) => {
+      if (verdict === Verdict.Absorb) req.absorbedBy = 'inspect';
+      return verdict;
+    };
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }));
+    verdict = Verdict.Absorb;
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }));
+    assert.equal(r.host.counters.dropped[DropReason.WfpBlock], 1);
+    assert.equal(r.host.counters.absorbed, 1);
+    assert.equal(r.host.counters.absorbedBy.get('inspect'), 1);
+    assert.equal(r.out.length, 0);
+    r.finish();
+  });
+});
+
+describe('host IP layer: conservation', () => {
+  beforeEach(() => resetSystem());
+
+  it('any sequence of frames, valid or mangled, is fully accounted for and leaves no pool behind (property)', () => {
+    const base = [
+      frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }),
+      frame({ protocol: 'tcp', src: '10.0.1.10', dst: '10.0.1.1', dstMac: MAC1 }),
+      frame({ protocol: 'icmp', src: '10.0.1.10', dst: '10.0.1.1', dstMac: MAC1 }),
+      frame({ protocol: 'udp', src: 'fd00:1::10', dst: 'fd00:2::20', dstMac: MAC1 }),
+      frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.77', ttl: 1, dstMac: MAC1 }),
+      arp(1, A_MAC, '10.0.1.10', 0, '10.0.1.1'),
+    ];
+    const mutation = fc.record({
+      which: fc.integer({ min: 0, max: base.length - 1 }),
+      at: fc.nat(),
+      value: fc.integer({ min: 0, max: 255 }),
+      cut: fc.nat(),
+      iface: fc.constantFrom(1, 2),
+    });
+    fc.assert(
+      fc.property(fc.array(mutation, { maxLength: 30 }), fc.boolean(), (ms, neighbours) => {
+        resetSystem();
+        const r = router({ neighbours });
+        for (const m of ms) {
+          const f = base[m.which]!.slice();
+          f[m.at % f.length] = m.value;
+          const length = Math.max(1, f.length - (m.cut % 8));
+          (m.iface === 1 ? r.if1 : r.if2).indicate(f, 0, length);
+        }
+        const total = r.host.counters;
+        r.finish();
+        assert.equal(total.received, ms.length);
+      }),
+      { numRuns: 150 },
+    );
+  });
+});
