@@ -6,7 +6,16 @@ export {
   NET_BUFFER_LIST_CONTEXT_DATA_START,
 } from '../ndis/context.js';
 export { NdisCopyFromNetBufferToNetBuffer, NdisGetDataBuffer } from '../ndis/data.js';
+export {
+  NdisAllocateCloneNetBufferList,
+  NdisAllocateFragmentNetBufferList,
+  NdisAllocateReassembledNetBufferList,
+  NdisFreeCloneNetBufferList,
+  NdisFreeFragmentNetBufferList,
+  NdisFreeReassembledNetBufferList,
+} from '../ndis/derived.js';
 export * from '../ndis/info.js';
+export { NdisCopyReceiveNetBufferListInfo, NdisCopySendNetBufferListInfo } from '../ndis/infoCopy.js';
 export {
   NBL_CLEAR_FLAG,
   NBL_CLEAR_PROTOCOL_RSVD_FLAG,

@@ -14,7 +14,7 @@ import { poisonFreed } from '../kernel/poison.js';
 import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
-import { allocatePoolHeader, NetBufferPool, registerPool, unregisterPool } from './pools.js';
+import { allocatePoolHeader, NetBufferPool, registerPool, TAG_NDIS, unregisterPool } from './pools.js';
 import { freeRetreatRecords } from './retreat.js';
 import {
   DescriptorState,
@@ -288,7 +288,7 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
   }
   const own = nb.ownMdls;
   if (own !== null) {
-    for (const m of own) releaseMdlObject(m, tag, 'MDL');
+    for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
     own.length = 0;
   }
   nb.state = DescriptorState.Free;
