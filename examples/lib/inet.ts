@@ -123,3 +123,37 @@ export function transportChecksumOk(b: Uint8Array): boolean {
   sum += protocol + segment;
   return onesSum(b, ihl, segment, sum) === 0xffff;
 }
+
+/**
+ * Incremental checksum update (RFC 1624, eqn. 3): the checksum field value after one 16-bit word covered by it
+ * changes from `oldWord` to `newWord`. Lets a driver fix a TCP/UDP checksum without touching the payload.
+ */
+export function updateChecksum(checksum: number, oldWord: number, newWord: number): number {
+  let sum = (~checksum & 0xffff) + (~oldWord & 0xffff) + (newWord & 0xffff);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+/**
+ * Rewrites a 32-bit address at `b[at]` and a 16-bit port at `b[portAt]` of an IPv4 datagram and fixes the UDP or
+ * TCP checksum at `b[checksumAt]` incrementally (a UDP checksum of 0, "none", stays 0). The caller fixes the IP
+ * header checksum (see {@link fixIpv4Checksum}).
+ */
+export function rewriteAddressAndPort(
+  b: Uint8Array,
+  at: number,
+  address: number,
+  portAt: number,
+  port: number,
+  checksumAt: number,
+  udp: boolean,
+): void {
+  let checksum = read16(b, checksumAt);
+  const keep = udp && checksum === 0;
+  checksum = updateChecksum(checksum, read16(b, at), address >>> 16);
+  checksum = updateChecksum(checksum, read16(b, at + 2), address & 0xffff);
+  checksum = updateChecksum(checksum, read16(b, portAt), port);
+  write32(b, at, address);
+  write16(b, portAt, port);
+  if (!keep) write16(b, checksumAt, udp && checksum === 0 ? 0xffff : checksum);
+}

@@ -44,6 +44,23 @@ export {
   METHOD_BUFFERED,
 } from '../kernel/driver.js';
 export {
+  Executive,
+  IO_STATUS_BLOCK,
+  IoBuildDeviceIoControlRequest,
+  IoCallDriver,
+  IRP,
+  KEVENT,
+  KeInitializeEvent,
+  KeResetEvent,
+  KernelMode,
+  KeSetEvent,
+  KeWaitForSingleObject,
+  NotificationEvent,
+  STATUS_TIMEOUT,
+  SynchronizationEvent,
+  UserMode,
+} from '../kernel/irp.js';
+export {
   APC_LEVEL,
   CLOCK_LEVEL,
   DISPATCH_LEVEL,

@@ -5,6 +5,7 @@ export * from './deferred.js';
 export * from './dpc.js';
 export * from './driver.js';
 export * from './faults.js';
+export * from './irp.js';
 export * from './irql.js';
 export * from './leaks.js';
 export * from './mdl.js';
