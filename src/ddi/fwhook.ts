@@ -1,2 +1,44 @@
-/** The faithful face of the fwhook layer: WDK names only. Filled in by that layer. */
-export {};
+/** The faithful face of the IP firewall hook (ipfirewall.h): WDK names only. */
+import '../fwhook/index.js';
+
+export {
+  DD_IP_DEVICE_NAME,
+  DEST_BCAST,
+  DEST_BCAST_BIT,
+  DEST_INVALID,
+  DEST_LOCAL,
+  DEST_MCAST,
+  DEST_MCAST_BIT,
+  DEST_OFFNET_BIT,
+  DEST_PROMIS,
+  DEST_REM_BCAST,
+  DEST_REM_MCAST,
+  DEST_REMOTE,
+  DEST_SN_BCAST,
+  DROP,
+  FORWARD,
+  FSCTL_IP_BASE,
+  ICMP_ON_DROP,
+  INVALID_IF_INDEX,
+  IOCTL_IP_SET_FIREWALL_HOOK,
+  IP_RECEIVE,
+  IP_TRANSMIT,
+  IPR_FLAG_BUFFER_UNCHANGED,
+  IPR_FLAG_CHECKSUM_OFFLOAD,
+  IPR_FLAG_IPSEC_TRANSFORMED,
+  IPR_FLAG_LOOPBACK_PACKET,
+  IPR_FLAG_PROMISCUOUS,
+  IPR_OWNER_FIREWALL,
+  IPR_OWNER_ICMP,
+  IPR_OWNER_IP,
+  IPR_OWNER_STACK,
+  IPR_OWNER_TCP,
+  IPR_OWNER_UDP,
+  IPRouteNoInformation,
+  IPRouteOutgoingFilterContext,
+  IPRouteOutgoingFirewallContext,
+  LOCAL_IF_INDEX,
+  MaxIPRouteInfoClass,
+} from '../fwhook/constants.js';
+export { FreeIprBuff, IPAllocBuff, IPFreeBuff, IPRcvBuf } from '../fwhook/iprcvbuf.js';
+export { FIREWALL_CONTEXT_T, IP_SET_FIREWALL_HOOK_INFO, type IPPacketFirewallPtr } from '../fwhook/registry.js';
