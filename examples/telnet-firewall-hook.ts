@@ -23,7 +23,7 @@ import {
   ExAllocatePoolWithTag,
   Executive,
   ExFreePool,
-  FIREWALL_CONTEXT_T,
+  type FIREWALL_CONTEXT_T,
   FORWARD,
   IO_STATUS_BLOCK,
   IOCTL_IP_SET_FIREWALL_HOOK,
