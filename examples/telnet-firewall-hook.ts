@@ -107,16 +107,16 @@ function gather(head: number): number {
  * at the IP header. To replace the packet, put a new chain in `pRcvBuf.value` and return FORWARD.
  */
 function TelnetFirewallHook(
-  pData: { value: unknown },
+  pData: { value: number },
   _RecvInterfaceIndex: number,
   _pSendInterfaceIndex: { value: number },
   _pDestinationType: { value: number },
-  _pContext: unknown,
+  _pContext: FIREWALL_CONTEXT_T,
   _ContextLength: number,
-  pRcvBuf: { value: unknown },
+  pRcvBuf: { value: number },
 ): number {
   hookStats.seen++;
-  const head = typeof pData.value === 'number' ? pData.value : ((pData.value as IPRcvBuf | null)?.address ?? 0);
+  const head = pData.value;
   const got = head === 0 ? 0 : gather(head);
   if (got < 20 || peek[0]! >>> 4 !== 4) return forward();
   const ihl = ipv4HeaderLength(peek);
