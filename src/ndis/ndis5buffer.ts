@@ -207,9 +207,11 @@ export function NdisAllocateBuffer(
 }
 
 /**
- * NdisCopyBuffer: a new descriptor from `PoolHandle` that maps `Length` bytes at byte `Offset` of the memory
- * `MemoryDescriptor` maps (a partial MDL, as IoBuildPartialMdl makes). Status NDIS_STATUS_FAILURE when the
- * subrange is not inside the source (decided: the documentation leaves it to the caller) or the pool is empty.
+ * NdisCopyBuffer: new descriptors from `PoolHandle` that map `Length` bytes starting `Offset` bytes into the
+ * memory `MemoryDescriptor` maps. When the source has chained descriptors (MDL.Next) and the range runs across
+ * them, the result is a chain with one descriptor per source piece, as documented. Each is a partial MDL, as
+ * IoBuildPartialMdl makes. Status NDIS_STATUS_FAILURE (Buffer NULL, nothing left allocated) when Offset and
+ * Length run past the source chain or the pool runs out of descriptors.
  */
 export function NdisCopyBuffer(
   Status: { value: number },
@@ -221,20 +223,49 @@ export function NdisCopyBuffer(
 ): void {
   requireIrqlAtMost(DISPATCH_LEVEL, 'NdisCopyBuffer', IRQL_NDIS5_FUNCTION_RULE);
   checkPool(PoolHandle, 'NdisCopyBuffer');
-  const source = MemoryDescriptor;
-  let mdl: MDL | null = null;
-  if (Offset >= 0 && Length >= 0 && Offset + Length <= source.ByteCount) {
-    const va = source.StartVa + source.ByteOffset + Offset;
-    mdl = inAllocatedNonPagedPool(va, Length) ? allocateDescriptor(PoolHandle, va, Length, 'NdisCopyBuffer') : null;
-    if (mdl !== null) {
-      mdl.MdlFlags |= MDL_PARTIAL;
-      if ((source.MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) !== 0) {
-        mdl.MdlFlags |= MDL_PARTIAL_HAS_BEEN_MAPPED;
-      }
-    }
+  Buffer.value = null;
+  Status.value = NDIS_STATUS_FAILURE;
+  if (!(Offset >= 0 && Length >= 0)) return;
+  // Find the source descriptor that holds byte Offset.
+  let source: MDL | null = MemoryDescriptor;
+  let skip = Offset;
+  while (source !== null && skip >= source.ByteCount && !(skip === source.ByteCount && Length === 0)) {
+    skip -= source.ByteCount;
+    source = source.Next;
   }
-  Buffer.value = mdl;
-  Status.value = mdl === null ? NDIS_STATUS_FAILURE : NDIS_STATUS_SUCCESS;
+  let head: MDL | null = null;
+  let tail: MDL | null = null;
+  let left = Length;
+  do {
+    if (source === null) break;
+    const n = Math.min(left, source.ByteCount - skip);
+    const va = source.StartVa + source.ByteOffset + skip;
+    const piece = inAllocatedNonPagedPool(va, n) ? allocateDescriptor(PoolHandle, va, n, 'NdisCopyBuffer') : null;
+    if (piece === null) break;
+    piece.MdlFlags |= MDL_PARTIAL;
+    if ((source.MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) !== 0) {
+      piece.MdlFlags |= MDL_PARTIAL_HAS_BEEN_MAPPED;
+    }
+    if (tail === null) head = piece;
+    else tail.Next = piece;
+    tail = piece;
+    left -= n;
+    skip = 0;
+    source = source.Next;
+  } while (left > 0);
+  if (head === null || left > 0) {
+    // Out of range or out of descriptors: give back what was made.
+    for (let m = head; m !== null; ) {
+      const next: MDL | null = m.Next;
+      const slot = m.owner as NdisBufferSlot;
+      releaseMdlObject(m, TAG_MDL, 'NDIS_BUFFER');
+      slot.pool.give(slot);
+      m = next;
+    }
+    return;
+  }
+  Buffer.value = head;
+  Status.value = NDIS_STATUS_SUCCESS;
 }
 
 /**

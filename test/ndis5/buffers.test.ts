@@ -248,6 +248,43 @@ describe('NDIS 5 buffer descriptors (NdisAllocateBuffer)', () => {
     NdisFreeBufferPool(p);
   });
 
+  it('NdisCopyBuffer across a chained source makes a chain, one descriptor per piece; failures leave nothing allocated', () => {
+    const mem = ExAllocatePoolWithTag(NonPagedPool, 400, TAG);
+    const p = pool(4);
+    const a = alloc(p, mem, 100).buffer!;
+    const b = alloc(p, mem + 200, 50).buffer!;
+    a.Next = b;
+    const status = { value: -1 };
+    const copy = { value: null as NDIS_BUFFER | null };
+    NdisCopyBuffer(status, copy, p, a, 80, 40);
+    assert.equal(status.value, NDIS_STATUS_SUCCESS);
+    const first = copy.value!;
+    const second = first.Next!;
+    assert.deepEqual(
+      [
+        MmGetMdlVirtualAddress(first),
+        NdisBufferLength(first),
+        MmGetMdlVirtualAddress(second),
+        NdisBufferLength(second),
+      ],
+      [mem + 80, 20, mem + 200, 20],
+    );
+    assert.equal(second.Next, null);
+    assert.equal(p.inUse, 4);
+    NdisFreeBuffer(second);
+    NdisFreeBuffer(first);
+    // Past the end of the source chain: failure, and the pool is as it was.
+    NdisCopyBuffer(status, copy, p, a, 80, 71);
+    assert.deepEqual([status.value, copy.value, p.inUse], [NDIS_STATUS_FAILURE, null, 2]);
+    // Out of descriptors half way: failure, and the first piece is given back.
+    const c = alloc(p, mem + 300, 10).buffer!;
+    NdisCopyBuffer(status, copy, p, a, 80, 40);
+    assert.deepEqual([status.value, copy.value, p.inUse], [NDIS_STATUS_FAILURE, null, 3]);
+    a.Next = null;
+    for (const x of [a, b, c]) NdisFreeBuffer(x);
+    NdisFreeBufferPool(p);
+  });
+
   it('NdisGetNextBuffer follows the chain; NDIS_BUFFER_TO_SPAN_PAGES counts pages (1 for an empty buffer)', () => {
     const mem = ExAllocatePoolWithTag(NonPagedPool, 3 * PAGE_SIZE, TAG);
     const p = pool(2);
