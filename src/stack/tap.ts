@@ -42,6 +42,8 @@ export class TapAdapter implements IpInterface {
   indicated = 0;
   /** Frames too big for the tap's buffers (counted, not indicated). */
   oversize = 0;
+  /** Frames the tap could not receive because no receive buffer could be had (low resources). */
+  noResources = 0;
   private small: NetBufferListPool | null = null;
   private large: NetBufferListPool | null = null;
 
@@ -74,7 +76,10 @@ export class TapAdapter implements IpInterface {
       return false;
     }
     const nbl = NdisAllocateNetBufferList(pool, 0, 0);
-    if (nbl === null) return false;
+    if (nbl === null) {
+      this.noResources++;
+      return false;
+    }
     const nb = nbl.FirstNetBuffer!;
     const va = mdlVa(nb.MdlChain!);
     memory.set(bytes.subarray(offset, offset + length), va - ARENA_BASE);

@@ -16,6 +16,11 @@ export interface FrameSpec {
   icmpType?: number;
   tcpFlags?: number;
   seq?: number;
+  /** TCP acknowledgment number. */
+  ack?: number;
+  /** ICMP echo identifier and sequence number. */
+  echoId?: number;
+  echoSeq?: number;
   /** Spoil the IP header checksum. */
   badIpChecksum?: boolean;
   fragmentOffset?: number;
@@ -76,6 +81,11 @@ export function frame(spec: FrameSpec): Uint8Array {
     l4[5] = (seq >>> 16) & 0xff;
     l4[6] = (seq >>> 8) & 0xff;
     l4[7] = seq & 0xff;
+    const ack = spec.ack ?? 0;
+    l4[8] = ack >>> 24;
+    l4[9] = (ack >>> 16) & 0xff;
+    l4[10] = (ack >>> 8) & 0xff;
+    l4[11] = ack & 0xff;
     l4[12] = 0x50;
     l4[13] = spec.tcpFlags ?? 0x02;
     l4[14] = 0x20;
@@ -90,7 +100,9 @@ export function frame(spec: FrameSpec): Uint8Array {
     l4[5] = (8 + payload.length) & 0xff;
     l4.push(...payload);
   } else if (proto === 1 || proto === 58) {
-    l4 = [spec.icmpType ?? (proto === 1 ? 8 : 128), 0, 0, 0, 0, 7, 0, 1, ...payload];
+    const id = spec.echoId ?? 7;
+    const sq = spec.echoSeq ?? 1;
+    l4 = [spec.icmpType ?? (proto === 1 ? 8 : 128), 0, 0, 0, id >> 8, id & 0xff, sq >> 8, sq & 0xff, ...payload];
   } else {
     l4 = [...payload];
   }

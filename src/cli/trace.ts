@@ -1,0 +1,67 @@
+/**
+ * `--trace file`: each NET_BUFFER_LIST's life in the Chrome trace-event JSON format (which Perfetto and
+ * chrome://tracing open). A packet's life is a duration event ("B" at receive / allocation / injection, "E" when
+ * the host gives it back) on its own track, with instant events for what happened in between: each layer it was
+ * classified at, held, sent, dropped (with the reason), absorbed. Timestamps are the packet sequence, in
+ * microseconds, so the picture is deterministic run after run.
+ */
+import { closeSync, openSync, writeSync } from 'node:fs';
+import type { NET_BUFFER_LIST } from '../ndis/structures.js';
+import { DROP_REASON_NAMES } from '../stack/counters.js';
+import { Layer } from '../stack/layers.js';
+
+const LAYER_NAMES = new Map<number, string>(Object.entries(Layer).map(([name, id]) => [id, name]));
+
+const STARTS = new Set(['received', 'allocated', 'injected']);
+const ENDS = new Set(['returned', 'freed', 'completed']);
+
+/** Writes trace events to a file as they happen. */
+export class TraceWriter {
+  private readonly fd: number;
+  private first = true;
+  private clock = 0;
+  private nextId = 1;
+  private readonly ids = new WeakMap<NET_BUFFER_LIST, number>();
+  /** Events written. */
+  events = 0;
+
+  /** Creates (or truncates) `path` and starts the JSON document. */
+  constructor(path: string) {
+    this.fd = openSync(path, 'w');
+    writeSync(this.fd, '{"displayTimeUnit":"ns","traceEvents":[\n');
+    this.write({ name: 'process_name', ph: 'M', pid: 1, tid: 0, args: { name: 'wdknet host' } });
+  }
+
+  /** Records one event of a list's life (the host's onEvent). */
+  event(kind: string, nbl: NET_BUFFER_LIST, detail: string): void {
+    this.clock++;
+    let id = this.ids.get(nbl);
+    if (STARTS.has(kind) || id === undefined) {
+      id = this.nextId++;
+      this.ids.set(nbl, id);
+      this.write({ name: `NBL ${id}`, ph: 'B', ts: this.clock, pid: 1, tid: id, args: { how: kind, detail } });
+      if (STARTS.has(kind)) return;
+    }
+    let name = kind;
+    if (kind === 'classify') name = `classify ${LAYER_NAMES.get(Number(detail)) ?? detail}`;
+    if (kind === 'dropped') name = `dropped: ${DROP_REASON_NAMES[Number(detail)] ?? detail}`;
+    if (ENDS.has(kind)) {
+      this.write({ name: `NBL ${id}`, ph: 'E', ts: this.clock, pid: 1, tid: id, args: { how: kind, detail } });
+      this.ids.delete(nbl);
+      return;
+    }
+    this.write({ name, ph: 'i', s: 't', ts: this.clock, pid: 1, tid: id, args: { detail } });
+  }
+
+  private write(event: object): void {
+    writeSync(this.fd, `${this.first ? '' : ',\n'}${JSON.stringify(event)}`);
+    this.first = false;
+    this.events++;
+  }
+
+  /** Ends the JSON document and closes the file. */
+  close(): void {
+    writeSync(this.fd, '\n]}\n');
+    closeSync(this.fd);
+  }
+}
