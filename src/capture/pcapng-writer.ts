@@ -13,7 +13,7 @@ import {
   PCAPNG_VERSION_MINOR,
 } from './pcapng-format.js';
 import { encodeOptions, type OptionInput, pad4 } from './pcapng-options.js';
-import { type ByteSink, copyInto } from './sink.js';
+import type { ByteSink } from './sink.js';
 import { toUnits, unitsOut, unitsPerSecondOf } from './timestamp.js';
 
 /** A Section Header Block to write. */
@@ -68,7 +68,7 @@ export class PcapngWriter {
     this.le = !section.bigEndian;
     const opts = section.rawOptions ?? encodeOptions(BT_SHB, section.options ?? [], this.le);
     const at = this.begin(BT_SHB, 28 + pad4(opts.length));
-    const v = this.sink.view;
+    const v = this.blockView;
     v.setUint32(at + 8, BYTE_ORDER_MAGIC, this.le);
     v.setUint16(at + 12, PCAPNG_VERSION_MAJOR, this.le);
     v.setUint16(at + 14, PCAPNG_VERSION_MINOR, this.le);
@@ -84,7 +84,7 @@ export class PcapngWriter {
     if (!this.started) this.writeSection();
     const opts = iface.rawOptions ?? encodeOptions(BT_IDB, iface.options ?? [], this.le);
     const at = this.begin(BT_IDB, 20 + pad4(opts.length));
-    const v = this.sink.view;
+    const v = this.blockView;
     v.setUint16(at + 8, iface.linkType, this.le);
     v.setUint16(at + 10, 0, this.le);
     v.setUint32(at + 12, iface.snaplen ?? 0, this.le);
@@ -170,7 +170,7 @@ export class PcapngWriter {
   writeInterfaceStatistics(interfaceId: number, tsHigh: number, tsLow: number, options: OptionInput[] = []): void {
     const opts = encodeOptions(BT_ISB, options, this.le);
     const at = this.begin(BT_ISB, 24 + pad4(opts.length));
-    const v = this.sink.view;
+    const v = this.blockView;
     v.setUint32(at + 8, interfaceId, this.le);
     v.setUint32(at + 12, tsHigh, this.le);
     v.setUint32(at + 16, tsLow, this.le);
@@ -231,18 +231,26 @@ export class PcapngWriter {
     this.sink.close();
   }
 
+  /**
+   * Non-packet blocks are rare and may be larger than the sink buffer: each is built in its own array
+   * (`block`) and written whole by {@link finishWithOptions}.
+   */
+  private block = new Uint8Array(0);
+  private blockView = new DataView(this.block.buffer);
+
   private begin(type: number, total: number): number {
-    const at = this.sink.reserve(total);
-    this.sink.buf.fill(0, at, at + total);
-    this.sink.view.setUint32(at, type, this.le);
-    this.sink.view.setUint32(at + 4, total, this.le);
-    return at;
+    this.block = new Uint8Array(total);
+    this.blockView = new DataView(this.block.buffer);
+    this.blockView.setUint32(0, type, this.le);
+    this.blockView.setUint32(4, total, this.le);
+    return 0;
   }
 
   private finishWithOptions(at: number, optionsAt: number, opts: Uint8Array): void {
-    this.sink.buf.set(opts, at + optionsAt);
-    const total = this.sink.view.getUint32(at + 4, this.le);
-    this.sink.view.setUint32(at + total - 4, total, this.le);
+    this.block.set(opts, at + optionsAt);
+    const total = this.block.length;
+    this.blockView.setUint32(total - 4, total, this.le);
+    this.sink.write(this.block, 0, total);
   }
 
   private tail(
@@ -254,14 +262,15 @@ export class PcapngWriter {
     total: number,
   ): void {
     const sink = this.sink;
-    const at = sink.reserve(pad + optLen + 4);
-    const buf = sink.buf;
-    for (let i = 0; i < pad; i++) buf[at + i] = 0;
+    let at = sink.reserve(pad);
+    for (let i = 0; i < pad; i++) sink.buf[at + i] = 0;
     if (options !== undefined && optionsLength > 0) {
-      copyInto(buf, at + pad, options, optionsOffset, optionsLength);
-      for (let i = optionsLength; i < optLen; i++) buf[at + pad + i] = 0;
+      sink.write(options, optionsOffset, optionsLength);
+      at = sink.reserve(optLen - optionsLength);
+      for (let i = optionsLength; i < optLen; i++) sink.buf[at + i - optionsLength] = 0;
     }
-    sink.view.setUint32(at + pad + optLen, total, this.le);
+    at = sink.reserve(4);
+    sink.view.setUint32(at, total, this.le);
   }
 }
 
