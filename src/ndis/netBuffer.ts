@@ -14,7 +14,7 @@ import { poisonFreed } from '../kernel/poison.js';
 import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
-import { allocatePoolHeader, NetBufferPool, registerPool, TAG_NDIS, unregisterPool } from './pools.js';
+import { allocatePoolHeader, NetBufferPool, PoolKind, registerPool, TAG_NDIS, unregisterPool } from './pools.js';
 import { freeRetreatRecords } from './retreat.js';
 import {
   DescriptorState,
@@ -135,7 +135,7 @@ export function NdisFreeNetBuffer(NetBuffer: NET_BUFFER): void {
     );
   }
   const pool = nb.pool as NetBufferPool;
-  if (!(pool instanceof NetBufferPool) || !pool.live) {
+  if (pool.kind !== PoolKind.NetBuffer || !pool.live) {
     ndisViolation(Ndis6Violation.BadPoolHandle, nb.address, 0, 0, 'NdisFreeNetBuffer: the NET_BUFFER has no live pool');
   }
   releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
@@ -153,7 +153,8 @@ export function NdisGetPoolFromNetBuffer(NetBuffer: NET_BUFFER): object | null {
 
 /** Validates an NB pool handle (standard verifier). */
 export function checkNbPool(handle: NetBufferPool, ddi: string): NetBufferPool {
-  if (!(handle instanceof NetBufferPool) || !handle.live) {
+  // A brand test rather than instanceof: this runs on every allocation.
+  if ((handle as NetBufferPool | null)?.kind !== PoolKind.NetBuffer || !handle.live) {
     ndisViolation(
       Ndis6Violation.BadPoolHandle,
       (handle as { address?: number } | null)?.address ?? 0,
@@ -167,7 +168,8 @@ export function checkNbPool(handle: NetBufferPool, ddi: string): NetBufferPool {
 
 /** Checks that `nb` is a live descriptor from an NDIS pool (N6-6) before it is freed. */
 export function checkLiveNb(nb: NET_BUFFER, ddi: string): NET_BUFFER {
-  if (!(nb instanceof NET_BUFFER) || nb.state === DescriptorState.None) {
+  const state = (nb as NET_BUFFER | null)?.state;
+  if (state !== DescriptorState.Live && (state !== DescriptorState.Free || !(nb instanceof NET_BUFFER))) {
     ndisViolation(
       Ndis6Violation.NotFromPool,
       0,

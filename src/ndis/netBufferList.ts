@@ -13,9 +13,16 @@ import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/poo
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
 import { allocateContext, freeContextChain } from './context.js';
-import { NetBufferListProtocolId } from './info.js';
+import { MaxNetBufferListInfo, NetBufferListProtocolId } from './info.js';
 import { attachBuiltInData, buildDataMdl, destroyNb, releaseNb, resetNb } from './netBuffer.js';
-import { allocatePoolHeader, isAllocationAligned, NetBufferListPool, registerPool, unregisterPool } from './pools.js';
+import {
+  allocatePoolHeader,
+  isAllocationAligned,
+  NetBufferListPool,
+  PoolKind,
+  registerPool,
+  unregisterPool,
+} from './pools.js';
 import {
   DescriptorState,
   NblKind,
@@ -187,7 +194,8 @@ export function NdisGetPoolFromNetBufferList(NetBufferList: NET_BUFFER_LIST): ob
 
 /** Validates an NBL pool handle. */
 export function checkNblPool(handle: NetBufferListPool, ddi: string): NetBufferListPool {
-  if (!(handle instanceof NetBufferListPool) || !handle.live) {
+  // A brand test rather than instanceof: this runs on every allocation.
+  if ((handle as NetBufferListPool | null)?.kind !== PoolKind.NetBufferList || !handle.live) {
     ndisViolation(
       Ndis6Violation.BadPoolHandle,
       (handle as { address?: number } | null)?.address ?? 0,
@@ -201,7 +209,8 @@ export function checkNblPool(handle: NetBufferListPool, ddi: string): NetBufferL
 
 /** Checks that `nbl` is a live list from an NDIS pool (N6-6) before it is freed. */
 export function checkLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): NET_BUFFER_LIST {
-  if (!(nbl instanceof NET_BUFFER_LIST) || nbl.state === DescriptorState.None) {
+  const state = (nbl as NET_BUFFER_LIST | null)?.state;
+  if (state !== DescriptorState.Live && (state !== DescriptorState.Free || !(nbl instanceof NET_BUFFER_LIST))) {
     ndisViolation(
       Ndis6Violation.NotFromPool,
       0,
@@ -227,7 +236,12 @@ export function takeNbl(
   kind: number,
   ddi: string,
 ): NET_BUFFER_LIST | null {
-  if (!isAllocationAligned(contextSize) || !isAllocationAligned(contextBackFill)) return null;
+  if (
+    (contextSize | contextBackFill) !== 0 &&
+    (!isAllocationAligned(contextSize) || !isAllocationAligned(contextBackFill))
+  ) {
+    return null;
+  }
   let nbl = pool.free.pop();
   if (nbl === undefined) {
     const created = createNbl(pool, ddi);
@@ -310,7 +324,8 @@ function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): 
   nbl.ChildRefCount = 0;
   nbl.Flags = 0;
   nbl.Status = 0;
-  nbl.NetBufferListInfo.fill(null);
+  const info = nbl.NetBufferListInfo;
+  for (let i = 0; i < MaxNetBufferListInfo; i++) info[i] = null;
   // The pool's ProtocolId is the list's NetBufferListProtocolId (decided: the pool parameters say the protocol
   // type is an attribute of the pool).
   if (pool.ProtocolId !== 0) nbl.NetBufferListInfo[NetBufferListProtocolId] = pool.ProtocolId;

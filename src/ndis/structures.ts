@@ -178,7 +178,8 @@ export class NET_BUFFER_LIST {
   ChildRefCount = 0;
   Flags = 0;
   Status = 0;
-  NetBufferListInfo: unknown[] = new Array<unknown>(MaxNetBufferListInfo).fill(null);
+  /** A packed array (Array.from), so clearing it on every allocation stays cheap. */
+  NetBufferListInfo: unknown[] = Array.from({ length: MaxNetBufferListInfo }, () => null);
 
   /** wdknet: the NBL pool that owns it. */
   pool: object | null = null;

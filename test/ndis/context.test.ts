@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { Ndis6Violation } from '../../src/ndis/violations.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   bytesAt,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
@@ -46,10 +49,7 @@ import {
   UdpSegmentationOffloadInfo,
   VirtualSubnetInfo,
   WfpNetBufferListInfo,
-} from '../../src/ddi/index.js';
-import { poolTagStats } from '../../src/index.js';
-import { Ndis6Violation } from '../../src/ndis/violations.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 import { nblPool, TAG } from './helpers.js';
 
 describe('NET_BUFFER_LIST context (W-2, W-3 alignment)', () => {

@@ -1,6 +1,13 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { writeBytes } from '../../src/kernel/memory.js';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { chainBytes, flatten } from '../../src/ndis/chain.js';
+import { TAG_NDIS } from '../../src/ndis/pools.js';
+import type { NET_BUFFER } from '../../src/ndis/structures.js';
+import { IRQL_NETBUFFER_FUNCTION, Ndis6Violation } from '../../src/ndis/violations.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   bytesAt,
   DISPATCH_LEVEL,
@@ -33,14 +40,7 @@ import {
   NonPagedPool,
   PASSIVE_LEVEL,
   resetSystem,
-} from '../../src/ddi/index.js';
-import { poolTagStats } from '../../src/index.js';
-import { writeBytes } from '../../src/kernel/memory.js';
-import { chainBytes, flatten } from '../../src/ndis/chain.js';
-import { TAG_NDIS } from '../../src/ndis/pools.js';
-import type { NET_BUFFER } from '../../src/ndis/structures.js';
-import { IRQL_NETBUFFER_FUNCTION, Ndis6Violation } from '../../src/ndis/violations.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 import { chainOf, concat, nblPool, nbPool, pattern, TAG } from './helpers.js';
 
 /** Random chains: segments of 0..48 bytes (empty MDLs included), then an offset and length inside them. */

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { flatten } from '../../src/ndis/chain.js';
+import { outstandingDescriptors, TAG_NDIS } from '../../src/ndis/pools.js';
+import type { NET_BUFFER, NET_BUFFER_LIST } from '../../src/ndis/structures.js';
+import { Ndis6Violation } from '../../src/ndis/violations.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   bytesAt,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
@@ -20,13 +26,7 @@ import {
   NdisFreeReassembledNetBufferList,
   NdisRetreatNetBufferDataStart,
   resetSystem,
-} from '../../src/ddi/index.js';
-import { poolTagStats } from '../../src/index.js';
-import { flatten } from '../../src/ndis/chain.js';
-import { outstandingDescriptors, TAG_NDIS } from '../../src/ndis/pools.js';
-import type { NET_BUFFER, NET_BUFFER_LIST } from '../../src/ndis/structures.js';
-import { Ndis6Violation } from '../../src/ndis/violations.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 import { chainOf, concat, nblPool, nbPool, pattern } from './helpers.js';
 
 const segmentsArb = fc.array(fc.uint8Array({ minLength: 0, maxLength: 40 }), { minLength: 1, maxLength: 5 });

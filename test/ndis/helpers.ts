@@ -1,4 +1,7 @@
 /** Helpers for the NDIS 6 tests: pools with default headers, MDL chains over known bytes. */
+
+import { writeBytes } from '../../src/kernel/memory.js';
+import type { NetBufferListPool, NetBufferPool } from '../../src/ndis/pools.js';
 import {
   ExAllocatePoolWithTag,
   IoAllocateMdl,
@@ -16,9 +19,7 @@ import {
   NET_BUFFER_POOL_PARAMETERS_REVISION_1,
   NonPagedPool,
   poolTag,
-} from '../../src/ddi/index.js';
-import { writeBytes } from '../../src/kernel/memory.js';
-import type { NetBufferListPool, NetBufferPool } from '../../src/ndis/pools.js';
+} from './ddi.js';
 
 export const TAG = poolTag('tsTN');
 

@@ -1,5 +1,10 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import { collectLeaks } from '../../src/kernel/leaks.js';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { outstandingDescriptors, outstandingPools } from '../../src/ndis/pools.js';
+import { IRQL_NETBUFFER_FUNCTION, NDIS_BUGCHECK_LEAKED_NBL, Ndis6Violation } from '../../src/ndis/violations.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   BAD_POOL_CALLER,
   BUGCODE_NDIS_DRIVER,
@@ -35,12 +40,7 @@ import {
   PASSIVE_LEVEL,
   poolTag,
   resetSystem,
-} from '../../src/ddi/index.js';
-import { poolTagStats } from '../../src/index.js';
-import { collectLeaks } from '../../src/kernel/leaks.js';
-import { outstandingDescriptors, outstandingPools } from '../../src/ndis/pools.js';
-import { IRQL_NETBUFFER_FUNCTION, NDIS_BUGCHECK_LEAKED_NBL, Ndis6Violation } from '../../src/ndis/violations.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 import { chainOf, mdlOver, nblPool, nblPoolParams, nbPool, nbPoolParams, pattern, TAG } from './helpers.js';
 
 describe('NET_BUFFER pools (NdisAllocateNetBufferPool)', () => {
