@@ -46,6 +46,7 @@ export interface RunSummary {
   framesRead: number;
   notAttached: Record<string, number>;
   oversize: number;
+  cutShort: number;
   adapterNoResources: number;
   received: number;
   injected: number;
@@ -134,7 +135,9 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
       if (d.status >= 0) drivers.push(d);
       else throw new Error(`DriverEntry of ${path} failed with status 0x${(d.status >>> 0).toString(16)}`);
     }
-    if (options.faults !== undefined) enableFaultInjection(parseFaults(options.faults));
+    // Faults start with the traffic, once the host and its first adapter are up (as Driver Verifier waits for
+    // boot to finish before it starts failing allocations).
+    const faults = options.faults === undefined ? undefined : parseFaults(options.faults);
     if (options.trace !== undefined) trace = new TraceWriter(options.trace);
     const onHost = (host: IpLayer) => {
       if (trace !== null) host.onEvent = (kind, nbl, detail) => trace!.event(kind, nbl, detail);
@@ -143,6 +146,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
       input: options.capture,
       output: options.out,
       onHost,
+      onFirstFrame: faults === undefined ? undefined : () => enableFaultInjection(faults),
       progressEvery: 1000,
       onProgress: options.progress === undefined ? undefined : (_frames, offset) => options.progress!(offset, total),
     });
@@ -178,6 +182,7 @@ function outcome(
     framesRead: result?.framesRead ?? 0,
     notAttached: Object.fromEntries([...(result?.notAttached ?? new Map())].map(([k, v]) => [`linktype ${k}`, v])),
     oversize: result?.oversize ?? 0,
+    cutShort: result?.cutShort ?? 0,
     adapterNoResources: result?.noResources ?? 0,
     received: c?.received ?? 0,
     injected: c?.injected ?? 0,
@@ -216,6 +221,7 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   lines.push(`  frames in the capture       ${n(s.framesRead)}`);
   for (const [k, v] of Object.entries(s.notAttached))
     lines.push(`    not Ethernet (${k})${' '.repeat(Math.max(0, 13 - k.length))}${n(v)}  (no adapter for that link)`);
+  if (s.cutShort > 0) lines.push(`    cut short by the capture  ${n(s.cutShort)}  (snap length: not played)`);
   if (s.oversize > 0) lines.push(`    too large for the adapter ${n(s.oversize)}`);
   if (s.adapterNoResources > 0) lines.push(`    adapter out of buffers    ${n(s.adapterNoResources)}`);
   lines.push(`  in (received by the host)   ${n(s.received)}`);

@@ -371,7 +371,10 @@ export class IpLayer {
     const src = H.get32(ip + H.IPV4_SOURCE);
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     if (src >>> 24 === 127 || src >>> 28 === 0xe) return this.drop(nbl, DropReason.Martian);
-    if (this.learnFromTraffic && srcMac >= 0 && src !== 0) this.neighbors.learn4(iface.ifIndex, src, srcMac);
+    if (this.learnFromTraffic && srcMac >= 0 && src !== 0) {
+      const waiting = this.neighbors.learn4(iface.ifIndex, src, srcMac);
+      if (waiting !== null) this.transmitResolved(iface, waiting, srcMac);
+    }
 
     if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)) return;
 
@@ -397,7 +400,8 @@ export class IpLayer {
     if (this.learnFromTraffic && srcMac >= 0) {
       readIpv6Words(ip + H.IPV6_SOURCE, scratch6);
       if ((scratch6[0]! | scratch6[1]! | scratch6[2]! | scratch6[3]!) !== 0) {
-        this.neighbors.learn6(iface.ifIndex, scratch6, 0, srcMac);
+        const waiting = this.neighbors.learn6(iface.ifIndex, scratch6, 0, srcMac);
+        if (waiting !== null) this.transmitResolved(iface, waiting, srcMac);
       }
     }
     if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)) return;
@@ -817,13 +821,17 @@ export class IpLayer {
 
   /**
    * A fresh list with `length` bytes of data and room in front for the IP and link headers, from the host's
-   * pool. Returns null when the pool is exhausted (counted by the caller).
+   * pool. Returns null when the pool is exhausted: the packet the host meant to build is then counted as
+   * originated and dropped for lack of resources.
    */
   private allocate(length: number): NET_BUFFER_LIST | null {
     const pool = length + 64 + H.ETH_HEADER <= SMALL_DATA ? this.smallPool : this.largePool;
-    if (pool === null || length + 64 + H.ETH_HEADER > LARGE_DATA) return null;
-    const nbl = NdisAllocateNetBufferList(pool, 0, 0);
-    if (nbl === null) return null;
+    const nbl = pool === null || length + 64 + H.ETH_HEADER > LARGE_DATA ? null : NdisAllocateNetBufferList(pool, 0, 0);
+    if (nbl === null) {
+      this.counters.originated++;
+      this.counters.drop(DropReason.NoResources);
+      return null;
+    }
     NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, pool.DataSize - length, false, null);
     nbl.ProtocolReserved[0] = Origin.Own;
     nbl.ProtocolReserved[1] = null;
@@ -969,7 +977,7 @@ export class IpLayer {
   /** Echo reply (ICMP type 0 / ICMPv6 129) to the request at `t` (ICMP message of `length` bytes). */
   private reply(iface: IpInterface, version: number, ip: number, t: number, length: number, type: number) {
     const nbl = this.allocate(length);
-    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    if (nbl === null) return;
     const r = contiguous(nbl.FirstNetBuffer!, length);
     H.move(r, t, length);
     H.put8(r, type);
@@ -1014,7 +1022,7 @@ export class IpLayer {
       // RFC 1812 4.3.2.3: as much of the original as fits in 576 bytes.
       const quoted = Math.min(H.get16(ip + H.IPV4_TOTAL_LENGTH), 576 - H.IPV4_HEADER - H.ICMP_HEADER);
       const nbl = this.allocate(H.ICMP_HEADER + quoted);
-      if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+      if (nbl === null) return;
       const t = contiguous(nbl.FirstNetBuffer!, H.ICMP_HEADER + quoted);
       H.put8(t, type);
       H.put8(t + 1, code);
@@ -1038,7 +1046,7 @@ export class IpLayer {
       // RFC 4443 2.4(c): the error must not exceed the minimum IPv6 MTU.
       const quoted = Math.min(total, 1280 - H.IPV6_HEADER - H.ICMP_HEADER);
       const nbl = this.allocate(H.ICMP_HEADER + quoted + 16);
-      if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+      if (nbl === null) return;
       const nb = nbl.FirstNetBuffer!;
       // 16 bytes of scratch at the end hold our source address until the IP header is written.
       const t = contiguous(nb, nb.DataLength);
@@ -1068,7 +1076,7 @@ export class IpLayer {
     if ((flags & H.TCP_RST) !== 0) return;
     const dataLength = length - ((H.get8(t + H.TCP_OFFSET) >>> 4) << 2);
     const nbl = this.allocate(H.TCP_MIN_HEADER + (version === 6 ? 32 : 0));
-    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    if (nbl === null) return;
     const nb = nbl.FirstNetBuffer!;
     const r = contiguous(nb, nb.DataLength);
     H.put16(r, H.get16(t + 2));
@@ -1100,7 +1108,7 @@ export class IpLayer {
 
   private sendArp(out: IpInterface, op: number, dstMac: number, senderIp: number, targetMac: number, targetIp: number) {
     const nbl = this.allocate(H.ARP_PACKET);
-    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    if (nbl === null) return;
     const a = contiguous(nbl.FirstNetBuffer!, H.ARP_PACKET);
     H.put16(a, 1);
     H.put16(a + 2, H.ETHERTYPE_IPV4);
@@ -1117,7 +1125,7 @@ export class IpLayer {
   private sendNeighborSolicit(out: IpInterface, target: Uint32Array) {
     // 24 bytes of message, 8 of source link-layer option, 32 of scratch for the addresses.
     const nbl = this.allocate(32 + 32);
-    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    if (nbl === null) return;
     const nb = nbl.FirstNetBuffer!;
     const t = contiguous(nb, nb.DataLength);
     H.put32(t, H.ICMPV6_NEIGHBOR_SOLICIT << 24);
@@ -1137,7 +1145,7 @@ export class IpLayer {
   private sendNeighborAdvert(out: IpInterface, targetVa: number, toVa: number, toAllNodes: boolean, toMac: number) {
     void toMac;
     const nbl = this.allocate(32 + 32);
-    if (nbl === null) return void this.counters.drop(DropReason.NoResources);
+    if (nbl === null) return;
     const nb = nbl.FirstNetBuffer!;
     const t = contiguous(nb, nb.DataLength);
     H.put32(t, H.ICMPV6_NEIGHBOR_ADVERT << 24);
@@ -1173,10 +1181,7 @@ export class IpLayer {
     const v6 = typeof dst !== 'number';
     const header = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER;
     const nbl = this.allocate(header + payload.length + (v6 ? 32 : 0));
-    if (nbl === null) {
-      this.counters.drop(DropReason.NoResources);
-      return false;
-    }
+    if (nbl === null) return false;
     const nb = nbl.FirstNetBuffer!;
     const t = contiguous(nb, nb.DataLength);
     memory.fill(0, t - ARENA_BASE, t - ARENA_BASE + header);

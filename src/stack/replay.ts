@@ -36,6 +36,8 @@ export interface ReplayOptions {
   progressEvery?: number;
   /** Called once the host exists, before the first frame (to attach filters and trace). */
   onHost?: (host: IpLayer) => void;
+  /** Called once, when the first frame's adapter is ready and just before the frame is played (fault injection starts here). */
+  onFirstFrame?: () => void;
 }
 
 /** What a replay did. */
@@ -48,6 +50,8 @@ export interface ReplayResult {
   notAttached: Map<number, number>;
   /** Frames too large for the tap's receive buffers. */
   oversize: number;
+  /** Frames the capture cut short (caplen below the length on the wire): no adapter ever receives half a frame. */
+  cutShort: number;
   /** Frames the adapters could not receive for lack of memory (fault injection, pool limit). */
   noResources: number;
   /** Frames written to the output. */
@@ -78,6 +82,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   let framesWritten = 0;
   let configured = false;
   const notAttached = new Map<number, number>();
+  let cutShort = 0;
+  let started = false;
 
   const output = (ifIndex: number, frame: Uint8Array) => {
     framesWritten++;
@@ -151,8 +157,17 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       nanoseconds = r.nanoseconds;
       if (r.linkType !== LINKTYPE_ETHERNET) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
+      } else if (r.caplen < r.origlen) {
+        cutShort++;
       } else {
-        tapFor(r.interfaceId).indicate(r.data, r.offset, r.caplen);
+        const tap = tapFor(r.interfaceId);
+        if (!started) {
+          started = true;
+          // Every adapter the capture describes is up before the first frame plays.
+          for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.linkType === LINKTYPE_ETHERNET) tapFor(i);
+          options.onFirstFrame?.();
+        }
+        tap.indicate(r.data, r.offset, r.caplen);
         host.reapAbsorbed();
       }
       if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
@@ -165,6 +180,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     framesRead,
     notAttached,
     oversize: 0,
+    cutShort: 0,
     noResources: 0,
     framesWritten: 0,
     configuredFromCapture: configured,
@@ -172,6 +188,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       host.stop();
       for (const t of taps) t?.stop();
       writer?.close();
+      result.cutShort = cutShort;
       result.oversize = taps.reduce((n, t) => n + (t?.oversize ?? 0), 0);
       result.noResources = taps.reduce((n, t) => n + (t?.noResources ?? 0), 0);
       result.framesWritten = framesWritten;

@@ -1,0 +1,235 @@
+/**
+ * End to end through the command line: `node --import tsx src/cli/main.ts ...` in a child process, as a user
+ * runs it. Conservation, pools at zero, tshark agreeing with wdknet's decode of what the host wrote, on the
+ * project's sample and on real captures from the tcpdump test suite (read in place, never copied).
+ */
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import type { RunSummary } from '../../src/cli/run.js';
+
+const root = new URL('../../', import.meta.url).pathname;
+const captures = join(root, '..', 'shared', 'captures', 'tcpdump');
+const tmp = mkdtempSync(join(tmpdir(), 'wdknet-e2e-'));
+
+function cli(args: string[]) {
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+    maxBuffer: 64 << 20,
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+function runJson(args: string[]): { status: number | null; summary: RunSummary } {
+  const r = cli(['run', '--no-progress', '--json', ...args]);
+  assert.ok(r.stdout.trim().startsWith('{'), `JSON report expected, got: ${r.stdout}${r.stderr}`);
+  return { status: r.status, summary: JSON.parse(r.stdout) as RunSummary };
+}
+
+/** Every frame of the capture is in exactly one place, and every host packet in exactly one bucket. */
+function assertConserved(s: RunSummary): void {
+  const notAttached = Object.values(s.notAttached).reduce((a, b) => a + b, 0);
+  assert.equal(s.framesRead, s.received + notAttached + s.cutShort + s.oversize + s.adapterNoResources, 'frames');
+  const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
+  const held = s.held.reduce((a, h) => a + h.count, 0);
+  assert.equal(
+    s.received + s.injected + s.originated,
+    s.delivered + s.transmitted + dropped + s.absorbed + s.replaced + held,
+    'in + injected + originated = delivered + out + dropped + absorbed + replaced + held',
+  );
+  assert.equal(s.balance, 0);
+}
+
+function assertPoolsAtZero(s: RunSummary): void {
+  for (const row of s.pool) {
+    assert.equal(row.allocs, row.frees, `pool tag '${row.tag}' allocations all freed`);
+    assert.equal(row.bytes, 0, `pool tag '${row.tag}' holds no bytes`);
+  }
+  assert.deepEqual(s.leaks, []);
+}
+
+const FIELDS = [
+  'frame.cap_len',
+  'eth.type',
+  'ip.src',
+  'ip.dst',
+  'ip.ttl',
+  'ip.proto',
+  'ipv6.src',
+  'ipv6.dst',
+  'ipv6.hlim',
+];
+const PORTS = ['tcp.srcport', 'tcp.dstport', 'udp.srcport', 'udp.dstport', 'icmp.type', 'icmpv6.type'];
+
+/** tshark's reading of each frame: the first (outermost) value of each field. */
+function tsharkFields(path: string): Record<string, string>[] {
+  const out = execFileSync(
+    'tshark',
+    [
+      '-r',
+      path,
+      '-o',
+      'ip.defragment:FALSE',
+      '-o',
+      'ipv6.defragment:FALSE',
+      '-T',
+      'fields',
+      '-E',
+      'separator=\t',
+      '-E',
+      'occurrence=f',
+      ...[...FIELDS, ...PORTS].flatMap((f) => ['-e', f]),
+    ],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 64 << 20 },
+  );
+  return out
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((line) => Object.fromEntries(line.split('\t').map((v, i) => [[...FIELDS, ...PORTS][i]!, v])));
+}
+
+/** wdknet's reading of each frame (inspect --json). */
+function wdknetFrames(path: string): Record<string, unknown>[] {
+  const r = cli(['inspect', '--json', path]);
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/** tshark and wdknet agree on the length, addresses, TTL, protocol and ports of every frame. */
+function assertDecodeAgrees(path: string): number {
+  const theirs = tsharkFields(path);
+  const ours = wdknetFrames(path);
+  assert.equal(ours.length, theirs.length, 'same number of frames');
+  for (let i = 0; i < ours.length; i++) {
+    const o = ours[i]!;
+    const t = theirs[i]!;
+    const where = `frame ${i + 1}`;
+    assert.equal(String(o.length), t['frame.cap_len'], `${where} captured length`);
+    if (o.ipVersion === 4) {
+      assert.equal(o.src, t['ip.src'], `${where} source`);
+      assert.equal(o.dst, t['ip.dst'], `${where} destination`);
+      assert.equal(String(o.ttl), t['ip.ttl'], `${where} TTL`);
+    } else if (o.ipVersion === 6) {
+      assert.equal(o.src, t['ipv6.src'], `${where} source`);
+      assert.equal(o.dst, t['ipv6.dst'], `${where} destination`);
+      assert.equal(String(o.ttl), t['ipv6.hlim'], `${where} hop limit`);
+    }
+    if (o.srcPort !== undefined && o.protocol === 6) assert.equal(String(o.srcPort), t['tcp.srcport'], `${where} port`);
+    if (o.srcPort !== undefined && o.protocol === 17)
+      assert.equal(String(o.dstPort), t['udp.dstport'], `${where} port`);
+    if (o.icmpType !== undefined && o.protocol === 1) assert.equal(String(o.icmpType), t['icmp.type'], where);
+    if (o.icmpType !== undefined && o.protocol === 58) assert.equal(String(o.icmpType), t['icmpv6.type'], where);
+  }
+  return ours.length;
+}
+
+describe('wdknet run (end to end)', () => {
+  it('plays the sample: every packet accounted for, pools at zero, exit 0; the forwarded, answered and dropped are as scripted', () => {
+    const out = join(tmp, 'sample-out.pcapng');
+    const { status, summary } = runJson(['-o', out, '--no-examples']);
+    assert.equal(status, 0);
+    assertConserved(summary);
+    assertPoolsAtZero(summary);
+    assert.ok(summary.forwarded > 0 && summary.delivered > 0 && summary.originated > 0);
+    assert.equal(summary.dropped['TTL / hop limit expired'], 5);
+    assert.equal(summary.dropped['no route to destination'], 5);
+    assert.equal(summary.dropped['port unreachable'], 10);
+    assert.equal(summary.framesWritten, summary.transmitted);
+    assert.equal(assertDecodeAgrees(out), summary.transmitted);
+  });
+
+  it('the human report shows the conservation line, poolmon columns and no leaks', () => {
+    const r = cli(['run', '--no-progress', '--no-examples']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /conservation: in \+ injected \+ originated = delivered/);
+    assert.match(r.stdout, / Tag {2}Type {6}Allocs {7}Frees {6}Diff {8}Bytes {3}Per Alloc/);
+    assert.match(r.stdout, /Leaks: none/);
+  });
+
+  for (const name of [
+    'tftp',
+    'whois',
+    'geneve',
+    'dns_tcp',
+    'icmpv6',
+    'bgp-4byte-asn',
+    'ipv6-routing-header',
+    'dhcp-rfc3004',
+    'dns_udp_2',
+  ]) {
+    it(`real capture ${name}.pcap: conserved, no leaks, and tshark agrees with wdknet on every frame written`, () => {
+      const out = join(tmp, `${name}-out.pcap`);
+      const { status, summary } = runJson([join(captures, `${name}.pcap`), '-o', out]);
+      assert.equal(status, 0);
+      assertConserved(summary);
+      assertPoolsAtZero(summary);
+      assert.equal(assertDecodeAgrees(out), summary.framesWritten);
+      // The input too: wdknet reads the real capture as tshark does.
+      assertDecodeAgrees(join(captures, `${name}.pcap`));
+    });
+  }
+
+  it('under fault injection every failure is counted and nothing leaks', () => {
+    const { status, summary } = runJson(['--no-examples', '--faults', 'probability=0.2,seed=7']);
+    assert.equal(status, 0);
+    assertConserved(summary);
+    assertPoolsAtZero(summary);
+    assert.ok(summary.adapterNoResources + (summary.dropped['out of resources'] ?? 0) > 0, 'some allocations failed');
+  });
+
+  it('runs under the full verifier', () => {
+    const { status, summary } = runJson(['--no-examples', '--verifier', 'full']);
+    assert.equal(status, 0);
+    assertConserved(summary);
+  });
+
+  it('--trace writes Chrome trace events: every NBL life begins and ends', () => {
+    const trace = join(tmp, 'trace.json');
+    const r = cli(['run', '--no-progress', '--no-examples', '--trace', trace]);
+    assert.equal(r.status, 0, r.stderr);
+    const doc = JSON.parse(readFileSync(trace, 'utf8')) as { traceEvents: { ph: string; tid: number; name: string }[] };
+    const open = new Map<number, number>();
+    for (const e of doc.traceEvents) {
+      if (e.ph === 'B') open.set(e.tid, (open.get(e.tid) ?? 0) + 1);
+      if (e.ph === 'E') open.set(e.tid, (open.get(e.tid) ?? 0) - 1);
+    }
+    assert.ok(open.size > 600);
+    for (const [tid, n] of open) assert.equal(n, 0, `NBL ${tid} begins and ends once`);
+    assert.ok(doc.traceEvents.some((e) => e.name.startsWith('dropped: TTL')));
+  });
+
+  it('a bad capture is a clear error naming the offset and field, exit 3', () => {
+    const bad = join(tmp, 'bad.pcap');
+    writeFileSync(bad, Uint8Array.from([0xd4, 0xc3, 0xb2, 0xa1, 9, 0, 4, 0, ...new Array(16).fill(0)]));
+    const r = cli(['run', '--no-progress', bad]);
+    assert.equal(r.status, 3);
+    assert.match(r.stderr, /bad capture: version_major = 9 at file offset 4/);
+    const inv = cli(['inspect', join(captures, '..', 'libpcap', 'pcap-invalid-version-1.pcap')]);
+    assert.equal(inv.status, 3);
+    assert.match(inv.stderr, /bad capture: .* at file offset \d+/);
+  });
+
+  it('inspect prints one line per packet, like tcpdump', () => {
+    const r = cli(['inspect', join(root, 'samples', 'router.pcapng'), '-c', '5']);
+    assert.equal(r.status, 0, r.stderr);
+    const lines = r.stdout.trim().split('\n');
+    assert.equal(lines.length, 5);
+    assert.match(lines[0]!, /ARP, Request who-has 10\.0\.1\.1 tell 10\.0\.1\.10, length 42/);
+    assert.match(lines[4]!, /IP 10\.0\.1\.10\.40000 > 10\.0\.2\.20\.53: UDP, length 33/);
+  });
+
+  it('--help everywhere', () => {
+    for (const args of [['--help'], ['run', '--help'], ['inspect', '--help'], ['poolmon', '--help']]) {
+      const r = cli(args);
+      assert.equal(r.status, 0);
+      assert.match(r.stdout, /Usage: wdknet/);
+    }
+  });
+});
