@@ -832,7 +832,7 @@ export class IpLayer {
       this.counters.drop(DropReason.NoResources);
       return null;
     }
-    NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, pool.DataSize - length, false, null);
+    NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, pool!.DataSize - length, false, null);
     nbl.ProtocolReserved[0] = Origin.Own;
     nbl.ProtocolReserved[1] = null;
     nbl.ProtocolReserved[2] = 0;
