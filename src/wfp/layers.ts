@@ -3,7 +3,9 @@
  * condition keys and types) and where the NET_BUFFER's data starts when the layer is classified ("Data offset
  * positions" on learn.microsoft.com). The host's IP layer reads {@link LAYER_DATA_OFFSET} to position packets.
  */
+
 import * as F from './fields.js';
+import { LAYER_FAMILY_FIELDS, type LayerFieldInfo } from './fieldTable.js';
 import type { GUID } from './structures.js';
 
 /** Where a NET_BUFFER's DataOffset points when a layer is classified. */
@@ -37,7 +39,7 @@ export interface LayerInfo {
   readonly isV6: boolean;
   readonly isDiscard: boolean;
   /** Field index -> field description (FWPS_FIELD_<LAYER>_* order). */
-  readonly fields: readonly F.LayerFieldInfo[];
+  readonly fields: readonly LayerFieldInfo[];
   /** Condition key -> field index, for FwpmFilterAdd0. */
   readonly fieldByCondition: ReadonlyMap<GUID, number>;
   /** Where the data starts at classify (a {@link DataPosition} value). */
@@ -62,7 +64,7 @@ const byId: LayerInfo[] = [];
 const byKey = new Map<GUID, LayerInfo>();
 const exports = F as unknown as Record<string, number | string>;
 
-for (const family of F.LAYER_FAMILY_FIELDS) {
+for (const family of LAYER_FAMILY_FIELDS) {
   for (const [suffix, isV6, isDiscard] of [
     ['_V4', false, false],
     ['_V4_DISCARD', false, true],

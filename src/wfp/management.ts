@@ -64,8 +64,8 @@ import { type FWP_CONDITION_VALUE0, FWP_EMPTY, FWP_UINT8, FWP_UINT64, FWP_VALUE0
 /** DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 that wdknet uses for a WFP management call above PASSIVE_LEVEL. */
 export const WFP_RULE_IRQL_MANAGEMENT = 0x00090001;
 
-/** An engine handle: what FwpmEngineOpen0 returns. */
-export type HANDLE = EngineSession;
+/** HANDLE: an opaque handle, as C's `void*`; engine functions check at run time that it is one of theirs. */
+export type HANDLE = unknown;
 
 const KNOWN_FILTER_FLAGS =
   FWPM_FILTER_FLAG_PERSISTENT |
@@ -80,7 +80,7 @@ function passive(ddi: string): void {
   requireIrqlAtMost(PASSIVE_LEVEL, ddi, WFP_RULE_IRQL_MANAGEMENT);
 }
 
-function usable(h: HANDLE | null): h is EngineSession {
+function usable(h: HANDLE): h is EngineSession {
   return h instanceof EngineSession && h.open;
 }
 
@@ -107,7 +107,7 @@ export function FwpmEngineOpen0(
   authnService: number,
   authIdentity: unknown,
   session: FWPM_SESSION0 | null,
-  engineHandle: { value: HANDLE | null },
+  engineHandle: { value: HANDLE },
 ): number {
   passive('FwpmEngineOpen0');
   if (serverName !== null || authIdentity) return STATUS_INVALID_PARAMETER;
