@@ -1,0 +1,253 @@
+/**
+ * NDIS's own blocks for the driver model: the handles NDIS gives drivers. A miniport driver block
+ * (NdisMiniportDriverHandle), a miniport adapter block (MiniportAdapterHandle / NdisMiniportHandle), a filter
+ * driver block, a filter module (NdisFilterHandle), a protocol block (NdisProtocolHandle) and an open block
+ * (NdisBindingHandle). Each lives in nonpaged pool under an NDIS tag, so poolmon, the pool limit and the leak
+ * report see them, and its pool address is the number bug checks report (as !ndiskd would show it).
+ *
+ * The stack of one adapter: position 0 is the miniport, positions 1..n the filter modules from the bottom up,
+ * and the open blocks (bindings) sit on top.
+ */
+import type { DRIVER_OBJECT } from '../kernel/driver.js';
+import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { poolTag } from '../kernel/tags.js';
+import type {
+  NDIS_FILTER_DRIVER_CHARACTERISTICS,
+  NDIS_HANDLE,
+  NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+  NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+  NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+  NET_LUID,
+} from './driver-structures.js';
+import { driverViolation, NdisDriverViolation } from './driver-verifier.js';
+
+/** Pool tags of NDIS's driver-model blocks (decided; poolmon shows them as NdMd, NdMb, NdFd, NdFm, NdPr, NdOp). */
+export const TAG_MINIPORT_DRIVER = poolTag('dMdN');
+export const TAG_MINIPORT_BLOCK = poolTag('bMdN');
+export const TAG_FILTER_DRIVER = poolTag('dFdN');
+export const TAG_FILTER_MODULE = poolTag('mFdN');
+export const TAG_PROTOCOL = poolTag('rPdN');
+export const TAG_OPEN = poolTag('pOdN');
+
+/** Bytes charged for each block (decided: realistic orders of magnitude, not Windows' exact sizes). */
+const BLOCK_BYTES = { driver: 256, adapter: 2048, module: 512, open: 512 } as const;
+
+/** The run state of a miniport adapter, a filter module or a binding (the NDIS 6 state machines). */
+export const RunState = {
+  Detached: 0,
+  Attaching: 1,
+  Paused: 2,
+  Restarting: 3,
+  Running: 4,
+  Pausing: 5,
+  Halted: 6,
+} as const;
+
+/** Names of the run states, for messages. */
+export const RUN_STATE_NAMES = ['Detached', 'Attaching', 'Paused', 'Restarting', 'Running', 'Pausing', 'Halted'];
+
+/** Allocates the pool block behind an NDIS handle; 0 when the pool is exhausted. */
+export function allocateBlock(kind: keyof typeof BLOCK_BYTES, tag: number): number {
+  return ExAllocatePoolWithTag(NonPagedPoolNx, BLOCK_BYTES[kind], tag);
+}
+
+/** Frees the pool block behind an NDIS handle. */
+export function freeBlock(address: number): void {
+  if (address !== 0) ExFreePool(address);
+}
+
+/** NdisMiniportDriverHandle: a registered miniport driver. */
+export class NdisMiniportDriverBlock {
+  readonly DriverObject: DRIVER_OBJECT;
+  readonly MiniportDriverContext: NDIS_HANDLE;
+  readonly chars: NDIS_MINIPORT_DRIVER_CHARACTERISTICS;
+  readonly address: number;
+  readonly adapters: NdisMiniportBlock[] = [];
+  registered = true;
+  constructor(
+    driver: DRIVER_OBJECT,
+    context: NDIS_HANDLE,
+    chars: NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+    address: number,
+  ) {
+    this.DriverObject = driver;
+    this.MiniportDriverContext = context;
+    this.chars = chars;
+    this.address = address;
+  }
+}
+
+/** NdisFilterDriverHandle: a registered filter driver. */
+export class NdisFilterDriverBlock {
+  readonly DriverObject: DRIVER_OBJECT;
+  readonly FilterDriverContext: NDIS_HANDLE;
+  readonly chars: NDIS_FILTER_DRIVER_CHARACTERISTICS;
+  readonly address: number;
+  readonly modules: NdisFilterModule[] = [];
+  registered = true;
+  constructor(driver: DRIVER_OBJECT, context: NDIS_HANDLE, chars: NDIS_FILTER_DRIVER_CHARACTERISTICS, address: number) {
+    this.DriverObject = driver;
+    this.FilterDriverContext = context;
+    this.chars = chars;
+    this.address = address;
+  }
+}
+
+/** NdisProtocolHandle: a registered protocol driver. */
+export class NdisProtocolBlock {
+  readonly ProtocolDriverContext: NDIS_HANDLE;
+  readonly chars: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS;
+  readonly address: number;
+  readonly opens: NdisOpenBlock[] = [];
+  registered = true;
+  constructor(context: NDIS_HANDLE, chars: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, address: number) {
+    this.ProtocolDriverContext = context;
+    this.chars = chars;
+    this.address = address;
+  }
+}
+
+/** MiniportAdapterHandle: one adapter of a miniport driver, and the stack built on it. */
+export class NdisMiniportBlock {
+  readonly driver: NdisMiniportDriverBlock;
+  readonly address: number;
+  /** The adapter's name (the instance name bindings see as AdapterName). */
+  readonly name: string;
+  readonly IfIndex: number;
+  readonly NetLuid: NET_LUID;
+  /** Set by NdisMSetMiniportAttributes (registration attributes). */
+  MiniportAdapterContext: NDIS_HANDLE = null;
+  registrationSet = false;
+  /** Set by NdisMSetMiniportAttributes (general attributes). */
+  general: NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES | null = null;
+  state: number = RunState.Detached;
+  /** True while MiniportInitializeEx runs (NdisMSetMiniportAttributes is legal only then). */
+  initializing = false;
+  /** Filter modules from the bottom (position 1) up. */
+  readonly filters: NdisFilterModule[] = [];
+  /** Bindings (open blocks) on top of the stack. */
+  readonly opens: NdisOpenBlock[] = [];
+  /** NBLs the miniport holds from MiniportSendNetBufferLists and has not completed. */
+  sendsHeld = 0;
+  /** NBLs it indicated without NDIS_RECEIVE_FLAGS_RESOURCES that have not come back. */
+  receivesOut = 0;
+  /** Counters NDIS keeps (frames through the miniport edge). */
+  sent = 0;
+  completed = 0;
+  indicated = 0;
+  returned = 0;
+  constructor(driver: NdisMiniportDriverBlock, address: number, name: string, ifIndex: number, luid: NET_LUID) {
+    this.driver = driver;
+    this.address = address;
+    this.name = name;
+    this.IfIndex = ifIndex;
+    this.NetLuid = luid;
+  }
+}
+
+/** NdisFilterHandle: one filter driver attached to one adapter. */
+export class NdisFilterModule {
+  readonly driver: NdisFilterDriverBlock;
+  readonly adapter: NdisMiniportBlock;
+  readonly address: number;
+  /** Position in the adapter's stack (1 = just above the miniport). Kept current as modules come and go. */
+  position = 0;
+  /** Set by NdisFSetAttributes during FilterAttach. */
+  FilterModuleContext: NDIS_HANDLE = null;
+  attributesSet = false;
+  state: number = RunState.Detached;
+  /** NBLs this module handed down (NdisFSendNetBufferLists) that have not come back past it. */
+  sendsOut = 0;
+  /** NBLs this module indicated up (NdisFIndicateReceiveNetBufferLists) that have not come back past it. */
+  receivesOut = 0;
+  constructor(driver: NdisFilterDriverBlock, adapter: NdisMiniportBlock, address: number) {
+    this.driver = driver;
+    this.adapter = adapter;
+    this.address = address;
+  }
+}
+
+/** NdisBindingHandle: one protocol bound to one adapter. */
+export class NdisOpenBlock {
+  readonly protocol: NdisProtocolBlock;
+  readonly adapter: NdisMiniportBlock;
+  readonly address: number;
+  readonly ProtocolBindingContext: NDIS_HANDLE;
+  state: number = RunState.Paused;
+  /** NBLs sent on this binding and not yet completed to the protocol. */
+  sendsOut = 0;
+  /** Receive indications the protocol holds and has not returned. */
+  receivesHeld = 0;
+  /** True once NdisCloseAdapterEx was called. */
+  closing = false;
+  constructor(protocol: NdisProtocolBlock, adapter: NdisMiniportBlock, address: number, context: NDIS_HANDLE) {
+    this.protocol = protocol;
+    this.adapter = adapter;
+    this.address = address;
+    this.ProtocolBindingContext = context;
+  }
+}
+
+/** Everything registered, in registration order. */
+export const registry = {
+  miniportDrivers: [] as NdisMiniportDriverBlock[],
+  adapters: [] as NdisMiniportBlock[],
+  filterDrivers: [] as NdisFilterDriverBlock[],
+  protocols: [] as NdisProtocolBlock[],
+};
+
+/** Forgets every block (part of resetSystem; the pool itself is reset by the kernel). */
+export function resetRegistry(): void {
+  registry.miniportDrivers.length = 0;
+  registry.adapters.length = 0;
+  registry.filterDrivers.length = 0;
+  registry.protocols.length = 0;
+}
+
+/** The kinds of handle, for {@link NdisDriverViolation.InvalidHandle} reports (Parameter 3). */
+const HandleKind = {
+  MiniportDriver: 1,
+  Adapter: 2,
+  FilterDriver: 3,
+  FilterModule: 4,
+  Protocol: 5,
+  Binding: 6,
+} as const;
+
+function badHandle(kind: number, expected: string, ddi: string): never {
+  return driverViolation(NdisDriverViolation.InvalidHandle, 0, kind, 0, `${ddi}: the handle is not ${expected}`);
+}
+
+/** Checks an opaque handle is a MiniportAdapterHandle. */
+export function asAdapter(handle: unknown, ddi: string): NdisMiniportBlock {
+  return handle instanceof NdisMiniportBlock ? handle : badHandle(HandleKind.Adapter, 'a MiniportAdapterHandle', ddi);
+}
+
+/** Checks an opaque handle is an NdisMiniportDriverHandle. */
+export function asMiniportDriver(handle: unknown, ddi: string): NdisMiniportDriverBlock {
+  return handle instanceof NdisMiniportDriverBlock
+    ? handle
+    : badHandle(HandleKind.MiniportDriver, 'an NdisMiniportDriverHandle', ddi);
+}
+
+/** Checks an opaque handle is an NdisFilterDriverHandle. */
+export function asFilterDriver(handle: unknown, ddi: string): NdisFilterDriverBlock {
+  return handle instanceof NdisFilterDriverBlock
+    ? handle
+    : badHandle(HandleKind.FilterDriver, 'an NdisFilterDriverHandle', ddi);
+}
+
+/** Checks an opaque handle is an NdisFilterHandle. */
+export function asFilterModule(handle: unknown, ddi: string): NdisFilterModule {
+  return handle instanceof NdisFilterModule ? handle : badHandle(HandleKind.FilterModule, 'an NdisFilterHandle', ddi);
+}
+
+/** Checks an opaque handle is an NdisProtocolHandle. */
+export function asProtocol(handle: unknown, ddi: string): NdisProtocolBlock {
+  return handle instanceof NdisProtocolBlock ? handle : badHandle(HandleKind.Protocol, 'an NdisProtocolHandle', ddi);
+}
+
+/** Checks an opaque handle is an NdisBindingHandle. */
+export function asBinding(handle: unknown, ddi: string): NdisOpenBlock {
+  return handle instanceof NdisOpenBlock ? handle : badHandle(HandleKind.Binding, 'an NdisBindingHandle', ddi);
+}

@@ -1,0 +1,480 @@
+/**
+ * The NDIS 6 data path between the blocks of one adapter's stack: sends go down from a binding or a filter module
+ * to the next module below that has a send handler (modules without one are bypassed) and finally to the
+ * miniport; send completions go back up to every module that handed the NBL down and has a completion handler,
+ * ending at the driver named by SourceHandle; receive indications go up to the next module with a receive
+ * handler and finally to every running binding; returns go back down to every module that indicated the NBL
+ * without NDIS_RECEIVE_FLAGS_RESOURCES.
+ *
+ * Routing uses the per-NBL tracking word of driver-verifier.ts (which stack positions wait for the NBL), so a
+ * chain whose NBLs go to different places is cut into runs of neighbours with the same destination and each run
+ * is delivered as one list, by relinking Next: nothing is allocated. Ownership checks run when the verifier is on.
+ */
+
+import { NDIS_STATUS_PAUSED } from '../kernel/status.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { NdisFilterModule, NdisMiniportBlock, NdisOpenBlock, RUN_STATE_NAMES, RunState } from './driver-blocks.js';
+import {
+  NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
+  NDIS_RECEIVE_FLAGS_RESOURCES,
+  NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+} from './driver-constants.js';
+import { bindingDrained } from './driver-lifecycle.js';
+import type { NDIS_OID_REQUEST, NDIS_STATUS_INDICATION } from './driver-structures.js';
+import {
+  BINDING_REF,
+  BINDING_REF_MASK,
+  NblFault,
+  NdisRule,
+  nblViolation,
+  PATH_MASK,
+  RESOURCES_BIT,
+  setHolder,
+  setTrack,
+  trackOf,
+  WAS_RESOURCES_BIT,
+} from './driver-verifier.js';
+import type { NET_BUFFER_LIST } from './structures.js';
+
+/** The holder recorded for a receive indication that several bindings share. */
+export const SHARED_BY_BINDINGS = Object.freeze({ shared: 'receive indication held by several bindings' });
+
+/** The stack position of the bindings (just above the top filter module). */
+export function topPosition(adapter: NdisMiniportBlock): number {
+  return adapter.filters.length + 1;
+}
+
+/** The return flags that go with receive flags: the DISPATCH_LEVEL bit carries over. */
+export function returnFlagsFor(receiveFlags: number): number {
+  return (receiveFlags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0;
+}
+
+function setHolderAll(nbls: NET_BUFFER_LIST | null, holder: unknown): number {
+  let n = 0;
+  for (let x = nbls; x !== null; x = x.Next) {
+    setHolder(x, holder);
+    n++;
+  }
+  return n;
+}
+
+// --- send ------------------------------------------------------------------------------------------------------
+
+/**
+ * Hands `nbls` down from stack position `from` to the next module below with a send handler, or the miniport.
+ * The caller has already recorded its own wait (bit or binding count).
+ */
+export function sendDown(
+  adapter: NdisMiniportBlock,
+  from: number,
+  nbls: NET_BUFFER_LIST,
+  port: number,
+  flags: number,
+): void {
+  for (let pos = from - 1; pos >= 1; pos--) {
+    const module = adapter.filters[pos - 1]!;
+    const handler = module.driver.chars.SendNetBufferListsHandler;
+    if (handler !== null) {
+      setHolderAll(nbls, module);
+      handler(module.FilterModuleContext, nbls, port, flags);
+      return;
+    }
+  }
+  const n = setHolderAll(nbls, adapter);
+  adapter.sendsHeld += n;
+  adapter.sent += n;
+  adapter.driver.chars.SendNetBufferListsHandler!(adapter.MiniportAdapterContext, nbls, port, flags);
+}
+
+/** Where a completion travelling up from `from` ends for `nbl`: a filter module, or the binding that sent it. */
+function completionTarget(
+  adapter: NdisMiniportBlock,
+  from: number,
+  nbl: NET_BUFFER_LIST,
+): NdisFilterModule | NdisOpenBlock {
+  let track = trackOf(nbl);
+  const filters = adapter.filters;
+  for (let pos = from + 1; pos <= filters.length; pos++) {
+    const bit = 1 << pos;
+    if ((track & bit) === 0) continue;
+    track &= ~bit;
+    setTrack(nbl, track);
+    const module = filters[pos - 1]!;
+    module.sendsOut--;
+    if (module.driver.chars.SendNetBufferListsCompleteHandler !== null) return module;
+  }
+  const source = nbl.SourceHandle;
+  if (source instanceof NdisOpenBlock && source.adapter === adapter) return source;
+  if (source instanceof NdisFilterModule) {
+    return nblViolation(
+      NdisRule.NdisFilterTimedDataSend,
+      source.address,
+      nbl,
+      NblFault.OriginatorPassedUp,
+      `a NET_BUFFER_LIST that filter module ${source.driver.chars.FriendlyName || '(unnamed)'} originated reached the top of the stack: the filter that sets SourceHandle must take its own NBLs back in FilterSendNetBufferListsComplete`,
+    );
+  }
+  return nblViolation(
+    NdisRule.NdisTimedDataSend,
+    adapter.address,
+    nbl,
+    NblFault.WrongSourceHandle,
+    'a send completion reached the top of the stack but SourceHandle names no binding of this adapter',
+  );
+}
+
+function deliverCompletion(target: NdisFilterModule | NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
+  const n = setHolderAll(nbls, target);
+  if (target instanceof NdisFilterModule) {
+    target.driver.chars.SendNetBufferListsCompleteHandler!(target.FilterModuleContext, nbls, flags);
+    return;
+  }
+  target.sendsOut -= n;
+  target.protocol.chars.SendNetBufferListsCompleteHandler!(target.ProtocolBindingContext, nbls, flags);
+  if (target.state !== RunState.Running || target.closing) bindingDrained(target);
+}
+
+/**
+ * Completes `nbls` upward from stack position `from` (0 for the miniport): each run of neighbours with the same
+ * destination is delivered as one list.
+ */
+export function completeUp(adapter: NdisMiniportBlock, from: number, nbls: NET_BUFFER_LIST, flags: number): void {
+  let head: NET_BUFFER_LIST | null = nbls;
+  let target = completionTarget(adapter, from, head);
+  while (head !== null) {
+    let last = head;
+    let next: NET_BUFFER_LIST | null = head.Next;
+    let nextTarget: NdisFilterModule | NdisOpenBlock | null = null;
+    while (next !== null) {
+      nextTarget = completionTarget(adapter, from, next);
+      if (nextTarget !== target) break;
+      last = next;
+      next = next.Next;
+    }
+    last.Next = null;
+    deliverCompletion(target, head, flags);
+    head = next;
+    if (nextTarget !== null) target = nextTarget;
+  }
+}
+
+/** Completes a whole list to its sender at once with `status` (used when the sender's block may not send). */
+export function failSends(
+  adapter: NdisMiniportBlock,
+  from: number,
+  nbls: NET_BUFFER_LIST,
+  status: number,
+  flags: number,
+): void {
+  for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) x.Status = status;
+  completeUp(adapter, from, nbls, flags);
+}
+
+// --- receive ---------------------------------------------------------------------------------------------------
+
+/**
+ * Indicates `nbls` up from stack position `from`: to the next module with a receive handler (dropped there if
+ * that module is not running), or to every running binding. Dropped NBLs indicated without RESOURCES go
+ * straight back down.
+ */
+export function indicateUp(
+  adapter: NdisMiniportBlock,
+  from: number,
+  nbls: NET_BUFFER_LIST,
+  port: number,
+  count: number,
+  flags: number,
+): void {
+  const filters = adapter.filters;
+  for (let pos = from + 1; pos <= filters.length; pos++) {
+    const module = filters[pos - 1]!;
+    const handler = module.driver.chars.ReceiveNetBufferListsHandler;
+    if (handler === null) continue;
+    if (module.state !== RunState.Running && module.state !== RunState.Pausing) {
+      if ((flags & NDIS_RECEIVE_FLAGS_RESOURCES) === 0) returnDown(adapter, pos, nbls, returnFlagsFor(flags));
+      return;
+    }
+    setHolderAll(nbls, module);
+    handler(module.FilterModuleContext, nbls, port, count, flags);
+    return;
+  }
+  indicateToBindings(adapter, nbls, port, count, flags);
+}
+
+function runningBindings(adapter: NdisMiniportBlock): number {
+  let k = 0;
+  for (const open of adapter.opens) if (open.state === RunState.Running && !open.closing) k++;
+  return k;
+}
+
+function indicateToBindings(
+  adapter: NdisMiniportBlock,
+  nbls: NET_BUFFER_LIST,
+  port: number,
+  count: number,
+  flags: number,
+): void {
+  const resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
+  const k = runningBindings(adapter);
+  if (k === 0) {
+    if (!resources) returnDown(adapter, topPosition(adapter), nbls, returnFlagsFor(flags));
+    return;
+  }
+  if (k === 1) {
+    let open: NdisOpenBlock | null = null;
+    for (const o of adapter.opens) if (o.state === RunState.Running && !o.closing) open = o;
+    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+      setHolder(x, open);
+      if (!resources) setTrack(x, trackOf(x) + BINDING_REF);
+    }
+    if (!resources) open!.receivesHeld += count;
+    open!.protocol.chars.ReceiveNetBufferListsHandler!(open!.ProtocolBindingContext, nbls, port, count, flags);
+    return;
+  }
+  // Several bindings share each NBL: each gets it on its own (a one-element list), so no protocol's relinking
+  // of Next can disturb another's view; the NBL goes back down when the last binding returns it.
+  let x: NET_BUFFER_LIST | null = nbls;
+  while (x !== null) {
+    const next: NET_BUFFER_LIST | null = x.Next;
+    x.Next = null;
+    setHolder(x, SHARED_BY_BINDINGS);
+    if (!resources) setTrack(x, trackOf(x) + k * BINDING_REF);
+    for (const open of adapter.opens) {
+      if (open.state !== RunState.Running || open.closing) continue;
+      if (!resources) open.receivesHeld++;
+      open.protocol.chars.ReceiveNetBufferListsHandler!(open.ProtocolBindingContext, x, port, 1, flags);
+    }
+    x = next;
+  }
+}
+
+/** Where a return travelling down from `from` ends for `nbl`: a filter module or the miniport. */
+function returnTarget(
+  adapter: NdisMiniportBlock,
+  from: number,
+  nbl: NET_BUFFER_LIST,
+): NdisFilterModule | NdisMiniportBlock {
+  let track = trackOf(nbl);
+  for (let pos = from - 1; pos >= 0; pos--) {
+    const bit = 1 << pos;
+    if ((track & bit) === 0) continue;
+    track &= ~bit;
+    setTrack(nbl, track);
+    if (pos === 0) {
+      adapter.receivesOut--;
+      adapter.returned++;
+      return adapter;
+    }
+    const module = adapter.filters[pos - 1]!;
+    module.receivesOut--;
+    if (module.driver.chars.ReturnNetBufferListsHandler !== null) return module;
+  }
+  return nblViolation(
+    NdisRule.NdisFilterTimedDataReceive,
+    adapter.address,
+    nbl,
+    NblFault.NotOutstanding,
+    'a NET_BUFFER_LIST was returned that no driver below indicated without NDIS_RECEIVE_FLAGS_RESOURCES (returned twice, or kept after a RESOURCES indication)',
+  );
+}
+
+function deliverReturn(target: NdisFilterModule | NdisMiniportBlock, nbls: NET_BUFFER_LIST, flags: number): void {
+  setHolderAll(nbls, target);
+  if (target instanceof NdisMiniportBlock) {
+    target.driver.chars.ReturnNetBufferListsHandler!(target.MiniportAdapterContext, nbls, flags);
+  } else {
+    target.driver.chars.ReturnNetBufferListsHandler!(target.FilterModuleContext, nbls, flags);
+  }
+}
+
+/** Returns `nbls` downward from stack position `from`, in runs with the same destination. */
+export function returnDown(adapter: NdisMiniportBlock, from: number, nbls: NET_BUFFER_LIST, flags: number): void {
+  let head: NET_BUFFER_LIST | null = nbls;
+  let target = returnTarget(adapter, from, head);
+  while (head !== null) {
+    let last = head;
+    let next: NET_BUFFER_LIST | null = head.Next;
+    let nextTarget: NdisFilterModule | NdisMiniportBlock | null = null;
+    while (next !== null) {
+      nextTarget = returnTarget(adapter, from, next);
+      if (nextTarget !== target) break;
+      last = next;
+      next = next.Next;
+    }
+    last.Next = null;
+    deliverReturn(target, head, flags);
+    head = next;
+    if (nextTarget !== null) target = nextTarget;
+  }
+}
+
+/**
+ * A binding gives back receive indications: each NBL's binding count drops by one, and the NBLs whose count
+ * reaches zero go back down as one list. Returns how many were handed down.
+ */
+export function bindingReturn(open: NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
+  let keepHead: NET_BUFFER_LIST | null = null;
+  let keepTail: NET_BUFFER_LIST | null = null;
+  let x: NET_BUFFER_LIST | null = nbls;
+  while (x !== null) {
+    const next: NET_BUFFER_LIST | null = x.Next;
+    const track = trackOf(x) - BINDING_REF;
+    setTrack(x, track);
+    open.receivesHeld--;
+    if ((track & BINDING_REF_MASK) === 0) {
+      x.Next = null;
+      if (keepTail === null) keepHead = x;
+      else keepTail.Next = x;
+      keepTail = x;
+    }
+    x = next;
+  }
+  if (keepHead !== null) returnDown(open.adapter, topPosition(open.adapter), keepHead, flags);
+  if (open.state !== RunState.Running || open.closing) bindingDrained(open);
+}
+
+/** True when `nbl` waits at stack position 0 (indicated by the miniport and not yet returned). */
+export function indicatedByMiniport(nbl: NET_BUFFER_LIST): boolean {
+  return (trackOf(nbl) & 1) !== 0;
+}
+
+/** Marks the start of an indication from stack position `pos`, with or without RESOURCES. */
+export function markIndicated(nbls: NET_BUFFER_LIST, pos: number, resources: boolean, holder: unknown): number {
+  let n = 0;
+  for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+    setHolder(x, holder);
+    setTrack(x, (trackOf(x) & ~WAS_RESOURCES_BIT) | (resources ? RESOURCES_BIT : 1 << pos));
+    n++;
+  }
+  return n;
+}
+
+/** Ends an indication made with RESOURCES: the NBLs are the indicator's again. */
+export function endResourcesIndication(nbls: NET_BUFFER_LIST, holder: unknown): void {
+  for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+    setHolder(x, holder);
+    setTrack(x, (trackOf(x) & ~RESOURCES_BIT) | WAS_RESOURCES_BIT);
+  }
+}
+
+/** Marks NBLs handed down by stack position `pos` (a filter module's send). */
+export function markSent(nbls: NET_BUFFER_LIST, pos: number): number {
+  let n = 0;
+  const bit = 1 << pos;
+  for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+    setTrack(x, trackOf(x) | bit);
+    n++;
+  }
+  return n;
+}
+
+/** True when any stack-position bit of `nbl` is set (it is waited for somewhere). */
+export function inFlight(nbl: NET_BUFFER_LIST): boolean {
+  return (trackOf(nbl) & (PATH_MASK | BINDING_REF_MASK)) !== 0;
+}
+
+// --- status, cancel and OID requests ---------------------------------------------------------------------------
+
+/** Indicates a status up from stack position `from` to the next filter with a status handler, or the bindings. */
+export function statusUp(adapter: NdisMiniportBlock, from: number, indication: NDIS_STATUS_INDICATION): void {
+  for (let pos = from + 1; pos <= adapter.filters.length; pos++) {
+    const module = adapter.filters[pos - 1]!;
+    const handler = module.driver.chars.StatusHandler;
+    if (handler !== null && module.state !== RunState.Detached) {
+      handler(module.FilterModuleContext, indication);
+      return;
+    }
+  }
+  for (const open of adapter.opens) {
+    if (open.closing) continue;
+    open.protocol.chars.StatusHandlerEx?.(open.ProtocolBindingContext, indication);
+  }
+}
+
+/** Passes a send cancellation down from stack position `from`. */
+export function cancelDown(adapter: NdisMiniportBlock, from: number, cancelId: unknown): void {
+  for (let pos = from - 1; pos >= 1; pos--) {
+    const module = adapter.filters[pos - 1]!;
+    const handler = module.driver.chars.CancelSendNetBufferListsHandler;
+    if (handler !== null) {
+      handler(module.FilterModuleContext, cancelId);
+      return;
+    }
+  }
+  adapter.driver.chars.CancelSendHandler?.(adapter.MiniportAdapterContext, cancelId);
+}
+
+/** The path an OID request took down (stack positions of filters that forwarded it), and who issued it. */
+interface OidPath {
+  readonly open: NdisOpenBlock | NdisFilterModule;
+  readonly positions: number[];
+}
+
+const oidPaths = new Map<NDIS_OID_REQUEST, OidPath>();
+
+/** Starts an OID request from a binding or a filter module. */
+export function oidStart(issuer: NdisOpenBlock | NdisFilterModule, request: NDIS_OID_REQUEST): void {
+  oidPaths.set(request, { open: issuer, positions: [] });
+}
+
+/** Passes an OID request down from stack position `from`; returns what the handler below returned. */
+export function oidDown(adapter: NdisMiniportBlock, from: number, request: NDIS_OID_REQUEST): number {
+  for (let pos = from - 1; pos >= 1; pos--) {
+    const module = adapter.filters[pos - 1]!;
+    const handler = module.driver.chars.OidRequestHandler;
+    if (handler !== null) {
+      oidPaths.get(request)?.positions.push(pos);
+      return handler(module.FilterModuleContext, request);
+    }
+  }
+  return adapter.driver.chars.OidRequestHandler!(adapter.MiniportAdapterContext, request);
+}
+
+/** A pending OID request completes upward from stack position `from`. */
+export function oidCompleteUp(
+  adapter: NdisMiniportBlock,
+  from: number,
+  request: NDIS_OID_REQUEST,
+  status: number,
+): void {
+  const path = oidPaths.get(request);
+  if (path === undefined) return;
+  const positions = path.positions;
+  while (positions.length > 0 && positions[positions.length - 1]! <= from) positions.pop();
+  const pos = positions.pop();
+  if (pos !== undefined) {
+    const module = adapter.filters[pos - 1]!;
+    module.driver.chars.OidRequestCompleteHandler?.(module.FilterModuleContext, request, status);
+    return;
+  }
+  oidPaths.delete(request);
+  const issuer = path.open;
+  if (issuer instanceof NdisOpenBlock) {
+    issuer.protocol.chars.OidRequestCompleteHandler?.(issuer.ProtocolBindingContext, request, status);
+  } else {
+    issuer.driver.chars.OidRequestCompleteHandler?.(issuer.FilterModuleContext, request, status);
+  }
+}
+
+/** Ends tracking of a request that completed synchronously. */
+export function oidEnd(request: NDIS_OID_REQUEST): void {
+  oidPaths.delete(request);
+}
+
+/** Forgets every OID path (part of resetSystem). */
+export function resetDatapath(): void {
+  oidPaths.clear();
+}
+
+/** A short description of a block's state, for messages. */
+export function stateName(state: number): string {
+  return RUN_STATE_NAMES[state] ?? `state ${state}`;
+}
+
+/** True when verifier ownership checks run. */
+export function checking(): boolean {
+  return verifierLevel >= VERIFIER_STANDARD;
+}
+
+/** NDIS_STATUS_PAUSED, re-exported for the DDI files' messages. */
+export const PAUSED = NDIS_STATUS_PAUSED;
