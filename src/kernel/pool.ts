@@ -606,36 +606,53 @@ export interface BlockInfo {
  * the full verifier's bounds checks.
  */
 export function findPoolBlock(address: number): BlockInfo | undefined {
-  if (!(address >= ARENA_BASE && address < ARENA_BASE + bump)) return undefined;
+  const out = new PoolBlockRecord();
+  return findPoolBlockInto(address, out) ? out : undefined;
+}
+
+/** A reusable record that {@link findPoolBlockInto} fills (hot paths keep one instead of allocating per query). */
+export class PoolBlockRecord implements BlockInfo {
+  base = 0;
+  size = 0;
+  tag = 0;
+  poolType = 0;
+  allocated = false;
+}
+
+/**
+ * findPoolBlock without allocating: fills `out` and returns true when `address` is in a carved pool block
+ * (allocated or freed), false otherwise (then `out` is unchanged). For hot paths such as NdisAllocateBuffer's
+ * range check.
+ */
+export function findPoolBlockInto(address: number, out: PoolBlockRecord): boolean {
+  if (!(address >= ARENA_BASE && address < ARENA_BASE + bump)) return false;
   const off = address - ARENA_BASE;
   const page = off >>> PAGE_SHIFT;
   const kind = pageKind[page]!;
   if (kind > 0) {
     const run = pageAux[page]!;
     const block = run + Math.floor((off - run) / kind) * kind;
-    if (off < block + HEADER) return undefined;
+    if (off < block + HEADER) return false;
     const w = block >>> 2;
     const state = memory32[w + 3]!;
-    if (state !== STATE_ALLOCATED && state !== STATE_FREE) return undefined;
-    return {
-      base: ARENA_BASE + block + HEADER,
-      size: memory32[w + 1]!,
-      tag: memory32[w]! >>> 0,
-      poolType: memory32[w + 2]! & 0xfff,
-      allocated: state === STATE_ALLOCATED,
-    };
+    if (state !== STATE_ALLOCATED && state !== STATE_FREE) return false;
+    out.base = ARENA_BASE + block + HEADER;
+    out.size = memory32[w + 1]!;
+    out.tag = memory32[w]! >>> 0;
+    out.poolType = memory32[w + 2]! & 0xfff;
+    out.allocated = state === STATE_ALLOCATED;
+    return true;
   }
   if (kind < 0) {
     const first = pageAux[page]!;
-    return {
-      base: ARENA_BASE + first * PAGE_SIZE,
-      size: bigSize[first]!,
-      tag: bigTag[first]! >>> 0,
-      poolType: bigInfo[first]! & 0xfff,
-      allocated: bigState[first] === STATE_ALLOCATED,
-    };
+    out.base = ARENA_BASE + first * PAGE_SIZE;
+    out.size = bigSize[first]!;
+    out.tag = bigTag[first]! >>> 0;
+    out.poolType = bigInfo[first]! & 0xfff;
+    out.allocated = bigState[first] === STATE_ALLOCATED;
+    return true;
   }
-  return undefined;
+  return false;
 }
 
 /** Every allocation still outstanding, with its tag, size and (full mode) call site. */
