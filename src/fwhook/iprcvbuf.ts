@@ -20,7 +20,7 @@
 import { ARENA_BASE, memoryView } from '../kernel/arena.js';
 import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
 import { checkAccess } from '../kernel/memory.js';
-import { ExAllocatePoolWithTag, ExFreePool, findPoolBlock, NonPagedPool } from '../kernel/pool.js';
+import { ExAllocatePoolWithTag, ExFreePool, findPoolBlockInto, NonPagedPool, PoolBlockRecord } from '../kernel/pool.js';
 import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   FirewallViolation,
@@ -175,8 +175,11 @@ function addressOf(pRcvBuf: number | IPRcvBuf): number {
 }
 
 /** Verifier (FH-3): the descriptor must be the start of an allocated nonpaged block of at least sizeof(IPRcvBuf). */
+const blockRecord = new PoolBlockRecord();
+
 function checkDescriptor(rcv: number, ddi: string): void {
-  const block = findPoolBlock(rcv);
+  const found = findPoolBlockInto(rcv, blockRecord);
+  const block = found ? blockRecord : undefined;
   const ok =
     block?.allocated === true &&
     block.base === rcv &&

@@ -26,7 +26,7 @@ import {
   releaseMdlObject,
   TAG_MDL,
 } from '../kernel/mdl.js';
-import { findPoolBlock, poolCharge, poolRelease } from '../kernel/pool.js';
+import { findPoolBlockInto, PoolBlockRecord, poolCharge, poolRelease } from '../kernel/pool.js';
 import { NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
@@ -156,14 +156,16 @@ export function NdisFreeBufferPool(PoolHandle: NDIS_BUFFER_POOL): void {
   poolRelease(TAG_NDIS_BUFFER_POOL, SIZEOF_NDIS5_POOL_HEADER);
 }
 
+const blockRecord = new PoolBlockRecord();
+
 /**
  * Is `[va, va + length)` inside one allocated block of nonpaged pool (N5-2)? A zero-length range must still
  * start inside an allocated block.
  */
 function inAllocatedNonPagedPool(va: number, length: number): boolean {
   if (!Number.isInteger(va) || !Number.isInteger(length) || length < 0 || length > MAX_MDL_BYTE_COUNT) return false;
-  const block = findPoolBlock(va);
-  if (block === undefined || !block.allocated || (block.poolType & 1) === 1) return false;
+  const block = blockRecord;
+  if (!findPoolBlockInto(va, block) || !block.allocated || (block.poolType & 1) === 1) return false;
   return va >= block.base && va < block.base + block.size && va + length <= block.base + block.size;
 }
 

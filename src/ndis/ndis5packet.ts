@@ -169,6 +169,8 @@ export class NDIS_PACKET {
   /** ULONG_PTR Reserved[2]. */
   readonly Reserved: number[] = [0, 0];
   readonly ProtocolReserved: Uint8Array;
+  /** wdknet: the reserved union and ProtocolReserved as one view (zeroed in one call on allocation). */
+  readonly reservedArea: Uint8Array;
   /** wdknet: the OOB block at Private.NdisPacketOobOffset. */
   readonly oob = new NDIS_PACKET_OOB_DATA();
   /** wdknet: the per-packet extension that follows the OOB block. */
@@ -181,6 +183,7 @@ export class NDIS_PACKET {
   constructor(pool: NDIS_PACKET_POOL) {
     this.pool = pool;
     const area = new ArrayBuffer(32 + pool.ProtocolReservedLength);
+    this.reservedArea = new Uint8Array(area);
     this.MacReserved = new Uint8Array(area, 0, 32);
     this.MiniportReserved = new Uint8Array(area, 0, 16);
     this.WrapperReserved = new Uint8Array(area, 16, 16);
@@ -384,12 +387,12 @@ export function NdisAllocatePacket(
   p.ValidCounts = false;
   p.NdisPacketFlags = fPACKET_ALLOCATED_BY_NDIS;
   p.NdisPacketOobOffset = PoolHandle.oobOffset;
-  packet.MacReserved.fill(0);
-  packet.ProtocolReserved.fill(0);
+  packet.reservedArea.fill(0);
   packet.Reserved[0] = 0;
   packet.Reserved[1] = 0;
   packet.oob.clear();
-  packet.extension.NdisPacketInfo.fill(0);
+  const info = packet.extension.NdisPacketInfo;
+  for (let i = 0; i < MaxPerPacketInfo; i++) info[i] = 0;
   packet.state = PACKET_LIVE;
   Packet.value = packet;
   Status.value = NDIS_STATUS_SUCCESS;

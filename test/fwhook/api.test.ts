@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
-import { DEST_LOCAL, DROP, FIREWALL_CONTEXT_T, FORWARD, IP_RECEIVE, STATUS_UNSUCCESSFUL } from '../../src/ddi/index.js';
 import {
   buildRcvBufChain,
   FirewallHookRegistration,
   firewallHooks,
   flattenRcvBufChain,
   freeRcvBufChain,
-  poolmon,
-  resetSystem,
   runFirewallHooks,
-  StatusError,
-} from '../../src/index.js';
+} from '../../src/api/fwhook.js';
+import { poolmon } from '../../src/kernel/pool.js';
+import { StatusError } from '../../src/kernel/status.js';
+import { resetSystem } from '../../src/kernel/system.js';
+import { DEST_LOCAL, DROP, FIREWALL_CONTEXT_T, FORWARD, IP_RECEIVE, STATUS_UNSUCCESSFUL } from './ddi.js';
 
 describe('firewall hook idiomatic API (the same core as wdknet/ddi)', () => {
   beforeEach(() => resetSystem());

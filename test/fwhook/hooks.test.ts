@@ -1,6 +1,20 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
+  buildRcvBufChain,
+  buildRcvBufChainFromMemory,
+  FirewallViolation,
+  firewallHooks,
+  flattenRcvBufChain,
+  rcvBufChainCount,
+  runFirewallHooks,
+  TAG_FIREWALL_HOOKS,
+} from '../../src/fwhook/index.js';
+import { sendDeviceIoControl } from '../../src/kernel/driver.js';
+import { collectLeaks } from '../../src/kernel/leaks.js';
+import { poolmon } from '../../src/kernel/pool.js';
+import { assertBugCheck } from '../helpers.js';
+import {
   bytesAt,
   DD_IP_DEVICE_NAME,
   DEST_INVALID,
@@ -35,20 +49,7 @@ import {
   STATUS_OBJECT_NAME_NOT_FOUND,
   STATUS_SUCCESS,
   STATUS_UNSUCCESSFUL,
-} from '../../src/ddi/index.js';
-import {
-  buildRcvBufChain,
-  buildRcvBufChainFromMemory,
-  FirewallViolation,
-  firewallHooks,
-  flattenRcvBufChain,
-  rcvBufChainCount,
-  runFirewallHooks,
-  TAG_FIREWALL_HOOKS,
-} from '../../src/fwhook/index.js';
-import { collectLeaks, poolmon } from '../../src/index.js';
-import { sendDeviceIoControl } from '../../src/kernel/driver.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 
 /** Registers or removes a hook the way a firewall-hook driver did: IOCTL_IP_SET_FIREWALL_HOOK to \Device\Ip. */
 function setHook(hook: IPPacketFirewallPtr, priority: number, add: boolean): number {

@@ -2,6 +2,19 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  buildRcvBufChain,
+  FirewallViolation,
+  flattenRcvBufChain,
+  rcvBufChainCount,
+  rcvBufChainLength,
+  TAG_FIREWALL_BUFFER,
+  TAG_IP_RECEIVE_BUFFER,
+  TAG_IPRCVBUF,
+} from '../../src/fwhook/index.js';
+import { enableFaultInjection } from '../../src/kernel/faults.js';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { assertBugCheck } from '../helpers.js';
+import {
   BAD_POOL_CALLER,
   bytesAt,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
@@ -21,20 +34,7 @@ import {
   PagedPool,
   poolTag,
   resetSystem,
-} from '../../src/ddi/index.js';
-import {
-  buildRcvBufChain,
-  FirewallViolation,
-  flattenRcvBufChain,
-  rcvBufChainCount,
-  rcvBufChainLength,
-  TAG_FIREWALL_BUFFER,
-  TAG_IP_RECEIVE_BUFFER,
-  TAG_IPRCVBUF,
-} from '../../src/fwhook/index.js';
-import { poolTagStats } from '../../src/index.js';
-import { enableFaultInjection } from '../../src/kernel/faults.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 
 /** What the documentation tells a hook to do: nonpaged pool, sizeof(IPRcvBuf), tag 'fPCT'. */
 function newDescriptor(): IPRcvBuf {

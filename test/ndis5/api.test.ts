@@ -1,6 +1,16 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import {
+  chainBuffers,
+  Ndis5BufferPool,
+  Ndis5DriverRole,
+  Ndis5PacketPool,
+  packetCounts,
+  unchainAllBuffers,
+} from '../../src/api/ndis5.js';
+import { StatusError } from '../../src/kernel/status.js';
+import { resetSystem } from '../../src/kernel/system.js';
+import {
   ExAllocatePoolWithTag,
   IoAllocateMdl,
   IoFreeMdl,
@@ -8,17 +18,7 @@ import {
   NDIS_STATUS_RESOURCES,
   NonPagedPool,
   poolTag,
-} from '../../src/ddi/index.js';
-import {
-  chainBuffers,
-  Ndis5BufferPool,
-  Ndis5DriverRole,
-  Ndis5PacketPool,
-  packetCounts,
-  resetSystem,
-  StatusError,
-  unchainAllBuffers,
-} from '../../src/index.js';
+} from './ddi.js';
 
 describe('NDIS 5 idiomatic API (the same core as wdknet/ddi)', () => {
   beforeEach(() => resetSystem());

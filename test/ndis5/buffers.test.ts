@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { TAG_MDL } from '../../src/kernel/mdl.js';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { Ndis5Violation, TAG_NDIS_BUFFER_POOL } from '../../src/ndis/ndis5.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   BAD_POOL_CALLER,
   DISPATCH_LEVEL,
@@ -39,11 +43,7 @@ import {
   PagedPool,
   poolTag,
   resetSystem,
-} from '../../src/ddi/index.js';
-import { poolTagStats } from '../../src/index.js';
-import { TAG_MDL } from '../../src/kernel/mdl.js';
-import { Ndis5Violation, TAG_NDIS_BUFFER_POOL } from '../../src/ndis/ndis5.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 
 const TAG = poolTag('5sdN');
 

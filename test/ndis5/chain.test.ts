@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { Ndis5DriverRole, Ndis5Violation, setPacketPoolDriverRole } from '../../src/ndis/ndis5.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   DRIVER_VERIFIER_DETECTED_VIOLATION,
   ExAllocatePoolWithTag,
@@ -37,9 +39,7 @@ import {
   PAGE_SIZE,
   poolTag,
   resetSystem,
-} from '../../src/ddi/index.js';
-import { Ndis5DriverRole, Ndis5Violation, setPacketPoolDriverRole } from '../../src/ndis/ndis5.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 
 const TAG = poolTag('5sdN');
 

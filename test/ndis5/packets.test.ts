@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { collectLeaks } from '../../src/kernel/leaks.js';
+import { poolTagStats } from '../../src/kernel/pool.js';
+import { Ndis5Violation, TAG_NDIS_PACKET_POOL } from '../../src/ndis/ndis5.js';
+import { assertBugCheck } from '../helpers.js';
 import {
   BAD_POOL_CALLER,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
@@ -58,10 +62,7 @@ import {
   poolTag,
   resetSystem,
   TcpIpChecksumPacketInfo,
-} from '../../src/ddi/index.js';
-import { collectLeaks, poolTagStats } from '../../src/index.js';
-import { Ndis5Violation, TAG_NDIS_PACKET_POOL } from '../../src/ndis/ndis5.js';
-import { assertBugCheck } from '../helpers.js';
+} from './ddi.js';
 
 const TAG = poolTag('5sdN');
 
