@@ -38,6 +38,12 @@ export class ClassifyRequest {
   localAddressVa = 0;
   /** Address of the remote address bytes (for IPFORWARD: the destination address). */
   remoteAddressVa = 0;
+  /**
+   * IPv4 only, when the address is not in memory yet (outbound ALE and transport layers, before the IP header
+   * exists): the local and remote addresses as numbers; used when the *Va field is 0.
+   */
+  localAddress4 = 0;
+  remoteAddress4 = 0;
   /** Local port, or the ICMP type. */
   localPort = 0;
   /** Remote port, or the ICMP code. */

@@ -52,6 +52,7 @@ import {
   ICMP_ON_DROP,
   Verdict,
 } from './filters.js';
+import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
 import { NeighborCache } from './neighbors.js';
@@ -113,6 +114,8 @@ export interface IpLayerOptions {
 }
 
 const scratch6 = new Uint32Array(4);
+/** A remote address as four words (IPv4 mapped: 0, 0, 0xffff, address) for the flow table. */
+const remoteWords = new Uint32Array(4);
 const nextHop6 = new Uint32Array(4);
 const solicit = { value: false };
 const replacementBox: { value: NET_BUFFER_LIST | null } = { value: null };
@@ -123,6 +126,8 @@ export class IpLayer {
   readonly routes = new RouteTable();
   readonly neighbors = new NeighborCache<NET_BUFFER_LIST>();
   readonly endpoints = new EndpointTable();
+  /** Flows the ALE layers have authorized. */
+  readonly flows = new FlowTable();
   forwarding: boolean;
   learnFromTraffic: boolean;
   /** The WFP layers, once the host is bound to a filter engine. */
@@ -569,6 +574,27 @@ export class IpLayer {
     // INBOUND_TRANSPORT: data at the payload.
     NdisAdvanceNetBufferDataStart(nb, thlen, false, null);
     if (!this.classify(nbl)) return;
+    // The first packet of a flow is authorized at ALE_AUTH_RECV_ACCEPT, then ALE_FLOW_ESTABLISHED (data at the
+    // payload for both, inbound). There is no TCP handshake here, so both run on a flow's first packet (decided).
+    if (version === 4) {
+      remoteWords[0] = remoteWords[1] = 0;
+      remoteWords[2] = 0xffff;
+      remoteWords[3] = H.get32(srcVa);
+    } else readIpv6Words(srcVa, remoteWords);
+    let flow = this.flows.find(protocol, localPort, remotePort, remoteWords);
+    if (flow === 0) {
+      for (const layer of version === 4 ? ALE_INBOUND_4 : ALE_INBOUND_6) {
+        const a = this.fill(layer, version, DIRECTION_INBOUND, nbl, iface.ifIndex, protocol);
+        a.localAddressVa = dstVa;
+        a.remoteAddressVa = srcVa;
+        a.localPort = localPort;
+        a.remotePort = remotePort;
+        a.ipHeaderSize = hlen;
+        a.transportHeaderSize = thlen;
+        if (!this.classify(nbl)) return;
+      }
+      flow = this.flows.add(protocol, localPort, remotePort, remoteWords);
+    }
     if (protocol === H.IPPROTO_UDP) {
       const d = this.fill(
         version === 4 ? Layer.DatagramData4 : Layer.DatagramData6,
@@ -584,6 +610,7 @@ export class IpLayer {
       d.remotePort = remotePort;
       d.ipHeaderSize = hlen;
       d.transportHeaderSize = thlen;
+      d.flowHandle = flow;
       if (!this.classify(nbl)) return;
     }
     endpoint.packets++;
@@ -612,6 +639,8 @@ export class IpLayer {
       r.remotePort = H.get8(t + 1);
       r.ipHeaderSize = hlen;
       r.transportHeaderSize = H.ICMP_HEADER;
+      // INBOUND_ICMP_ERROR: data at the IP header of the packet the error quotes.
+      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ICMP_HEADER, false, null);
       if (!this.classify(nbl)) return;
     }
     this.deliver(nbl);
@@ -636,6 +665,8 @@ export class IpLayer {
       r.remotePort = H.get8(t + 1);
       r.ipHeaderSize = hlen;
       r.transportHeaderSize = H.ICMP_HEADER;
+      // INBOUND_ICMP_ERROR: data at the IP header of the packet the error quotes.
+      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ICMP_HEADER, false, null);
       if (!this.classify(nbl)) return;
     }
     this.deliver(nbl);
@@ -1168,7 +1199,8 @@ export class IpLayer {
 
   /**
    * An application's send from a bound (or ephemeral) port: a UDP datagram or a bare TCP segment with `payload`.
-   * Goes through OUTBOUND_TRANSPORT (data at the transport header) and then the IP output path.
+   * The first packet of a flow goes through ALE_AUTH_CONNECT and ALE_FLOW_ESTABLISHED; a datagram through
+   * DATAGRAM_DATA; then OUTBOUND_TRANSPORT (data at the transport header) and the IP output path.
    */
   sendFrom(
     protocol: number,
@@ -1180,7 +1212,8 @@ export class IpLayer {
   ): boolean {
     const v6 = typeof dst !== 'number';
     const header = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER;
-    const nbl = this.allocate(header + payload.length + (v6 ? 32 : 0));
+    // 32 bytes after the segment hold the IPv6 addresses until the IP header exists.
+    const nbl = this.allocate(header + payload.length + 32);
     if (nbl === null) return false;
     const nb = nbl.FirstNetBuffer!;
     const t = contiguous(nb, nb.DataLength);
@@ -1195,33 +1228,70 @@ export class IpLayer {
     }
     memory.set(payload, t + header - ARENA_BASE);
     const length = header + payload.length;
+    nb.DataLength = length;
     const out = v6 ? this.routes.lookup6(dst) : this.routes.lookup4(dst);
     const ifIndex = out < 0 ? 0 : v6 ? this.routes.interface6(out) : this.routes.interface4(out);
-    const r = this.fill(
-      v6 ? Layer.OutboundTransport6 : Layer.OutboundTransport4,
-      v6 ? 6 : 4,
-      DIRECTION_OUTBOUND,
-      nbl,
-      ifIndex,
-      protocol,
-    );
+    const addresses = t + length;
+    let src4 = 0;
+    if (v6) {
+      this.writeSource6(ifIndex, addresses);
+      writeIpv6Words(addresses + 16, dst);
+      readIpv6Words(addresses + 16, remoteWords);
+    } else {
+      src4 = this.sourceFor4(ifIndex);
+      remoteWords[0] = remoteWords[1] = 0;
+      remoteWords[2] = 0xffff;
+      remoteWords[3] = dst >>> 0;
+    }
+    const d4 = v6 ? 0 : (dst as number) >>> 0;
+    let flow = this.flows.find(protocol, srcPort, dstPort, remoteWords);
+    if (flow === 0) {
+      for (const layer of v6 ? ALE_OUTBOUND_6 : ALE_OUTBOUND_4) {
+        this.describeSend(layer, v6, nbl, ifIndex, protocol, srcPort, dstPort, header, 0, addresses, src4, d4);
+        if (!this.classify(nbl)) return false;
+      }
+      flow = this.flows.add(protocol, srcPort, dstPort, remoteWords);
+    }
+    if (protocol === H.IPPROTO_UDP) {
+      const layer = v6 ? Layer.DatagramData6 : Layer.DatagramData4;
+      this.describeSend(layer, v6, nbl, ifIndex, protocol, srcPort, dstPort, header, flow, addresses, src4, d4);
+      if (!this.classify(nbl)) return false;
+    }
+    const layer = v6 ? Layer.OutboundTransport6 : Layer.OutboundTransport4;
+    this.describeSend(layer, v6, nbl, ifIndex, protocol, srcPort, dstPort, header, flow, addresses, src4, d4);
+    if (!this.classify(nbl)) return false;
+    if (v6) this.send6(nbl, protocol, addresses, addresses + 16, 128);
+    else this.send4(nbl, protocol, src4, d4, 128);
+    return true;
+  }
+
+  /** Fills the request for an outbound transport-level layer of {@link sendFrom}. */
+  private describeSend(
+    layer: number,
+    v6: boolean,
+    nbl: NET_BUFFER_LIST,
+    ifIndex: number,
+    protocol: number,
+    srcPort: number,
+    dstPort: number,
+    header: number,
+    flow: number,
+    addresses: number,
+    src4: number,
+    dst4: number,
+  ): void {
+    const r = this.fill(layer, v6 ? 6 : 4, DIRECTION_OUTBOUND, nbl, ifIndex, protocol);
     r.localPort = srcPort;
     r.remotePort = dstPort;
     r.transportHeaderSize = header;
+    r.flowHandle = flow;
     if (v6) {
-      const src = t + length;
-      this.writeSource6(ifIndex, src);
-      writeIpv6Words(src + 16, dst);
-      r.localAddressVa = src;
-      r.remoteAddressVa = src + 16;
-      nb.DataLength = length;
-      if (!this.classify(nbl)) return false;
-      this.send6(nbl, protocol, src, src + 16, 128);
+      r.localAddressVa = addresses;
+      r.remoteAddressVa = addresses + 16;
     } else {
-      if (!this.classify(nbl)) return false;
-      this.send4(nbl, protocol, this.sourceFor4(ifIndex), dst, 128);
+      r.localAddress4 = src4;
+      r.remoteAddress4 = dst4;
     }
-    return true;
   }
 
   // --- injection -----------------------------------------------------------------------------------------------
@@ -1291,6 +1361,8 @@ export class IpLayer {
     r.localPort = r.remotePort = 0;
     r.ipHeaderSize = r.transportHeaderSize = 0;
     r.flowHandle = 0;
+    r.localAddressVa = r.remoteAddressVa = 0;
+    r.localAddress4 = r.remoteAddress4 = 0;
     r.absorbedBy = '';
     return r;
   }
@@ -1380,6 +1452,11 @@ export class IpLayer {
     }
   }
 }
+
+const ALE_INBOUND_4 = [Layer.AleAuthRecvAccept4, Layer.AleFlowEstablished4];
+const ALE_INBOUND_6 = [Layer.AleAuthRecvAccept6, Layer.AleFlowEstablished6];
+const ALE_OUTBOUND_4 = [Layer.AleAuthConnect4, Layer.AleFlowEstablished4];
+const ALE_OUTBOUND_6 = [Layer.AleAuthConnect6, Layer.AleFlowEstablished6];
 
 /** Where an injected packet re-enters the IP layer. */
 export type InjectPoint = 'receive' | 'send' | 'forward' | 'transport-receive';

@@ -1,6 +1,6 @@
 /**
- * The WFP run-time layers the IP layer classifies at (FWPS_BUILTIN_LAYERS ids), and where the NET_BUFFER's data
- * starts at each when the classify happens, as the WFP documentation sets out ("Data offsets at each layer").
+ * The WFP run-time layers the IP layer classifies at (FWPS_BUILTIN_LAYERS ids). Where the NET_BUFFER's data
+ * starts at each is the filter engine's LAYER_DATA_OFFSET table (wfp/layers.ts); the tests hold the IP layer to it.
  */
 import * as F from '../wfp/fields.js';
 
@@ -29,36 +29,3 @@ export const Layer = {
   AleFlowEstablished4: F.FWPS_LAYER_ALE_FLOW_ESTABLISHED_V4,
   AleFlowEstablished6: F.FWPS_LAYER_ALE_FLOW_ESTABLISHED_V6,
 } as const;
-
-/** Where the data starts at a layer: the IP header, the transport header, or the transport payload. */
-export type DataStart = 'ip' | 'transport' | 'payload';
-
-/**
- * Where the IP layer puts the data start at each layer it classifies at (for tests and the trace). Inbound
- * DATAGRAM_DATA is at the payload; the ALE receive layers at the payload as INBOUND_TRANSPORT; outbound ALE
- * connect at the transport header; ICMP error layers at the ICMP header.
- */
-export const DATA_START: Readonly<Record<number, DataStart>> = {
-  [Layer.InboundIppacket4]: 'transport',
-  [Layer.InboundIppacket6]: 'transport',
-  [Layer.OutboundIppacket4]: 'ip',
-  [Layer.OutboundIppacket6]: 'ip',
-  [Layer.Ipforward4]: 'ip',
-  [Layer.Ipforward6]: 'ip',
-  [Layer.InboundTransport4]: 'payload',
-  [Layer.InboundTransport6]: 'payload',
-  [Layer.OutboundTransport4]: 'transport',
-  [Layer.OutboundTransport6]: 'transport',
-  [Layer.DatagramData4]: 'payload',
-  [Layer.DatagramData6]: 'payload',
-  [Layer.InboundIcmpError4]: 'transport',
-  [Layer.InboundIcmpError6]: 'transport',
-  [Layer.OutboundIcmpError4]: 'transport',
-  [Layer.OutboundIcmpError6]: 'transport',
-  [Layer.AleAuthConnect4]: 'transport',
-  [Layer.AleAuthConnect6]: 'transport',
-  [Layer.AleAuthRecvAccept4]: 'payload',
-  [Layer.AleAuthRecvAccept6]: 'payload',
-  [Layer.AleFlowEstablished4]: 'payload',
-  [Layer.AleFlowEstablished6]: 'payload',
-};

@@ -8,8 +8,9 @@ import { DropReason } from '../../src/stack/counters.js';
 import { type ClassifyRequest, Verdict } from '../../src/stack/filters.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
-import { DATA_START, Layer } from '../../src/stack/layers.js';
+import { Layer } from '../../src/stack/layers.js';
 import { TapAdapter } from '../../src/stack/tap.js';
+import { DataPosition, LAYER_DATA_OFFSET } from '../../src/wfp/layers.js';
 import { arp, checksumOk, frame, pseudo4, u16 } from './frames.js';
 
 const MAC1 = 0x02_00_00_00_01_01;
@@ -284,32 +285,133 @@ describe('host IP layer: local delivery and ICMP', () => {
 describe('host IP layer: WFP layers', () => {
   beforeEach(() => resetSystem());
 
-  /** Records, per layer, how far the data start is from the frame start (frame at data offset 0). */
-  function offsets(r: ReturnType<typeof router>) {
-    const seen = new Map<number, number>();
+  /** Records every classify: layer, data offset, and the header sizes the metadata carries. */
+  function record(r: ReturnType<typeof router>) {
+    const seen: { layer: number; offset: number; ip: number; transport: number }[] = [];
     r.host.classifier = (req: ClassifyRequest) => {
       const nb = req.nbl!.FirstNetBuffer!;
-      seen.set(req.layerId, nb.DataOffset);
+      seen.push({
+        layer: req.layerId,
+        offset: nb.DataOffset,
+        ip: req.ipHeaderSize,
+        transport: req.transportHeaderSize,
+      });
       return Verdict.Permit;
     };
     return seen;
   }
 
-  it('data starts where each layer says: INBOUND_IPPACKET at the transport header, INBOUND_TRANSPORT and DATAGRAM_DATA at the payload, IPFORWARD at the IP header', () => {
+  /** Where the WFP table says the data starts, for a received frame whose IP header is at offset 14. */
+  function expected(layer: number, ip: number, transport: number): number {
+    switch (LAYER_DATA_OFFSET[layer]) {
+      case DataPosition.IpHeader:
+        return 14;
+      case DataPosition.TransportHeader:
+        return 14 + ip;
+      case DataPosition.TransportPayload:
+      case DataPosition.PayloadInTransportHeaderOut:
+        return 14 + ip + transport;
+      case DataPosition.InnerIpHeader:
+        return 14 + ip + 8;
+      default:
+        return -1;
+    }
+  }
+
+  it("inbound: data starts where the filter engine's LAYER_DATA_OFFSET says at every layer visited (IPPACKET, TRANSPORT, ALE, DATAGRAM_DATA, ICMP_ERROR, IPFORWARD; v4 and v6)", () => {
     const r = router();
-    const seen = offsets(r);
+    const seen = record(r);
     r.host.endpoints.bind(IPPROTO_UDP, 53);
-    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 53, dstMac: MAC1 }));
+    r.host.endpoints.bind(IPPROTO_TCP, 80);
+    send(
+      r.if1,
+      frame({
+        protocol: 'udp',
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        dstPort: 53,
+        payload: new Uint8Array(5),
+        dstMac: MAC1,
+      }),
+    );
+    send(
+      r.if1,
+      frame({
+        protocol: 'tcp',
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        dstPort: 80,
+        payload: new Uint8Array(3),
+        dstMac: MAC1,
+      }),
+    );
+    send(r.if1, frame({ protocol: 'udp', src: 'fd00:1::10', dst: 'fd00:1::1', dstPort: 53, dstMac: MAC1 }));
+    send(
+      r.if1,
+      frame({
+        protocol: 'icmp',
+        icmpType: 3,
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        payload: new Uint8Array(28),
+        dstMac: MAC1,
+      }),
+    );
+    send(
+      r.if1,
+      frame({
+        protocol: 'icmp',
+        icmpType: 1,
+        src: 'fd00:1::10',
+        dst: 'fd00:1::1',
+        payload: new Uint8Array(48),
+        dstMac: MAC1,
+      }),
+    );
     send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 }));
-    assert.equal(seen.get(Layer.InboundIppacket4), 14 + 20);
-    assert.equal(seen.get(Layer.InboundTransport4), 14 + 20 + 8);
-    assert.equal(seen.get(Layer.DatagramData4), 14 + 20 + 8);
-    assert.equal(seen.get(Layer.Ipforward4), 14);
-    assert.equal(DATA_START[Layer.Ipforward4], 'ip');
+    send(r.if1, frame({ protocol: 'udp', src: 'fd00:1::10', dst: 'fd00:2::20', dstMac: MAC1 }));
+    const layers = new Set(seen.map((s) => s.layer));
+    for (const l of [
+      Layer.InboundIppacket4,
+      Layer.InboundTransport4,
+      Layer.AleAuthRecvAccept4,
+      Layer.AleFlowEstablished4,
+      Layer.DatagramData4,
+      Layer.InboundIcmpError4,
+      Layer.Ipforward4,
+      Layer.InboundIppacket6,
+      Layer.InboundTransport6,
+      Layer.DatagramData6,
+      Layer.InboundIcmpError6,
+      Layer.Ipforward6,
+    ]) {
+      assert.ok(layers.has(l), `layer ${l} classified`);
+    }
+    for (const s of seen) assert.equal(s.offset, expected(s.layer, s.ip, s.transport), `layer ${s.layer}`);
+    assert.equal(seen.filter((s) => s.layer === Layer.AleAuthRecvAccept4).length, 2, 'ALE once per flow');
     r.finish();
   });
 
-  it('OUTBOUND_TRANSPORT at the transport header, then OUTBOUND_IPPACKET at the IP header (20 bytes before)', () => {
+  it('ALE authorizes only the first packet of a flow', () => {
+    const r = router();
+    const seen = record(r);
+    r.host.endpoints.bind(IPPROTO_UDP, 53);
+    for (let i = 0; i < 3; i++) {
+      send(
+        r.if1,
+        frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', srcPort: 5000, dstPort: 53, dstMac: MAC1 }),
+      );
+    }
+    send(
+      r.if1,
+      frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', srcPort: 5001, dstPort: 53, dstMac: MAC1 }),
+    );
+    assert.equal(seen.filter((s) => s.layer === Layer.AleAuthRecvAccept4).length, 2);
+    assert.equal(seen.filter((s) => s.layer === Layer.InboundTransport4).length, 4);
+    r.finish();
+  });
+
+  it('outbound: ALE_AUTH_CONNECT, ALE_FLOW_ESTABLISHED, DATAGRAM_DATA and OUTBOUND_TRANSPORT at the transport header, then OUTBOUND_IPPACKET at the IP header', () => {
     const r = router();
     const order: [number, number][] = [];
     r.host.classifier = (req) => {
@@ -317,9 +419,19 @@ describe('host IP layer: WFP layers', () => {
       return Verdict.Permit;
     };
     assert.ok(r.host.sendFrom(IPPROTO_UDP, 5000, parseIpv4('10.0.2.20'), 53, new Uint8Array(4)));
-    assert.equal(order[0]![0], Layer.OutboundTransport4);
-    assert.equal(order[1]![0], Layer.OutboundIppacket4);
-    assert.equal(order[0]![1] - order[1]![1], 20);
+    assert.deepEqual(
+      order.map(([l]) => l),
+      [
+        Layer.AleAuthConnect4,
+        Layer.AleFlowEstablished4,
+        Layer.DatagramData4,
+        Layer.OutboundTransport4,
+        Layer.OutboundIppacket4,
+      ],
+    );
+    const transport = order[3]![1];
+    for (const [l, offset] of order.slice(0, 4)) assert.equal(offset, transport, `layer ${l} at the transport header`);
+    assert.equal(transport - order[4]![1], 20);
     assert.equal(r.out.length, 1);
     assert.equal(u16(r.out[0]!.bytes, 36), 53);
     r.finish();
