@@ -6,6 +6,8 @@
  *
  * Run: node --import tsx --expose-gc bench/ndis.ts
  */
+
+import { poolTag, resetSystem } from '../src/ddi/kernel.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
@@ -18,9 +20,7 @@ import {
   NdisRetreatNetBufferDataStart,
   NET_BUFFER_LIST_POOL_PARAMETERS,
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-  poolTag,
-  resetSystem,
-} from '../src/ddi/index.js';
+} from '../src/ddi/ndis.js';
 import type { VerifierMode } from '../src/kernel/verifier.js';
 import { bestOf, heapUsedAfterGc, machine, nsPerOp, row } from './lib.js';
 

@@ -34,6 +34,7 @@ import {
   type OutstandingDescriptor,
   outstandingDescriptors,
   outstandingPools,
+  PoolKind,
 } from '../ndis/pools.js';
 import { NdisAdvanceNetBufferDataStart } from '../ndis/retreat.js';
 import {
@@ -302,7 +303,7 @@ export function outstandingNetBufferPools(): {
   site: string | undefined;
 }[] {
   return outstandingPools().map((p) => ({
-    kind: p.kind === 1 ? 'NET_BUFFER' : 'NET_BUFFER_LIST',
+    kind: p.kind === PoolKind.NetBuffer ? 'NET_BUFFER' : 'NET_BUFFER_LIST',
     tag: p.tagName,
     outstanding: p.outstanding,
     site: p.site,

@@ -8,25 +8,41 @@ import { NetBufferListCancelId } from './info.js';
 import type { NET_BUFFER, NET_BUFFER_LIST } from './structures.js';
 
 // NET_BUFFER_LIST.NblFlags (NDIS_NBL_FLAGS_*).
+/** NblFlags: the send data may not be modified. */
 export const NDIS_NBL_FLAGS_SEND_READ_ONLY = 0x00000001;
+/** NblFlags: the received data may not be modified. */
 export const NDIS_NBL_FLAGS_RECV_READ_ONLY = 0x00000002;
+/** NblFlags: header-data split was done on this receive. */
 export const NDIS_NBL_FLAGS_HD_SPLIT = 0x00000100;
+/** NblFlags: the frames are IPv4. */
 export const NDIS_NBL_FLAGS_IS_IPV4 = 0x00000200;
+/** NblFlags: the frames are IPv6. */
 export const NDIS_NBL_FLAGS_IS_IPV6 = 0x00000400;
+/** NblFlags: the frames are TCP. */
 export const NDIS_NBL_FLAGS_IS_TCP = 0x00000800;
+/** NblFlags: the frames are UDP. */
 export const NDIS_NBL_FLAGS_IS_UDP = 0x00001000;
+/** NblFlags: header-data split at the upper-layer protocol header. */
 export const NDIS_NBL_FLAGS_SPLIT_AT_UPPER_LAYER_PROTOCOL_HEADER = 0x00002000;
+/** NblFlags: header-data split at the upper-layer protocol payload. */
 export const NDIS_NBL_FLAGS_SPLIT_AT_UPPER_LAYER_PROTOCOL_PAYLOAD = 0x00004000;
+/** NblFlags: a loopback packet. */
 export const NDIS_NBL_FLAGS_IS_LOOPBACK_PACKET = 0x00008000;
 
 // NET_BUFFER_LIST.Flags: who owns which bits.
+/** Flags bits a protocol driver may use. */
 export const NBL_FLAGS_PROTOCOL_RESERVED = 0xfff00000 | 0;
+/** Flags bits a miniport driver may use. */
 export const NBL_FLAGS_MINIPORT_RESERVED = 0x0000f000;
+/** Flags bits the current owner may use as scratch. */
 export const NBL_FLAGS_SCRATCH = 0x000f0000;
+/** Flags bits reserved for NDIS. */
 export const NBL_FLAGS_NDIS_RESERVED = 0x00000fff;
 
 // NdisAllocateCloneNetBufferList / NdisFreeCloneNetBufferList flags.
+/** Clone flag reserved for NDIS. */
 export const NDIS_CLONE_FLAGS_RESERVED = 0x00000001;
+/** Clone over the original MDL chain instead of NDIS-allocated MDLs. */
 export const NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS = 0x00000002;
 
 /** NET_BUFFER_NEXT_NB */
@@ -141,13 +157,15 @@ export function NBL_CLEAR_PROTOCOL_RSVD_FLAG(nbl: NET_BUFFER_LIST, f: number): v
 export function NBL_TEST_PROTOCOL_RSVD_FLAG(nbl: NET_BUFFER_LIST, f: number): number {
   return nbl.Flags & f & NBL_FLAGS_PROTOCOL_RESERVED;
 }
-/** NBL_SET_FLAG / NBL_CLEAR_FLAG / NBL_TEST_FLAG on Flags. */
+/** NBL_SET_FLAG: sets bits of Flags. */
 export function NBL_SET_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
   nbl.Flags |= f;
 }
+/** NBL_CLEAR_FLAG: clears bits of Flags. */
 export function NBL_CLEAR_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
   nbl.Flags &= ~f;
 }
+/** NBL_TEST_FLAG: the given bits of Flags that are set. */
 export function NBL_TEST_FLAG(nbl: NET_BUFFER_LIST, f: number): number {
   return nbl.Flags & f;
 }

@@ -209,7 +209,7 @@ function createNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
     ExFreePool(block);
     return null;
   }
-  pool.all.push(nb);
+  pool.all.add(nb);
   pool.created++;
   return nb;
 }
@@ -300,6 +300,8 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
 
 /** Releases a descriptor's block and built-in MDL for good. */
 export function destroyNb(nb: NET_BUFFER, tag: number): void {
+  const pool = nb.pool as NetBufferPool;
+  if (pool.kind === PoolKind.NetBuffer) pool.all.delete(nb);
   if (nb.dataMdl !== null) releaseMdlObject(nb.dataMdl, tag, 'MDL');
   if (nb.block !== 0) ExFreePool(nb.block);
   nb.dataMdl = null;

@@ -68,8 +68,8 @@ export class NetBufferPool extends PoolBase {
   readonly kind = PoolKind.NetBuffer;
   /** Cached free NET_BUFFERs. */
   readonly free: NET_BUFFER[] = [];
-  /** Every NET_BUFFER the pool created (for leak reports; not on the hot path). */
-  readonly all: NET_BUFFER[] = [];
+  /** Every NET_BUFFER the pool created and has not destroyed (for leak reports; touched only on cache misses). */
+  readonly all = new Set<NET_BUFFER>();
 }
 
 /** A NET_BUFFER_LIST pool (the NDIS_HANDLE NdisAllocateNetBufferListPool returns). */
@@ -80,8 +80,8 @@ export class NetBufferListPool extends PoolBase {
   readonly ContextSize: number;
   /** Cached free NET_BUFFER_LISTs. */
   readonly free: NET_BUFFER_LIST[] = [];
-  /** Every NET_BUFFER_LIST the pool created. */
-  readonly all: NET_BUFFER_LIST[] = [];
+  /** Every NET_BUFFER_LIST the pool created and has not destroyed. */
+  readonly all = new Set<NET_BUFFER_LIST>();
 
   constructor(
     tag: number,

@@ -26,18 +26,24 @@ export const NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_2 = 2;
 /** RTL_SIZEOF_THROUGH_FIELD(NET_BUFFER_LIST_POOL_PARAMETERS, Flags). */
 export const NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_2 = 20;
 
-/** NET_BUFFER_LIST_POOL_PARAMETERS.ProtocolId values. */
+/** ProtocolId of miniport, filter and intermediate drivers. */
 export const NDIS_PROTOCOL_ID_DEFAULT = 0x00;
+/** ProtocolId of the TCP/IP protocol. */
 export const NDIS_PROTOCOL_ID_TCP_IP = 0x02;
+/** ProtocolId of IPX. */
 export const NDIS_PROTOCOL_ID_IPX = 0x06;
+/** ProtocolId of NetBEUI. */
 export const NDIS_PROTOCOL_ID_NBF = 0x07;
+/** Largest ProtocolId. */
 export const NDIS_PROTOCOL_ID_MAX = 0x0f;
+/** Mask of the ProtocolId bits. */
 export const NDIS_PROTOCOL_ID_MASK = 0x0f;
 
-/** x64 sizes of the C structures, used to charge the pool what Windows would (decided from the nbl.h layout). */
+/** sizeof(NET_BUFFER) on x64. */
 export const SIZEOF_NET_BUFFER = 176;
+/** sizeof(NET_BUFFER_LIST) on x64, with its 27 NetBufferListInfo slots. */
 export const SIZEOF_NET_BUFFER_LIST = 368;
-/** NET_BUFFER_LIST_CONTEXT up to ContextData (which is aligned to MEMORY_ALLOCATION_ALIGNMENT). */
+/** NET_BUFFER_LIST_CONTEXT up to ContextData (aligned to MEMORY_ALLOCATION_ALIGNMENT). */
 export const SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER = 16;
 
 /** NDIS_OBJECT_HEADER: Type, Revision, Size of the structure it heads. */
