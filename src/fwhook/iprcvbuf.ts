@@ -43,8 +43,8 @@ const OFF_RCVCONTEXT = 48;
 const OFF_RCVOFFSET = 56;
 const OFF_FLAGS = 60;
 
-/** DDI compliance rule id for firewall-hook buffer calls above DISPATCH_LEVEL. */
-const IRQL_FIREWALL_RULE = 0x00040010;
+/** DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 for firewall-hook calls above DISPATCH_LEVEL (a wdknet id). */
+export const IRQL_FIREWALL_RULE = 0x00040010;
 
 const TWO_32 = 0x1_0000_0000;
 

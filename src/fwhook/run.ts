@@ -17,7 +17,7 @@ import { DISPATCH_LEVEL, KeGetCurrentIrql, KeLowerIrql, KeRaiseIrql, requireIrql
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { buildRcvBufChain } from './chain.js';
 import { DROP, FirewallViolation, FORWARD, firewallViolation, ICMP_ON_DROP, IP_TRANSMIT } from './constants.js';
-import { IPFreeBuff } from './iprcvbuf.js';
+import { IPFreeBuff, IRQL_FIREWALL_RULE } from './iprcvbuf.js';
 import { FIREWALL_CONTEXT_T, firewallHooks } from './registry.js';
 
 /** The outcome of {@link runFirewallHooks}. The same object is reused by every call: read it before the next. */
@@ -65,7 +65,7 @@ export function runFirewallHooks(
   DestinationType: number,
   Context: FIREWALL_CONTEXT_T,
 ): FirewallVerdict {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'runFirewallHooks', 0x00040010);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'runFirewallHooks', IRQL_FIREWALL_RULE);
   let chain = typeof packet === 'number' ? packet : buildRcvBufChain(packet);
   verdict.hooksCalled = 0;
   verdict.bufferChanged = false;

@@ -3,6 +3,7 @@
  * pools. Importing it registers its reset with resetSystem and its leak source with collectLeaks.
  */
 import { type Leak, registerLeakSource } from '../kernel/leaks.js';
+import { TAG_MDL } from '../kernel/mdl.js';
 import { onSystemReset } from '../kernel/system.js';
 import { tagToString } from '../kernel/tags.js';
 import { liveBufferPools, resetNdis5Buffers } from './ndis5buffer.js';
@@ -32,6 +33,16 @@ registerLeakSource('ndis5', () => {
       site: undefined,
       detail: `buffer pool #${n}: ${pool.inUse} of ${pool.NumberOfDescriptors} descriptors still allocated`,
     });
+    if (pool.inUse > 0) {
+      leaks.push({
+        kind: 'NDIS_BUFFER',
+        tag: tagToString(TAG_MDL),
+        size: pool.inUse,
+        owner: `buffer pool #${n}`,
+        site: undefined,
+        detail: `${pool.inUse} buffer descriptor(s) not freed with NdisFreeBuffer`,
+      });
+    }
   }
   n = 0;
   for (const pool of livePacketPools()) {

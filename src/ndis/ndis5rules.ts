@@ -48,7 +48,10 @@ export const Ndis5Violation = {
   BufferChainedTwice: 0x1059,
 } as const;
 
-/** DDI compliance rule id reported when an NDIS 5 buffer or packet call is made above DISPATCH_LEVEL. */
+/**
+ * DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 when an NDIS 5 buffer or packet call is made above
+ * DISPATCH_LEVEL (a wdknet id in the style of the DDI compliance rule ids; the kernel uses 0x0002xxxx).
+ */
 export const IRQL_NDIS5_FUNCTION_RULE = 0x00040009;
 
 /**

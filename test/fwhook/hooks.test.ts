@@ -24,12 +24,16 @@ import {
   DRIVER_VERIFIER_DETECTED_VIOLATION,
   DROP,
   ExAllocatePoolWithTag,
+  Executive,
   ExFreePool,
   FIREWALL_CONTEXT_T,
   FORWARD,
   ICMP_ON_DROP,
   INVALID_IF_INDEX,
+  IO_STATUS_BLOCK,
   IOCTL_IP_SET_FIREWALL_HOOK,
+  IoBuildDeviceIoControlRequest,
+  IoCallDriver,
   IoGetDeviceObjectPointer,
   IP_RECEIVE,
   IP_SET_FIREWALL_HOOK_INFO,
@@ -38,15 +42,21 @@ import {
   IPFreeBuff,
   type IPPacketFirewallPtr,
   IPRcvBuf,
+  KEVENT,
   KeGetCurrentIrql,
+  KeInitializeEvent,
+  KernelMode,
+  KeWaitForSingleObject,
   LOCAL_IF_INDEX,
   NonPagedPool,
+  NotificationEvent,
   NT_SUCCESS,
   poolTag,
   resetSystem,
   STATUS_INVALID_DEVICE_REQUEST,
   STATUS_INVALID_PARAMETER,
   STATUS_OBJECT_NAME_NOT_FOUND,
+  STATUS_PENDING,
   STATUS_SUCCESS,
   STATUS_UNSUCCESSFUL,
 } from './ddi.js';
@@ -132,6 +142,41 @@ describe('the IP firewall hook: registration and running the hooks', () => {
     assert.equal(setHook(hook, 1, true), STATUS_SUCCESS, 'the device is back after a reset');
     resetSystem();
     assert.deepEqual(firewallHooks(), [], 'a reset forgets registrations');
+  });
+
+  it('registration exactly as firewall-hook drivers did it: IoBuildDeviceIoControlRequest + IoCallDriver, then wait', () => {
+    const hook: IPPacketFirewallPtr = () => FORWARD;
+    const call = (add: boolean): number => {
+      const device = { value: null as DEVICE_OBJECT | null };
+      assert.equal(IoGetDeviceObjectPointer(DD_IP_DEVICE_NAME, device), STATUS_SUCCESS);
+      const event = new KEVENT();
+      KeInitializeEvent(event, NotificationEvent, false);
+      const ioStatus = new IO_STATUS_BLOCK();
+      const info = new IP_SET_FIREWALL_HOOK_INFO(hook, 1, add);
+      const irp = IoBuildDeviceIoControlRequest(
+        IOCTL_IP_SET_FIREWALL_HOOK,
+        device.value!,
+        info,
+        IP_SET_FIREWALL_HOOK_INFO.sizeof,
+        null,
+        0,
+        false,
+        event,
+        ioStatus,
+      );
+      assert.ok(irp);
+      let status = IoCallDriver(device.value!, irp);
+      if (status === STATUS_PENDING) {
+        KeWaitForSingleObject(event, Executive, KernelMode, false, null);
+        status = ioStatus.Status;
+      }
+      return status;
+    };
+    assert.equal(call(true), STATUS_SUCCESS);
+    assert.deepEqual(firewallHooks(), [hook]);
+    assert.equal(call(true), STATUS_UNSUCCESSFUL);
+    assert.equal(call(false), STATUS_SUCCESS);
+    assert.deepEqual(firewallHooks(), []);
   });
 
   it('the IOCTL refuses a short input buffer, a missing hook and other control codes', () => {

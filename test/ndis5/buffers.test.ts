@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { collectLeaks } from '../../src/kernel/leaks.js';
 import { TAG_MDL } from '../../src/kernel/mdl.js';
 import { poolTagStats } from '../../src/kernel/pool.js';
 import { Ndis5Violation, TAG_NDIS_BUFFER_POOL } from '../../src/ndis/ndis5.js';
@@ -168,9 +169,14 @@ describe('NDIS 5 buffer descriptors (NdisAllocateBuffer)', () => {
     assert.equal(poolTagStats(TAG_NDIS_BUFFER_POOL)!.name, 'NDbp');
     const a = alloc(p, mem, 100).buffer!;
     assert.ok(poolTagStats(TAG_MDL)!.bytes > 0);
+    assert.ok(
+      collectLeaks().some((l) => l.kind === 'NDIS_BUFFER'),
+      'an outstanding descriptor is listed as a leak',
+    );
     NdisFreeBuffer(a);
     NdisFreeBufferPool(p);
     ExFreePool(mem);
+    assert.equal(collectLeaks().length, 0);
     assert.equal(poolTagStats(TAG_MDL)!.bytes, 0);
     assert.equal(poolTagStats(TAG_NDIS_BUFFER_POOL)!.bytes, 0);
     assert.equal(poolTagStats(TAG)!.bytes, 0);
