@@ -1,0 +1,438 @@
+/**
+ * inspect-reinject: a WFP callout driver in the manner of the Windows-driver-samples "inspect" sample, at the
+ * IPv4 IP-packet layers. Each packet it did not inject itself is referenced, blocked and absorbed at classify, and
+ * queued; a DPC inspects it out of band, clones it with FwpsAllocateCloneNetBufferList0 and reinjects the clone
+ * with FwpsInjectNetworkSendAsync0 (outbound) or FwpsInjectNetworkReceiveAsync0 (inbound). The injection
+ * completion frees the clone with FwpsFreeCloneNetBufferList0 and dereferences the original. Packets it injected
+ * come back through classify and are recognised with FwpsQueryPacketInjectionState0 and permitted.
+ *
+ * The inspection: a TCP or UDP packet to a port in `inspectPolicy.blockedPorts` is dropped (default: 9, discard).
+ * Every packet is accounted for in `inspectStats`.
+ *
+ * Load with `wdknet run <capture> --driver examples/inspect-reinject.ts`.
+ */
+import {
+  AF_INET,
+  bytesAt,
+  type DEVICE_OBJECT,
+  type DRIVER_OBJECT,
+  ExAllocatePoolWithTag,
+  Executive,
+  ExFreePoolWithTag,
+  FILE_DEVICE_NETWORK,
+  FILE_DEVICE_SECURE_OPEN,
+  FWP_ACTION_BLOCK,
+  FWP_ACTION_CALLOUT_TERMINATING,
+  FWP_ACTION_PERMIT,
+  FWP_DIRECTION_INBOUND,
+  FWP_DIRECTION_OUTBOUND,
+  FWP_EMPTY,
+  FWPM_CALLOUT0,
+  FWPM_FILTER0,
+  FWPM_LAYER_INBOUND_IPPACKET_V4,
+  FWPM_LAYER_OUTBOUND_IPPACKET_V4,
+  FWPM_SESSION_FLAG_DYNAMIC,
+  FWPM_SESSION0,
+  FWPM_SUBLAYER0,
+  FWPS_CALLOUT0,
+  FWPS_CLASSIFY_OUT_FLAG_ABSORB,
+  type FWPS_CLASSIFY_OUT0,
+  FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX,
+  FWPS_FIELD_INBOUND_IPPACKET_V4_SUB_INTERFACE_INDEX,
+  FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT,
+  type FWPS_FILTER0,
+  type FWPS_INCOMING_METADATA_VALUES0,
+  type FWPS_INCOMING_VALUES0,
+  FWPS_INJECTION_TYPE_NETWORK,
+  FWPS_IS_METADATA_FIELD_PRESENT,
+  FWPS_LAYER_INBOUND_IPPACKET_V4,
+  FWPS_METADATA_FIELD_COMPARTMENT_ID,
+  FWPS_METADATA_FIELD_IP_HEADER_SIZE,
+  FWPS_PACKET_INJECTED_BY_SELF,
+  FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
+  FWPS_RIGHT_ACTION_WRITE,
+  FwpmCalloutAdd0,
+  FwpmEngineClose0,
+  FwpmEngineOpen0,
+  FwpmFilterAdd0,
+  FwpmSubLayerAdd0,
+  FwpmTransactionAbort0,
+  FwpmTransactionBegin0,
+  FwpmTransactionCommit0,
+  FwpsAllocateCloneNetBufferList0,
+  FwpsCalloutRegister0,
+  FwpsCalloutUnregisterById0,
+  FwpsDereferenceNetBufferList0,
+  FwpsFreeCloneNetBufferList0,
+  FwpsInjectionHandleCreate0,
+  FwpsInjectionHandleDestroy0,
+  FwpsInjectNetworkReceiveAsync0,
+  FwpsInjectNetworkSendAsync0,
+  FwpsQueryPacketInjectionState0,
+  FwpsReferenceNetBufferList0,
+  IoCreateDevice,
+  IoDeleteDevice,
+  KDPC,
+  KEVENT,
+  KeFlushQueuedDpcs,
+  KeInitializeDpc,
+  KeInitializeEvent,
+  KeInsertQueueDpc,
+  KernelMode,
+  KeSetEvent,
+  KeWaitForSingleObject,
+  NDIS_STATUS_SUCCESS,
+  NdisAdvanceNetBufferDataStart,
+  NdisGetDataBuffer,
+  NdisRetreatNetBufferDataStart,
+  NET_BUFFER_DATA_LENGTH,
+  type NET_BUFFER_LIST,
+  NET_BUFFER_LIST_FIRST_NB,
+  NonPagedPoolNx,
+  NotificationEvent,
+  NT_SUCCESS,
+  poolTag,
+  RPC_C_AUTHN_WINNT,
+  STATUS_SUCCESS,
+  UNSPECIFIED_COMPARTMENT_ID,
+} from 'wdknet/ddi';
+import { PacketAccounting } from './lib/accounting.js';
+import { IPPROTO_TCP, IPPROTO_UDP, IPV4_PROTOCOL, ipv4HeaderLength, isLaterFragment, read16 } from './lib/inet.js';
+
+/** This driver's keys (made up for the example, as a real driver generates its own). */
+export const INSPECT_OUTBOUND_CALLOUT = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c01';
+export const INSPECT_INBOUND_CALLOUT = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c02';
+export const INSPECT_SUBLAYER = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c03';
+
+/** Pool tag of the driver's own allocations ("Insp" in poolmon). */
+const TAG = poolTag('psnI');
+/** Bytes of headers the inspection reads: a maximal IPv4 header plus the ports. */
+const INSPECT_BYTES = 64;
+/** Most packets waiting for inspection at once; beyond it a packet is blocked (counted as 'queue-full'). */
+const QUEUE_CAPACITY = 1024;
+
+/** What the out-of-band inspection drops. */
+export const inspectPolicy = { blockedPorts: new Set<number>([9]) };
+/** Every packet, accounted for. */
+export const inspectStats = new PacketAccounting();
+
+/** A packet waiting in the queue, from classify to injection completion (preallocated, reused). */
+class PendedPacket {
+  netBufferList: NET_BUFFER_LIST | null = null;
+  direction = FWP_DIRECTION_OUTBOUND;
+  compartmentId = UNSPECIFIED_COMPARTMENT_ID;
+  interfaceIndex = 0;
+  subInterfaceIndex = 0;
+  ipHeaderSize = 0;
+  /** DataOffset of the first NET_BUFFER at classify, to find the IP header again later. */
+  nblOffset = 0;
+  next: PendedPacket | null = null;
+}
+
+let device: DEVICE_OBJECT | null = null;
+/** Injections accepted and not yet completed; DriverUnload waits for them (the completion is our code). */
+let pendingInjections = 0;
+let unloadWaiting = false;
+const injectionsDone = new KEVENT();
+let engineHandle: unknown = null;
+let injectionHandle: unknown = null;
+let outboundCalloutId = 0;
+let inboundCalloutId = 0;
+let scratch = 0;
+let unloading = false;
+const inspectDpc = new KDPC();
+const freeSlots: PendedPacket[] = [];
+let queueHead: PendedPacket | null = null;
+let queueTail: PendedPacket | null = null;
+const cloneBox: { value: NET_BUFFER_LIST | null } = { value: null };
+
+/** classifyFn0 for both IP-packet layers. */
+function InspectClassify(
+  inFixedValues: FWPS_INCOMING_VALUES0,
+  inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  filter: FWPS_FILTER0,
+  _flowContext: number,
+  classifyOut: FWPS_CLASSIFY_OUT0,
+): void {
+  // Without the right to write the action a higher filter has decided; the packet is not ours to take.
+  if ((classifyOut.rights & FWPS_RIGHT_ACTION_WRITE) === 0 || layerData === null) return;
+  inspectStats.seen++;
+
+  const state = FwpsQueryPacketInjectionState0(injectionHandle, layerData, null);
+  if (state === FWPS_PACKET_INJECTED_BY_SELF || state === FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF) {
+    permit(filter, classifyOut);
+    inspectStats.passed++;
+    return;
+  }
+  if (unloading) {
+    // As the inspect sample does while it unloads: let traffic through rather than queue what nobody will inject.
+    permit(filter, classifyOut);
+    inspectStats.passed++;
+    return;
+  }
+  const packet = freeSlots.pop();
+  if (packet === undefined) {
+    block(classifyOut);
+    inspectStats.drop('queue-full');
+    return;
+  }
+  const inbound = inFixedValues.layerId === FWPS_LAYER_INBOUND_IPPACKET_V4;
+  packet.direction = inbound ? FWP_DIRECTION_INBOUND : FWP_DIRECTION_OUTBOUND;
+  packet.compartmentId = FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_COMPARTMENT_ID)
+    ? inMetaValues.compartmentId
+    : UNSPECIFIED_COMPARTMENT_ID;
+  packet.ipHeaderSize =
+    inbound && FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_IP_HEADER_SIZE)
+      ? inMetaValues.ipHeaderSize
+      : 0;
+  if (inbound) {
+    packet.interfaceIndex = inFixedValues.incomingValue[FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX]!.value.uint32;
+    packet.subInterfaceIndex =
+      inFixedValues.incomingValue[FWPS_FIELD_INBOUND_IPPACKET_V4_SUB_INTERFACE_INDEX]!.value.uint32;
+  }
+  packet.nblOffset = NET_BUFFER_LIST_FIRST_NB(layerData)!.DataOffset;
+  // Keep the original alive after classify returns: the stack completes it only when the reference is dropped.
+  FwpsReferenceNetBufferList0(layerData, true);
+  packet.netBufferList = layerData;
+  enqueue(packet);
+
+  classifyOut.actionType = FWP_ACTION_BLOCK;
+  classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+  classifyOut.flags |= FWPS_CLASSIFY_OUT_FLAG_ABSORB;
+  inspectStats.absorbed++;
+  KeInsertQueueDpc(inspectDpc, null, null);
+}
+
+function permit(filter: FWPS_FILTER0, classifyOut: FWPS_CLASSIFY_OUT0): void {
+  classifyOut.actionType = FWP_ACTION_PERMIT;
+  if ((filter.flags & FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT) !== 0) classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+}
+
+function block(classifyOut: FWPS_CLASSIFY_OUT0): void {
+  classifyOut.actionType = FWP_ACTION_BLOCK;
+  classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+}
+
+function enqueue(packet: PendedPacket): void {
+  packet.next = null;
+  if (queueTail === null) queueHead = packet;
+  else queueTail.next = packet;
+  queueTail = packet;
+}
+
+/** The out-of-band worker: inspects and reinjects everything queued. Runs at DISPATCH_LEVEL. */
+function InspectWorker(_dpc: KDPC, _context: unknown, _a1: unknown, _a2: unknown): void {
+  while (queueHead !== null) {
+    const packet = queueHead;
+    queueHead = packet.next;
+    if (queueHead === null) queueTail = null;
+    packet.next = null;
+    inspectAndReinject(packet);
+  }
+}
+
+function inspectAndReinject(packet: PendedPacket): void {
+  const original = packet.netBufferList!;
+  const nb = NET_BUFFER_LIST_FIRST_NB(original)!;
+  // Inbound data starts after the IP header; point the original at the IP header so the clone starts there too.
+  // The stack may have moved the offset since classify: retreat only what is needed to reach the header.
+  const retreat =
+    packet.direction === FWP_DIRECTION_INBOUND ? packet.ipHeaderSize - (packet.nblOffset - nb.DataOffset) : 0;
+  if (retreat > 0 && NdisRetreatNetBufferDataStart(nb, retreat, 0, null) !== NDIS_STATUS_SUCCESS) {
+    finish(packet, 'retreat-failed');
+    return;
+  }
+  const blocked = isBlocked(nb);
+  let status = STATUS_SUCCESS;
+  if (!blocked) status = FwpsAllocateCloneNetBufferList0(original, null, null, 0, cloneBox);
+  if (retreat > 0) NdisAdvanceNetBufferDataStart(nb, retreat, false, null);
+  if (blocked) {
+    finish(packet, 'inspection');
+    return;
+  }
+  if (!NT_SUCCESS(status)) {
+    finish(packet, 'clone-failed');
+    return;
+  }
+  const clone = cloneBox.value!;
+  cloneBox.value = null;
+  status =
+    packet.direction === FWP_DIRECTION_OUTBOUND
+      ? FwpsInjectNetworkSendAsync0(
+          injectionHandle,
+          null,
+          0,
+          packet.compartmentId,
+          clone,
+          InspectInjectComplete,
+          packet,
+        )
+      : FwpsInjectNetworkReceiveAsync0(
+          injectionHandle,
+          null,
+          0,
+          packet.compartmentId,
+          packet.interfaceIndex,
+          packet.subInterfaceIndex,
+          clone,
+          InspectInjectComplete,
+          packet,
+        );
+  if (!NT_SUCCESS(status)) {
+    // The completion will not run for a failed injection: clean up here.
+    FwpsFreeCloneNetBufferList0(clone, 0);
+    finish(packet, 'inject-failed');
+  } else pendingInjections++;
+}
+
+/** Reads the headers and applies the policy. The NET_BUFFER's data starts at the IP header. */
+function isBlocked(nb: ReturnType<typeof NET_BUFFER_LIST_FIRST_NB> & object): boolean {
+  const length = Math.min(NET_BUFFER_DATA_LENGTH(nb), INSPECT_BYTES);
+  if (length < 20) return false;
+  const at = NdisGetDataBuffer(nb, length, scratch, 1, 0);
+  if (at === 0) return false;
+  const b = bytesAt(at, length);
+  const protocol = b[IPV4_PROTOCOL];
+  if ((protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) || isLaterFragment(b)) return false;
+  const ihl = ipv4HeaderLength(b);
+  if (ihl + 4 > length) return false;
+  return inspectPolicy.blockedPorts.has(read16(b, ihl + 2));
+}
+
+/** FWPS_INJECT_COMPLETE0: the clone has been through the stack. */
+function InspectInjectComplete(context: unknown, netBufferList: NET_BUFFER_LIST, dispatchLevel: boolean): void {
+  if (--pendingInjections === 0 && unloadWaiting) KeSetEvent(injectionsDone, 0, false);
+  const packet = context as PendedPacket;
+  const ok = NT_SUCCESS(netBufferList.Status);
+  FwpsFreeCloneNetBufferList0(netBufferList, 0);
+  FwpsDereferenceNetBufferList0(packet.netBufferList!, dispatchLevel);
+  packet.netBufferList = null;
+  freeSlots.push(packet);
+  if (ok) inspectStats.reinjected++;
+  else inspectStats.dropAbsorbed('inject-completed-with-error');
+}
+
+/** Ends an absorbed packet that will not be reinjected: drops the reference and counts the reason. */
+function finish(packet: PendedPacket, reason: string): void {
+  FwpsDereferenceNetBufferList0(packet.netBufferList!, true);
+  packet.netBufferList = null;
+  freeSlots.push(packet);
+  inspectStats.dropAbsorbed(reason);
+}
+
+/** DriverEntry: creates the device, the injection handle, registers and adds the callouts and their filters. */
+export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
+  pendingInjections = 0;
+  unloadWaiting = false;
+  KeInitializeEvent(injectionsDone, NotificationEvent, false);
+  inspectStats.reset();
+  unloading = false;
+  queueHead = queueTail = null;
+  freeSlots.length = 0;
+  for (let i = 0; i < QUEUE_CAPACITY; i++) freeSlots.push(new PendedPacket());
+  KeInitializeDpc(inspectDpc, InspectWorker, null);
+
+  const deviceBox = { value: null as DEVICE_OBJECT | null };
+  let status = IoCreateDevice(DriverObject, 0, null, FILE_DEVICE_NETWORK, FILE_DEVICE_SECURE_OPEN, false, deviceBox);
+  if (!NT_SUCCESS(status)) return status;
+  device = deviceBox.value;
+  DriverObject.DriverUnload = DriverUnload;
+
+  scratch = ExAllocatePoolWithTag(NonPagedPoolNx, INSPECT_BYTES, TAG);
+  if (scratch === 0) {
+    cleanup();
+    return 0xc000009a | 0; // STATUS_INSUFFICIENT_RESOURCES
+  }
+  const injection = { value: null as unknown };
+  status = FwpsInjectionHandleCreate0(AF_INET, FWPS_INJECTION_TYPE_NETWORK, injection);
+  if (!NT_SUCCESS(status)) {
+    cleanup();
+    return status;
+  }
+  injectionHandle = injection.value;
+
+  status = registerCallouts();
+  if (!NT_SUCCESS(status)) cleanup();
+  return status;
+}
+
+function registerCallouts(): number {
+  const session = new FWPM_SESSION0();
+  session.flags = FWPM_SESSION_FLAG_DYNAMIC; // our objects go away with the engine handle
+  const engine = { value: null as unknown };
+  let status = FwpmEngineOpen0(null, RPC_C_AUTHN_WINNT, null, session, engine);
+  if (!NT_SUCCESS(status)) return status;
+  engineHandle = engine.value;
+
+  status = FwpmTransactionBegin0(engineHandle, 0);
+  if (!NT_SUCCESS(status)) return status;
+  const sublayer = new FWPM_SUBLAYER0();
+  sublayer.subLayerKey = INSPECT_SUBLAYER;
+  sublayer.displayData.name = 'Inspect-reinject sublayer';
+  sublayer.weight = 0x100;
+  status = FwpmSubLayerAdd0(engineHandle, sublayer, null);
+  if (NT_SUCCESS(status)) status = addCallout(INSPECT_OUTBOUND_CALLOUT, FWPM_LAYER_OUTBOUND_IPPACKET_V4, false);
+  if (NT_SUCCESS(status)) status = addCallout(INSPECT_INBOUND_CALLOUT, FWPM_LAYER_INBOUND_IPPACKET_V4, true);
+  if (!NT_SUCCESS(status)) {
+    FwpmTransactionAbort0(engineHandle);
+    return status;
+  }
+  return FwpmTransactionCommit0(engineHandle);
+}
+
+function addCallout(calloutKey: string, layerKey: string, inbound: boolean): number {
+  const sCallout = new FWPS_CALLOUT0();
+  sCallout.calloutKey = calloutKey;
+  sCallout.classifyFn = InspectClassify;
+  sCallout.notifyFn = () => STATUS_SUCCESS;
+  const id = { value: 0 };
+  let status = FwpsCalloutRegister0(device, sCallout, id);
+  if (!NT_SUCCESS(status)) return status;
+  if (inbound) inboundCalloutId = id.value;
+  else outboundCalloutId = id.value;
+
+  const mCallout = new FWPM_CALLOUT0();
+  mCallout.calloutKey = calloutKey;
+  mCallout.displayData.name = inbound ? 'Inspect inbound IP packets' : 'Inspect outbound IP packets';
+  mCallout.applicableLayer = layerKey;
+  status = FwpmCalloutAdd0(engineHandle, mCallout, null, null);
+  if (!NT_SUCCESS(status)) return status;
+
+  const filter = new FWPM_FILTER0();
+  filter.layerKey = layerKey;
+  filter.subLayerKey = INSPECT_SUBLAYER;
+  filter.displayData.name = 'Inspect every packet';
+  filter.action.type = FWP_ACTION_CALLOUT_TERMINATING;
+  filter.action.calloutKey = calloutKey;
+  filter.weight.type = FWP_EMPTY; // the engine picks the weight
+  filter.numFilterConditions = 0;
+  return FwpmFilterAdd0(engineHandle, filter, null, null);
+}
+
+/** DriverUnload: stops taking packets, lets every queued one finish, and releases everything. */
+function DriverUnload(_DriverObject: DRIVER_OBJECT): void {
+  unloading = true;
+  cleanup();
+}
+
+function cleanup(): void {
+  // Closing the dynamic session removes the filters, so classify stops; then the callouts can go.
+  if (engineHandle !== null) FwpmEngineClose0(engineHandle);
+  engineHandle = null;
+  if (outboundCalloutId !== 0) FwpsCalloutUnregisterById0(outboundCalloutId);
+  if (inboundCalloutId !== 0) FwpsCalloutUnregisterById0(inboundCalloutId);
+  outboundCalloutId = inboundCalloutId = 0;
+  // Queued packets are inspected and injected; their completions free the clones and the references.
+  KeFlushQueuedDpcs();
+  if (pendingInjections > 0) {
+    unloadWaiting = true;
+    KeWaitForSingleObject(injectionsDone, Executive, KernelMode, false, null);
+  }
+  if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
+  injectionHandle = null;
+  if (scratch !== 0) ExFreePoolWithTag(scratch, TAG);
+  scratch = 0;
+  if (device !== null) IoDeleteDevice(device);
+  device = null;
+}

@@ -1,0 +1,393 @@
+/**
+ * udp-redirect: a WFP callout driver that redirects UDP, in the manner of the Windows-driver-samples "ddproxy"
+ * sample, at the IPv4 IP-packet layers. Outbound datagrams to `from` (address and port) are cloned, their
+ * destination rewritten to `to`, checksums fixed, and the clone sent with FwpsInjectNetworkSendAsync0; the
+ * original is blocked and absorbed. Inbound replies from `to` are cloned, their source rewritten back to `from`,
+ * and indicated with FwpsInjectNetworkReceiveAsync0, so the application sees the peer it talked to. The injection
+ * completion frees the clone (FwpsFreeCloneNetBufferList0). Every packet is accounted in `redirectStats`.
+ *
+ * Configure with {@link configureRedirect} before loading (a real driver would read its registry key).
+ * Load with `wdknet run <capture> --driver examples/udp-redirect.ts`.
+ */
+import {
+  AF_INET,
+  bytesAt,
+  type DEVICE_OBJECT,
+  type DRIVER_OBJECT,
+  ExAllocatePoolWithTag,
+  Executive,
+  ExFreePoolWithTag,
+  FILE_DEVICE_NETWORK,
+  FILE_DEVICE_SECURE_OPEN,
+  FWP_ACTION_BLOCK,
+  FWP_ACTION_CALLOUT_TERMINATING,
+  FWP_ACTION_PERMIT,
+  FWP_EMPTY,
+  FWPM_CALLOUT0,
+  FWPM_FILTER0,
+  FWPM_LAYER_INBOUND_IPPACKET_V4,
+  FWPM_LAYER_OUTBOUND_IPPACKET_V4,
+  FWPM_SESSION_FLAG_DYNAMIC,
+  FWPM_SESSION0,
+  FWPM_SUBLAYER0,
+  FWPS_CALLOUT0,
+  FWPS_CLASSIFY_OUT_FLAG_ABSORB,
+  type FWPS_CLASSIFY_OUT0,
+  FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX,
+  FWPS_FIELD_INBOUND_IPPACKET_V4_SUB_INTERFACE_INDEX,
+  FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT,
+  type FWPS_FILTER0,
+  type FWPS_INCOMING_METADATA_VALUES0,
+  type FWPS_INCOMING_VALUES0,
+  FWPS_INJECTION_TYPE_NETWORK,
+  FWPS_IS_METADATA_FIELD_PRESENT,
+  FWPS_LAYER_INBOUND_IPPACKET_V4,
+  FWPS_METADATA_FIELD_COMPARTMENT_ID,
+  FWPS_METADATA_FIELD_IP_HEADER_SIZE,
+  FWPS_PACKET_INJECTED_BY_SELF,
+  FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
+  FWPS_RIGHT_ACTION_WRITE,
+  FwpmCalloutAdd0,
+  FwpmEngineClose0,
+  FwpmEngineOpen0,
+  FwpmFilterAdd0,
+  FwpmSubLayerAdd0,
+  FwpmTransactionAbort0,
+  FwpmTransactionBegin0,
+  FwpmTransactionCommit0,
+  FwpsAllocateCloneNetBufferList0,
+  FwpsCalloutRegister0,
+  FwpsCalloutUnregisterById0,
+  FwpsFreeCloneNetBufferList0,
+  FwpsInjectionHandleCreate0,
+  FwpsInjectionHandleDestroy0,
+  FwpsInjectNetworkReceiveAsync0,
+  FwpsInjectNetworkSendAsync0,
+  FwpsQueryPacketInjectionState0,
+  IoCreateDevice,
+  IoDeleteDevice,
+  KEVENT,
+  KeFlushQueuedDpcs,
+  KeInitializeEvent,
+  KernelMode,
+  KeSetEvent,
+  KeWaitForSingleObject,
+  NDIS_STATUS_SUCCESS,
+  NdisAdvanceNetBufferDataStart,
+  NdisGetDataBuffer,
+  NdisRetreatNetBufferDataStart,
+  type NET_BUFFER,
+  NET_BUFFER_DATA_LENGTH,
+  type NET_BUFFER_LIST,
+  NET_BUFFER_LIST_FIRST_NB,
+  NonPagedPoolNx,
+  NotificationEvent,
+  NT_SUCCESS,
+  poolTag,
+  RPC_C_AUTHN_WINNT,
+  STATUS_INSUFFICIENT_RESOURCES,
+  STATUS_SUCCESS,
+  UNSPECIFIED_COMPARTMENT_ID,
+} from 'wdknet/ddi';
+import { PacketAccounting } from './lib/accounting.js';
+import {
+  fixIpv4Checksum,
+  IPPROTO_UDP,
+  IPV4_DESTINATION,
+  IPV4_MIN_HEADER,
+  IPV4_PROTOCOL,
+  IPV4_SOURCE,
+  ipv4HeaderLength,
+  isLaterFragment,
+  L4_DESTINATION_PORT,
+  L4_SOURCE_PORT,
+  read16,
+  read32,
+  rewriteAddressAndPort,
+  UDP_CHECKSUM,
+  UDP_HEADER,
+} from './lib/inet.js';
+
+export const REDIRECT_OUTBOUND_CALLOUT = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f01';
+export const REDIRECT_INBOUND_CALLOUT = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f02';
+export const REDIRECT_SUBLAYER = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f03';
+
+/** Pool tag ("Rdir" in poolmon). */
+const TAG = poolTag('ridR');
+/** Headers read to decide: a maximal IPv4 header and a UDP header. */
+const HEADER_BYTES = 60 + UDP_HEADER;
+
+/** Where UDP to `fromAddress:fromPort` goes instead (addresses as 32-bit numbers, a.b.c.d = a<<24|...). */
+export const redirectConfig = { fromAddress: 0, fromPort: 0, toAddress: 0, toPort: 0 };
+/** Every packet, accounted for. */
+export const redirectStats = new PacketAccounting();
+
+/** Sets the redirection (before DriverEntry, as a registry key would). */
+export function configureRedirect(fromAddress: number, fromPort: number, toAddress: number, toPort: number): void {
+  redirectConfig.fromAddress = fromAddress >>> 0;
+  redirectConfig.fromPort = fromPort;
+  redirectConfig.toAddress = toAddress >>> 0;
+  redirectConfig.toPort = toPort;
+}
+
+let device: DEVICE_OBJECT | null = null;
+/** Injections accepted and not yet completed; DriverUnload waits for them (the completion is our code). */
+let pendingInjections = 0;
+let unloadWaiting = false;
+const injectionsDone = new KEVENT();
+let engineHandle: unknown = null;
+let injectionHandle: unknown = null;
+let outboundCalloutId = 0;
+let inboundCalloutId = 0;
+let scratch = 0;
+const cloneBox: { value: NET_BUFFER_LIST | null } = { value: null };
+
+/** What classify decided about a packet's headers (kept in module state: no object per packet). */
+const MATCH_NONE = 0;
+const MATCH_OUTBOUND = 1;
+const MATCH_INBOUND = 2;
+/** IP header length of the packet classifyHeaders last matched. */
+let matchedHeaderLength = 0;
+
+/** Reads the IPv4 and UDP headers at the start of `nb`'s data and says whether this driver rewrites it. */
+function classifyHeaders(nb: NET_BUFFER, inbound: boolean): number {
+  const available = Math.min(NET_BUFFER_DATA_LENGTH(nb), HEADER_BYTES);
+  if (available < IPV4_MIN_HEADER + UDP_HEADER) return MATCH_NONE;
+  const at = NdisGetDataBuffer(nb, available, scratch, 1, 0);
+  if (at === 0) return MATCH_NONE;
+  const b = bytesAt(at, available);
+  if (b[0]! >>> 4 !== 4 || b[IPV4_PROTOCOL] !== IPPROTO_UDP || isLaterFragment(b)) return MATCH_NONE;
+  const ihl = ipv4HeaderLength(b);
+  if (ihl < IPV4_MIN_HEADER || ihl + UDP_HEADER > available) return MATCH_NONE;
+  const c = redirectConfig;
+  matchedHeaderLength = ihl;
+  if (!inbound) {
+    return read32(b, IPV4_DESTINATION) === c.fromAddress && read16(b, ihl + L4_DESTINATION_PORT) === c.fromPort
+      ? MATCH_OUTBOUND
+      : MATCH_NONE;
+  }
+  return read32(b, IPV4_SOURCE) === c.toAddress && read16(b, ihl + L4_SOURCE_PORT) === c.toPort
+    ? MATCH_INBOUND
+    : MATCH_NONE;
+}
+
+/** classifyFn0 for both IP-packet layers. */
+function RedirectClassify(
+  inFixedValues: FWPS_INCOMING_VALUES0,
+  inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  filter: FWPS_FILTER0,
+  _flowContext: number,
+  classifyOut: FWPS_CLASSIFY_OUT0,
+): void {
+  if ((classifyOut.rights & FWPS_RIGHT_ACTION_WRITE) === 0 || layerData === null) return;
+  redirectStats.seen++;
+  const state = FwpsQueryPacketInjectionState0(injectionHandle, layerData, null);
+  if (state === FWPS_PACKET_INJECTED_BY_SELF || state === FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF) {
+    permit(filter, classifyOut);
+    return;
+  }
+  const inbound = inFixedValues.layerId === FWPS_LAYER_INBOUND_IPPACKET_V4;
+  const nb = NET_BUFFER_LIST_FIRST_NB(layerData)!;
+  // Inbound data starts after the IP header: step back over it to see it (and so the clone starts there too).
+  const ipHeaderSize =
+    inbound && FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_IP_HEADER_SIZE)
+      ? inMetaValues.ipHeaderSize
+      : 0;
+  if (ipHeaderSize > 0 && NdisRetreatNetBufferDataStart(nb, ipHeaderSize, 0, null) !== NDIS_STATUS_SUCCESS) {
+    // Not knowing whether it is ours, let it pass as the stack would without us.
+    permit(filter, classifyOut);
+    return;
+  }
+  const match = classifyHeaders(nb, inbound);
+  let status = STATUS_SUCCESS;
+  if (match !== MATCH_NONE) status = FwpsAllocateCloneNetBufferList0(layerData, null, null, 0, cloneBox);
+  if (ipHeaderSize > 0) NdisAdvanceNetBufferDataStart(nb, ipHeaderSize, false, null);
+  if (match === MATCH_NONE) {
+    permit(filter, classifyOut);
+    return;
+  }
+  if (!NT_SUCCESS(status)) {
+    block(classifyOut, 'clone-failed');
+    return;
+  }
+
+  const clone = cloneBox.value!;
+  cloneBox.value = null;
+  const cloneNb = NET_BUFFER_LIST_FIRST_NB(clone)!;
+  // The clone shares the original's data, which is ours to change: the original is absorbed below.
+  const headerLength = matchedHeaderLength;
+  const at = NdisGetDataBuffer(cloneNb, headerLength + UDP_HEADER, 0, 1, 0);
+  if (at === 0) {
+    FwpsFreeCloneNetBufferList0(clone, 0);
+    block(classifyOut, 'headers-not-contiguous');
+    return;
+  }
+  const b = bytesAt(at, headerLength + UDP_HEADER);
+  const c = redirectConfig;
+  const checksumAt = headerLength + UDP_CHECKSUM;
+  if (match === MATCH_OUTBOUND) {
+    rewriteAddressAndPort(
+      b,
+      IPV4_DESTINATION,
+      c.toAddress,
+      headerLength + L4_DESTINATION_PORT,
+      c.toPort,
+      checksumAt,
+      true,
+    );
+  } else {
+    rewriteAddressAndPort(b, IPV4_SOURCE, c.fromAddress, headerLength + L4_SOURCE_PORT, c.fromPort, checksumAt, true);
+  }
+  fixIpv4Checksum(b);
+
+  const compartmentId = FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_COMPARTMENT_ID)
+    ? inMetaValues.compartmentId
+    : UNSPECIFIED_COMPARTMENT_ID;
+  status =
+    match === MATCH_OUTBOUND
+      ? FwpsInjectNetworkSendAsync0(injectionHandle, null, 0, compartmentId, clone, RedirectInjectComplete, null)
+      : FwpsInjectNetworkReceiveAsync0(
+          injectionHandle,
+          null,
+          0,
+          compartmentId,
+          inFixedValues.incomingValue[FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX]!.value.uint32,
+          inFixedValues.incomingValue[FWPS_FIELD_INBOUND_IPPACKET_V4_SUB_INTERFACE_INDEX]!.value.uint32,
+          clone,
+          RedirectInjectComplete,
+          null,
+        );
+  if (!NT_SUCCESS(status)) {
+    FwpsFreeCloneNetBufferList0(clone, 0);
+    block(classifyOut, 'inject-failed');
+    return;
+  }
+  pendingInjections++;
+  classifyOut.actionType = FWP_ACTION_BLOCK;
+  classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+  classifyOut.flags |= FWPS_CLASSIFY_OUT_FLAG_ABSORB;
+  redirectStats.absorbed++;
+}
+
+function permit(filter: FWPS_FILTER0, classifyOut: FWPS_CLASSIFY_OUT0): void {
+  classifyOut.actionType = FWP_ACTION_PERMIT;
+  if ((filter.flags & FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT) !== 0) classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+  redirectStats.passed++;
+}
+
+function block(classifyOut: FWPS_CLASSIFY_OUT0, reason: string): void {
+  classifyOut.actionType = FWP_ACTION_BLOCK;
+  classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+  redirectStats.drop(reason);
+}
+
+/** FWPS_INJECT_COMPLETE0: the rewritten clone has been through the stack. */
+function RedirectInjectComplete(_context: unknown, netBufferList: NET_BUFFER_LIST, _dispatchLevel: boolean): void {
+  if (--pendingInjections === 0 && unloadWaiting) KeSetEvent(injectionsDone, 0, false);
+  const ok = NT_SUCCESS(netBufferList.Status);
+  FwpsFreeCloneNetBufferList0(netBufferList, 0);
+  if (ok) redirectStats.reinjected++;
+  else redirectStats.dropAbsorbed('inject-completed-with-error');
+}
+
+/** DriverEntry: device, scratch buffer, injection handle, callouts and filters. */
+export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
+  pendingInjections = 0;
+  unloadWaiting = false;
+  KeInitializeEvent(injectionsDone, NotificationEvent, false);
+  redirectStats.reset();
+  const deviceBox = { value: null as DEVICE_OBJECT | null };
+  let status = IoCreateDevice(DriverObject, 0, null, FILE_DEVICE_NETWORK, FILE_DEVICE_SECURE_OPEN, false, deviceBox);
+  if (!NT_SUCCESS(status)) return status;
+  device = deviceBox.value;
+  DriverObject.DriverUnload = DriverUnload;
+  scratch = ExAllocatePoolWithTag(NonPagedPoolNx, HEADER_BYTES, TAG);
+  if (scratch === 0) {
+    cleanup();
+    return STATUS_INSUFFICIENT_RESOURCES;
+  }
+  const injection = { value: null as unknown };
+  status = FwpsInjectionHandleCreate0(AF_INET, FWPS_INJECTION_TYPE_NETWORK, injection);
+  if (!NT_SUCCESS(status)) {
+    cleanup();
+    return status;
+  }
+  injectionHandle = injection.value;
+  status = registerCallouts();
+  if (!NT_SUCCESS(status)) cleanup();
+  return status;
+}
+
+function registerCallouts(): number {
+  const session = new FWPM_SESSION0();
+  session.flags = FWPM_SESSION_FLAG_DYNAMIC;
+  const engine = { value: null as unknown };
+  let status = FwpmEngineOpen0(null, RPC_C_AUTHN_WINNT, null, session, engine);
+  if (!NT_SUCCESS(status)) return status;
+  engineHandle = engine.value;
+  status = FwpmTransactionBegin0(engineHandle, 0);
+  if (!NT_SUCCESS(status)) return status;
+  const sublayer = new FWPM_SUBLAYER0();
+  sublayer.subLayerKey = REDIRECT_SUBLAYER;
+  sublayer.displayData.name = 'UDP redirect sublayer';
+  sublayer.weight = 0x300;
+  status = FwpmSubLayerAdd0(engineHandle, sublayer, null);
+  if (NT_SUCCESS(status)) status = addCallout(REDIRECT_OUTBOUND_CALLOUT, FWPM_LAYER_OUTBOUND_IPPACKET_V4, false);
+  if (NT_SUCCESS(status)) status = addCallout(REDIRECT_INBOUND_CALLOUT, FWPM_LAYER_INBOUND_IPPACKET_V4, true);
+  if (!NT_SUCCESS(status)) {
+    FwpmTransactionAbort0(engineHandle);
+    return status;
+  }
+  return FwpmTransactionCommit0(engineHandle);
+}
+
+function addCallout(calloutKey: string, layerKey: string, inbound: boolean): number {
+  const sCallout = new FWPS_CALLOUT0();
+  sCallout.calloutKey = calloutKey;
+  sCallout.classifyFn = RedirectClassify;
+  sCallout.notifyFn = () => STATUS_SUCCESS;
+  const id = { value: 0 };
+  let status = FwpsCalloutRegister0(device, sCallout, id);
+  if (!NT_SUCCESS(status)) return status;
+  if (inbound) inboundCalloutId = id.value;
+  else outboundCalloutId = id.value;
+  const mCallout = new FWPM_CALLOUT0();
+  mCallout.calloutKey = calloutKey;
+  mCallout.displayData.name = inbound ? 'UDP redirect: replies' : 'UDP redirect: requests';
+  mCallout.applicableLayer = layerKey;
+  status = FwpmCalloutAdd0(engineHandle, mCallout, null, null);
+  if (!NT_SUCCESS(status)) return status;
+  const filter = new FWPM_FILTER0();
+  filter.layerKey = layerKey;
+  filter.subLayerKey = REDIRECT_SUBLAYER;
+  filter.displayData.name = 'UDP redirect';
+  filter.action.type = FWP_ACTION_CALLOUT_TERMINATING;
+  filter.action.calloutKey = calloutKey;
+  filter.weight.type = FWP_EMPTY;
+  return FwpmFilterAdd0(engineHandle, filter, null, null);
+}
+
+function DriverUnload(_DriverObject: DRIVER_OBJECT): void {
+  cleanup();
+}
+
+function cleanup(): void {
+  if (engineHandle !== null) FwpmEngineClose0(engineHandle);
+  engineHandle = null;
+  if (outboundCalloutId !== 0) FwpsCalloutUnregisterById0(outboundCalloutId);
+  if (inboundCalloutId !== 0) FwpsCalloutUnregisterById0(inboundCalloutId);
+  outboundCalloutId = inboundCalloutId = 0;
+  // Injections still in flight complete (and free their clones) before the handle goes.
+  KeFlushQueuedDpcs();
+  if (pendingInjections > 0) {
+    unloadWaiting = true;
+    KeWaitForSingleObject(injectionsDone, Executive, KernelMode, false, null);
+  }
+  if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
+  injectionHandle = null;
+  if (scratch !== 0) ExFreePoolWithTag(scratch, TAG);
+  scratch = 0;
+  if (device !== null) IoDeleteDevice(device);
+  device = null;
+}
