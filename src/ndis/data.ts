@@ -43,10 +43,12 @@ export function NdisGetDataBuffer(
 }
 
 /**
- * NdisCopyFromNetBufferToNetBuffer: copies up to `BytesToCopy` bytes from `Source`'s data (starting
- * `SourceOffset` bytes in) over `Destination`'s data (starting `DestinationOffset` bytes in). It copies only
- * into existing used data space, so it stops at the end of either NET_BUFFER's data; `BytesCopied.value` says
- * how many bytes were copied (decided: offsets past the data copy nothing). Returns NDIS_STATUS_SUCCESS.
+ * NdisCopyFromNetBufferToNetBuffer: copies up to `BytesToCopy` bytes of `Source`'s data (from `SourceOffset`
+ * bytes past its current position) into the memory `Destination`'s MDLs describe (from `DestinationOffset`
+ * bytes past its current position). The copy stops when the source runs out of data (its DataLength) or the
+ * destination's MDL chain runs out of space; `BytesCopied.value` says how many bytes were copied. NDIS changes
+ * no member of the destination NET_BUFFER: the caller updates DataLength and the offsets. Returns
+ * NDIS_STATUS_SUCCESS.
  */
 export function NdisCopyFromNetBufferToNetBuffer(
   Destination: NET_BUFFER,
@@ -57,11 +59,7 @@ export function NdisCopyFromNetBufferToNetBuffer(
   BytesCopied: { value: number },
 ): number {
   requireNetBufferIrql('NdisCopyFromNetBufferToNetBuffer');
-  const want = Math.min(
-    BytesToCopy >>> 0,
-    Math.max(0, Source.DataLength - SourceOffset),
-    Math.max(0, Destination.DataLength - DestinationOffset),
-  );
+  const want = Math.min(BytesToCopy >>> 0, Math.max(0, Source.DataLength - SourceOffset));
   let dm = Destination.CurrentMdl;
   let doff = Destination.CurrentMdlOffset + DestinationOffset;
   let sm = Source.CurrentMdl;

@@ -234,8 +234,9 @@ export function attachBuiltInData(nb: NET_BUFFER, size: number): void {
   const va = nb.dataVa;
   m.Next = null;
   m.ByteCount = size;
-  m.StartVa = va - (va % 4096);
-  m.ByteOffset = va % 4096;
+  // Kernel addresses stay below 2^31 (see arena.ts), so the page split can use bit operations.
+  m.StartVa = va & ~0xfff;
+  m.ByteOffset = va & 0xfff;
   m.MappedSystemVa = va;
   m.MdlFlags = MDL_SOURCE_IS_NONPAGED_POOL;
   nb.MdlChain = m;

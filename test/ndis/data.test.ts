@@ -342,21 +342,25 @@ describe('NdisGetDataBuffer', () => {
 describe('NdisCopyFromNetBufferToNetBuffer', () => {
   beforeEach(() => resetSystem());
 
-  it('property: copying between NET_BUFFERs equals a flat copy, bounded by both data lengths', () => {
+  it('property: copying between NET_BUFFERs equals a flat copy, bounded by the source data and the destination MDLs', () => {
     fc.assert(
       fc.property(chainCase, chainCase, fc.nat(), fc.nat(), fc.nat(), (a, b, k1, k2, k3) => {
         resetSystem();
         const src = nbFor(a);
         const dst = nbFor(b);
+        const room = concat(b.segments).slice(b.offset); // what the destination MDLs hold past its data start
         const so = k1 % (a.length + 2);
-        const dof = k2 % (b.length + 2);
+        const dof = k2 % (room.length + 2);
         const want = k3 % 64;
-        const copied = { value: -1 };
-        const expected = dst.flat.slice();
-        const n = Math.max(0, Math.min(want, a.length - so, b.length - dof));
+        const n = Math.max(0, Math.min(want, a.length - so, room.length - dof));
+        const expected = room.slice();
         expected.set(src.flat.subarray(so, so + n), Math.min(dof, expected.length));
+        const before = fields(dst.nb);
+        const copied = { value: -1 };
         assert.equal(NdisCopyFromNetBufferToNetBuffer(dst.nb, dof, want, src.nb, so, copied), NDIS_STATUS_SUCCESS);
         assert.equal(copied.value, n);
+        assert.deepEqual(fields(dst.nb), before, 'NDIS changes no member of the destination');
+        dst.nb.DataLength = room.length;
         assert.deepEqual(flatten(dst.nb), expected);
         assert.deepEqual(flatten(src.nb), src.flat, 'source unchanged');
       }),
