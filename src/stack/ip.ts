@@ -856,18 +856,24 @@ export class IpLayer {
    * originated and dropped for lack of resources.
    */
   private allocate(length: number): NET_BUFFER_LIST | null {
+    const nbl = this.newPacket(length);
+    this.counters.originated++;
+    if (nbl === null) this.counters.drop(DropReason.NoResources);
+    return nbl;
+  }
+
+  /**
+   * A list from the host's own pool with `length` bytes of data (contiguous, one MDL) and room in front for
+   * headers, or null when none can be had. Not counted: the caller accounts for what it builds.
+   */
+  newPacket(length: number): NET_BUFFER_LIST | null {
     const pool = length + 64 + H.ETH_HEADER <= SMALL_DATA ? this.smallPool : this.largePool;
     const nbl = pool === null || length + 64 + H.ETH_HEADER > LARGE_DATA ? null : NdisAllocateNetBufferList(pool, 0, 0);
-    if (nbl === null) {
-      this.counters.originated++;
-      this.counters.drop(DropReason.NoResources);
-      return null;
-    }
+    if (nbl === null) return null;
     NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, pool!.DataSize - length, false, null);
     nbl.ProtocolReserved[0] = Origin.Own;
     nbl.ProtocolReserved[1] = null;
     nbl.ProtocolReserved[2] = 0;
-    this.counters.originated++;
     this.event('allocated', nbl, `${length} bytes`);
     return nbl;
   }
@@ -1479,7 +1485,7 @@ function checksumOffloaded(nbl: NET_BUFFER_LIST, bits: number): boolean {
  * The address of the NET_BUFFER's first `length` data bytes when they are contiguous in its current MDL, else 0.
  * (What NdisGetDataBuffer returns with no storage.)
  */
-function contiguous(nb: NET_BUFFER, length: number): number {
+export function contiguous(nb: NET_BUFFER, length: number): number {
   const m = nb.CurrentMdl;
   if (m === null || nb.DataLength < length) return 0;
   if (m.ByteCount - nb.CurrentMdlOffset < length) return 0;

@@ -20,9 +20,11 @@ import type { InterfaceDescription, PcapngBlock } from '../capture/pcapng-blocks
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { openCapture } from '../capture/reader.js';
 import { FileSink } from '../capture/sink.js';
+import { bindToFirewallHooks } from './fwhook-binding.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
 import { IpLayer } from './ip.js';
 import { TapAdapter } from './tap.js';
+import { bindToFilterEngine, unbindFromFilterEngine } from './wfp-binding.js';
 
 /** Options of {@link replay}. */
 export interface ReplayOptions {
@@ -118,6 +120,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   };
 
   host.start();
+  // The host calls the WFP layers and the firewall hooks that drivers register, and takes injected packets.
+  bindToFilterEngine(host);
+  bindToFirewallHooks(host);
   host.endpoints.bind(IPPROTO_UDP, 53);
   host.endpoints.bind(IPPROTO_UDP, 7);
   host.endpoints.bind(IPPROTO_TCP, 80);
@@ -186,6 +191,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     configuredFromCapture: configured,
     finish() {
       host.stop();
+      unbindFromFilterEngine(host);
       for (const t of taps) t?.stop();
       writer?.close();
       result.cutShort = cutShort;

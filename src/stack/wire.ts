@@ -2,27 +2,38 @@
  * The wire: one Ethernet segment. Every frame one port transmits reaches every other port attached to the same
  * wire, in the order frames were put on it, ports in the order they attached. Frames wait in a FIFO until the
  * wire is drained: explicitly ({@link Wire.drain}, what a host loop does between packets) or as kernel deferred
- * work (a DPC, so receive indications run at DISPATCH_LEVEL as a NIC's do), so runs are deterministic.
+ * work (a DPC, so NICs indicate what they receive at DISPATCH_LEVEL, as real ones do); either way runs are
+ * deterministic.
  *
  * Taps see every frame as it goes on the wire (capture output); {@link Wire.inject} puts a frame on the wire
- * from outside (a capture feeding one end). Frame bytes are copied once onto the wire into a byte ring that
- * grows only when a burst outgrows it: the steady state allocates nothing.
+ * from outside (a capture feeding one end).
+ *
+ * The frames themselves sit in a byte ring in nonpaged pool (tag "Wire"), so a NIC copies a NET_BUFFER onto the
+ * wire, and a frame off the wire into its receive buffer, with one memory-to-memory copy each and no JavaScript
+ * allocation; the ring grows (a new pool block) only when a burst outgrows it.
  */
+import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { queueDeferredWork } from '../kernel/deferred.js';
+import { bytesAt } from '../kernel/memory.js';
+import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { poolTag } from '../kernel/tags.js';
+
+/** The wire's pool tag: "Wire" in poolmon (decided). */
+export const TAG_WIRE = poolTag('eriW');
 
 /** A station on the wire (a NIC's receive side). */
 export interface WirePort {
   /**
-   * A frame arrives: `length` bytes at `offset` in `data`. The bytes are valid only during the call (the wire
-   * reuses its ring); the port copies what it keeps.
+   * A frame arrives: `length` bytes at `address` in simulated memory. They are valid only during the call (the
+   * wire reuses its ring); the port copies what it keeps.
    */
-  receiveFrame(data: Uint8Array, offset: number, length: number): void;
+  receiveFrame(address: number, length: number): void;
 }
 
-/** Called with every frame put on the wire: its bytes (valid during the call) and the sending port's id. */
+/** Called with every frame put on the wire: a view of its bytes (valid during the call) and the sender's id. */
 export type WireTap = (frame: Uint8Array, fromPort: number) => void;
 
-/** The id {@link Wire.inject} frames carry: they come from outside, so every attached port receives them. */
+/** The port id of frames put on the wire with {@link Wire.inject}: from outside, so every port receives them. */
 export const OUTSIDE = -1;
 
 const INITIAL_BYTES = 1 << 16;
@@ -31,34 +42,46 @@ const INITIAL_FRAMES = 256;
 /** An Ethernet segment connecting ports. */
 export class Wire {
   readonly name: string;
-  private ports: (WirePort | null)[] = [];
-  private taps: WireTap[] = [];
-  private data = new Uint8Array(INITIAL_BYTES);
-  /** Per queued frame: byte offset, length, sending port, as rings indexed modulo their capacity. */
-  private offs = new Int32Array(INITIAL_FRAMES);
+  private readonly ports: (WirePort | null)[] = [];
+  private readonly taps: WireTap[] = [];
+  /** The ring: a pool block of `size` bytes at `base`. */
+  private base = 0;
+  private size = 0;
+  /** Per queued frame: address, length, sending port; rings indexed modulo their capacity. */
+  private addrs = new Float64Array(INITIAL_FRAMES);
   private lens = new Int32Array(INITIAL_FRAMES);
   private srcs = new Int32Array(INITIAL_FRAMES);
   private head = 0;
   private count = 0;
-  /** Byte ring: frames are stored contiguously; a frame that does not fit before the end starts at 0. */
+  /** Byte offsets (from `base`) of the oldest frame's start and the newest frame's end. */
   private byteHead = 0;
   private byteTail = 0;
-  private byteUsed = 0;
   private scheduled = false;
-  private autoDrain: boolean;
-  /** Frames put on the wire, delivered, and (per receiving port) copies handed out. */
+  /** True while a frame is being handed to the ports (its bytes must stay where they are). */
+  private delivering = false;
+  /** Ring blocks replaced while a frame was being delivered, freed once it has been. */
+  private readonly retired: number[] = [];
+  private readonly autoDrain: boolean;
+  /** Frames put on the wire. */
   framesQueued = 0;
+  /** Frames delivered to every port. */
   framesDelivered = 0;
+  /** Copies handed to ports (a frame reaches every port but its sender). */
   deliveries = 0;
+  /** Frames lost because the pool could not hold the ring. */
+  framesDropped = 0;
 
   /**
    * @param name for messages and captures.
-   * @param autoDrain deliver queued frames as kernel deferred work (default true); false leaves it to
+   * @param autoDrain deliver queued frames as kernel deferred work (default true); false leaves delivery to
    *   {@link Wire.drain}.
    */
   constructor(name = 'wire', autoDrain = true) {
     this.name = name;
     this.autoDrain = autoDrain;
+    this.base = ExAllocatePoolWithTag(NonPagedPoolNx, INITIAL_BYTES, TAG_WIRE);
+    if (this.base === 0) throw new Error(`wire ${name}: no pool for its ring`);
+    this.size = INITIAL_BYTES;
   }
 
   /** Attaches a port; returns its id on this wire. */
@@ -67,7 +90,7 @@ export class Wire {
     return this.ports.length - 1;
   }
 
-  /** Detaches a port: it receives nothing more (frames it sent that are still queued are still delivered). */
+  /** Detaches a port: it receives nothing more. */
   detach(id: number): void {
     if (id >= 0 && id < this.ports.length) this.ports[id] = null;
   }
@@ -87,66 +110,62 @@ export class Wire {
   }
 
   /**
-   * Reserves room for a frame of `length` bytes and returns the offset in {@link Wire.buffer} to write it at;
-   * {@link Wire.commit} then queues it. (The way a NIC copies a NET_BUFFER straight onto the wire.)
+   * Reserves room for a frame of `length` bytes and returns the address to write it at (0 when the pool cannot
+   * grow the ring); {@link Wire.commit} then queues it. This is how a NIC copies a NET_BUFFER onto the wire.
    */
   reserve(length: number): number {
-    if (this.count === this.offs.length) this.growFrames();
-    let at = this.byteTail;
-    if (this.byteUsed === 0) {
-      at = 0;
+    if (this.count === this.lens.length) this.growFrames();
+    if (this.count === 0) {
       this.byteHead = 0;
       this.byteTail = 0;
+      return length <= this.size ? this.base : this.growBytes(length);
     }
-    const size = this.data.length;
-    if (this.byteUsed > 0 && this.byteTail >= this.byteHead) {
+    if (this.byteTail >= this.byteHead) {
       // Free space is [tail, size) and [0, head).
-      if (size - this.byteTail < length) {
-        if (this.byteHead > length) at = 0;
-        else return this.growBytes(length);
-      }
-    } else if (this.byteUsed > 0) {
-      // Free space is [tail, head); it must not fill up exactly, or a full ring would look empty.
-      if (this.byteHead - this.byteTail <= length) return this.growBytes(length);
-    } else if (size < length) {
+      if (this.size - this.byteTail >= length) return this.base + this.byteTail;
+      if (this.byteHead > length) return this.base;
       return this.growBytes(length);
     }
-    return at;
+    // Free space is [tail, head); it must not fill up exactly, or a full ring would look empty.
+    if (this.byteHead - this.byteTail > length) return this.base + this.byteTail;
+    return this.growBytes(length);
   }
 
-  /** The ring the offsets of {@link Wire.reserve} refer to (re-read after each reserve: it may grow). */
-  get buffer(): Uint8Array {
-    return this.data;
-  }
-
-  /** Queues the frame written at `offset` (from {@link Wire.reserve}) as sent by port `from`. */
-  commit(offset: number, length: number, from: number): void {
-    const slot = (this.head + this.count) % this.offs.length;
-    this.offs[slot] = offset;
+  /** Queues the frame written at `address` (from {@link Wire.reserve}) as sent by port `from`. */
+  commit(address: number, length: number, from: number): void {
+    if (address === 0) {
+      this.framesDropped++;
+      return;
+    }
+    const slot = (this.head + this.count) % this.lens.length;
+    this.addrs[slot] = address;
     this.lens[slot] = length;
     this.srcs[slot] = from;
     this.count++;
-    this.byteTail = offset + length;
-    this.byteUsed += length;
+    this.byteTail = address - this.base + length;
+    if (this.count === 1) this.byteHead = address - this.base;
     this.framesQueued++;
-    const frameView = this.taps.length > 0 ? this.data.subarray(offset, offset + length) : null;
-    for (let i = 0; i < this.taps.length; i++) this.taps[i]!(frameView!, from);
+    if (this.taps.length > 0) {
+      const view = bytesAt(address, length);
+      for (let i = 0; i < this.taps.length; i++) this.taps[i]!(view, from);
+    }
     if (this.autoDrain && !this.scheduled) {
       this.scheduled = true;
       queueDeferredWork(drainWire, this);
     }
   }
 
-  /** Puts a copy of `frame` on the wire as sent by port `from`. */
-  transmit(frame: Uint8Array, from: number): void {
+  /** Puts a copy of `frame` on the wire as sent by port `from`. Returns false if the ring could not hold it. */
+  transmit(frame: Uint8Array, from: number): boolean {
     const at = this.reserve(frame.length);
-    this.data.set(frame, at);
+    if (at !== 0) memory.set(frame, at - ARENA_BASE);
     this.commit(at, frame.length, from);
+    return at !== 0;
   }
 
   /** Puts a frame on the wire from outside (a capture feeding this segment): every port receives it. */
-  inject(frame: Uint8Array): void {
-    this.transmit(frame, OUTSIDE);
+  inject(frame: Uint8Array): boolean {
+    return this.transmit(frame, OUTSIDE);
   }
 
   /** Delivers every queued frame (and frames queued meanwhile) in order. Returns how many were delivered. */
@@ -155,62 +174,82 @@ export class Wire {
     let delivered = 0;
     while (this.count > 0) {
       const slot = this.head;
-      const off = this.offs[slot]!;
-      const len = this.lens[slot]!;
+      const address = this.addrs[slot]!;
+      const length = this.lens[slot]!;
       const from = this.srcs[slot]!;
       const ports = this.ports;
-      for (let p = 0; p < ports.length; p++) {
-        const port = ports[p];
-        if (port === null || port === undefined || p === from) continue;
-        port.receiveFrame(this.data, off, len);
-        this.deliveries++;
+      this.delivering = true;
+      try {
+        for (let p = 0; p < ports.length; p++) {
+          const port = ports[p];
+          if (port === null || port === undefined || p === from) continue;
+          port.receiveFrame(address, length);
+          this.deliveries++;
+        }
+      } finally {
+        this.delivering = false;
+        while (this.retired.length > 0) ExFreePool(this.retired.pop()!);
       }
-      // Release the frame only after every port had it (ports may transmit meanwhile: that appends).
-      this.head = (this.head + 1) % this.offs.length;
+      // The frame is released only after every port had it (a port may transmit meanwhile: that appends).
+      this.head = (this.head + 1) % this.lens.length;
       this.count--;
-      this.byteUsed -= len;
-      this.byteHead = this.count === 0 ? this.byteTail : this.offs[this.head]!;
+      if (this.count > 0) this.byteHead = this.addrs[this.head]! - this.base;
       this.framesDelivered++;
       delivered++;
     }
     return delivered;
   }
 
+  /** Frees the ring (after which the wire carries nothing). */
+  close(): void {
+    if (this.base !== 0) ExFreePool(this.base);
+    this.base = 0;
+    this.size = 0;
+    this.count = 0;
+    this.ports.length = 0;
+  }
+
   private growFrames(): void {
-    const n = this.offs.length;
-    const offs = new Int32Array(n * 2);
+    const n = this.lens.length;
+    const addrs = new Float64Array(n * 2);
     const lens = new Int32Array(n * 2);
     const srcs = new Int32Array(n * 2);
     for (let i = 0; i < this.count; i++) {
       const s = (this.head + i) % n;
-      offs[i] = this.offs[s]!;
+      addrs[i] = this.addrs[s]!;
       lens[i] = this.lens[s]!;
       srcs[i] = this.srcs[s]!;
     }
-    this.offs = offs;
+    this.addrs = addrs;
     this.lens = lens;
     this.srcs = srcs;
     this.head = 0;
   }
 
-  /** Grows the byte ring (compacting queued frames to its start) and returns where a `length`-byte frame goes. */
+  /** Moves the queued frames into a bigger ring and returns the address for a `length`-byte frame (0: no pool). */
   private growBytes(length: number): number {
-    let size = this.data.length * 2;
-    while (size < this.byteUsed + length) size *= 2;
-    const data = new Uint8Array(size);
+    let used = 0;
+    for (let i = 0; i < this.count; i++) used += this.lens[(this.head + i) % this.lens.length]!;
+    let size = this.size * 2;
+    while (size <= used + length) size *= 2;
+    const base = ExAllocatePoolWithTag(NonPagedPoolNx, size, TAG_WIRE);
+    if (base === 0) return 0;
     let at = 0;
     for (let i = 0; i < this.count; i++) {
-      const s = (this.head + i) % this.offs.length;
-      const off = this.offs[s]!;
+      const s = (this.head + i) % this.lens.length;
+      const from = this.addrs[s]! - ARENA_BASE;
       const len = this.lens[s]!;
-      data.set(this.data.subarray(off, off + len), at);
-      this.offs[s] = at;
+      memory.copyWithin(base - ARENA_BASE + at, from, from + len);
+      this.addrs[s] = base + at;
       at += len;
     }
-    this.data = data;
+    if (this.delivering) this.retired.push(this.base);
+    else ExFreePool(this.base);
+    this.base = base;
+    this.size = size;
     this.byteHead = 0;
     this.byteTail = at;
-    return at;
+    return base + at;
   }
 }
 

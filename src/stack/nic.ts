@@ -1,0 +1,691 @@
+/**
+ * The virtual NIC: a real NDIS 6 miniport driver (registered once through NdisMRegisterMiniportDriver, like the
+ * netvmini sample) for a simulated Ethernet adapter, one {@link VirtualNic} per adapter.
+ *
+ * Send: each NET_BUFFER's frame is copied onto the {@link Wire} the NIC is connected to, and the send completes
+ * at once (NdisMSendNetBufferListsComplete with a status per NET_BUFFER_LIST). Receive: a frame off the wire is
+ * copied once into a receive NBL the NIC preallocated from its own pool (or, through
+ * {@link VirtualNic.indicateMemory}, described where the caller's pool memory already holds it: zero copy) and
+ * indicated with NdisMIndicateReceiveNetBufferLists, with NDIS_RECEIVE_FLAGS_RESOURCES when configured or when
+ * its receive buffers run low (as a NIC does), and otherwise given back later through
+ * MiniportReturnNetBufferLists. The NIC filters by destination MAC (its packet filter, which
+ * OID_GEN_CURRENT_PACKET_FILTER sets) and counts every frame: in, out, and each drop with its reason.
+ */
+import { ARENA_BASE, memory, memoryView } from '../kernel/arena.js';
+import { DRIVER_OBJECT } from '../kernel/driver.js';
+import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
+import { NdisAllocateMdl, NdisFreeMdl } from '../kernel/mdl.js';
+import {
+  NDIS_STATUS_BUFFER_TOO_SHORT,
+  NDIS_STATUS_INVALID_LENGTH,
+  NDIS_STATUS_NOT_SUPPORTED,
+  NDIS_STATUS_PAUSED,
+  NDIS_STATUS_PENDING,
+  NDIS_STATUS_RESOURCES,
+  NDIS_STATUS_SUCCESS,
+  NT_SUCCESS,
+  StatusError,
+} from '../kernel/status.js';
+import { onSystemReset } from '../kernel/system.js';
+import { poolTag } from '../kernel/tags.js';
+import { mdlVa } from '../ndis/chain.js';
+import type { NdisMiniportBlock, NdisMiniportDriverBlock } from '../ndis/driver-blocks.js';
+import {
+  IF_TYPE_ETHERNET_CSMACD,
+  MediaConnectStateConnected,
+  MediaConnectStateDisconnected,
+  MediaDuplexStateFull,
+  NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+  NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+  NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+  NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+  NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+  NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS,
+  NDIS_PACKET_TYPE_ALL_MULTICAST,
+  NDIS_PACKET_TYPE_BROADCAST,
+  NDIS_PACKET_TYPE_DIRECTED,
+  NDIS_PACKET_TYPE_MULTICAST,
+  NDIS_PACKET_TYPE_PROMISCUOUS,
+  NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
+  NDIS_RECEIVE_FLAGS_RESOURCES,
+  NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+  NDIS_SEND_FLAGS_DISPATCH_LEVEL,
+  NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+  NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+  NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+  NdisMedium802_3,
+  NdisPhysicalMedium802_3,
+  NdisRequestQueryInformation,
+  NdisRequestSetInformation,
+  NET_IF_ACCESS_BROADCAST,
+  NET_IF_CONNECTION_DEDICATED,
+  NET_IF_DIRECTION_SENDRECEIVE,
+  OID_802_3_CURRENT_ADDRESS,
+  OID_802_3_PERMANENT_ADDRESS,
+  OID_GEN_CURRENT_PACKET_FILTER,
+  OID_GEN_MAXIMUM_FRAME_SIZE,
+  OID_GEN_MAXIMUM_TOTAL_SIZE,
+  OID_GEN_RCV_NO_BUFFER,
+  OID_GEN_RCV_OK,
+  OID_GEN_XMIT_OK,
+} from '../ndis/driver-constants.js';
+import {
+  NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+  NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+  NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
+  type NDIS_MINIPORT_INIT_PARAMETERS,
+  type NDIS_OID_REQUEST,
+} from '../ndis/driver-structures.js';
+import {
+  addMiniportAdapter,
+  NdisMIndicateReceiveNetBufferLists,
+  NdisMPauseComplete,
+  NdisMRegisterMiniportDriver,
+  NdisMSendNetBufferListsComplete,
+  NdisMSetMiniportAttributes,
+  removeMiniportAdapter,
+} from '../ndis/miniport.js';
+import {
+  NdisAllocateNetBufferAndNetBufferList,
+  NdisAllocateNetBufferList,
+  NdisAllocateNetBufferListPool,
+  NdisFreeNetBufferList,
+  NdisFreeNetBufferListPool,
+} from '../ndis/netBufferList.js';
+import type { NetBufferListPool } from '../ndis/pools.js';
+import {
+  NDIS_OBJECT_HEADER,
+  NDIS_OBJECT_TYPE_DEFAULT,
+  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  type NET_BUFFER_LIST,
+  NET_BUFFER_LIST_POOL_PARAMETERS,
+  NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+} from '../ndis/structures.js';
+import type { Wire, WirePort } from './wire.js';
+
+/** The NIC's receive-buffer pool tag: "VNic" in poolmon (decided). */
+export const TAG_VNIC = poolTag('ciNV');
+
+/** Ethernet header plus one 802.1Q tag: a frame may be this much longer than the MTU. */
+const LINK_OVERHEAD = 18;
+/** The shortest frame the NIC sends or accepts: an Ethernet header. */
+const MIN_FRAME = 14;
+
+/** How a virtual NIC is configured (what its registry keys would say). */
+export interface VirtualNicOptions {
+  /** Instance name (default: the name NDIS gives, "Adapter <ifIndex>"). */
+  name?: string;
+  /** MAC address, 6 bytes (default 02:00:00:00:00:<ifIndex>). */
+  mac?: ArrayLike<number>;
+  /** MTU: the largest payload after the Ethernet header (default 1500). */
+  mtu?: number;
+  /** Interface index (default: NDIS assigns one). */
+  ifIndex?: number;
+  /** Receive NBLs preallocated (default 64): when all are out, frames are dropped as noReceiveBuffers. */
+  receiveBuffers?: number;
+  /** Indicate every receive with NDIS_RECEIVE_FLAGS_RESOURCES (default false: only when buffers run low). */
+  receiveWithResources?: boolean;
+  /** Below this many free receive buffers, indications use RESOURCES (default receiveBuffers / 8). */
+  lowWater?: number;
+  /** Initial packet filter (default directed, multicast and broadcast). */
+  packetFilter?: number;
+}
+
+/** What the NIC counted. Every frame that reached it is in exactly one bucket. */
+export class NicCounters {
+  /** Frames put on the wire, and their bytes. */
+  framesOut = 0;
+  bytesOut = 0;
+  /** Frames indicated up the stack, and their bytes. */
+  framesIn = 0;
+  bytesIn = 0;
+  /** Receive indications made with NDIS_RECEIVE_FLAGS_RESOURCES. */
+  indicatedWithResources = 0;
+  /** Receive NBLs that came back through MiniportReturnNetBufferLists. */
+  returned = 0;
+  /** Sends refused: the adapter was paused (completed with NDIS_STATUS_PAUSED). */
+  sendsPaused = 0;
+  /** Sends refused: shorter than an Ethernet header or longer than MTU + header (NDIS_STATUS_INVALID_LENGTH). */
+  sendsBadLength = 0;
+  /** Sends with no wire connected (completed with success and lost, as on an unplugged cable). */
+  sendsNoCarrier = 0;
+  /** Frames off the wire not for this NIC (its packet filter): not a drop, a NIC's normal filtering. */
+  filtered = 0;
+  /** Frames dropped: no free receive buffer. */
+  dropNoReceiveBuffers = 0;
+  /** Frames dropped: the adapter was not running. */
+  dropPaused = 0;
+  /** Frames dropped: too long or too short. */
+  dropBadLength = 0;
+}
+
+/** The NIC miniport driver: one registration shared by every VirtualNic. */
+const vnicDriver = {
+  object: null as DRIVER_OBJECT | null,
+  handle: null as NdisMiniportDriverBlock | null,
+};
+
+onSystemReset(() => {
+  vnicDriver.object = null;
+  vnicDriver.handle = null;
+});
+
+function driverHandle(): NdisMiniportDriverBlock {
+  if (vnicDriver.handle !== null && vnicDriver.handle.registered) return vnicDriver.handle;
+  const object = new DRIVER_OBJECT('\\Driver\\wdkvnic');
+  const c = new NDIS_MINIPORT_DRIVER_CHARACTERISTICS();
+  c.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS,
+    NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+    NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+  );
+  c.MajorNdisVersion = 6;
+  c.MinorNdisVersion = 30;
+  c.MajorDriverVersion = 1;
+  c.InitializeHandlerEx = nicInitialize;
+  c.HaltHandlerEx = nicHalt;
+  c.UnloadHandler = () => {};
+  c.PauseHandler = nicPause;
+  c.RestartHandler = nicRestart;
+  c.OidRequestHandler = nicOidRequest;
+  c.SendNetBufferListsHandler = nicSend;
+  c.ReturnNetBufferListsHandler = nicReturn;
+  c.CancelSendHandler = () => {};
+  c.DevicePnPEventNotifyHandler = () => {};
+  c.ShutdownHandlerEx = () => {};
+  c.CancelOidRequestHandler = () => {};
+  const box = { value: null as unknown };
+  const status = NdisMRegisterMiniportDriver(object, '\\Registry\\Machine\\System\\wdkvnic', null, c, box);
+  if (!NT_SUCCESS(status)) throw new StatusError(status, 'the virtual NIC driver could not register');
+  vnicDriver.object = object;
+  vnicDriver.handle = box.value as NdisMiniportDriverBlock;
+  return vnicDriver.handle;
+}
+
+function makePool(dataSize: number): NetBufferListPool | null {
+  const p = new NET_BUFFER_LIST_POOL_PARAMETERS();
+  p.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+    NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  );
+  p.fAllocateNetBuffer = true;
+  p.DataSize = dataSize;
+  p.PoolTag = TAG_VNIC;
+  return NdisAllocateNetBufferListPool(null, p);
+}
+
+const RunStateNic = { Paused: 0, Running: 1, Pausing: 2, Halted: 3 } as const;
+
+/** MiniportReserved[0] of a zero-copy receive: the caller's release callback. */
+const ZERO_COPY = 1;
+
+/** One simulated Ethernet adapter, and the miniport's context for it. */
+export class VirtualNic implements WirePort {
+  readonly mac: Uint8Array;
+  readonly mtu: number;
+  readonly counters = new NicCounters();
+  /** MiniportAdapterHandle (null once removed). */
+  adapter: NdisMiniportBlock | null = null;
+  /** NDIS_PACKET_TYPE_* bits the NIC accepts. */
+  packetFilter: number;
+  private readonly receiveBuffers: number;
+  private readonly receiveWithResources: boolean;
+  private readonly lowWater: number;
+  private state: number = RunStateNic.Paused;
+  private pausePending = false;
+  private rxPool: NetBufferListPool | null = null;
+  private zcPool: NetBufferListPool | null = null;
+  private readonly free: NET_BUFFER_LIST[] = [];
+  /** Receives indicated without RESOURCES and not yet returned. */
+  private rxOut = 0;
+  private wire: Wire | null = null;
+  private port = -1;
+
+  /**
+   * Adds the adapter: NDIS calls the NIC's MiniportInitializeEx, attaches filters and binds protocols. Throws a
+   * StatusError if initialization fails (NDIS_STATUS_RESOURCES when the pool cannot hold its receive buffers).
+   */
+  constructor(options: VirtualNicOptions = {}) {
+    this.mtu = options.mtu ?? 1500;
+    this.receiveBuffers = options.receiveBuffers ?? 64;
+    this.receiveWithResources = options.receiveWithResources ?? false;
+    this.lowWater = options.lowWater ?? Math.floor(this.receiveBuffers / 8);
+    this.packetFilter =
+      options.packetFilter ?? NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST;
+    this.mac = new Uint8Array(6);
+    const { status, adapter } = addMiniportAdapter(driverHandle(), {
+      ...(options.ifIndex !== undefined ? { ifIndex: options.ifIndex } : {}),
+      ...(options.name !== undefined ? { name: options.name } : {}),
+      ifType: IF_TYPE_ETHERNET_CSMACD,
+      addDeviceContext: { nic: this, mac: options.mac },
+    });
+    if (!NT_SUCCESS(status) || adapter === null) throw new StatusError(status, 'the virtual NIC did not initialize');
+    this.adapter = adapter;
+    this.name = adapter.name;
+  }
+
+  /** The adapter's instance name. */
+  readonly name: string;
+
+  /** Interface index NDIS gave the adapter. */
+  get ifIndex(): number {
+    return this.adapter?.IfIndex ?? 0;
+  }
+
+  /** True while the adapter is running (between MiniportRestart and MiniportPause). */
+  get running(): boolean {
+    return this.state === RunStateNic.Running;
+  }
+
+  /** Plugs the NIC into a wire (unplugging it from any other). */
+  connect(wire: Wire): void {
+    this.disconnect();
+    this.wire = wire;
+    this.port = wire.attach(this);
+  }
+
+  /** Unplugs the NIC. */
+  disconnect(): void {
+    if (this.wire !== null) this.wire.detach(this.port);
+    this.wire = null;
+    this.port = -1;
+  }
+
+  /** Removes the adapter (NDIS unbinds, detaches, pauses and halts it). */
+  remove(): void {
+    this.disconnect();
+    if (this.adapter !== null) removeMiniportAdapter(this.adapter);
+    this.adapter = null;
+  }
+
+  // --- receive ------------------------------------------------------------------------------------------------
+
+  /** A frame arrives from the wire. */
+  receiveFrame(address: number, length: number): void {
+    const nbl = this.takeReceiveBuffer(address, length);
+    if (nbl === null) return;
+    const va = mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE;
+    memory.copyWithin(va, address - ARENA_BASE, address - ARENA_BASE + length);
+    this.indicate(nbl, length);
+  }
+
+  /** A frame arrives from outside the wire (a capture feeding this NIC): its bytes are copied once. */
+  indicateFrame(frame: Uint8Array): void {
+    const nbl = this.takeReceiveBuffer(-1, frame.length, frame);
+    if (nbl === null) return;
+    memory.set(frame, mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE);
+    this.indicate(nbl, frame.length);
+  }
+
+  /**
+   * Zero copy: indicates the frame where it already lies in pool memory (`address`, `length`), described by an
+   * MDL of the NIC's. `release` is called when the stack no longer needs the memory (after the indication with
+   * RESOURCES, otherwise when the NBL is returned). Returns false (and calls nothing) if it was dropped.
+   */
+  indicateMemory(address: number, length: number, release: (() => void) | null = null): boolean {
+    if (!this.accept(address, length, null)) return false;
+    const mdl = NdisAllocateMdl(this.adapter, address, length);
+    const nbl = mdl === null ? null : NdisAllocateNetBufferAndNetBufferList(this.zcPool!, 0, 0, mdl, 0, length);
+    if (nbl === null) {
+      if (mdl !== null) NdisFreeMdl(mdl);
+      this.counters.dropNoReceiveBuffers++;
+      return false;
+    }
+    nbl.MiniportReserved[0] = ZERO_COPY;
+    nbl.MiniportReserved[1] = release;
+    this.indicate(nbl, length);
+    return true;
+  }
+
+  /** Checks state, length and packet filter; counts the frame if refused. */
+  private accept(address: number, length: number, bytes: Uint8Array | null): boolean {
+    const c = this.counters;
+    if (this.state !== RunStateNic.Running) {
+      c.dropPaused++;
+      return false;
+    }
+    if (length < MIN_FRAME || length > this.mtu + LINK_OVERHEAD) {
+      c.dropBadLength++;
+      return false;
+    }
+    if (!this.passesFilter(address, bytes)) {
+      c.filtered++;
+      return false;
+    }
+    return true;
+  }
+
+  private takeReceiveBuffer(address: number, length: number, bytes: Uint8Array | null = null): NET_BUFFER_LIST | null {
+    if (!this.accept(address, length, bytes)) return null;
+    const nbl = this.free.pop();
+    if (nbl === undefined) {
+      this.counters.dropNoReceiveBuffers++;
+      return null;
+    }
+    return nbl;
+  }
+
+  private passesFilter(address: number, bytes: Uint8Array | null): boolean {
+    const filter = this.packetFilter;
+    if ((filter & NDIS_PACKET_TYPE_PROMISCUOUS) !== 0) return true;
+    if ((frameByte(address, bytes, 0) & 1) !== 0) {
+      let broadcast = true;
+      for (let i = 0; i < 6; i++) if (frameByte(address, bytes, i) !== 0xff) broadcast = false;
+      if (broadcast) return (filter & NDIS_PACKET_TYPE_BROADCAST) !== 0;
+      return (filter & (NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_ALL_MULTICAST)) !== 0;
+    }
+    if ((filter & NDIS_PACKET_TYPE_DIRECTED) === 0) return false;
+    for (let i = 0; i < 6; i++) if (frameByte(address, bytes, i) !== this.mac[i]) return false;
+    return true;
+  }
+
+  private indicate(nbl: NET_BUFFER_LIST, length: number): void {
+    const nb = nbl.FirstNetBuffer!;
+    nb.DataLength = length;
+    nbl.Next = null;
+    nbl.Status = NDIS_STATUS_SUCCESS;
+    nbl.SourceHandle = this.adapter;
+    const zeroCopy = nbl.MiniportReserved[0] === ZERO_COPY;
+    const resources = this.receiveWithResources || (!zeroCopy && this.free.length < this.lowWater);
+    const c = this.counters;
+    c.framesIn++;
+    c.bytesIn += length;
+    let flags = KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL : 0;
+    if (resources) {
+      flags |= NDIS_RECEIVE_FLAGS_RESOURCES;
+      c.indicatedWithResources++;
+    } else {
+      this.rxOut++;
+    }
+    NdisMIndicateReceiveNetBufferLists(this.adapter, nbl, 0, 1, flags);
+    if (resources) this.recycle(nbl);
+  }
+
+  /** A receive NBL is the NIC's again. */
+  recycle(nbl: NET_BUFFER_LIST): void {
+    if (nbl.MiniportReserved[0] === ZERO_COPY) {
+      const release = nbl.MiniportReserved[1] as (() => void) | null;
+      const mdl = nbl.FirstNetBuffer!.MdlChain!;
+      nbl.MiniportReserved[0] = null;
+      nbl.MiniportReserved[1] = null;
+      NdisFreeNetBufferList(nbl);
+      NdisFreeMdl(mdl);
+      release?.();
+      return;
+    }
+    this.free.push(nbl);
+  }
+
+  // --- miniport handlers ---------------------------------------------------------------------------------------
+
+  /** MiniportInitializeEx for this adapter. */
+  initialize(handle: NdisMiniportBlock, ifIndex: number, mac: ArrayLike<number> | undefined): number {
+    this.adapter = handle;
+    if (mac !== undefined) this.mac.set(Array.from(mac).slice(0, 6));
+    else this.mac.set([0x02, 0, 0, (ifIndex >>> 16) & 0xff, (ifIndex >>> 8) & 0xff, ifIndex & 0xff]);
+    this.rxPool = makePool(this.mtu + LINK_OVERHEAD);
+    this.zcPool = makePool(0);
+    if (this.rxPool === null || this.zcPool === null) return this.failInit();
+    for (let i = 0; i < this.receiveBuffers; i++) {
+      const nbl = NdisAllocateNetBufferList(this.rxPool, 0, 0);
+      if (nbl === null) return this.failInit();
+      this.free.push(nbl);
+    }
+    const reg = new NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES();
+    reg.Header = new NDIS_OBJECT_HEADER(
+      NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
+      NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+      NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
+    );
+    reg.MiniportAdapterContext = this;
+    let status = NdisMSetMiniportAttributes(handle, reg);
+    if (!NT_SUCCESS(status)) return this.failInit(status);
+    const gen = new NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES();
+    gen.Header = new NDIS_OBJECT_HEADER(
+      NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
+      NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+      NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
+    );
+    gen.MediaType = NdisMedium802_3;
+    gen.PhysicalMediumType = NdisPhysicalMedium802_3;
+    gen.MtuSize = this.mtu;
+    gen.MaxXmitLinkSpeed = gen.XmitLinkSpeed = gen.MaxRcvLinkSpeed = gen.RcvLinkSpeed = 1_000_000_000n;
+    gen.MediaConnectState = MediaConnectStateConnected;
+    gen.MediaDuplexState = MediaDuplexStateFull;
+    gen.LookaheadSize = this.mtu;
+    gen.SupportedPacketFilters =
+      NDIS_PACKET_TYPE_DIRECTED |
+      NDIS_PACKET_TYPE_MULTICAST |
+      NDIS_PACKET_TYPE_ALL_MULTICAST |
+      NDIS_PACKET_TYPE_BROADCAST |
+      NDIS_PACKET_TYPE_PROMISCUOUS;
+    gen.MaxMulticastListSize = 32;
+    gen.MacAddressLength = 6;
+    gen.PermanentMacAddress.set(this.mac);
+    gen.CurrentMacAddress.set(this.mac);
+    gen.AccessType = NET_IF_ACCESS_BROADCAST;
+    gen.DirectionType = NET_IF_DIRECTION_SENDRECEIVE;
+    gen.ConnectionType = NET_IF_CONNECTION_DEDICATED;
+    gen.IfType = IF_TYPE_ETHERNET_CSMACD;
+    gen.IfConnectorPresent = true;
+    gen.SupportedOidList = SUPPORTED_OIDS;
+    gen.SupportedOidListLength = SUPPORTED_OIDS.length * 4;
+    status = NdisMSetMiniportAttributes(handle, gen);
+    if (!NT_SUCCESS(status)) return this.failInit(status);
+    this.state = RunStateNic.Paused;
+    return NDIS_STATUS_SUCCESS;
+  }
+
+  private failInit(status = NDIS_STATUS_RESOURCES): number {
+    this.releaseBuffers();
+    return status;
+  }
+
+  private releaseBuffers(): void {
+    for (const nbl of this.free) NdisFreeNetBufferList(nbl);
+    this.free.length = 0;
+    if (this.rxPool !== null) NdisFreeNetBufferListPool(this.rxPool);
+    if (this.zcPool !== null) NdisFreeNetBufferListPool(this.zcPool);
+    this.rxPool = null;
+    this.zcPool = null;
+  }
+
+  /** MiniportHaltEx: everything is back (NDIS paused the adapter first); free the receive buffers. */
+  halt(): void {
+    this.state = RunStateNic.Halted;
+    this.releaseBuffers();
+  }
+
+  /** MiniportPause: pends until every receive indication has been returned. */
+  pause(): number {
+    if (this.rxOut > 0) {
+      this.state = RunStateNic.Pausing;
+      this.pausePending = true;
+      return NDIS_STATUS_PENDING;
+    }
+    this.state = RunStateNic.Paused;
+    return NDIS_STATUS_SUCCESS;
+  }
+
+  /** MiniportRestart. */
+  restart(): number {
+    this.state = RunStateNic.Running;
+    return NDIS_STATUS_SUCCESS;
+  }
+
+  /** MiniportSendNetBufferLists: each NET_BUFFER onto the wire, then complete the whole list at once. */
+  send(nbls: NET_BUFFER_LIST, sendFlags: number): void {
+    const c = this.counters;
+    const maxFrame = this.mtu + LINK_OVERHEAD;
+    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+      if (this.state !== RunStateNic.Running) {
+        x.Status = NDIS_STATUS_PAUSED;
+        c.sendsPaused++;
+        continue;
+      }
+      let status = NDIS_STATUS_SUCCESS;
+      for (let nb = x.FirstNetBuffer; nb !== null; nb = nb.Next) {
+        const length = nb.DataLength;
+        if (length < MIN_FRAME || length > maxFrame) {
+          status = NDIS_STATUS_INVALID_LENGTH;
+          c.sendsBadLength++;
+          continue;
+        }
+        const wire = this.wire;
+        if (wire === null) {
+          c.sendsNoCarrier++;
+          continue;
+        }
+        const at = wire.reserve(length);
+        if (at !== 0) {
+          let to = at - ARENA_BASE;
+          let left = length;
+          let m = nb.CurrentMdl;
+          let off = nb.CurrentMdlOffset;
+          while (left > 0 && m !== null) {
+            const n = Math.min(m.ByteCount - off, left);
+            if (n > 0) {
+              const from = mdlVa(m) + off - ARENA_BASE;
+              memory.copyWithin(to, from, from + n);
+              to += n;
+              left -= n;
+            }
+            m = m.Next;
+            off = 0;
+          }
+        }
+        wire.commit(at, length, this.port);
+        c.framesOut++;
+        c.bytesOut += length;
+      }
+      x.Status = status;
+    }
+    const flags = (sendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
+    NdisMSendNetBufferListsComplete(this.adapter, nbls, flags);
+  }
+
+  /** MiniportReturnNetBufferLists. */
+  returnLists(nbls: NET_BUFFER_LIST): void {
+    let x: NET_BUFFER_LIST | null = nbls;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      x.Next = null;
+      this.rxOut--;
+      this.counters.returned++;
+      this.recycle(x);
+      x = next;
+    }
+    if (this.pausePending && this.rxOut === 0) {
+      this.pausePending = false;
+      this.state = RunStateNic.Paused;
+      NdisMPauseComplete(this.adapter);
+    }
+  }
+
+  /** MiniportOidRequest: the OIDs a minimal Ethernet NIC answers. */
+  oidRequest(request: NDIS_OID_REQUEST): number {
+    const d = request.DATA;
+    const query = request.RequestType === NdisRequestQueryInformation;
+    if (!query && request.RequestType !== NdisRequestSetInformation) return NDIS_STATUS_NOT_SUPPORTED;
+    const need = (n: number): boolean => {
+      if (d.InformationBufferLength >= n && d.InformationBuffer !== 0) return true;
+      d.BytesNeeded = n;
+      return false;
+    };
+    const at = d.InformationBuffer - ARENA_BASE;
+    switch (d.Oid) {
+      case OID_GEN_CURRENT_PACKET_FILTER:
+        if (!need(4)) return NDIS_STATUS_BUFFER_TOO_SHORT;
+        if (query) {
+          memoryView.setUint32(at, this.packetFilter >>> 0, true);
+          d.BytesWritten = 4;
+        } else {
+          this.packetFilter = memoryView.getUint32(at, true);
+          d.BytesRead = 4;
+        }
+        return NDIS_STATUS_SUCCESS;
+      case OID_802_3_CURRENT_ADDRESS:
+      case OID_802_3_PERMANENT_ADDRESS:
+        if (!query) return NDIS_STATUS_NOT_SUPPORTED;
+        if (!need(6)) return NDIS_STATUS_BUFFER_TOO_SHORT;
+        memory.set(this.mac, at);
+        d.BytesWritten = 6;
+        return NDIS_STATUS_SUCCESS;
+      case OID_GEN_MAXIMUM_FRAME_SIZE:
+      case OID_GEN_MAXIMUM_TOTAL_SIZE:
+        if (!query) return NDIS_STATUS_NOT_SUPPORTED;
+        if (!need(4)) return NDIS_STATUS_BUFFER_TOO_SHORT;
+        memoryView.setUint32(at, d.Oid === OID_GEN_MAXIMUM_FRAME_SIZE ? this.mtu : this.mtu + MIN_FRAME, true);
+        d.BytesWritten = 4;
+        return NDIS_STATUS_SUCCESS;
+      case OID_GEN_XMIT_OK:
+      case OID_GEN_RCV_OK:
+      case OID_GEN_RCV_NO_BUFFER: {
+        if (!query) return NDIS_STATUS_NOT_SUPPORTED;
+        if (!need(8)) return NDIS_STATUS_BUFFER_TOO_SHORT;
+        const c = this.counters;
+        const v =
+          d.Oid === OID_GEN_XMIT_OK ? c.framesOut : d.Oid === OID_GEN_RCV_OK ? c.framesIn : c.dropNoReceiveBuffers;
+        memoryView.setBigUint64(at, BigInt(v), true);
+        d.BytesWritten = 8;
+        return NDIS_STATUS_SUCCESS;
+      }
+      default:
+        return NDIS_STATUS_NOT_SUPPORTED;
+    }
+  }
+
+  /** The link state a protocol would see in its bind parameters. */
+  get mediaConnectState(): number {
+    return this.wire === null ? MediaConnectStateDisconnected : MediaConnectStateConnected;
+  }
+}
+
+/** Byte `i` of a frame in simulated memory at `address`, or in `bytes` when given. */
+function frameByte(address: number, bytes: Uint8Array | null, i: number): number {
+  return bytes !== null ? bytes[i]! : memory[address - ARENA_BASE + i]!;
+}
+
+const SUPPORTED_OIDS: readonly number[] = [
+  OID_GEN_CURRENT_PACKET_FILTER,
+  OID_802_3_CURRENT_ADDRESS,
+  OID_802_3_PERMANENT_ADDRESS,
+  OID_GEN_MAXIMUM_FRAME_SIZE,
+  OID_GEN_MAXIMUM_TOTAL_SIZE,
+  OID_GEN_XMIT_OK,
+  OID_GEN_RCV_OK,
+  OID_GEN_RCV_NO_BUFFER,
+];
+
+// The miniport's entry points, called by NDIS with the MiniportAdapterContext (a VirtualNic).
+
+function nicInitialize(handle: unknown, _driverContext: unknown, params: NDIS_MINIPORT_INIT_PARAMETERS): number {
+  const device = params.MiniportAddDeviceContext as { nic: VirtualNic; mac: ArrayLike<number> | undefined } | null;
+  if (device === null) return NDIS_STATUS_NOT_SUPPORTED;
+  return device.nic.initialize(handle as NdisMiniportBlock, params.IfIndex, device.mac);
+}
+
+function nicHalt(context: unknown): void {
+  (context as VirtualNic).halt();
+}
+
+function nicPause(context: unknown): number {
+  return (context as VirtualNic).pause();
+}
+
+function nicRestart(context: unknown): number {
+  return (context as VirtualNic).restart();
+}
+
+function nicOidRequest(context: unknown, request: NDIS_OID_REQUEST): number {
+  return (context as VirtualNic).oidRequest(request);
+}
+
+function nicSend(context: unknown, nbls: NET_BUFFER_LIST, _port: number, flags: number): void {
+  (context as VirtualNic).send(nbls, flags);
+}
+
+function nicReturn(context: unknown, nbls: NET_BUFFER_LIST): void {
+  (context as VirtualNic).returnLists(nbls);
+}

@@ -1,0 +1,247 @@
+/**
+ * The host bound to the real filter engine and firewall hooks: static filters, a callout that absorbs, clones
+ * and re-injects (the block-and-reinject pattern of Windows-driver-samples' inspect), and firewall hooks that
+ * drop, edit in place and replace - each accounted for, nothing leaked.
+ */
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { isNdisOwnState } from '../../src/cli/run.js';
+import {
+  buildRcvBufChain,
+  DD_IP_DEVICE_NAME,
+  DROP,
+  FORWARD,
+  IOCTL_IP_SET_FIREWALL_HOOK,
+  IP_SET_FIREWALL_HOOK_INFO,
+  type IPPacketFirewallPtr,
+} from '../../src/fwhook/index.js';
+import { IPRcvBufField, readPointer } from '../../src/fwhook/iprcvbuf.js';
+import { drainDeferredWork } from '../../src/kernel/deferred.js';
+import { type DEVICE_OBJECT, IoGetDeviceObjectPointer, sendDeviceIoControl } from '../../src/kernel/driver.js';
+import { collectLeaks } from '../../src/kernel/leaks.js';
+import { bytesAt } from '../../src/kernel/memory.js';
+import { resetSystem } from '../../src/kernel/system.js';
+import { parseIpv4 } from '../../src/stack/addr.js';
+import { DropReason } from '../../src/stack/counters.js';
+import { bindToFirewallHooks } from '../../src/stack/fwhook-binding.js';
+import { IpLayer } from '../../src/stack/ip.js';
+import { TapAdapter } from '../../src/stack/tap.js';
+import { bindToFilterEngine, unbindFromFilterEngine } from '../../src/stack/wfp-binding.js';
+import {
+  AF_INET,
+  FWP_ACTION_BLOCK,
+  FWP_ACTION_CALLOUT_TERMINATING,
+  FWP_ACTION_PERMIT,
+  FWP_MATCH_EQUAL,
+  FWP_UINT16,
+  FWP_UINT32,
+  FWPM_CONDITION_IP_DESTINATION_ADDRESS,
+  FWPM_CONDITION_IP_LOCAL_PORT,
+  FWPM_LAYER_INBOUND_TRANSPORT_V4,
+  FWPM_LAYER_IPFORWARD_V4,
+  FWPS_CLASSIFY_OUT_FLAG_ABSORB,
+  FWPS_INJECTION_TYPE_FORWARD,
+  FWPS_PACKET_INJECTED_BY_SELF,
+  FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
+  FWPS_RIGHT_ACTION_WRITE,
+  FwpsAllocateCloneNetBufferList0,
+  FwpsFreeCloneNetBufferList0,
+  FwpsInjectForwardAsync0,
+  FwpsInjectionHandleCreate0,
+  FwpsQueryPacketInjectionState0,
+} from '../../src/wfp/index.js';
+import { addCallout, addFilter, cond, guid, intValue, openEngine } from '../wfp/util.js';
+import { frame } from './frames.js';
+
+const MAC1 = 0x02_00_00_00_01_01;
+const MAC2 = 0x02_00_00_00_02_01;
+
+function router() {
+  const host = new IpLayer({ forwarding: true });
+  const out: { ifIndex: number; bytes: Uint8Array }[] = [];
+  const sink = (ifIndex: number, bytes: Uint8Array) => out.push({ ifIndex, bytes: bytes.slice() });
+  const if1 = new TapAdapter(1, MAC1, host, sink);
+  const if2 = new TapAdapter(2, MAC2, host, sink);
+  host.addInterface(if1);
+  host.addInterface(if2);
+  host.addAddress4(1, parseIpv4('10.0.1.1'), 24);
+  host.addAddress4(2, parseIpv4('10.0.2.1'), 24);
+  host.start();
+  if1.start();
+  if2.start();
+  host.neighbors.learn4(1, parseIpv4('10.0.1.10'), 0x0a, true);
+  host.neighbors.learn4(2, parseIpv4('10.0.2.20'), 0x0b, true);
+  bindToFilterEngine(host);
+  bindToFirewallHooks(host);
+  const finish = () => {
+    drainDeferredWork();
+    host.reapAbsorbed();
+    host.stop();
+    if1.stop();
+    if2.stop();
+    unbindFromFilterEngine(host);
+    assert.equal(host.counters.balance(0), 0, 'every packet accounted for');
+    // NDIS's internal clone pools live as long as the system (see isNdisOwnState); anything else is a leak.
+    assert.deepEqual(
+      collectLeaks().filter((l) => !isNdisOwnState(l)),
+      [],
+    );
+  };
+  const play = (spec: Parameters<typeof frame>[0]) => {
+    const f = frame({ dstMac: MAC1, ...spec });
+    assert.ok(if1.indicate(f, 0, f.length));
+    drainDeferredWork();
+    host.reapAbsorbed();
+  };
+  return { host, out, play, finish };
+}
+
+function setHook(hook: IPPacketFirewallPtr, add: boolean): number {
+  const device = { value: null as DEVICE_OBJECT | null };
+  IoGetDeviceObjectPointer(DD_IP_DEVICE_NAME, device);
+  return sendDeviceIoControl(
+    device.value!,
+    IOCTL_IP_SET_FIREWALL_HOOK,
+    new IP_SET_FIREWALL_HOOK_INFO(hook, 1, add),
+    16,
+  );
+}
+
+describe('host bound to the WFP filter engine', () => {
+  beforeEach(() => resetSystem());
+
+  it('a static BLOCK filter at IPFORWARD_V4 on the destination drops what it matches, and only that', () => {
+    const r = router();
+    const h = openEngine();
+    addFilter(h, {
+      layerKey: FWPM_LAYER_IPFORWARD_V4,
+      action: FWP_ACTION_BLOCK,
+      conditions: [
+        cond(FWPM_CONDITION_IP_DESTINATION_ADDRESS, FWP_MATCH_EQUAL, intValue(FWP_UINT32, parseIpv4('10.0.2.20'))),
+      ],
+    });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20' });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 9 });
+    assert.equal(r.host.counters.dropped[DropReason.WfpBlock], 1);
+    assert.equal(r.host.counters.dropped[DropReason.PortUnreachable], 1, 'the other packet went on to local delivery');
+    r.finish();
+  });
+
+  it('INBOUND_TRANSPORT_V4 filters see the local port (a block on port 53 lets port 7 through)', () => {
+    const r = router();
+    r.host.endpoints.bind(17, 53);
+    const echo = r.host.endpoints.bind(17, 7);
+    const h = openEngine();
+    addFilter(h, {
+      layerKey: FWPM_LAYER_INBOUND_TRANSPORT_V4,
+      action: FWP_ACTION_BLOCK,
+      conditions: [cond(FWPM_CONDITION_IP_LOCAL_PORT, FWP_MATCH_EQUAL, intValue(FWP_UINT16, 53))],
+    });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 53 });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 7 });
+    assert.equal(r.host.counters.dropped[DropReason.WfpBlock], 1);
+    assert.equal(echo.packets, 1);
+    r.finish();
+  });
+
+  it('a callout absorbs at IPFORWARD, clones and re-injects with FwpsInjectForwardAsync0: the clone is forwarded, the original absorbed, every completion runs', () => {
+    const r = router();
+    const h = openEngine();
+    const injection = { value: null as unknown };
+    assert.equal(FwpsInjectionHandleCreate0(AF_INET, FWPS_INJECTION_TYPE_FORWARD, injection), 0);
+    let completions = 0;
+    addCallout(
+      h,
+      guid(77),
+      (values, meta, layerData, _ctx, _filter, _flow, out) => {
+        void values;
+        void meta;
+        const nbl = layerData as Parameters<typeof FwpsQueryPacketInjectionState0>[1];
+        const state = FwpsQueryPacketInjectionState0(injection.value, nbl, null);
+        if (state === FWPS_PACKET_INJECTED_BY_SELF || state === FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF) {
+          out.actionType = FWP_ACTION_PERMIT;
+          return;
+        }
+        const clone = { value: null as typeof nbl | null };
+        assert.equal(FwpsAllocateCloneNetBufferList0(nbl, null, null, 0, clone), 0);
+        const status = FwpsInjectForwardAsync0(
+          injection.value,
+          null,
+          0,
+          AF_INET,
+          1,
+          2,
+          clone.value!,
+          (_c, n) => {
+            completions++;
+            FwpsFreeCloneNetBufferList0(n, 0);
+          },
+          null,
+        );
+        assert.equal(status, 0);
+        out.actionType = FWP_ACTION_BLOCK;
+        out.flags |= FWPS_CLASSIFY_OUT_FLAG_ABSORB;
+        out.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+      },
+      { layerKey: FWPM_LAYER_IPFORWARD_V4 },
+    );
+    addFilter(h, { layerKey: FWPM_LAYER_IPFORWARD_V4, action: FWP_ACTION_CALLOUT_TERMINATING, calloutKey: guid(77) });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 9 });
+    assert.equal(r.host.counters.absorbed, 1);
+    assert.equal(r.host.counters.injected, 1);
+    assert.equal(r.out.length, 1);
+    assert.equal(r.out[0]!.ifIndex, 2);
+    assert.equal(completions, 1);
+    assert.deepEqual(r.host.held(), [], 'the absorbed original went back once its clone was freed');
+    r.finish();
+  });
+});
+
+describe('host bound to the firewall hooks', () => {
+  beforeEach(() => resetSystem());
+
+  it('a hook that DROPs: counted as a firewall-hook drop', () => {
+    const r = router();
+    const hook: IPPacketFirewallPtr = () => DROP;
+    assert.equal(setHook(hook, true), 0);
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20' });
+    assert.equal(r.host.counters.dropped[DropReason.FirewallHook], 1);
+    assert.equal(r.out.length, 0);
+    assert.equal(setHook(hook, false), 0);
+    r.finish();
+  });
+
+  it('a hook that edits the chain in place: the edit reaches the wire', () => {
+    const r = router();
+    // The hook sets the TOS byte (offset 1 of the IP header, in the first buffer of the chain) on receive.
+    const hook: IPPacketFirewallPtr = (pData, _r, _s, _d, ctx) => {
+      if (ctx.Direction === 1) bytesAt(readPointer(pData.value, IPRcvBufField.ipr_buffer), 2)[1] = 0xb8;
+      return FORWARD;
+    };
+    assert.equal(setHook(hook, true), 0);
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20' });
+    assert.equal(r.out.length, 1);
+    assert.equal(r.out[0]!.bytes[15], 0xb8, 'the TOS the hook wrote left with the packet');
+    assert.equal(setHook(hook, false), 0);
+    r.finish();
+  });
+
+  it('a hook that hands back a replacement chain: the replacement is what goes on, the original is accounted as replaced', () => {
+    const r = router();
+    const replacement = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstPort: 4444 }).subarray(14);
+    const hook: IPPacketFirewallPtr = (pData, _r, _s, _d, ctx, _l, ppRcvBuf) => {
+      if (ctx.Direction !== 1) return FORWARD;
+      ppRcvBuf.value = buildRcvBufChain(replacement);
+      void pData;
+      return FORWARD;
+    };
+    assert.equal(setHook(hook, true), 0);
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstPort: 53 });
+    assert.equal(r.host.counters.replaced, 1);
+    assert.equal(r.out.length, 1);
+    const b = r.out[0]!.bytes;
+    assert.equal((b[36]! << 8) | b[37]!, 4444, 'the replacement was forwarded');
+    assert.equal(setHook(hook, false), 0);
+    r.finish();
+  });
+});
