@@ -183,6 +183,11 @@ export interface AdapterOptions {
   ifIndex?: number;
   /** IANA interface type for the NET_LUID (default IF_TYPE_ETHERNET_CSMACD). */
   ifType?: number;
+  /**
+   * What MiniportAddDevice would have left for MiniportInitializeEx: passed as
+   * NDIS_MINIPORT_INIT_PARAMETERS.MiniportAddDeviceContext (how a simulated device hands its configuration over).
+   */
+  addDeviceContext?: unknown;
 }
 
 let nextIfIndex = 10;
@@ -212,6 +217,7 @@ export function addMiniportAdapter(
   params.Header.Revision = 1;
   params.IfIndex = ifIndex;
   params.NetLuid = luid;
+  params.MiniportAddDeviceContext = options.addDeviceContext ?? null;
   adapter.state = RunState.Attaching;
   adapter.initializing = true;
   let status: number;
