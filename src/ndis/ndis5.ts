@@ -6,7 +6,7 @@ import { type Leak, registerLeakSource } from '../kernel/leaks.js';
 import { TAG_MDL } from '../kernel/mdl.js';
 import { onSystemReset } from '../kernel/system.js';
 import { tagToString } from '../kernel/tags.js';
-import { liveBufferPools, resetNdis5Buffers } from './ndis5buffer.js';
+import { liveBufferPools, resetNdis5Buffers, systemPoolBuffersInUse } from './ndis5buffer.js';
 import { livePacketPools, resetNdis5Packets } from './ndis5packet.js';
 import { SIZEOF_NDIS5_POOL_HEADER, TAG_NDIS_BUFFER_POOL, TAG_NDIS_PACKET_POOL } from './ndis5rules.js';
 
@@ -43,6 +43,17 @@ registerLeakSource('ndis5', () => {
         detail: `${pool.inUse} buffer descriptor(s) not freed with NdisFreeBuffer`,
       });
     }
+  }
+  const unpooled = systemPoolBuffersInUse();
+  if (unpooled > 0) {
+    leaks.push({
+      kind: 'NDIS_BUFFER',
+      tag: tagToString(TAG_MDL),
+      size: unpooled,
+      owner: 'NdisAllocateBuffer with a NULL PoolHandle',
+      site: undefined,
+      detail: `${unpooled} buffer descriptor(s) not freed with NdisFreeBuffer`,
+    });
   }
   n = 0;
   for (const pool of livePacketPools()) {

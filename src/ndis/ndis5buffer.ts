@@ -98,6 +98,26 @@ export function liveBufferPools(): ReadonlySet<NDIS_BUFFER_POOL> {
 export function resetNdis5Buffers(): void {
   for (const pool of livePools) pool.state = POOL_FREED;
   livePools.clear();
+  systemBufferPool = new NDIS_BUFFER_POOL(0xffffffff);
+}
+
+/** Descriptors allocated with a NULL PoolHandle and not yet freed (for leak reports). */
+export function systemPoolBuffersInUse(): number {
+  return systemBufferPool.inUse;
+}
+
+/**
+ * The pool NdisAllocateBuffer and NdisCopyBuffer draw from when PoolHandle is NULL. The handle is documented as
+ * optional, and NT's NdisAllocateBuffer ignored it (a descriptor was an IoAllocateMdl MDL); decided here: a NULL
+ * handle draws from this unbounded system pool, so such a driver works as it did on Windows.
+ */
+let systemBufferPool = new NDIS_BUFFER_POOL(0xffffffff);
+
+/** The pool a possibly-NULL PoolHandle names, checked. */
+function poolFor(PoolHandle: NDIS_BUFFER_POOL | null, ddi: string): NDIS_BUFFER_POOL {
+  if (PoolHandle === null) return systemBufferPool;
+  checkPool(PoolHandle, ddi);
+  return PoolHandle;
 }
 
 function checkPool(PoolHandle: NDIS_BUFFER_POOL, ddi: string): void {
@@ -187,7 +207,8 @@ function allocateDescriptor(pool: NDIS_BUFFER_POOL, va: number, length: number, 
 
 /**
  * NdisAllocateBuffer: a buffer descriptor from `PoolHandle` mapping `[VirtualAddress, VirtualAddress + Length)`
- * (N5-1), which must lie inside one already-allocated block of nonpaged pool (N5-2). Status is
+ * (N5-1), which must lie inside one already-allocated block of nonpaged pool (N5-2). PoolHandle is optional:
+ * NULL draws from an unbounded system pool, as NT ignored the handle. Status is
  * NDIS_STATUS_SUCCESS with the descriptor in `Buffer`, or NDIS_STATUS_FAILURE (Buffer NULL) when the range is
  * outside any allocation, crosses its end, is in paged pool, or the pool has no descriptor left (N5-3).
  * IRQL <= DISPATCH_LEVEL.
@@ -195,14 +216,14 @@ function allocateDescriptor(pool: NDIS_BUFFER_POOL, va: number, length: number, 
 export function NdisAllocateBuffer(
   Status: { value: number },
   Buffer: { value: NDIS_BUFFER | null },
-  PoolHandle: NDIS_BUFFER_POOL,
+  PoolHandle: NDIS_BUFFER_POOL | null,
   VirtualAddress: number,
   Length: number,
 ): void {
   requireIrqlAtMost(DISPATCH_LEVEL, 'NdisAllocateBuffer', IRQL_NDIS5_FUNCTION_RULE);
-  checkPool(PoolHandle, 'NdisAllocateBuffer');
+  const pool = poolFor(PoolHandle, 'NdisAllocateBuffer');
   const mdl = inAllocatedNonPagedPool(VirtualAddress, Length)
-    ? allocateDescriptor(PoolHandle, VirtualAddress, Length, 'NdisAllocateBuffer')
+    ? allocateDescriptor(pool, VirtualAddress, Length, 'NdisAllocateBuffer')
     : null;
   Buffer.value = mdl;
   Status.value = mdl === null ? NDIS_STATUS_FAILURE : NDIS_STATUS_SUCCESS;
@@ -218,13 +239,13 @@ export function NdisAllocateBuffer(
 export function NdisCopyBuffer(
   Status: { value: number },
   Buffer: { value: NDIS_BUFFER | null },
-  PoolHandle: NDIS_BUFFER_POOL,
+  PoolHandle: NDIS_BUFFER_POOL | null,
   MemoryDescriptor: NDIS_BUFFER,
   Offset: number,
   Length: number,
 ): void {
   requireIrqlAtMost(DISPATCH_LEVEL, 'NdisCopyBuffer', IRQL_NDIS5_FUNCTION_RULE);
-  checkPool(PoolHandle, 'NdisCopyBuffer');
+  const pool = poolFor(PoolHandle, 'NdisCopyBuffer');
   Buffer.value = null;
   Status.value = NDIS_STATUS_FAILURE;
   if (!(Offset >= 0 && Length >= 0)) return;
@@ -242,7 +263,7 @@ export function NdisCopyBuffer(
     if (source === null) break;
     const n = Math.min(left, source.ByteCount - skip);
     const va = source.StartVa + source.ByteOffset + skip;
-    const piece = inAllocatedNonPagedPool(va, n) ? allocateDescriptor(PoolHandle, va, n, 'NdisCopyBuffer') : null;
+    const piece = inAllocatedNonPagedPool(va, n) ? allocateDescriptor(pool, va, n, 'NdisCopyBuffer') : null;
     if (piece === null) break;
     piece.MdlFlags |= MDL_PARTIAL;
     if ((source.MdlFlags & (MDL_MAPPED_TO_SYSTEM_VA | MDL_SOURCE_IS_NONPAGED_POOL)) !== 0) {

@@ -163,6 +163,21 @@ describe('NDIS 5 buffer descriptors (NdisAllocateBuffer)', () => {
     );
   });
 
+  it('PoolHandle is optional: NULL draws from the system (NT ignored the handle); such descriptors free and leak-report alike', () => {
+    const mem = ExAllocatePoolWithTag(NonPagedPool, 64, TAG);
+    const status = { value: -1 };
+    const buffer = { value: null as NDIS_BUFFER | null };
+    NdisAllocateBuffer(status, buffer, null, mem + 4, 60);
+    assert.equal(status.value, NDIS_STATUS_SUCCESS);
+    assert.equal(MmGetMdlVirtualAddress(buffer.value!), mem + 4);
+    NdisAllocateBuffer(status, { value: null }, null, mem + 4, 61);
+    assert.equal(status.value, NDIS_STATUS_FAILURE, 'N5-2 holds without a pool too');
+    assert.ok(collectLeaks().some((l) => l.kind === 'NDIS_BUFFER'));
+    NdisFreeBuffer(buffer.value!);
+    assert.equal(collectLeaks().filter((l) => l.kind === 'NDIS_BUFFER').length, 0);
+    assertBugCheck(() => NdisFreeBuffer(buffer.value!), BAD_POOL_CALLER, 0x07);
+  });
+
   it('charges descriptors to "Mdl " and the pool to "NDbp"; every counter is back to zero after the frees', () => {
     const mem = ExAllocatePoolWithTag(NonPagedPool, 100, TAG);
     const p = pool(2);
