@@ -51,19 +51,23 @@ export function allocateContext(nbl: NET_BUFFER_LIST, size: number, backFill: nu
 
 /**
  * NdisFreeNetBufferListContext: releases `ContextSize` bytes of used context allocated with
- * NdisAllocateNetBufferListContext. Releasing more than the current block holds is reported (0xC4 / 0x600C).
+ * NdisAllocateNetBufferListContext. Releasing more than that (into the context NdisAllocateNetBufferList
+ * reserved, or past the current block) is reported (0xC4 / 0x600C).
  */
 export function NdisFreeNetBufferListContext(NetBufferList: NET_BUFFER_LIST, ContextSize: number): void {
   requireNetBufferIrql('NdisFreeNetBufferListContext');
   const nbl = NetBufferList;
   const ctx = nbl.Context;
-  if (ctx === null || ctx.Offset + ContextSize > ctx.Size) {
+  // The context NdisAllocateNetBufferList reserved is not the driver's to free ("you must not attempt to free
+  // the context space that you allocated with NdisAllocateNetBufferList").
+  const limit = ctx !== null && ctx === nbl.baseContext ? nbl.baseContextOffset : ctx === null ? 0 : ctx.Size;
+  if (ctx === null || ctx.Offset + ContextSize > limit) {
     ndisViolation(
       Ndis6Violation.ContextUnderflow,
       nbl.address,
       ContextSize,
-      ctx === null ? 0 : ctx.Size - ctx.Offset,
-      `NdisFreeNetBufferListContext: freeing ${ContextSize} bytes, but only ${ctx === null ? 0 : ctx.Size - ctx.Offset} are allocated`,
+      ctx === null ? 0 : limit - ctx.Offset,
+      `NdisFreeNetBufferListContext: freeing ${ContextSize} bytes, but only ${ctx === null ? 0 : limit - ctx.Offset} were allocated with NdisAllocateNetBufferListContext`,
     );
   }
   ctx.Offset += ContextSize;

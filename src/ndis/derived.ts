@@ -68,20 +68,20 @@ export function NdisAllocateCloneNetBufferList(
 
 /**
  * NdisFreeCloneNetBufferList: frees a clone, its NET_BUFFERs and the MDLs NDIS allocated for it. The flags must
- * say what the allocation said about NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS (a mismatch would free the original's
- * MDLs on Windows; it is reported here).
+ * be the ones the clone was allocated with (documented; a mismatch in NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS would
+ * free the original's MDLs on Windows). A mismatch is reported.
  */
 export function NdisFreeCloneNetBufferList(CloneNetBufferList: NET_BUFFER_LIST, FreeCloneFlags: number): void {
   const ddi = 'NdisFreeCloneNetBufferList';
   requireNetBufferIrql(ddi);
   const nbl = checkKind(CloneNetBufferList, NblKind.Clone, ddi);
-  if (((nbl.cloneFlags ^ FreeCloneFlags) & NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS) !== 0) {
+  if (nbl.cloneFlags !== FreeCloneFlags) {
     ndisViolation(
       Ndis6Violation.WrongFree,
       nbl.address,
       FreeCloneFlags,
       nbl.cloneFlags,
-      `${ddi}: NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS must match the flags the clone was allocated with`,
+      `${ddi}: FreeCloneFlags 0x${FreeCloneFlags.toString(16)} must be the AllocateCloneFlags 0x${nbl.cloneFlags.toString(16)} the clone was allocated with`,
     );
   }
   freeDerived(nbl, ddi);

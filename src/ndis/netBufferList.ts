@@ -267,6 +267,7 @@ export function takeNbl(
     return null;
   }
   nbl.baseContext = nbl.Context;
+  nbl.baseContextOffset = nbl.Context === null ? 0 : nbl.Context.Offset;
   pool.outstanding++;
   pool.allocations++;
   return nbl;
@@ -365,7 +366,7 @@ export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
         `${ddi}: ChildRefCount is ${nbl.ChildRefCount}: free the clones, fragments or reassemblies derived from this list first`,
       );
     }
-    if (nbl.Context !== nbl.baseContext) {
+    if (nbl.Context !== nbl.baseContext || (nbl.Context !== null && nbl.Context.Offset !== nbl.baseContextOffset)) {
       ndisViolation(
         Ndis6Violation.ContextOutstanding,
         nbl.address,

@@ -203,6 +203,8 @@ export class NET_BUFFER_LIST {
   preContext: NET_BUFFER_LIST_CONTEXT | null = null;
   /** wdknet: the context present when it was allocated (freed with it). */
   baseContext: NET_BUFFER_LIST_CONTEXT | null = null;
+  /** wdknet: baseContext's Offset when the list was allocated (context below it is the allocation's own). */
+  baseContextOffset = 0;
   /** wdknet: NBs NDIS allocated for a clone / fragment / reassembly, and their pool. */
   derivedNbs: NET_BUFFER | null = null;
   /** wdknet: the flags a clone was made with. */

@@ -140,6 +140,30 @@ describe('NET_BUFFER_LIST context (W-2, W-3 alignment)', () => {
     NdisFreeNetBufferList(nbl);
   });
 
+  it('the context NdisAllocateNetBufferList reserved may not be freed with NdisFreeNetBufferListContext', () => {
+    const pool = nblPool({ ContextSize: 64 });
+    const nbl = NdisAllocateNetBufferList(pool, 32, 0)!;
+    assertBugCheck(
+      () => NdisFreeNetBufferListContext(nbl, 16),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis6Violation.ContextUnderflow,
+    );
+    assert.equal(NdisAllocateNetBufferListContext(nbl, 16, 0, TAG), NDIS_STATUS_SUCCESS);
+    assert.equal(nbl.Context!.Offset, 16, 'taken from the same block');
+    assertBugCheck(
+      () => NdisFreeNetBufferList(nbl),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis6Violation.ContextOutstanding,
+    );
+    NdisFreeNetBufferListContext(nbl, 16);
+    assertBugCheck(
+      () => NdisFreeNetBufferListContext(nbl, 16),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis6Violation.ContextUnderflow,
+    );
+    NdisFreeNetBufferList(nbl);
+  });
+
   it('context allocated with the list (ContextSize beyond the pool preallocation) is freed with it', () => {
     const pool = nblPool({ ContextSize: 16 });
     const before = poolTagStats(TAG)!.bytes;

@@ -132,6 +132,11 @@ describe('clones (NdisAllocateCloneNetBufferList)', () => {
       Ndis6Violation.WrongFree,
     );
     assertBugCheck(
+      () => NdisFreeCloneNetBufferList(clone, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS | 1),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis6Violation.WrongFree,
+    );
+    assertBugCheck(
       () => NdisFreeNetBufferList(nbl),
       DRIVER_VERIFIER_DETECTED_VIOLATION,
       Ndis6Violation.ParentWithChildren,
