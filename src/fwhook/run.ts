@@ -20,7 +20,10 @@ import { DROP, FirewallViolation, FORWARD, firewallViolation, ICMP_ON_DROP, IP_T
 import { IPFreeBuff, IRQL_FIREWALL_RULE } from './iprcvbuf.js';
 import { FIREWALL_CONTEXT_T, firewallHooks } from './registry.js';
 
-/** The outcome of {@link runFirewallHooks}. The same object is reused by every call: read it before the next. */
+/**
+ * The outcome of {@link runFirewallHooks}. The same object is reused by every (outermost) call: read it before
+ * the next.
+ */
 export interface FirewallVerdict {
   /** FORWARD, DROP or ICMP_ON_DROP. */
   action: number;
@@ -36,19 +39,26 @@ export interface FirewallVerdict {
   bufferChanged: boolean;
 }
 
-const verdict: FirewallVerdict = {
-  action: FORWARD,
-  chain: 0,
-  sendInterfaceIndex: 0,
-  destinationType: 0,
-  hooksCalled: 0,
-  bufferChanged: false,
-};
-const pData = { value: 0 };
-const pSendInterfaceIndex = { value: 0 };
-const pDestinationType = { value: 0 };
-const ppRcvBuf = { value: 0 };
-const oldIrql = { value: 0 };
+/** The out boxes and the verdict one run uses; the outermost run reuses one set, a nested run makes its own. */
+class RunState {
+  readonly verdict: FirewallVerdict = {
+    action: FORWARD,
+    chain: 0,
+    sendInterfaceIndex: 0,
+    destinationType: 0,
+    hooksCalled: 0,
+    bufferChanged: false,
+  };
+  readonly pData = { value: 0 };
+  readonly pSendInterfaceIndex = { value: 0 };
+  readonly pDestinationType = { value: 0 };
+  readonly ppRcvBuf = { value: 0 };
+  readonly oldIrql = { value: 0 };
+}
+
+const shared = new RunState();
+/** Runs in progress (a hook may run the hooks again, e.g. for a packet it injects). */
+let depth = 0;
 
 /**
  * Runs every registered firewall hook on a packet, as TCP/IP did: on receive (Context.Direction IP_RECEIVE) from
@@ -66,6 +76,8 @@ export function runFirewallHooks(
   Context: FIREWALL_CONTEXT_T,
 ): FirewallVerdict {
   requireIrqlAtMost(DISPATCH_LEVEL, 'runFirewallHooks', IRQL_FIREWALL_RULE);
+  const state = depth === 0 ? shared : new RunState();
+  const { verdict, pData, pSendInterfaceIndex, pDestinationType, ppRcvBuf } = state;
   let chain = typeof packet === 'number' ? packet : buildRcvBufChain(packet);
   verdict.hooksCalled = 0;
   verdict.bufferChanged = false;
@@ -84,7 +96,8 @@ export function runFirewallHooks(
     return verdict;
   }
   const before = KeGetCurrentIrql();
-  if (before < DISPATCH_LEVEL) KeRaiseIrql(DISPATCH_LEVEL, oldIrql);
+  if (before < DISPATCH_LEVEL) KeRaiseIrql(DISPATCH_LEVEL, state.oldIrql);
+  depth++;
   const fromRear = Context.Direction === IP_TRANSMIT;
   pSendInterfaceIndex.value = SendInterfaceIndex;
   pDestinationType.value = DestinationType;
@@ -145,6 +158,7 @@ export function runFirewallHooks(
       }
     }
   } finally {
+    depth--;
     if (before < DISPATCH_LEVEL) KeLowerIrql(before);
   }
   verdict.action = action;

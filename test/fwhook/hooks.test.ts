@@ -329,6 +329,24 @@ describe('the IP firewall hook: registration and running the hooks', () => {
     assert.deepEqual(leftovers, []);
   });
 
+  it('a hook may run the hooks again (for a packet it makes) without disturbing the outer run', () => {
+    let inner: number | null = null;
+    const outerHook: IPPacketFirewallPtr = (pData) => {
+      if (dstPort(pData.value) === 80) {
+        const v = runFirewallHooks(tcpPacket(23), 1, LOCAL_IF_INDEX, DEST_LOCAL, receive());
+        inner = v.action;
+      }
+      return FORWARD;
+    };
+    setHook(outerHook, 1, true);
+    setHook(dropTelnet, 2, true);
+    const v = runFirewallHooks(tcpPacket(80), 1, LOCAL_IF_INDEX, DEST_LOCAL, receive());
+    assert.equal(inner, DROP);
+    assert.deepEqual([v.action, v.hooksCalled], [FORWARD, 2]);
+    assert.equal(dstPort(v.chain), 80);
+    IPFreeBuff(v.chain);
+  });
+
   it('no hooks registered: the packet passes untouched', () => {
     const chain = buildRcvBufChain(tcpPacket(23));
     const v = runFirewallHooks(chain, 1, LOCAL_IF_INDEX, DEST_LOCAL, receive());
