@@ -84,6 +84,7 @@ export function NdisChainBufferAtBack(Packet: NDIS_PACKET, Buffer: NDIS_BUFFER):
 
 /** NdisUnchainBufferAtFront: removes the first buffer of the chain into `Buffer` (NULL if the chain is empty). */
 export function NdisUnchainBufferAtFront(Packet: NDIS_PACKET, Buffer: { value: NDIS_BUFFER | null }): void {
+  if (verifierLevel >= VERIFIER_STANDARD) checkPacket(Packet, 'NdisUnchainBufferAtFront');
   const p = Packet.Private;
   const first = p.Head;
   Buffer.value = first;
@@ -96,6 +97,7 @@ export function NdisUnchainBufferAtFront(Packet: NDIS_PACKET, Buffer: { value: N
 
 /** NdisUnchainBufferAtBack: removes the last buffer of the chain into `Buffer` (NULL if the chain is empty). */
 export function NdisUnchainBufferAtBack(Packet: NDIS_PACKET, Buffer: { value: NDIS_BUFFER | null }): void {
+  if (verifierLevel >= VERIFIER_STANDARD) checkPacket(Packet, 'NdisUnchainBufferAtBack');
   const p = Packet.Private;
   const first = p.Head;
   if (first === null) {

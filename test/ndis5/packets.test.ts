@@ -236,6 +236,31 @@ describe('NDIS 5 packets and packet pools', () => {
     NdisFreePacket(q);
   });
 
+  it('misuse: chaining to or unchaining from a freed packet is reported', () => {
+    const { pool } = packetPool(1);
+    const p = packet(pool!).packet!;
+    NdisFreePacket(p);
+    assertBugCheck(
+      () => NdisUnchainBufferAtFront(p, { value: null }),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis5Violation.BadPacket,
+    );
+  });
+
+  it('full verifier: a freed buffer descriptor is poisoned too; freeing it again is caught as a use after free', () => {
+    resetSystem({ verifier: 'full' });
+    const mem = ExAllocatePoolWithTag(NonPagedPool, 64, TAG);
+    const bp = { value: null as NDIS_BUFFER_POOL | null };
+    NdisAllocateBufferPool({ value: 0 }, bp, 1);
+    const b = { value: null as NDIS_BUFFER | null };
+    NdisAllocateBuffer({ value: 0 }, b, bp.value!, mem, 64);
+    NdisFreeBuffer(b.value!);
+    assertBugCheck(() => NdisFreeBuffer(b.value!), DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1011);
+    const again = { value: null as NDIS_BUFFER | null };
+    NdisAllocateBuffer({ value: 0 }, again, bp.value!, mem, 64);
+    assert.ok(again.value, 'the slot went back to the pool even though the MDL object is retired');
+  });
+
   it('packets are charged to "NDpp" while allocated; leaks are listed until pools are freed', () => {
     const { pool } = packetPool(4, 32);
     const stats = poolTagStats(TAG_NDIS_PACKET_POOL)!;
