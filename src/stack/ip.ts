@@ -338,7 +338,7 @@ export class IpLayer {
     } finally {
       this.processingDepth--;
     }
-    if (this.processingDepth === 0) this.runInjected();
+    if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
   }
 
   private receiveFrame(iface: IpInterface, nbl: NET_BUFFER_LIST) {

@@ -78,7 +78,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   });
   const host = new IpLayer({ forwarding: true });
   const taps: TapAdapter[] = [];
-  let writer: { write(ifIndex: number, frame: Uint8Array): void; close(): void } | null = null;
+  let writer: {
+    write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
+    close(): void;
+  } | null = null;
   let seconds = 0;
   let nanoseconds = 0;
   let framesWritten = 0;
@@ -87,9 +90,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   let cutShort = 0;
   let started = false;
 
-  const output = (ifIndex: number, frame: Uint8Array) => {
+  const output = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) => {
     framesWritten++;
-    writer?.write(ifIndex, frame);
+    writer?.write(ifIndex, bytes, offset, length);
   };
 
   const tapFor = (interfaceId: number): TapAdapter => {
@@ -135,19 +138,19 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       w.writeSection({ options: [{ code: 4, value: 'wdknet' }] });
       let described = 0;
       writer = {
-        write(ifIndex, frame) {
+        write(ifIndex, bytes, offset, length) {
           while (described < ifIndex) {
             w.writeInterface({ linkType: LINKTYPE_ETHERNET, snaplen: 262144, options: [{ code: 9, value: 9 }] });
             described++;
           }
-          w.writePacket(ifIndex - 1, seconds, nanoseconds, frame, 0, frame.length);
+          w.writePacket(ifIndex - 1, seconds, nanoseconds, bytes, offset, length);
         },
         close: () => w.close(),
       };
     } else {
       const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
       writer = {
-        write: (_ifIndex, frame) => w.writePacket(seconds, nanoseconds, frame, 0, frame.length),
+        write: (_ifIndex, bytes, offset, length) => w.writePacket(seconds, nanoseconds, bytes, offset, length),
         close: () => w.close(),
       };
     }

@@ -31,8 +31,8 @@ export const TAG_TAP = poolTag(' paT');
 const SMALL_FRAME = 2048;
 const LARGE_FRAME = 262_144;
 
-/** Called with each frame the host transmits: the bytes are valid only during the call. */
-export type FrameOutput = (ifIndex: number, frame: Uint8Array) => void;
+/** Called with each frame the host transmits, as `bytes[offset, offset + length)`, valid only during the call. */
+export type FrameOutput = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) => void;
 
 /** An adapter that replays frames into a host and collects what the host sends. */
 export class TapAdapter implements IpInterface {
@@ -96,8 +96,7 @@ export class TapAdapter implements IpInterface {
     let m = nb.CurrentMdl;
     const length = nb.DataLength;
     if (m !== null && m.ByteCount - nb.CurrentMdlOffset >= length) {
-      const start = mdlVa(m) + nb.CurrentMdlOffset - ARENA_BASE;
-      this.output(this.ifIndex, memory.subarray(start, start + length));
+      this.output(this.ifIndex, memory, mdlVa(m) + nb.CurrentMdlOffset - ARENA_BASE, length);
     } else {
       // Data spread over several MDLs (a callout's injected chain): gather it.
       const out = new Uint8Array(length);
@@ -110,7 +109,7 @@ export class TapAdapter implements IpInterface {
         at += n;
         off = 0;
       }
-      this.output(this.ifIndex, out);
+      this.output(this.ifIndex, out, 0, length);
     }
     this.host.sendComplete(nbl, 0);
   }

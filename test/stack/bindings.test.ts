@@ -59,7 +59,8 @@ const MAC2 = 0x02_00_00_00_02_01;
 function router() {
   const host = new IpLayer({ forwarding: true });
   const out: { ifIndex: number; bytes: Uint8Array }[] = [];
-  const sink = (ifIndex: number, bytes: Uint8Array) => out.push({ ifIndex, bytes: bytes.slice() });
+  const sink = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) =>
+    out.push({ ifIndex, bytes: bytes.slice(offset, offset + length) });
   const if1 = new TapAdapter(1, MAC1, host, sink);
   const if2 = new TapAdapter(2, MAC2, host, sink);
   host.addInterface(if1);
