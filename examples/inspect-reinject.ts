@@ -1,9 +1,10 @@
 /**
  * inspect-reinject: a WFP callout driver in the manner of the Windows-driver-samples "inspect" sample, at the
- * IPv4 IP-packet layers. Each packet it did not inject itself is referenced, blocked and absorbed at classify, and
- * queued; a DPC inspects it out of band, clones it with FwpsAllocateCloneNetBufferList0 and reinjects the clone
- * with FwpsInjectNetworkSendAsync0 (outbound) or FwpsInjectNetworkReceiveAsync0 (inbound). The injection
- * completion frees the clone with FwpsFreeCloneNetBufferList0 and dereferences the original. Packets it injected
+ * IPv4 IP-packet layers. Each packet it did not inject itself is cloned with FwpsAllocateCloneNetBufferList0,
+ * referenced (FwpsReferenceNetBufferList0), blocked and absorbed at classify, and queued; a DPC inspects the clone
+ * out of band and reinjects it with FwpsInjectNetworkSendAsync0 (outbound) or FwpsInjectNetworkReceiveAsync0
+ * (inbound). The injection completion frees the clone with FwpsFreeCloneNetBufferList0 and dereferences the
+ * original. Packets it injected
  * come back through classify and are recognised with FwpsQueryPacketInjectionState0 and permitted.
  *
  * The inspection: a TCP or UDP packet to a port in `inspectPolicy.blockedPorts` is dropped (default: 9, discard).
@@ -118,14 +119,14 @@ export const inspectStats = new PacketAccounting();
 
 /** A packet waiting in the queue, from classify to injection completion (preallocated, reused). */
 class PendedPacket {
+  /** The original, referenced until the clone's injection completes. */
   netBufferList: NET_BUFFER_LIST | null = null;
+  /** The clone that is inspected and injected (data at the IP header). */
+  clone: NET_BUFFER_LIST | null = null;
   direction = FWP_DIRECTION_OUTBOUND;
   compartmentId = UNSPECIFIED_COMPARTMENT_ID;
   interfaceIndex = 0;
   subInterfaceIndex = 0;
-  ipHeaderSize = 0;
-  /** DataOffset of the first NET_BUFFER at classify, to find the IP header again later. */
-  nblOffset = 0;
   next: PendedPacket | null = null;
 }
 
@@ -146,7 +147,12 @@ let queueHead: PendedPacket | null = null;
 let queueTail: PendedPacket | null = null;
 const cloneBox: { value: NET_BUFFER_LIST | null } = { value: null };
 
-/** classifyFn0 for both IP-packet layers. */
+/**
+ * classifyFn0 for both IP-packet layers. A packet not injected by this driver is cloned (inbound: with the data
+ * start moved back to the IP header for the clone, then restored), the original referenced, the pair queued for
+ * the DPC, and the original blocked and absorbed. If the clone cannot be had the packet is blocked (a counted
+ * drop), as the inspect sample blocks what it cannot pend.
+ */
 function InspectClassify(
   inFixedValues: FWPS_INCOMING_VALUES0,
   inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
@@ -173,25 +179,39 @@ function InspectClassify(
   }
   const packet = freeSlots.pop();
   if (packet === undefined) {
-    block(classifyOut);
-    inspectStats.drop('queue-full');
+    block(classifyOut, 'queue-full');
     return;
   }
   const inbound = inFixedValues.layerId === FWPS_LAYER_INBOUND_IPPACKET_V4;
+  // Inbound data starts after the IP header; the clone inherits the data start, and must begin at the header.
+  const ipHeaderSize =
+    inbound && FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_IP_HEADER_SIZE)
+      ? inMetaValues.ipHeaderSize
+      : 0;
+  const nb = NET_BUFFER_LIST_FIRST_NB(layerData)!;
+  if (ipHeaderSize > 0 && NdisRetreatNetBufferDataStart(nb, ipHeaderSize, 0, null) !== NDIS_STATUS_SUCCESS) {
+    freeSlots.push(packet);
+    block(classifyOut, 'retreat-failed');
+    return;
+  }
+  const status = FwpsAllocateCloneNetBufferList0(layerData, null, null, 0, cloneBox);
+  if (ipHeaderSize > 0) NdisAdvanceNetBufferDataStart(nb, ipHeaderSize, false, null);
+  if (!NT_SUCCESS(status)) {
+    freeSlots.push(packet);
+    block(classifyOut, 'clone-failed');
+    return;
+  }
+  packet.clone = cloneBox.value;
+  cloneBox.value = null;
   packet.direction = inbound ? FWP_DIRECTION_INBOUND : FWP_DIRECTION_OUTBOUND;
   packet.compartmentId = FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_COMPARTMENT_ID)
     ? inMetaValues.compartmentId
     : UNSPECIFIED_COMPARTMENT_ID;
-  packet.ipHeaderSize =
-    inbound && FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_IP_HEADER_SIZE)
-      ? inMetaValues.ipHeaderSize
-      : 0;
   if (inbound) {
     packet.interfaceIndex = inFixedValues.incomingValue[FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX]!.value.uint32;
     packet.subInterfaceIndex =
       inFixedValues.incomingValue[FWPS_FIELD_INBOUND_IPPACKET_V4_SUB_INTERFACE_INDEX]!.value.uint32;
   }
-  packet.nblOffset = NET_BUFFER_LIST_FIRST_NB(layerData)!.DataOffset;
   // Keep the original alive after classify returns: the stack completes it only when the reference is dropped.
   FwpsReferenceNetBufferList0(layerData, true);
   packet.netBufferList = layerData;
@@ -209,9 +229,10 @@ function permit(filter: FWPS_FILTER0, classifyOut: FWPS_CLASSIFY_OUT0): void {
   if ((filter.flags & FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT) !== 0) classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
 }
 
-function block(classifyOut: FWPS_CLASSIFY_OUT0): void {
+function block(classifyOut: FWPS_CLASSIFY_OUT0, reason: string): void {
   classifyOut.actionType = FWP_ACTION_BLOCK;
   classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+  inspectStats.drop(reason);
 }
 
 function enqueue(packet: PendedPacket): void {
@@ -233,31 +254,12 @@ function InspectWorker(_dpc: KDPC, _context: unknown, _a1: unknown, _a2: unknown
 }
 
 function inspectAndReinject(packet: PendedPacket): void {
-  const original = packet.netBufferList!;
-  const nb = NET_BUFFER_LIST_FIRST_NB(original)!;
-  // Inbound data starts after the IP header; point the original at the IP header so the clone starts there too.
-  // The stack may have moved the offset since classify: retreat only what is needed to reach the header.
-  const retreat =
-    packet.direction === FWP_DIRECTION_INBOUND ? packet.ipHeaderSize - (packet.nblOffset - nb.DataOffset) : 0;
-  if (retreat > 0 && NdisRetreatNetBufferDataStart(nb, retreat, 0, null) !== NDIS_STATUS_SUCCESS) {
-    finish(packet, 'retreat-failed');
-    return;
-  }
-  const blocked = isBlocked(nb);
-  let status = STATUS_SUCCESS;
-  if (!blocked) status = FwpsAllocateCloneNetBufferList0(original, null, null, 0, cloneBox);
-  if (retreat > 0) NdisAdvanceNetBufferDataStart(nb, retreat, false, null);
-  if (blocked) {
+  const clone = packet.clone!;
+  if (isBlocked(NET_BUFFER_LIST_FIRST_NB(clone)!)) {
     finish(packet, 'inspection');
     return;
   }
-  if (!NT_SUCCESS(status)) {
-    finish(packet, 'clone-failed');
-    return;
-  }
-  const clone = cloneBox.value!;
-  cloneBox.value = null;
-  status =
+  const status =
     packet.direction === FWP_DIRECTION_OUTBOUND
       ? FwpsInjectNetworkSendAsync0(
           injectionHandle,
@@ -279,11 +281,9 @@ function inspectAndReinject(packet: PendedPacket): void {
           InspectInjectComplete,
           packet,
         );
-  if (!NT_SUCCESS(status)) {
-    // The completion will not run for a failed injection: clean up here.
-    FwpsFreeCloneNetBufferList0(clone, 0);
-    finish(packet, 'inject-failed');
-  } else pendingInjections++;
+  // A failed injection never completes: clean up here.
+  if (!NT_SUCCESS(status)) finish(packet, 'inject-failed');
+  else pendingInjections++;
 }
 
 /** Reads the headers and applies the policy. The NET_BUFFER's data starts at the IP header. */
@@ -300,23 +300,24 @@ function isBlocked(nb: ReturnType<typeof NET_BUFFER_LIST_FIRST_NB> & object): bo
   return inspectPolicy.blockedPorts.has(read16(b, ihl + 2));
 }
 
-/** FWPS_INJECT_COMPLETE0: the clone has been through the stack. */
+/** FWPS_INJECT_COMPLETE0: the clone has been through the stack; free it and let the original go. */
 function InspectInjectComplete(context: unknown, netBufferList: NET_BUFFER_LIST, dispatchLevel: boolean): void {
   if (--pendingInjections === 0 && unloadWaiting) KeSetEvent(injectionsDone, 0, false);
   const packet = context as PendedPacket;
   const ok = NT_SUCCESS(netBufferList.Status);
   FwpsFreeCloneNetBufferList0(netBufferList, 0);
   FwpsDereferenceNetBufferList0(packet.netBufferList!, dispatchLevel);
-  packet.netBufferList = null;
+  packet.netBufferList = packet.clone = null;
   freeSlots.push(packet);
   if (ok) inspectStats.reinjected++;
   else inspectStats.dropAbsorbed('inject-completed-with-error');
 }
 
-/** Ends an absorbed packet that will not be reinjected: drops the reference and counts the reason. */
+/** Ends an absorbed packet that will not be reinjected: frees the clone, drops the reference, counts the reason. */
 function finish(packet: PendedPacket, reason: string): void {
+  FwpsFreeCloneNetBufferList0(packet.clone!, 0);
   FwpsDereferenceNetBufferList0(packet.netBufferList!, true);
-  packet.netBufferList = null;
+  packet.netBufferList = packet.clone = null;
   freeSlots.push(packet);
   inspectStats.dropAbsorbed(reason);
 }
