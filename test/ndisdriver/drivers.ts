@@ -144,8 +144,11 @@ export class TestAdapter {
   held: NET_BUFFER_LIST[] = [];
   /** Every NBL it was given, in order. */
   sent: NET_BUFFER_LIST[] = [];
-  /** NBLs that came back through MiniportReturnNetBufferLists. */
+  /** NBLs that came back through MiniportReturnNetBufferLists, and their ids (Scratch) at that moment. */
   returned: NET_BUFFER_LIST[] = [];
+  returnedIds: unknown[] = [];
+  /** The next id `indicate` gives (ids are unique per adapter). */
+  nextId = 0;
   pauses = 0;
   restarts = 0;
   halted = false;
@@ -172,7 +175,8 @@ export class TestAdapter {
   }
 
   /** Indicates `n` fresh NBLs (ids from `firstId`), with or without RESOURCES. Returns the list. */
-  indicate(n: number, resources = false, firstId = 0): NET_BUFFER_LIST {
+  indicate(n: number, resources = false, firstId = this.nextId): NET_BUFFER_LIST {
+    this.nextId = firstId + n;
     const chain = allocChain(this.pool, n, this.handle, firstId);
     this.indicateList(chain, n, resources);
     return chain;
@@ -281,6 +285,7 @@ export class TestMiniport {
       while (x !== null) {
         const next: NET_BUFFER_LIST | null = x.Next;
         a.returned.push(x);
+        a.returnedIds.push(x.Scratch);
         x.Next = null;
         NdisFreeNetBufferList(x);
         x = next;
@@ -313,8 +318,9 @@ export class TestBinding {
   receiveFlags: number[] = [];
   /** NBLs held (indicated without RESOURCES, not yet returned). */
   holding: NET_BUFFER_LIST[] = [];
-  /** Sends completed to the protocol: the NBL and its status. */
+  /** Sends completed to the protocol: the NBL, its id (Scratch) and its status at that moment. */
   completed: NET_BUFFER_LIST[] = [];
+  completedIds: unknown[] = [];
   statuses: number[] = [];
   pnpEvents: number[] = [];
   constructor(readonly protocol: TestProtocol) {}
@@ -407,6 +413,7 @@ export class TestProtocol {
       while (x !== null) {
         const next: NET_BUFFER_LIST | null = x.Next;
         b.completed.push(x);
+        b.completedIds.push(x.Scratch);
         b.statuses.push(x.Status);
         if (!options.keepCompleted) {
           x.Next = null;
@@ -440,8 +447,9 @@ export class TestFilterModule {
   pausePending = false;
   state = 'attaching';
   pool: NetBufferListPool;
-  /** Own NBLs that completed or came back. */
+  /** Own NBLs that completed or came back, and their ids (Scratch) at that moment. */
   ownBack: NET_BUFFER_LIST[] = [];
+  ownBackIds: number[] = [];
   constructor(
     readonly handle: NDIS_HANDLE,
     readonly filter: TestFilter,
@@ -467,6 +475,7 @@ export class TestFilterModule {
 
   private ownCameBack(x: NET_BUFFER_LIST): void {
     this.ownBack.push(x);
+    this.ownBackIds.push(x.Scratch as number);
     this.own--;
     NdisFreeNetBufferList(x);
     if (this.own === 0 && this.pausePending) {
