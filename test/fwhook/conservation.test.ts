@@ -127,7 +127,7 @@ describe('firewall hooks: every buffer and descriptor accounted for', () => {
         (hooks, packet, segment, receive, failAt) => {
           resetSystem();
           const log: number[] = [];
-          hooks.forEach((h, id) => register(hookFor(h.behaviour, id, log), h.priority));
+          for (const [id, h] of hooks.entries()) register(hookFor(h.behaviour, id, log), h.priority);
           // Queue order: stable sort by priority; receive runs it front to back, transmit back to front.
           const queue = hooks.map((h, id) => ({ ...h, id })).sort((a, b) => a.priority - b.priority);
           if (!receive) queue.reverse();
