@@ -156,6 +156,7 @@ export function encodeTcpOptions(o: TcpOptionsSpec): Uint8Array {
     }
   }
   while (out.length % 4 !== 0) out.push(0);
+  if (out.length > 40) throw new RangeError(`TCP options need ${out.length} bytes; a header holds at most 40`);
   return Uint8Array.from(out);
 }
 

@@ -378,7 +378,8 @@ function decodeIpv6(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
     } else if (next === IPPROTO_FRAGMENT) {
       const off = read16(b, q + 2);
       info.ipFragmentOffset = off & 0xfff8;
-      info.ipIsFragment = true;
+      // An atomic fragment (offset 0, no more fragments; RFC 6946) is a whole packet.
+      info.ipIsFragment = (off & 0xfff9) !== 0;
       info.ipFlags = off & 1;
       info.ipId = read32(b, q + 4);
     }
@@ -504,16 +505,22 @@ function decodeIcmp(layer: Layer, b: Uint8Array, p: number, end: number, info: P
   }
   found(info, layer);
   info.l4Offset = p;
-  info.l4HeaderLength = 4;
   info.icmpType = b[p]!;
   info.icmpCode = b[p + 1]!;
   info.l4Checksum = read16(b, p + 2);
+  // Every ICMP and ICMPv6 message has 4 bytes after the checksum (identifier/sequence, pointer, MTU, unused).
+  if (p + 8 > end) {
+    info.l4HeaderLength = 4;
+    truncated(info, layer);
+    return;
+  }
+  info.l4HeaderLength = 8;
   const t = info.icmpType;
   const echo = layer === Layer.Icmp ? t === 0 || t === 8 : t === 128 || t === 129;
-  if (echo && p + 8 <= end) {
+  if (echo) {
     info.icmpId = read16(b, p + 4);
     info.icmpSeq = read16(b, p + 6);
   }
-  info.payloadOffset = p + 4;
-  info.payloadLength = end - (p + 4);
+  info.payloadOffset = p + 8;
+  info.payloadLength = end - (p + 8);
 }

@@ -84,7 +84,7 @@ export function describeInfo(bytes: Uint8Array, info: PacketInfo, length: number
             ? 'echo reply'
             : `type ${info.icmpType}, code ${info.icmpCode}`;
       const ids = info.icmpId >= 0 ? `, id ${info.icmpId}, seq ${info.icmpSeq}` : '';
-      line = `${proto} ${src} > ${dst}: ${kind} ${echo}${ids}, length ${info.payloadLength + 4}`;
+      line = `${proto} ${src} > ${dst}: ${kind} ${echo}${ids}, length ${info.payloadLength + info.l4HeaderLength}`;
     } else {
       const frag = info.ipIsFragment ? ` (frag ${info.ipId}:${info.ipFragmentOffset})` : '';
       line = `${proto} ${src} > ${dst}: ip-proto-${info.ipProtocol}${frag}, length ${info.ipTotalLength - info.ipHeaderLength}`;
