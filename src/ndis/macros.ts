@@ -4,7 +4,12 @@
  * NET_BUFFER_LIST_INFO takes an optional third argument to store a value.
  */
 import type { MDL } from '../kernel/mdl.js';
-import { NetBufferListCancelId } from './info.js';
+import {
+  Ieee8021QNetBufferListInfo,
+  NetBufferListCancelId,
+  NetBufferListHashInfo,
+  NetBufferListHashValue,
+} from './info.js';
 import type { NET_BUFFER, NET_BUFFER_LIST } from './structures.js';
 
 // NET_BUFFER_LIST.NblFlags (NDIS_NBL_FLAGS_*).
@@ -168,4 +173,66 @@ export function NBL_CLEAR_FLAG(nbl: NET_BUFFER_LIST, f: number): void {
 /** NBL_TEST_FLAG: the given bits of Flags that are set. */
 export function NBL_TEST_FLAG(nbl: NET_BUFFER_LIST, f: number): number {
   return nbl.Flags & f;
+}
+
+/** The RSS hash function bits of NetBufferListHashInfo. */
+export const NDIS_HASH_FUNCTION_MASK = 0x000000ff;
+/** The RSS hash type bits of NetBufferListHashInfo. */
+export const NDIS_HASH_TYPE_MASK = 0x00ffff00;
+
+/** A PVOID-sized slot read as a ULONG (NULL reads as 0). */
+function slotUlong(nbl: NET_BUFFER_LIST, id: number): number {
+  const v = nbl.NetBufferListInfo[id];
+  return typeof v === 'number' ? v >>> 0 : 0;
+}
+
+/** NET_BUFFER_LIST_GET_HASH_VALUE: the RSS hash value (NetBufferListHashValue as a ULONG). */
+export function NET_BUFFER_LIST_GET_HASH_VALUE(nbl: NET_BUFFER_LIST): number {
+  return slotUlong(nbl, NetBufferListHashValue);
+}
+/** NET_BUFFER_LIST_SET_HASH_VALUE */
+export function NET_BUFFER_LIST_SET_HASH_VALUE(nbl: NET_BUFFER_LIST, HashValue: number): void {
+  nbl.NetBufferListInfo[NetBufferListHashValue] = HashValue >>> 0;
+}
+/** NET_BUFFER_LIST_GET_HASH_TYPE: the NDIS_HASH_TYPE_MASK bits of NetBufferListHashInfo. */
+export function NET_BUFFER_LIST_GET_HASH_TYPE(nbl: NET_BUFFER_LIST): number {
+  return (slotUlong(nbl, NetBufferListHashInfo) & NDIS_HASH_TYPE_MASK) >>> 0;
+}
+/** NET_BUFFER_LIST_SET_HASH_TYPE: replaces the hash type bits, keeping the function bits. */
+export function NET_BUFFER_LIST_SET_HASH_TYPE(nbl: NET_BUFFER_LIST, HashType: number): void {
+  const info = slotUlong(nbl, NetBufferListHashInfo);
+  nbl.NetBufferListInfo[NetBufferListHashInfo] =
+    ((HashType & NDIS_HASH_TYPE_MASK) | (info & ~NDIS_HASH_TYPE_MASK)) >>> 0;
+}
+/** NET_BUFFER_LIST_GET_HASH_FUNCTION: the NDIS_HASH_FUNCTION_MASK bits of NetBufferListHashInfo. */
+export function NET_BUFFER_LIST_GET_HASH_FUNCTION(nbl: NET_BUFFER_LIST): number {
+  return slotUlong(nbl, NetBufferListHashInfo) & NDIS_HASH_FUNCTION_MASK;
+}
+/** NET_BUFFER_LIST_SET_HASH_FUNCTION: replaces the hash function bits, keeping the type bits. */
+export function NET_BUFFER_LIST_SET_HASH_FUNCTION(nbl: NET_BUFFER_LIST, HashFunction: number): void {
+  const info = slotUlong(nbl, NetBufferListHashInfo);
+  nbl.NetBufferListInfo[NetBufferListHashInfo] =
+    ((HashFunction & NDIS_HASH_FUNCTION_MASK) | (info & ~NDIS_HASH_FUNCTION_MASK)) >>> 0;
+}
+
+// NDIS_NET_BUFFER_LIST_8021Q_INFO.TagHeader, read as its Value: UserPriority bits 0-2, CanonicalFormatId bit 3,
+// VlanId bits 4-15 (MSVC allocates bit-fields from the least significant bit).
+
+/** NDIS_GET_NET_BUFFER_LIST_VLAN_ID: TagHeader.VlanId of Ieee8021QNetBufferListInfo. */
+export function NDIS_GET_NET_BUFFER_LIST_VLAN_ID(nbl: NET_BUFFER_LIST): number {
+  return (slotUlong(nbl, Ieee8021QNetBufferListInfo) >>> 4) & 0xfff;
+}
+/** NDIS_SET_NET_BUFFER_LIST_VLAN_ID: sets TagHeader.VlanId, keeping the other bits. */
+export function NDIS_SET_NET_BUFFER_LIST_VLAN_ID(nbl: NET_BUFFER_LIST, VlanId: number): void {
+  const v = slotUlong(nbl, Ieee8021QNetBufferListInfo);
+  nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = ((v & ~0xfff0) | ((VlanId & 0xfff) << 4)) >>> 0;
+}
+/** NDIS_GET_NET_BUFFER_LIST_USER_PRIORITY: TagHeader.UserPriority of Ieee8021QNetBufferListInfo. */
+export function NDIS_GET_NET_BUFFER_LIST_USER_PRIORITY(nbl: NET_BUFFER_LIST): number {
+  return slotUlong(nbl, Ieee8021QNetBufferListInfo) & 0x7;
+}
+/** NDIS_SET_NET_BUFFER_LIST_USER_PRIORITY: sets TagHeader.UserPriority, keeping the other bits. */
+export function NDIS_SET_NET_BUFFER_LIST_USER_PRIORITY(nbl: NET_BUFFER_LIST, UserPriority: number): void {
+  const v = slotUlong(nbl, Ieee8021QNetBufferListInfo);
+  nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = ((v & ~0x7) | (UserPriority & 0x7)) >>> 0;
 }

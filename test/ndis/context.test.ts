@@ -12,8 +12,14 @@ import {
   IPsecOffloadV2NetBufferListInfo,
   MaxNetBufferListInfo,
   MEMORY_ALLOCATION_ALIGNMENT,
+  NDIS_GET_NET_BUFFER_LIST_USER_PRIORITY,
+  NDIS_GET_NET_BUFFER_LIST_VLAN_ID,
+  NDIS_HASH_FUNCTION_MASK,
+  NDIS_HASH_TYPE_MASK,
   NDIS_NBL_FLAGS_IS_IPV4,
   NDIS_NBL_FLAGS_IS_TCP,
+  NDIS_SET_NET_BUFFER_LIST_USER_PRIORITY,
+  NDIS_SET_NET_BUFFER_LIST_VLAN_ID,
   NDIS_STATUS_FAILURE,
   NDIS_STATUS_SUCCESS,
   NdisAllocateNetBufferList,
@@ -30,12 +36,19 @@ import {
   NET_BUFFER_LIST_CONTEXT_DATA_START,
   NET_BUFFER_LIST_FIRST_NB,
   NET_BUFFER_LIST_FLAGS,
+  NET_BUFFER_LIST_GET_HASH_FUNCTION,
+  NET_BUFFER_LIST_GET_HASH_TYPE,
+  NET_BUFFER_LIST_GET_HASH_VALUE,
   NET_BUFFER_LIST_INFO,
   NET_BUFFER_LIST_NBL_FLAGS,
   NET_BUFFER_LIST_NEXT_NBL,
   NET_BUFFER_LIST_PROTOCOL_RESERVED,
+  NET_BUFFER_LIST_SET_HASH_FUNCTION,
+  NET_BUFFER_LIST_SET_HASH_TYPE,
+  NET_BUFFER_LIST_SET_HASH_VALUE,
   NET_BUFFER_LIST_STATUS,
   NetBufferListCancelId,
+  NetBufferListHashInfo,
   NetBufferListHashValue,
   NetBufferListInfoReserved3,
   NrtNameResolutionId,
@@ -221,6 +234,27 @@ describe('NET_BUFFER_LIST information and macros', () => {
     NdisClearNblFlag(nbl, NDIS_NBL_FLAGS_IS_TCP);
     assert.ok(!NdisTestNblFlag(nbl, NDIS_NBL_FLAGS_IS_TCP));
     assert.equal(NET_BUFFER_LIST_FLAGS(nbl), 0);
+  });
+
+  it('802.1Q and RSS hash macros pack their bit-fields into the slot Value as MSVC lays them out', () => {
+    const nbl = NdisAllocateNetBufferList(nblPool(), 0, 0)!;
+    assert.equal(NDIS_GET_NET_BUFFER_LIST_VLAN_ID(nbl), 0, 'NULL slot reads as 0');
+    NDIS_SET_NET_BUFFER_LIST_VLAN_ID(nbl, 0x123);
+    NDIS_SET_NET_BUFFER_LIST_USER_PRIORITY(nbl, 5);
+    assert.equal(NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo), (0x123 << 4) | 5);
+    assert.equal(NDIS_GET_NET_BUFFER_LIST_VLAN_ID(nbl), 0x123);
+    assert.equal(NDIS_GET_NET_BUFFER_LIST_USER_PRIORITY(nbl), 5);
+    NDIS_SET_NET_BUFFER_LIST_VLAN_ID(nbl, 0x1fff);
+    assert.equal(NDIS_GET_NET_BUFFER_LIST_VLAN_ID(nbl), 0xfff, 'twelve bits');
+    assert.equal(NDIS_GET_NET_BUFFER_LIST_USER_PRIORITY(nbl), 5, 'priority kept');
+    NET_BUFFER_LIST_SET_HASH_VALUE(nbl, 0xdeadbeef);
+    assert.equal(NET_BUFFER_LIST_GET_HASH_VALUE(nbl), 0xdeadbeef);
+    NET_BUFFER_LIST_SET_HASH_FUNCTION(nbl, 1);
+    NET_BUFFER_LIST_SET_HASH_TYPE(nbl, 0x200);
+    assert.equal(NET_BUFFER_LIST_GET_HASH_FUNCTION(nbl), 1);
+    assert.equal(NET_BUFFER_LIST_GET_HASH_TYPE(nbl), 0x200);
+    assert.equal(NET_BUFFER_LIST_INFO(nbl, NetBufferListHashInfo), 0x201);
+    assert.equal(NDIS_HASH_TYPE_MASK & NDIS_HASH_FUNCTION_MASK, 0);
   });
 
   it('NdisCopySendNetBufferListInfo copies the documented send slots; NdisCopyReceiveNetBufferListInfo the receive ones', () => {
