@@ -36,12 +36,11 @@ export class Ndis5BufferPool {
   readonly handle: NDIS_BUFFER_POOL;
   private readonly out = { value: null as NDIS_BUFFER | null };
 
-  /** Creates a pool of `capacity` descriptors. Throws StatusError when the pool cannot be allocated. */
+  /** Creates a pool of `capacity` descriptors (this always succeeds, as NdisAllocateBufferPool does). */
   constructor(capacity: number) {
     const handle = { value: null as NDIS_BUFFER_POOL | null };
     NdisAllocateBufferPool(status, handle, capacity);
-    if (handle.value === null) throw new StatusError(status.value, `cannot allocate a buffer pool of ${capacity}`);
-    this.handle = handle.value;
+    this.handle = handle.value!;
   }
 
   /** Descriptors the pool holds in all. */

@@ -26,16 +26,10 @@ import {
   releaseMdlObject,
   TAG_MDL,
 } from '../kernel/mdl.js';
-import { findPoolBlockInto, PoolBlockRecord, poolCharge, poolRelease } from '../kernel/pool.js';
-import { NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
+import { findPoolBlockInto, PoolBlockRecord } from '../kernel/pool.js';
+import { NDIS_STATUS_FAILURE, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
-import {
-  IRQL_NDIS5_FUNCTION_RULE,
-  Ndis5Violation,
-  ndis5Violation,
-  SIZEOF_NDIS5_POOL_HEADER,
-  TAG_NDIS_BUFFER_POOL,
-} from './ndis5rules.js';
+import { IRQL_NDIS5_FUNCTION_RULE, Ndis5Violation, ndis5Violation } from './ndis5rules.js';
 
 /** NDIS_BUFFER: an MDL (ndis.h: `typedef MDL NDIS_BUFFER, *PNDIS_BUFFER`). */
 export type NDIS_BUFFER = MDL;
@@ -133,8 +127,9 @@ function checkPool(PoolHandle: NDIS_BUFFER_POOL, ddi: string): void {
 }
 
 /**
- * NdisAllocateBufferPool: makes a pool of NumberOfDescriptors buffer descriptors. Status is
- * NDIS_STATUS_SUCCESS, or NDIS_STATUS_RESOURCES when the pool header cannot be allocated. IRQL <= DISPATCH_LEVEL.
+ * NdisAllocateBufferPool: makes a pool of NumberOfDescriptors buffer descriptors. Status is always
+ * NDIS_STATUS_SUCCESS, as documented: on NT the pool itself takes no memory (its descriptors are MDLs allocated
+ * as they are needed), so nothing here can fail. IRQL <= DISPATCH_LEVEL.
  */
 export function NdisAllocateBufferPool(
   Status: { value: number },
@@ -142,13 +137,7 @@ export function NdisAllocateBufferPool(
   NumberOfDescriptors: number,
 ): void {
   requireIrqlAtMost(DISPATCH_LEVEL, 'NdisAllocateBufferPool', IRQL_NDIS5_FUNCTION_RULE);
-  const count = NumberOfDescriptors >>> 0;
-  if (!poolCharge(TAG_NDIS_BUFFER_POOL, SIZEOF_NDIS5_POOL_HEADER, 'NdisAllocateBufferPool')) {
-    PoolHandle.value = null;
-    Status.value = NDIS_STATUS_RESOURCES;
-    return;
-  }
-  const pool = new NDIS_BUFFER_POOL(count);
+  const pool = new NDIS_BUFFER_POOL(NumberOfDescriptors >>> 0);
   livePools.add(pool);
   PoolHandle.value = pool;
   Status.value = NDIS_STATUS_SUCCESS;
@@ -173,7 +162,6 @@ export function NdisFreeBufferPool(PoolHandle: NDIS_BUFFER_POOL): void {
   }
   PoolHandle.state = POOL_FREED;
   livePools.delete(PoolHandle);
-  poolRelease(TAG_NDIS_BUFFER_POOL, SIZEOF_NDIS5_POOL_HEADER);
 }
 
 const blockRecord = new PoolBlockRecord();

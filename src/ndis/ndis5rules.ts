@@ -11,14 +11,13 @@ import { bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck
 import { poolTag } from '../kernel/tags.js';
 
 /**
- * Buffer pools: the pool's own header is charged to "NDbp" (C constant 'pbDN'). Decided here: on NT the buffer
- * descriptors themselves are MDLs from IoAllocateMdl, so they are charged to "Mdl " like every other MDL.
+ * Packet pools and every packet descriptor allocated from one: "NDpp" in poolmon (C constant 'ppDN'). Buffer pools
+ * take no memory of their own (NdisAllocateBufferPool always succeeds); their descriptors are MDLs, charged to
+ * "Mdl " like every MDL, as on NT where NdisAllocateBuffer made them with IoAllocateMdl.
  */
-export const TAG_NDIS_BUFFER_POOL = poolTag('pbDN');
-/** Packet pools and every packet descriptor allocated from one: "NDpp" in poolmon (C constant 'ppDN'). */
 export const TAG_NDIS_PACKET_POOL = poolTag('ppDN');
 
-/** Bytes charged for the header of a buffer or packet pool (decided: a page-sized pool block header). */
+/** Bytes charged for the header of a packet pool (decided: the size of a small pool block header). */
 export const SIZEOF_NDIS5_POOL_HEADER = 64;
 
 /**
