@@ -1,2 +1,42 @@
-/** The idiomatic API of the capture layer. */
-export {};
+/**
+ * The idiomatic API of the capture layer: open a capture of either format and iterate its packets (one reusable
+ * record, or copies), copy it, or write frames to a new pcap / pcapng file. Errors are `CaptureFormatError`.
+ */
+export {
+  type CapturedPacket,
+  type CaptureFormat,
+  CaptureFormatError,
+  type CaptureInput,
+  type CaptureReader,
+  CaptureRecord,
+  CaptureWriter,
+  type CaptureWriterOptions,
+  type CopyResult,
+  copyCapture,
+  FileSink,
+  FileSource,
+  type InterfaceDescription,
+  isDecodedLinkType,
+  LINKTYPE_ETHERNET,
+  LINKTYPE_IPV4,
+  LINKTYPE_IPV6,
+  LINKTYPE_LINUX_SLL,
+  LINKTYPE_LINUX_SLL2,
+  LINKTYPE_LOOP,
+  LINKTYPE_NULL,
+  LINKTYPE_RAW,
+  linkTypeName,
+  MAX_CAPLEN,
+  MemorySink,
+  MemorySource,
+  openCapture,
+  type PcapngBlock,
+  PcapngReader,
+  PcapngWriter,
+  PcapReader,
+  PcapWriter,
+  packets,
+  type ReaderOptions,
+  readCapture,
+  type SectionHeader,
+} from '../capture/index.js';

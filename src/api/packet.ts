@@ -1,2 +1,42 @@
-/** The idiomatic API of the packet layer. */
-export {};
+/**
+ * The idiomatic API of the packet layer: decode a frame into a reusable `PacketInfo` (no allocation), verify or
+ * fill checksums, build frames for tests, describe frames like tcpdump, and encode the NDIS checksum-offload
+ * information of a NET_BUFFER_LIST.
+ */
+export {
+  buildArp,
+  buildFrame,
+  CHECKSUM_BAD,
+  CHECKSUM_GOOD,
+  CHECKSUM_NOT_PRESENT,
+  CHECKSUM_UNVERIFIED,
+  type ChecksumReceiveInfo,
+  type ChecksumTransmitInfo,
+  decodeChecksumReceive,
+  decodeChecksumTransmit,
+  decodeFrame,
+  decodeToJson,
+  describeFrame,
+  describeInfo,
+  encodeChecksumReceive,
+  encodeChecksumTransmit,
+  type FrameSpec,
+  fillChecksums,
+  formatIpv4,
+  formatIpv6,
+  formatMac,
+  internetChecksum,
+  ipv4ChecksumStatus,
+  Layer as PacketLayer,
+  NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO,
+  PacketInfo,
+  Problem as PacketProblem,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  pseudoHeaderSumV4,
+  pseudoHeaderSumV6,
+  transportChecksumStatus,
+  updateChecksum16,
+  updateChecksum32,
+} from '../packet/index.js';

@@ -17,3 +17,4 @@ export * from './record.js';
 export * from './sink.js';
 export * from './source.js';
 export * from './timestamp.js';
+export * from './writer.js';
