@@ -126,6 +126,11 @@ const TAG = poolTag('trvD');
 const QUEUE_CAPACITY = 1024;
 /** Largest packet handed to user code (an IPv4 datagram). */
 const MAX_PACKET = 65535;
+/**
+ * Unused space kept in front of every packet it builds: the new list's dataOffset (W-5, "the initial amount of
+ * available backfill space"), so the stack can prepend its link-layer header without allocating an MDL.
+ */
+const BACKFILL = 64;
 
 /** Every packet, accounted for. */
 export const divertStats = new PacketAccounting();
@@ -138,7 +143,7 @@ export function setDivertHandler(fn: DivertHandler): void {
 
 /** A packet copied out at classify and waiting for user code; then the injection it became. */
 class DivertedPacket {
-  /** The copy: pool memory with the packet's bytes, IP header first. */
+  /** The copy: pool memory with BACKFILL unused bytes, then the packet's bytes, IP header first. */
   copy = 0;
   length = 0;
   direction = FWP_DIRECTION_OUTBOUND;
@@ -204,10 +209,10 @@ function DivertClassify(
     return;
   }
   const length = NET_BUFFER_DATA_LENGTH(nb);
-  const copy = length > 0 && length <= MAX_PACKET ? ExAllocatePoolWithTag(NonPagedPoolNx, length, TAG) : 0;
+  const copy = length > 0 && length <= MAX_PACKET ? ExAllocatePoolWithTag(NonPagedPoolNx, BACKFILL + length, TAG) : 0;
   if (copy !== 0) {
-    const at = NdisGetDataBuffer(nb, length, copy, 1, 0);
-    if (at !== copy) RtlCopyMemory(copy, at, length);
+    const at = NdisGetDataBuffer(nb, length, copy + BACKFILL, 1, 0);
+    if (at !== copy + BACKFILL) RtlCopyMemory(copy + BACKFILL, at, length);
   }
   if (ipHeaderSize > 0) NdisAdvanceNetBufferDataStart(nb, ipHeaderSize, false, null);
   if (copy === 0) {
@@ -258,7 +263,7 @@ function DivertWorker(_dpc: KDPC, _context: unknown, _a1: unknown, _a2: unknown)
 }
 
 function deliver(packet: DivertedPacket): void {
-  const view = bytesAt(packet.copy, packet.length);
+  const view = bytesAt(packet.copy + BACKFILL, packet.length);
   let out: Uint8Array | null;
   try {
     out = handler(view, packet.direction === FWP_DIRECTION_INBOUND ? 'inbound' : 'outbound');
@@ -273,24 +278,24 @@ function deliver(packet: DivertedPacket): void {
   // The copy itself can carry the result when user code handed back (part of) its own view.
   let data = packet.copy;
   if (!(out.buffer === view.buffer && out.byteOffset === view.byteOffset)) {
-    data = ExAllocatePoolWithTag(NonPagedPoolNx, out.length, TAG);
+    data = ExAllocatePoolWithTag(NonPagedPoolNx, BACKFILL + out.length, TAG);
     if (data === 0) {
       release(packet, 'data-alloc-failed');
       return;
     }
-    bytesAt(data, out.length).set(out);
+    bytesAt(data + BACKFILL, out.length).set(out);
     ExFreePoolWithTag(packet.copy, TAG);
     packet.copy = 0;
   }
   packet.data = data;
-  const mdl = IoAllocateMdl(data, out.length, false, false, null);
+  const mdl = IoAllocateMdl(data, BACKFILL + out.length, false, false, null);
   if (mdl === null) {
     release(packet, 'mdl-alloc-failed');
     return;
   }
   MmBuildMdlForNonPagedPool(mdl);
   packet.mdl = mdl;
-  const status = FwpsAllocateNetBufferAndNetBufferList0(nblPool, 0, 0, mdl, 0, out.length, nblBox);
+  const status = FwpsAllocateNetBufferAndNetBufferList0(nblPool, 0, 0, mdl, BACKFILL, out.length, nblBox);
   if (!NT_SUCCESS(status)) {
     release(packet, 'nbl-alloc-failed');
     return;
