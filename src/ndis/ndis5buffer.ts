@@ -280,7 +280,8 @@ export function NdisCopyBuffer(
 }
 
 /**
- * NdisFreeBuffer: returns a descriptor to the pool it came from. Freeing it twice is BAD_POOL_CALLER 0x07; an
+ * NdisFreeBuffer: returns a descriptor to the pool it came from. Its length must have been restored after any
+ * NdisAdjustBufferLength (documented; reported under the verifier). Freeing it twice is BAD_POOL_CALLER 0x07; an
  * MDL that is not an NDIS buffer descriptor (IoAllocateMdl's, a NET_BUFFER's) is refused (0xC4, 0x1012), as the
  * kernel refuses IoFreeMdl on a buffer descriptor. IRQL <= DISPATCH_LEVEL.
  */
@@ -289,6 +290,15 @@ export function NdisFreeBuffer(Buffer: NDIS_BUFFER): void {
   checkFreeable(Buffer, MdlOrigin.NdisBufferPool, 'NdisFreeBuffer');
   const slot = Buffer.owner as NdisBufferSlot;
   const pool = slot.pool;
+  if (verifierLevel >= VERIFIER_STANDARD && Buffer.ByteCount !== slot.allocatedLength) {
+    ndis5Violation(
+      Ndis5Violation.FreedWithAdjustedLength,
+      Buffer.ByteCount,
+      slot.allocatedLength,
+      0,
+      `NdisFreeBuffer: the length is ${Buffer.ByteCount}; restore it to the ${slot.allocatedLength} bytes it was allocated with (NdisAdjustBufferLength) before freeing`,
+    );
+  }
   if (pool.state !== POOL_LIVE) {
     bugCheck(BAD_POOL_CALLER, 0x46, 0, 0, 0, 'NdisFreeBuffer: the descriptor belongs to a buffer pool already freed');
   }
@@ -347,29 +357,30 @@ export function NdisGetNextBuffer(CurrentBuffer: NDIS_BUFFER, NextBuffer: { valu
 }
 
 /**
- * NdisAdjustBufferLength: sets the number of bytes the descriptor maps. The new length may not exceed the length
- * the descriptor was allocated with; exceeding it is reported under the verifier (0xC4,
- * Ndis5Violation.AdjustBeyondAllocation). For an OS MDL a highest-level protocol passes in, the limit is the
- * MDL's own page span.
+ * NdisAdjustBufferLength: sets the number of bytes the descriptor maps. As documented, only a descriptor the
+ * caller allocated with NdisAllocateBuffer or NdisCopyBuffer may be passed, and the length may not exceed the one
+ * it was allocated with; under the verifier anything else is reported (0xC4, Ndis5Violation.NotABufferDescriptor
+ * or AdjustBeyondAllocation). Any IRQL.
  */
 export function NdisAdjustBufferLength(Buffer: NDIS_BUFFER, Length: number): void {
   if (verifierLevel >= VERIFIER_STANDARD) {
-    const limit =
-      Buffer.origin === MdlOrigin.NdisBufferPool && Buffer.owner instanceof NdisBufferSlot
-        ? Buffer.owner.allocatedLength
-        : -1;
-    const tooLong =
-      !(Length >= 0) ||
-      (limit >= 0
-        ? Length > limit
-        : ADDRESS_AND_SIZE_TO_SPAN_PAGES(Buffer.StartVa + Buffer.ByteOffset, Length) * 8 + 48 > Buffer.Size);
-    if (tooLong) {
+    if (Buffer.origin !== MdlOrigin.NdisBufferPool || !(Buffer.owner instanceof NdisBufferSlot)) {
+      ndis5Violation(
+        Ndis5Violation.NotABufferDescriptor,
+        Buffer.origin,
+        0,
+        0,
+        'NdisAdjustBufferLength: only a descriptor the caller allocated with NdisAllocateBuffer or NdisCopyBuffer may be adjusted',
+      );
+    }
+    const limit = Buffer.owner.allocatedLength;
+    if (!(Length >= 0 && Length <= limit)) {
       ndis5Violation(
         Ndis5Violation.AdjustBeyondAllocation,
         Length,
         limit,
         0,
-        `NdisAdjustBufferLength(${Length}): larger than the ${limit >= 0 ? `${limit} bytes the descriptor was allocated with` : 'memory the MDL describes'}`,
+        `NdisAdjustBufferLength(${Length}): larger than the ${limit} bytes the descriptor was allocated with`,
       );
     }
   }

@@ -45,6 +45,10 @@ export const Ndis5Violation = {
   DeadMdlChained: 0x1058,
   /** A buffer already in the packet's chain was chained again (the chain would loop). */
   BufferChainedTwice: 0x1059,
+  /** NdisAdjustBufferLength on an MDL that is not a descriptor from NdisAllocateBuffer / NdisCopyBuffer. P2 origin. */
+  NotABufferDescriptor: 0x105a,
+  /** NdisFreeBuffer before the length was restored after NdisAdjustBufferLength. P2 current, P3 original. */
+  FreedWithAdjustedLength: 0x105b,
 } as const;
 
 /**

@@ -264,6 +264,29 @@ describe('NDIS 5 buffer descriptors (NdisAllocateBuffer)', () => {
     assert.equal(NdisBufferLength(b), 100, 'a refused adjustment changes nothing');
   });
 
+  it("NdisAdjustBufferLength takes only the caller's own descriptors; the length must be restored before NdisFreeBuffer", () => {
+    const mem = ExAllocatePoolWithTag(NonPagedPool, 200, TAG);
+    const os = IoAllocateMdl(mem, 64, false, false, null)!;
+    assertBugCheck(
+      () => NdisAdjustBufferLength(os, 10),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis5Violation.NotABufferDescriptor,
+    );
+    IoFreeMdl(os);
+    const p = pool(1);
+    const b = alloc(p, mem, 100).buffer!;
+    NdisAdjustBufferLength(b, 60);
+    const e = assertBugCheck(
+      () => NdisFreeBuffer(b),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      Ndis5Violation.FreedWithAdjustedLength,
+    );
+    assert.deepEqual(e.parameters.slice(1, 3), [60, 100]);
+    NdisAdjustBufferLength(b, 100);
+    NdisFreeBuffer(b);
+    NdisFreeBufferPool(p);
+  });
+
   it('NdisCopyBuffer maps a subrange of another descriptor as a partial MDL; out of range fails', () => {
     const mem = ExAllocatePoolWithTag(NonPagedPool, 300, TAG);
     const p = pool(3);
