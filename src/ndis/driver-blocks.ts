@@ -11,6 +11,7 @@
 import type { DRIVER_OBJECT } from '../kernel/driver.js';
 import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
+import { VERIFIER_OFF, verifierLevel } from '../kernel/verifier.js';
 import type {
   NDIS_FILTER_DRIVER_CHARACTERISTICS,
   NDIS_HANDLE,
@@ -43,6 +44,21 @@ export const RunState = {
   Halted: 6,
 } as const;
 
+/** What kind of NDIS block an object is (a number field: cheaper on the data path than instanceof). */
+export const BlockKind = {
+  MiniportDriver: 1,
+  Adapter: 2,
+  FilterDriver: 3,
+  FilterModule: 4,
+  Protocol: 5,
+  Binding: 6,
+} as const;
+
+/** The kind of an opaque handle, or 0 when it is no NDIS block. */
+export function blockKind(handle: unknown): number {
+  return typeof handle === 'object' && handle !== null ? ((handle as { kind?: number }).kind ?? 0) : 0;
+}
+
 /** Names of the run states, for messages. */
 export const RUN_STATE_NAMES = ['Detached', 'Attaching', 'Paused', 'Restarting', 'Running', 'Pausing', 'Halted'];
 
@@ -58,6 +74,7 @@ export function freeBlock(address: number): void {
 
 /** NdisMiniportDriverHandle: a registered miniport driver. */
 export class NdisMiniportDriverBlock {
+  readonly kind = BlockKind.MiniportDriver;
   readonly DriverObject: DRIVER_OBJECT;
   readonly MiniportDriverContext: NDIS_HANDLE;
   readonly chars: NDIS_MINIPORT_DRIVER_CHARACTERISTICS;
@@ -79,6 +96,7 @@ export class NdisMiniportDriverBlock {
 
 /** NdisFilterDriverHandle: a registered filter driver. */
 export class NdisFilterDriverBlock {
+  readonly kind = BlockKind.FilterDriver;
   readonly DriverObject: DRIVER_OBJECT;
   readonly FilterDriverContext: NDIS_HANDLE;
   readonly chars: NDIS_FILTER_DRIVER_CHARACTERISTICS;
@@ -95,6 +113,7 @@ export class NdisFilterDriverBlock {
 
 /** NdisProtocolHandle: a registered protocol driver. */
 export class NdisProtocolBlock {
+  readonly kind = BlockKind.Protocol;
   readonly ProtocolDriverContext: NDIS_HANDLE;
   readonly chars: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS;
   readonly address: number;
@@ -109,6 +128,7 @@ export class NdisProtocolBlock {
 
 /** MiniportAdapterHandle: one adapter of a miniport driver, and the stack built on it. */
 export class NdisMiniportBlock {
+  readonly kind = BlockKind.Adapter;
   readonly driver: NdisMiniportDriverBlock;
   readonly address: number;
   /** The adapter's name (the instance name bindings see as AdapterName). */
@@ -147,6 +167,7 @@ export class NdisMiniportBlock {
 
 /** NdisFilterHandle: one filter driver attached to one adapter. */
 export class NdisFilterModule {
+  readonly kind = BlockKind.FilterModule;
   readonly driver: NdisFilterDriverBlock;
   readonly adapter: NdisMiniportBlock;
   readonly address: number;
@@ -169,6 +190,7 @@ export class NdisFilterModule {
 
 /** NdisBindingHandle: one protocol bound to one adapter. */
 export class NdisOpenBlock {
+  readonly kind = BlockKind.Binding;
   readonly protocol: NdisProtocolBlock;
   readonly adapter: NdisMiniportBlock;
   readonly address: number;
@@ -204,50 +226,42 @@ export function resetRegistry(): void {
   registry.protocols.length = 0;
 }
 
-/** The kinds of handle, for {@link NdisDriverViolation.InvalidHandle} reports (Parameter 3). */
-const HandleKind = {
-  MiniportDriver: 1,
-  Adapter: 2,
-  FilterDriver: 3,
-  FilterModule: 4,
-  Protocol: 5,
-  Binding: 6,
-} as const;
-
 function badHandle(kind: number, expected: string, ddi: string): never {
   return driverViolation(NdisDriverViolation.InvalidHandle, 0, kind, 0, `${ddi}: the handle is not ${expected}`);
 }
 
-/** Checks an opaque handle is a MiniportAdapterHandle. */
+/** Checks an opaque handle is a MiniportAdapterHandle (with the verifier off the check is skipped). */
 export function asAdapter(handle: unknown, ddi: string): NdisMiniportBlock {
-  return handle instanceof NdisMiniportBlock ? handle : badHandle(HandleKind.Adapter, 'a MiniportAdapterHandle', ddi);
+  if (verifierLevel === VERIFIER_OFF || blockKind(handle) === BlockKind.Adapter) return handle as NdisMiniportBlock;
+  return badHandle(BlockKind.Adapter, 'a MiniportAdapterHandle', ddi);
 }
 
 /** Checks an opaque handle is an NdisMiniportDriverHandle. */
 export function asMiniportDriver(handle: unknown, ddi: string): NdisMiniportDriverBlock {
-  return handle instanceof NdisMiniportDriverBlock
-    ? handle
-    : badHandle(HandleKind.MiniportDriver, 'an NdisMiniportDriverHandle', ddi);
+  if (blockKind(handle) === BlockKind.MiniportDriver) return handle as NdisMiniportDriverBlock;
+  return badHandle(BlockKind.MiniportDriver, 'an NdisMiniportDriverHandle', ddi);
 }
 
 /** Checks an opaque handle is an NdisFilterDriverHandle. */
 export function asFilterDriver(handle: unknown, ddi: string): NdisFilterDriverBlock {
-  return handle instanceof NdisFilterDriverBlock
-    ? handle
-    : badHandle(HandleKind.FilterDriver, 'an NdisFilterDriverHandle', ddi);
+  if (blockKind(handle) === BlockKind.FilterDriver) return handle as NdisFilterDriverBlock;
+  return badHandle(BlockKind.FilterDriver, 'an NdisFilterDriverHandle', ddi);
 }
 
-/** Checks an opaque handle is an NdisFilterHandle. */
+/** Checks an opaque handle is an NdisFilterHandle (with the verifier off the check is skipped). */
 export function asFilterModule(handle: unknown, ddi: string): NdisFilterModule {
-  return handle instanceof NdisFilterModule ? handle : badHandle(HandleKind.FilterModule, 'an NdisFilterHandle', ddi);
+  if (verifierLevel === VERIFIER_OFF || blockKind(handle) === BlockKind.FilterModule) return handle as NdisFilterModule;
+  return badHandle(BlockKind.FilterModule, 'an NdisFilterHandle', ddi);
 }
 
 /** Checks an opaque handle is an NdisProtocolHandle. */
 export function asProtocol(handle: unknown, ddi: string): NdisProtocolBlock {
-  return handle instanceof NdisProtocolBlock ? handle : badHandle(HandleKind.Protocol, 'an NdisProtocolHandle', ddi);
+  if (blockKind(handle) === BlockKind.Protocol) return handle as NdisProtocolBlock;
+  return badHandle(BlockKind.Protocol, 'an NdisProtocolHandle', ddi);
 }
 
-/** Checks an opaque handle is an NdisBindingHandle. */
+/** Checks an opaque handle is an NdisBindingHandle (with the verifier off the check is skipped). */
 export function asBinding(handle: unknown, ddi: string): NdisOpenBlock {
-  return handle instanceof NdisOpenBlock ? handle : badHandle(HandleKind.Binding, 'an NdisBindingHandle', ddi);
+  if (verifierLevel === VERIFIER_OFF || blockKind(handle) === BlockKind.Binding) return handle as NdisOpenBlock;
+  return badHandle(BlockKind.Binding, 'an NdisBindingHandle', ddi);
 }

@@ -13,7 +13,15 @@
 
 import { NDIS_STATUS_PAUSED } from '../kernel/status.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
-import { NdisFilterModule, NdisMiniportBlock, NdisOpenBlock, RUN_STATE_NAMES, RunState } from './driver-blocks.js';
+import {
+  BlockKind,
+  blockKind,
+  type NdisFilterModule,
+  type NdisMiniportBlock,
+  type NdisOpenBlock,
+  RUN_STATE_NAMES,
+  RunState,
+} from './driver-blocks.js';
 import {
   NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
   NDIS_RECEIVE_FLAGS_RESOURCES,
@@ -104,14 +112,16 @@ function completionTarget(
     if (module.driver.chars.SendNetBufferListsCompleteHandler !== null) return module;
   }
   const source = nbl.SourceHandle;
-  if (source instanceof NdisOpenBlock && source.adapter === adapter) return source;
-  if (source instanceof NdisFilterModule) {
+  const sourceKind = blockKind(source);
+  if (sourceKind === BlockKind.Binding && (source as NdisOpenBlock).adapter === adapter) return source as NdisOpenBlock;
+  if (sourceKind === BlockKind.FilterModule) {
+    const originator = source as NdisFilterModule;
     return nblViolation(
       NdisRule.NdisFilterTimedDataSend,
-      source.address,
+      originator.address,
       nbl,
       NblFault.OriginatorPassedUp,
-      `a NET_BUFFER_LIST that filter module ${source.driver.chars.FriendlyName || '(unnamed)'} originated reached the top of the stack: the filter that sets SourceHandle must take its own NBLs back in FilterSendNetBufferListsComplete`,
+      `a NET_BUFFER_LIST that filter module ${originator.driver.chars.FriendlyName || '(unnamed)'} originated reached the top of the stack: the filter that sets SourceHandle must take its own NBLs back in FilterSendNetBufferListsComplete`,
     );
   }
   return nblViolation(
@@ -125,7 +135,7 @@ function completionTarget(
 
 function deliverCompletion(target: NdisFilterModule | NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
   const n = setHolderAll(nbls, target);
-  if (target instanceof NdisFilterModule) {
+  if (target.kind === BlockKind.FilterModule) {
     target.driver.chars.SendNetBufferListsCompleteHandler!(target.FilterModuleContext, nbls, flags);
     return;
   }
@@ -280,7 +290,7 @@ function returnTarget(
 
 function deliverReturn(target: NdisFilterModule | NdisMiniportBlock, nbls: NET_BUFFER_LIST, flags: number): void {
   setHolderAll(nbls, target);
-  if (target instanceof NdisMiniportBlock) {
+  if (target.kind === BlockKind.Adapter) {
     target.driver.chars.ReturnNetBufferListsHandler!(target.MiniportAdapterContext, nbls, flags);
   } else {
     target.driver.chars.ReturnNetBufferListsHandler!(target.FilterModuleContext, nbls, flags);
@@ -449,7 +459,7 @@ export function oidCompleteUp(
   }
   oidPaths.delete(request);
   const issuer = path.open;
-  if (issuer instanceof NdisOpenBlock) {
+  if (issuer.kind === BlockKind.Binding) {
     issuer.protocol.chars.OidRequestCompleteHandler?.(issuer.ProtocolBindingContext, request, status);
   } else {
     issuer.driver.chars.OidRequestCompleteHandler?.(issuer.FilterModuleContext, request, status);

@@ -21,9 +21,11 @@ import {
   allocateBlock,
   asFilterDriver,
   asFilterModule,
+  BlockKind,
+  blockKind,
   freeBlock,
   NdisFilterDriverBlock,
-  NdisFilterModule,
+  type NdisFilterModule,
   RunState,
   registry,
   TAG_FILTER_DRIVER,
@@ -204,7 +206,7 @@ function checkFilterOwns(module: NdisFilterModule, nbl: NET_BUFFER_LIST, rule: n
     holder === null ||
     holder === undefined ||
     holder === module ||
-    (holder instanceof NdisFilterModule && holder.driver === module.driver);
+    (blockKind(holder) === BlockKind.FilterModule && (holder as NdisFilterModule).driver === module.driver);
   if (!fresh) {
     nblViolation(
       rule,

@@ -22,6 +22,8 @@ import {
   allocateBlock,
   asAdapter,
   asMiniportDriver,
+  BlockKind,
+  blockKind,
   freeBlock,
   NdisMiniportBlock,
   NdisMiniportDriverBlock,
@@ -332,7 +334,7 @@ export function NdisMIndicateReceiveNetBufferLists(
       if (
         holder !== null &&
         holder !== undefined &&
-        !(holder instanceof NdisMiniportBlock && holder.driver === adapter.driver)
+        !(blockKind(holder) === BlockKind.Adapter && (holder as NdisMiniportBlock).driver === adapter.driver)
       ) {
         nblViolation(
           NdisRule.NdisTimedDataSend,

@@ -18,8 +18,10 @@ import {
   allocateBlock,
   asBinding,
   asProtocol,
+  BlockKind,
+  blockKind,
   freeBlock,
-  NdisOpenBlock,
+  type NdisOpenBlock,
   NdisProtocolBlock,
   RunState,
   registry,
@@ -168,7 +170,7 @@ export function NdisSendNetBufferLists(
       const own =
         holder === null ||
         holder === undefined ||
-        (holder instanceof NdisOpenBlock && holder.protocol === open.protocol);
+        (blockKind(holder) === BlockKind.Binding && (holder as NdisOpenBlock).protocol === open.protocol);
       if (!own || inFlight(x)) {
         nblViolation(
           NdisDriverViolation.ProtocolNblOwnership,
