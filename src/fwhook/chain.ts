@@ -7,6 +7,7 @@
  * buffer's allocation and ipr_RcvOffset 0. IPFreeBuff frees such a chain like any other.
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
+import type { MDL } from '../kernel/mdl.js';
 import { checkAccess } from '../kernel/memory.js';
 import { ExAllocatePoolWithTag, ExFreePool, NonPagedPool } from '../kernel/pool.js';
 import { IPR_OWNER_IP, TAG_IP_RECEIVE_BUFFER, TAG_IPRCVBUF } from './constants.js';
@@ -72,6 +73,61 @@ export function buildRcvBufChain(bytes: Uint8Array, segmentSize = 0, flags = 0):
 export function buildRcvBufChainFromMemory(address: number, length: number, segmentSize = 0, flags = 0): number {
   checkAccess(address, length, false);
   return build(null, address, length, segmentSize, flags);
+}
+
+/**
+ * Builds an IPRcvBuf chain from `length` bytes of an MDL chain starting `offset` bytes into it (a NET_BUFFER's
+ * MdlChain and DataOffset, or an NDIS_PACKET's buffers), one descriptor per MDL piece as TCP/IP made one per
+ * NDIS_BUFFER, copying the bytes. Returns the head, or 0 when pool memory runs out (nothing left allocated), the
+ * range is empty, or it runs past the MDL chain.
+ */
+export function buildRcvBufChainFromMdl(mdl: MDL | null, offset: number, length: number, flags = 0): number {
+  if (!(length > 0) || !(offset >= 0)) return 0;
+  let m = mdl;
+  let skip = offset;
+  while (m !== null && skip >= m.ByteCount) {
+    skip -= m.ByteCount;
+    m = m.Next;
+  }
+  let head = 0;
+  let tail = 0;
+  let left = length;
+  while (left > 0) {
+    if (m === null) {
+      if (head !== 0) IPFreeBuff(head);
+      return 0;
+    }
+    const n = Math.min(left, m.ByteCount - skip);
+    const piece = build(null, m.StartVa + m.ByteOffset + skip, n, 0, flags);
+    if (piece === 0) {
+      if (head !== 0) IPFreeBuff(head);
+      return 0;
+    }
+    if (head === 0) head = piece;
+    else writePointer(tail, IPRcvBufField.ipr_next, piece);
+    tail = piece;
+    left -= n;
+    skip = 0;
+    m = m.Next;
+  }
+  return head;
+}
+
+/**
+ * Copies a chain's bytes, in order, into simulated memory at `address` (at most `capacity` bytes); returns how
+ * many were copied. Makes no JavaScript objects.
+ */
+export function copyRcvBufChainToMemory(head: number, address: number, capacity: number): number {
+  let at = 0;
+  for (let rcv = head; rcv !== 0 && at < capacity; rcv = readPointer(rcv, IPRcvBufField.ipr_next)) {
+    const n = Math.min(readUint(rcv, IPRcvBufField.ipr_size), capacity - at);
+    const buffer = readPointer(rcv, IPRcvBufField.ipr_buffer);
+    checkAccess(buffer, n, false);
+    checkAccess(address + at, n, true);
+    memory.copyWithin(address + at - ARENA_BASE, buffer - ARENA_BASE, buffer - ARENA_BASE + n);
+    at += n;
+  }
+  return at;
 }
 
 /** Total bytes in a chain (the sum of ipr_size). */

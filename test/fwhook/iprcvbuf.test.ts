@@ -3,6 +3,8 @@ import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   buildRcvBufChain,
+  buildRcvBufChainFromMdl,
+  copyRcvBufChainToMemory,
   FirewallViolation,
   flattenRcvBufChain,
   rcvBufChainCount,
@@ -22,6 +24,7 @@ import {
   ExFreePool,
   FreeIprBuff,
   HIGH_LEVEL,
+  IoAllocateMdl,
   IPAllocBuff,
   IPFreeBuff,
   IPR_FLAG_CHECKSUM_OFFLOAD,
@@ -272,6 +275,51 @@ describe('IPRcvBuf and its buffers (IPAllocBuff, IPFreeBuff, FreeIprBuff)', () =
     rcv.ipr_RcvOffset += 20;
     IPFreeBuff(head);
     assert.equal(bytesOf(TAG_IP_RECEIVE_BUFFER), 0);
+  });
+
+  it("the IP layer's chains from an MDL chain: one descriptor per MDL piece from an offset; and back into memory", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 6 }),
+        fc.nat(300),
+        fc.nat(900),
+        (sizes, offset, length) => {
+          resetSystem();
+          const total = sizes.reduce((a, b) => a + b, 0);
+          const mem = ExAllocatePoolWithTag(NonPagedPool, total, poolTag('tseT'));
+          const bytes = bytesAt(mem, total);
+          for (let i = 0; i < total; i++) bytes[i] = (i * 7 + 3) & 0xff;
+          let head: ReturnType<typeof IoAllocateMdl> = null;
+          let prev: ReturnType<typeof IoAllocateMdl> = null;
+          let at = 0;
+          for (const size of sizes) {
+            const m = IoAllocateMdl(mem + at, size, false, false, null)!;
+            if (prev === null) head = m;
+            else prev.Next = m;
+            prev = m;
+            at += size;
+          }
+          const chain = buildRcvBufChainFromMdl(head, offset, length);
+          if (length === 0 || offset + length > total) {
+            assert.equal(chain, 0);
+          } else {
+            assert.deepEqual(flattenRcvBufChain(chain), bytes.slice(offset, offset + length));
+            let pieces = 0;
+            for (let i = 0, start = 0; i < sizes.length; start += sizes[i]!, i++) {
+              if (start < offset + length && start + sizes[i]! > offset) pieces++;
+            }
+            assert.equal(rcvBufChainCount(chain), pieces, 'one descriptor per MDL piece');
+            const out = ExAllocatePoolWithTag(NonPagedPool, length, poolTag('tseT'));
+            assert.equal(copyRcvBufChainToMemory(chain, out, length), length);
+            assert.deepEqual(bytesAt(out, length).slice(), bytes.slice(offset, offset + length));
+            IPFreeBuff(chain);
+          }
+          assert.equal(bytesOf(TAG_IPRCVBUF), 0);
+          assert.equal(bytesOf(TAG_IP_RECEIVE_BUFFER), 0);
+        },
+      ),
+      { numRuns: 100 },
+    );
   });
 
   it('building a chain under pool exhaustion returns 0 and leaves nothing allocated', () => {
