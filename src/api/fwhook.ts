@@ -15,8 +15,10 @@ import { NT_SUCCESS, StatusError } from '../kernel/status.js';
 
 export {
   buildRcvBufChain,
+  buildRcvBufChainFromMdl,
   buildRcvBufChainFromMemory,
   copyRcvBufChain,
+  copyRcvBufChainToMemory,
   type FirewallVerdict,
   FirewallViolation,
   firewallHooks,
