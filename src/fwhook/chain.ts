@@ -42,7 +42,8 @@ function build(bytes: Uint8Array | null, address: number, length: number, segmen
     }
     checkAccess(buffer, n, true);
     const to = buffer - ARENA_BASE;
-    if (bytes !== null) for (let i = 0; i < n; i++) memory[to + i] = bytes[from + i]!;
+    if (bytes !== null && n === bytes.length) memory.set(bytes, to);
+    else if (bytes !== null) for (let i = 0; i < n; i++) memory[to + i] = bytes[from + i]!;
     else memory.copyWithin(to, address - ARENA_BASE + from, address - ARENA_BASE + from + n);
     writePointer(rcv, IPRcvBufField.ipr_next, 0);
     writeUint(rcv, IPRcvBufField.ipr_owner, IPR_OWNER_IP);
