@@ -233,6 +233,16 @@ describe('IPRcvBuf and its buffers (IPAllocBuff, IPFreeBuff, FreeIprBuff)', () =
     IPFreeBuff(right);
   });
 
+  it('full verifier: touching a descriptor after IPFreeBuff is a use after free (special pool)', () => {
+    resetSystem({ verifier: 'full' });
+    const rcv = newDescriptor();
+    assert.equal(IPAllocBuff(rcv, 32), 1);
+    const buffer = rcv.ipr_buffer;
+    IPFreeBuff(rcv);
+    assertBugCheck(() => rcv.ipr_size, 0xd5);
+    assertBugCheck(() => bytesAt(buffer, 1), 0xd5);
+  });
+
   it('IRQL: the buffer functions run at DISPATCH_LEVEL at most', () => {
     const rcv = newDescriptor();
     const old = { value: 0 };
