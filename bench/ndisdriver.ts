@@ -226,17 +226,43 @@ function stackCase(mode: 'off' | 'standard', filters: number) {
   return { send, receive, grow };
 }
 
-// Baseline: the same hand-offs as direct JavaScript calls (protocol -> miniport -> protocol).
-const direct = { completed: 0, returned: 0 };
-const nblLike = { Next: null, Status: 0 };
-function directComplete(nbl: typeof nblLike): void {
-  nbl.Status = 0;
-  direct.completed++;
+// Baseline: the same hand-offs with no NDIS in between: the protocol calls the miniport's send handler through
+// a handler table, the miniport records the owner and calls the protocol's completion handler through another.
+interface Handlers {
+  send: (ctx: unknown, nbl: BaselineNbl) => void;
+  complete: (ctx: unknown, nbl: BaselineNbl) => void;
 }
-function directSend(nbl: typeof nblLike): void {
-  directComplete(nbl);
+interface BaselineNbl {
+  Next: BaselineNbl | null;
+  Status: number;
+  owner: unknown;
 }
-const directNs = bestOf(3, () => nsPerOp(N * 5, () => directSend(nblLike)));
+const baselineNbls: BaselineNbl[] = Array.from({ length: 8 }, () => ({ Next: null, Status: 0, owner: null }));
+let baselineCompleted = 0;
+const protocolSide: Handlers = {
+  send: () => {},
+  complete: (_ctx, nbl) => {
+    nbl.owner = protocolSide;
+    baselineCompleted++;
+  },
+};
+const miniportSide: Handlers = {
+  send: (ctx, nbl) => {
+    nbl.owner = miniportSide;
+    nbl.Status = 0;
+    protocolSide.complete(ctx, nbl);
+  },
+  complete: () => {},
+};
+const tables: Handlers[] = [miniportSide, protocolSide];
+const directNs = bestOf(3, () =>
+  nsPerOp(N * 5, (i) => {
+    const nbl = baselineNbls[i & 7]!;
+    nbl.owner = tables[1];
+    tables[i & 0].send(null, nbl);
+  }),
+);
+if (baselineCompleted === 0) throw new Error('baseline did nothing');
 
 // Anchor: a preallocated free list pop + push (DESIGN.md: about 8 ns).
 const free: { v: number }[] = Array.from({ length: 64 }, () => ({ v: 0 }));
@@ -289,7 +315,7 @@ function copiesNs(frameBytes: number): number {
 }
 
 console.log(`NDIS 6 driver model — ${await machine()}`);
-row('baseline: direct JS call protocol->miniport->complete', directNs);
+row('baseline: handler-table calls protocol->miniport->complete', directNs);
 row('anchor: preallocated free list pop+push', freeListNs);
 for (const mode of ['off', 'standard'] as const) {
   for (const filters of [0, 2]) {

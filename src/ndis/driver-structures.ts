@@ -21,66 +21,88 @@ export type MacAddressBytes = Uint8Array;
 
 // --- handler types ----------------------------------------------------------------------------------------------
 
+/** MiniportSetOptions / FilterSetOptions / ProtocolSetOptions: registers optional services. */
 export type SET_OPTIONS = (NdisDriverHandle: NDIS_HANDLE, DriverContext: NDIS_HANDLE) => number;
+/** MiniportInitializeEx: NDIS starts an adapter. */
 export type MINIPORT_INITIALIZE = (
   NdisMiniportHandle: NDIS_HANDLE,
   MiniportDriverContext: NDIS_HANDLE,
   MiniportInitParameters: NDIS_MINIPORT_INIT_PARAMETERS,
 ) => number;
+/** MiniportHaltEx: NDIS stops an adapter for good. */
 export type MINIPORT_HALT = (MiniportAdapterContext: NDIS_HANDLE, HaltAction: number) => void;
+/** MiniportDriverUnload: the driver is unloading. */
 export type MINIPORT_UNLOAD = (DriverObject: DRIVER_OBJECT) => void;
+/** MiniportPause: stop sending and indicating; may pend (NdisMPauseComplete). */
 export type MINIPORT_PAUSE = (
   MiniportAdapterContext: NDIS_HANDLE,
   PauseParameters: NDIS_MINIPORT_PAUSE_PARAMETERS,
 ) => number;
+/** MiniportRestart: resume; may pend (NdisMRestartComplete). */
 export type MINIPORT_RESTART = (
   MiniportAdapterContext: NDIS_HANDLE,
   RestartParameters: NDIS_MINIPORT_RESTART_PARAMETERS,
 ) => number;
+/** MiniportOidRequest: query or set an adapter parameter; may pend (NdisMOidRequestComplete). */
 export type MINIPORT_OID_REQUEST = (MiniportAdapterContext: NDIS_HANDLE, OidRequest: NDIS_OID_REQUEST) => number;
+/** MiniportSendNetBufferLists: transmit; completed with NdisMSendNetBufferListsComplete. */
 export type MINIPORT_SEND_NET_BUFFER_LISTS = (
   MiniportAdapterContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   PortNumber: number,
   SendFlags: number,
 ) => void;
+/** MiniportReturnNetBufferLists: receive indications coming back. */
 export type MINIPORT_RETURN_NET_BUFFER_LISTS = (
   MiniportAdapterContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   ReturnFlags: number,
 ) => void;
+/** MiniportCancelSend: cancel sends marked with CancelId. */
 export type MINIPORT_CANCEL_SEND = (MiniportAdapterContext: NDIS_HANDLE, CancelId: unknown) => void;
+/** MiniportCheckForHangEx: is the adapter hung? */
 export type MINIPORT_CHECK_FOR_HANG = (MiniportAdapterContext: NDIS_HANDLE) => boolean;
+/** MiniportResetEx: reset the hardware. */
 export type MINIPORT_RESET = (MiniportAdapterContext: NDIS_HANDLE, AddressingReset: { value: boolean }) => number;
+/** MiniportDevicePnPEventNotify: a device Plug and Play event. */
 export type MINIPORT_DEVICE_PNP_EVENT_NOTIFY = (
   MiniportAdapterContext: NDIS_HANDLE,
   NetDevicePnPEvent: unknown,
 ) => void;
+/** MiniportShutdownEx: the system is shutting down. */
 export type MINIPORT_SHUTDOWN = (MiniportAdapterContext: NDIS_HANDLE, ShutdownAction: number) => void;
+/** MiniportCancelOidRequest: cancel an OID request. */
 export type MINIPORT_CANCEL_OID_REQUEST = (MiniportAdapterContext: NDIS_HANDLE, RequestId: unknown) => void;
 
+/** FilterAttach: attach a module to an adapter (must call NdisFSetAttributes). */
 export type FILTER_ATTACH = (
   NdisFilterHandle: NDIS_HANDLE,
   FilterDriverContext: NDIS_HANDLE,
   AttachParameters: NDIS_FILTER_ATTACH_PARAMETERS,
 ) => number;
+/** FilterDetach: the paused module goes away. */
 export type FILTER_DETACH = (FilterModuleContext: NDIS_HANDLE) => void;
+/** FilterRestart: resume; may pend (NdisFRestartComplete). */
 export type FILTER_RESTART = (
   FilterModuleContext: NDIS_HANDLE,
   RestartParameters: NDIS_FILTER_RESTART_PARAMETERS,
 ) => number;
+/** FilterPause: stop and drain; may pend (NdisFPauseComplete); must not fail. */
 export type FILTER_PAUSE = (FilterModuleContext: NDIS_HANDLE, PauseParameters: NDIS_FILTER_PAUSE_PARAMETERS) => number;
+/** FilterSendNetBufferLists: sends from above. */
 export type FILTER_SEND_NET_BUFFER_LISTS = (
   FilterModuleContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   PortNumber: number,
   SendFlags: number,
 ) => void;
+/** FilterSendNetBufferListsComplete: completions from below. */
 export type FILTER_SEND_NET_BUFFER_LISTS_COMPLETE = (
   FilterModuleContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   SendCompleteFlags: number,
 ) => void;
+/** FilterReceiveNetBufferLists: receive indications from below. */
 export type FILTER_RECEIVE_NET_BUFFER_LISTS = (
   FilterModuleContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
@@ -88,46 +110,61 @@ export type FILTER_RECEIVE_NET_BUFFER_LISTS = (
   NumberOfNetBufferLists: number,
   ReceiveFlags: number,
 ) => void;
+/** FilterReturnNetBufferLists: returns from above. */
 export type FILTER_RETURN_NET_BUFFER_LISTS = (
   FilterModuleContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   ReturnFlags: number,
 ) => void;
+/** FilterCancelSendNetBufferLists: a cancellation from above. */
 export type FILTER_CANCEL_SEND_NET_BUFFER_LISTS = (FilterModuleContext: NDIS_HANDLE, CancelId: unknown) => void;
+/** FilterStatus: a status indication from below. */
 export type FILTER_STATUS = (FilterModuleContext: NDIS_HANDLE, StatusIndication: NDIS_STATUS_INDICATION) => void;
+/** FilterOidRequest: an OID request from above. */
 export type FILTER_OID_REQUEST = (FilterModuleContext: NDIS_HANDLE, OidRequest: NDIS_OID_REQUEST) => number;
+/** FilterOidRequestComplete: an OID request the filter passed down completed. */
 export type FILTER_OID_REQUEST_COMPLETE = (
   FilterModuleContext: NDIS_HANDLE,
   OidRequest: NDIS_OID_REQUEST,
   Status: number,
 ) => void;
+/** FilterNetPnPEvent: a network Plug and Play event. */
 export type FILTER_NET_PNP_EVENT = (
   FilterModuleContext: NDIS_HANDLE,
   NetPnPEvent: NET_PNP_EVENT_NOTIFICATION,
 ) => number;
 
+/** ProtocolBindAdapterEx: bind to an adapter (NdisOpenAdapterEx with the BindContext). */
 export type PROTOCOL_BIND_ADAPTER_EX = (
   ProtocolDriverContext: NDIS_HANDLE,
   BindContext: NDIS_HANDLE,
   BindParameters: NDIS_BIND_PARAMETERS,
 ) => number;
+/** ProtocolUnbindAdapterEx: unbind (NdisCloseAdapterEx). */
 export type PROTOCOL_UNBIND_ADAPTER_EX = (UnbindContext: NDIS_HANDLE, ProtocolBindingContext: NDIS_HANDLE) => number;
+/** ProtocolOpenAdapterCompleteEx: a pended NdisOpenAdapterEx finished. */
 export type PROTOCOL_OPEN_ADAPTER_COMPLETE_EX = (ProtocolBindingContext: NDIS_HANDLE, Status: number) => void;
+/** ProtocolCloseAdapterCompleteEx: a pended NdisCloseAdapterEx finished. */
 export type PROTOCOL_CLOSE_ADAPTER_COMPLETE_EX = (ProtocolBindingContext: NDIS_HANDLE) => void;
+/** ProtocolNetPnPEvent: NetEventPause, NetEventRestart and other Plug and Play events. */
 export type PROTOCOL_NET_PNP_EVENT = (
   ProtocolBindingContext: NDIS_HANDLE,
   NetPnPEventNotification: NET_PNP_EVENT_NOTIFICATION,
 ) => number;
+/** ProtocolUninstall: the protocol is being uninstalled. */
 export type PROTOCOL_UNINSTALL = () => void;
+/** ProtocolOidRequestComplete: a pended NdisOidRequest finished. */
 export type PROTOCOL_OID_REQUEST_COMPLETE = (
   ProtocolBindingContext: NDIS_HANDLE,
   OidRequest: NDIS_OID_REQUEST,
   Status: number,
 ) => void;
+/** ProtocolStatusEx: a status indication from the adapter. */
 export type PROTOCOL_STATUS_EX = (
   ProtocolBindingContext: NDIS_HANDLE,
   StatusIndication: NDIS_STATUS_INDICATION,
 ) => void;
+/** ProtocolReceiveNetBufferLists: receive indications. */
 export type PROTOCOL_RECEIVE_NET_BUFFER_LISTS = (
   ProtocolBindingContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
@@ -135,6 +172,7 @@ export type PROTOCOL_RECEIVE_NET_BUFFER_LISTS = (
   NumberOfNetBufferLists: number,
   ReceiveFlags: number,
 ) => void;
+/** ProtocolSendNetBufferListsComplete: the binding's sends came back. */
 export type PROTOCOL_SEND_NET_BUFFER_LISTS_COMPLETE = (
   ProtocolBindingContext: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
