@@ -1,7 +1,8 @@
 /**
  * NDIS 6 buffers: allocate + free of a NET_BUFFER_LIST with one NET_BUFFER, MDL and 2 KiB of data (a pool with
  * DataSize 2048 and fAllocateNetBuffer), retreat/advance within the backfill, and NdisGetDataBuffer; in the same
- * run the baselines Buffer.allocUnsafe(2048) plus a wrapper object, and a preallocated object free list.
+ * run the baselines Buffer.allocUnsafe(2048) plus a wrapper object, a preallocated object free list, and the floor
+ * of this design (plain objects with the same fields, every one reset, from a free list).
  * Also the heap growth over 10 million allocate + free cycles.
  *
  * Run: node --import tsx --expose-gc bench/ndis.ts
@@ -59,6 +60,77 @@ const freeListNs = bestOf(3, () =>
   }),
 );
 
+// Baseline 3 (the floor of this design): plain objects with the same fields as NET_BUFFER_LIST and NET_BUFFER,
+// popped from a free list, every field and reserved slot reset, pushed back; no checks, no pools, no MDL.
+class FloorNb {
+  Next: unknown = null;
+  CurrentMdl: unknown = null;
+  CurrentMdlOffset = 0;
+  DataLength = 0;
+  MdlChain: unknown = null;
+  DataOffset = 0;
+  ChecksumBias = 0;
+  Reserved = 0;
+  NdisPoolHandle: unknown = null;
+  NdisReserved: unknown[] = [null, null];
+  ProtocolReserved: unknown[] = [null, null, null, null, null, null];
+  MiniportReserved: unknown[] = [null, null, null, null];
+  DataPhysicalAddress = 0;
+  SharedMemoryInfo: unknown = null;
+  ScatterGatherList: unknown = null;
+  state = 0;
+}
+class FloorNbl {
+  Next: unknown = null;
+  FirstNetBuffer: FloorNb | null = null;
+  Context: unknown = null;
+  ParentNetBufferList: unknown = null;
+  NdisPoolHandle: unknown = null;
+  NdisReserved: unknown[] = [null, null];
+  ProtocolReserved: unknown[] = [null, null, null, null];
+  MiniportReserved: unknown[] = [null, null];
+  Scratch: unknown = null;
+  SourceHandle: unknown = null;
+  NblFlags = 0;
+  ChildRefCount = 0;
+  Flags = 0;
+  Status = 0;
+  NetBufferListInfo: unknown[] = Array.from({ length: 27 }, () => null);
+  state = 0;
+  nb = new FloorNb();
+}
+const floorFree = [new FloorNbl()];
+const floorPool = {};
+const floorNs = bestOf(3, () =>
+  nsPerOp(N, () => {
+    const l = floorFree.pop()!;
+    l.Next = l.Context = l.ParentNetBufferList = l.Scratch = l.SourceHandle = null;
+    l.NdisPoolHandle = floorPool;
+    l.NdisReserved[0] = l.NdisReserved[1] = null;
+    const pr = l.ProtocolReserved;
+    pr[0] = pr[1] = pr[2] = pr[3] = null;
+    l.MiniportReserved[0] = l.MiniportReserved[1] = null;
+    l.NblFlags = l.ChildRefCount = l.Flags = l.Status = 0;
+    const a = l.NetBufferListInfo;
+    a[0] = a[1] = a[2] = a[3] = a[4] = a[5] = a[6] = a[7] = a[8] = a[9] = a[10] = a[11] = a[12] = null;
+    a[13] = a[14] = a[15] = a[16] = a[17] = a[18] = a[19] = a[20] = a[21] = a[22] = a[23] = a[24] = a[25] = null;
+    a[26] = null;
+    const b = l.nb;
+    b.Next = b.CurrentMdl = b.MdlChain = b.SharedMemoryInfo = b.ScatterGatherList = null;
+    b.CurrentMdlOffset = b.DataLength = b.DataOffset = b.ChecksumBias = b.Reserved = b.DataPhysicalAddress = 0;
+    b.NdisPoolHandle = floorPool;
+    b.NdisReserved[0] = b.NdisReserved[1] = null;
+    const bp = b.ProtocolReserved;
+    bp[0] = bp[1] = bp[2] = bp[3] = bp[4] = bp[5] = null;
+    const bm = b.MiniportReserved;
+    bm[0] = bm[1] = bm[2] = bm[3] = null;
+    l.FirstNetBuffer = b;
+    l.state = b.state = 1;
+    l.state = b.state = 2;
+    floorFree.push(l);
+  }),
+);
+
 // Baseline 2: a fresh 2 KiB Buffer and a wrapper object per packet.
 let sink = 0;
 const allocUnsafeNs = bestOf(3, () =>
@@ -106,8 +178,10 @@ function getDataBufferNs(mode: VerifierMode): number {
 console.log(`# NDIS 6 buffers - ${await machine()} - ${new Date().toISOString().slice(0, 10)}`);
 row('baseline: preallocated object free list pop+push', freeListNs);
 row('baseline: Buffer.allocUnsafe(2048) + wrapper object', allocUnsafeNs);
+row('baseline: plain NBL+NB objects, every field reset (the floor)', floorNs, freeListNs);
 const off = allocFreeNs('off');
 row('NBL+NB+MDL+2 KiB allocate+free, verifier off', off, freeListNs);
+console.log(`allocate+free (off) vs the reset floor: ${(off / floorNs).toFixed(2)}x`);
 const std = allocFreeNs('standard');
 row('  same, verifier standard', std, freeListNs);
 row('  same, verifier full (poisoning, no reuse, call sites)', allocFreeNs('full'), freeListNs);
