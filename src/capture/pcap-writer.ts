@@ -7,7 +7,7 @@ import {
   PCAP_VERSION_MAJOR,
   PCAP_VERSION_MINOR,
 } from './pcap-format.js';
-import type { ByteSink } from './sink.js';
+import { type ByteSink, copyInto } from './sink.js';
 
 /** How to write a pcap file. */
 export interface PcapWriterOptions {
@@ -65,14 +65,17 @@ export class PcapWriter {
     origlen: number = caplen,
   ): void {
     const sink = this.sink;
-    const at = sink.reserve(PCAP_RECORD_HEADER_SIZE);
+    // Common case: header and frame fit the sink buffer and are written with one reservation.
+    const whole = PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length;
+    const at = sink.reserve(whole ? PCAP_RECORD_HEADER_SIZE + caplen : PCAP_RECORD_HEADER_SIZE);
     const v = sink.view;
     const le = this.le;
     v.setUint32(at, seconds >>> 0, le);
     v.setUint32(at + 4, fraction >>> 0, le);
     v.setUint32(at + 8, caplen, le);
     v.setUint32(at + 12, origlen, le);
-    sink.write(data, offset, caplen);
+    if (whole) copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
+    else sink.write(data, offset, caplen);
     this.packetsWritten++;
   }
 

@@ -13,7 +13,7 @@ import {
   PCAPNG_VERSION_MINOR,
 } from './pcapng-format.js';
 import { encodeOptions, type OptionInput, pad4 } from './pcapng-options.js';
-import type { ByteSink } from './sink.js';
+import { type ByteSink, copyInto } from './sink.js';
 import { toUnits, unitsOut, unitsPerSecondOf } from './timestamp.js';
 
 /** A Section Header Block to write. */
@@ -121,7 +121,9 @@ export class PcapngWriter {
     const total = 32 + padded + optLen;
     const sink = this.sink;
     const le = this.le;
-    const at = sink.reserve(28);
+    // Common case: the whole block fits the sink buffer and is written with one reservation.
+    const whole = total <= sink.buf.length;
+    const at = sink.reserve(whole ? total : 28);
     const v = sink.view;
     v.setUint32(at, BT_EPB, le);
     v.setUint32(at + 4, total, le);
@@ -130,8 +132,21 @@ export class PcapngWriter {
     v.setUint32(at + 16, tsLow, le);
     v.setUint32(at + 20, caplen, le);
     v.setUint32(at + 24, origlen, le);
-    sink.write(data, offset, caplen);
-    this.tail(padded - caplen, options, optionsOffset, optionsLength, optLen, total);
+    if (whole) {
+      const buf = sink.buf;
+      copyInto(buf, at + 28, data, offset, caplen);
+      let p = at + 28 + caplen;
+      for (let i = caplen; i < padded; i++) buf[p++] = 0;
+      if (options !== undefined && optionsLength > 0) {
+        copyInto(buf, p, options, optionsOffset, optionsLength);
+        p += optionsLength;
+        for (let i = optionsLength; i < optLen; i++) buf[p++] = 0;
+      }
+      v.setUint32(p, total, le);
+    } else {
+      sink.write(data, offset, caplen);
+      this.tail(padded - caplen, options, optionsOffset, optionsLength, optLen, total);
+    }
     this.packetsWritten++;
   }
 
@@ -149,6 +164,36 @@ export class PcapngWriter {
     if (units === undefined) throw new RangeError(`interface ${interfaceId} was not described in this section`);
     toUnits(seconds - this.offsets[interfaceId]!, nanoseconds, units);
     this.writeEnhancedPacket(interfaceId, unitsOut.high, unitsOut.low, data, offset, caplen, origlen);
+  }
+
+  /**
+   * Writes an Enhanced Packet Block of `length` bytes that `fill` writes into the sink buffer at the index it is
+   * given (frames generated in place, no intermediate buffer). The block must fit the sink buffer.
+   */
+  writeFilled(
+    interfaceId: number,
+    tsHigh: number,
+    tsLow: number,
+    length: number,
+    fill: (buf: Uint8Array, at: number) => void,
+  ): void {
+    const padded = pad4(length);
+    const total = 32 + padded;
+    const sink = this.sink;
+    const le = this.le;
+    const at = sink.reserve(total);
+    const v = sink.view;
+    v.setUint32(at, BT_EPB, le);
+    v.setUint32(at + 4, total, le);
+    v.setUint32(at + 8, interfaceId, le);
+    v.setUint32(at + 12, tsHigh, le);
+    v.setUint32(at + 16, tsLow, le);
+    v.setUint32(at + 20, length, le);
+    v.setUint32(at + 24, length, le);
+    fill(sink.buf, at + 28);
+    for (let i = length; i < padded; i++) sink.buf[at + 28 + i] = 0;
+    v.setUint32(at + 28 + padded, total, le);
+    this.packetsWritten++;
   }
 
   /** Writes a Simple Packet Block (interface 0, no timestamp). */

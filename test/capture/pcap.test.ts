@@ -152,4 +152,22 @@ describe('pcap', () => {
     assert.equal(reader.header.linkType, 1);
     assert.equal(reader.header.linkTypeField, 0x14000001);
   });
+
+  it('frames filled in place and frames larger than the sink buffer are written whole', () => {
+    const sink = new MemorySink(128);
+    const w = new PcapWriter(sink, { linkType: 1, nanoseconds: true });
+    w.writeFilled(3, 4, 3, (buf, at) => buf.set([7, 8, 9], at));
+    const big = new Uint8Array(500).map((_, i) => (i * 7) & 0xff);
+    w.writePacket(5, 6, big, 0, big.length, 600);
+    w.close();
+    const { packets, error } = readCapture(sink.bytes());
+    assert.equal(error, null);
+    assert.deepEqual(
+      packets.map((p) => [Array.from(p.data), p.seconds, p.nanoseconds, p.origlen]),
+      [
+        [[7, 8, 9], 3, 4, 3],
+        [Array.from(big), 5, 6, 600],
+      ],
+    );
+  });
 });

@@ -232,4 +232,53 @@ describe('pcapng', () => {
     // Without a block listener the NRB is skipped unread.
     assert.equal(readCapture(sink.bytes()).error, null);
   });
+
+  it('an obsolete Packet Block is read as a packet and copied as an EPB; an SPB is cut to the snap length', () => {
+    const sink = new MemorySink();
+    const w = new PcapngWriter(sink);
+    w.writeInterface({ linkType: 1, snaplen: 4 });
+    const pb = new Uint8Array(28);
+    const v = new DataView(pb.buffer);
+    v.setUint16(0, 0, true); // interface 0
+    v.setUint16(2, 7, true); // drops count
+    v.setUint32(4, 0, true);
+    v.setUint32(8, 2_500_000, true); // 2.5 s in microseconds
+    v.setUint32(12, 6, true);
+    v.setUint32(16, 60, true);
+    pb.set([1, 2, 3, 4, 5, 6], 20);
+    w.writeBlock(2, pb);
+    w.writeSimplePacket(Uint8Array.of(9, 8, 7, 6, 5, 4), 0, 6, 6);
+    w.close();
+    const { pkts } = read(sink.bytes());
+    assert.deepEqual(
+      pkts.map((p) => [Array.from(p.bytes), p.seconds, p.nanoseconds]),
+      [
+        [[1, 2, 3, 4, 5, 6], 2, 500_000_000],
+        [[9, 8, 7, 6], 0, 0], // SPB: captured length = min(original length, snaplen 4)
+      ],
+    );
+    const out = new MemorySink();
+    assert.equal(copyCapture(sink.bytes(), out).packets, 2);
+    const again = read(out.bytes());
+    assert.deepEqual(
+      again.pkts.map((p) => Array.from(p.bytes)),
+      [
+        [1, 2, 3, 4, 5, 6],
+        [9, 8, 7, 6],
+      ],
+    );
+  });
+
+  it('frames filled in place and frames larger than the sink buffer are written whole', () => {
+    const sink = new MemorySink(256);
+    const w = new PcapngWriter(sink);
+    const id = w.writeInterface({ linkType: 1 });
+    w.writeFilled(id, 0, 1, 5, (buf, at) => buf.set([5, 4, 3, 2, 1], at));
+    const big = new Uint8Array(1000).map((_, i) => i & 0xff);
+    w.writeEnhancedPacket(id, 0, 2, big, 0, big.length);
+    w.close();
+    const { pkts } = read(sink.bytes(), 4096);
+    assert.deepEqual(Array.from(pkts[0]!.bytes), [5, 4, 3, 2, 1]);
+    assert.deepEqual(pkts[1]!.bytes, big);
+  });
 });
