@@ -92,6 +92,27 @@ describe('example divert (WFP callout handing packets to user code)', () => {
     assert.equal(driver.divertStats.inFlight(), 0);
   });
 
+  it('W-1 W-5 W-6 W-7: each packet user code returns is a new list from its pool, with backfill before the data', async () => {
+    driver.setDivertHandler((bytes) => bytes.subarray(0, 24));
+    h.offer(packet(1, new Uint8Array(30)), false);
+    h.offer(packet(2), false);
+    await h.drain();
+    assert.equal(h.injectedLayout.length, 2);
+    for (const l of h.injectedLayout) {
+      assert.equal(l.dataOffset, 64, 'dataOffset is the unused space before the data (W-5)');
+      assert.equal(l.dataLength, 24, 'dataLength is what user code returned (W-6)');
+      assert.ok(l.fromPool !== null && l.fromPool !== h.pool, "from the driver's own NET_BUFFER_LIST pool (W-1)");
+    }
+    assert.deepEqual(h.sent[0], packet(1, new Uint8Array(30)).subarray(0, 24));
+  });
+
+  it('W-10: after each injection completes its list, MDL and memory are freed (nothing left after unload)', async () => {
+    for (let i = 0; i < 10; i++) h.offer(packet(i), i % 2 === 0);
+    await h.drain();
+    assert.equal(driver.divertStats.reinjected, 10);
+    // afterEach unloads and checks that no list, MDL or pool block remains.
+  });
+
   it('a refused injection frees the list, the MDL and the memory, and is counted', async () => {
     h.refuseWith = 0xc0000001 | 0;
     h.offer(packet(1), false);

@@ -93,6 +93,8 @@ export class IpPacketHarness implements InjectionSink {
   injected = 0;
   injectedDelivered = 0;
   injectedBlocked = 0;
+  /** DataOffset and DataLength of each injected list's first NET_BUFFER when it was injected. */
+  readonly injectedLayout: { dataOffset: number; dataLength: number; fromPool: object | null }[] = [];
   /** Whether the sink refuses injections (to test a driver's failure path) with this status, or 0. */
   refuseWith = 0;
   private readonly held: Held[] = [];
@@ -146,6 +148,8 @@ export class IpPacketHarness implements InjectionSink {
   private accept(nbl: NET_BUFFER_LIST, inbound: boolean): number {
     if (this.refuseWith !== 0) return this.refuseWith;
     this.injected++;
+    const nb = nbl.FirstNetBuffer!;
+    this.injectedLayout.push({ dataOffset: nb.DataOffset, dataLength: nb.DataLength, fromPool: nbl.NdisPoolHandle });
     this.injectQueue.push(nbl);
     this.injectInbound.push(inbound);
     // As the host does: an injection from a DPC or a completion is processed at once; one made inside a classify
