@@ -18,24 +18,30 @@
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { poolTag } from '../kernel/tags.js';
 import { mdlVa } from '../ndis/chain.js';
+import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
+import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../ndis/macros.js';
+import { NdisAllocateNetBufferPool, NdisFreeNetBufferPool } from '../ndis/netBuffer.js';
 import {
   NdisAllocateNetBufferList,
   NdisAllocateNetBufferListPool,
   NdisFreeNetBufferList,
   NdisFreeNetBufferListPool,
 } from '../ndis/netBufferList.js';
-import type { NetBufferListPool } from '../ndis/pools.js';
+import type { NetBufferListPool, NetBufferPool } from '../ndis/pools.js';
 import { NdisAdvanceNetBufferDataStart, NdisRetreatNetBufferDataStart } from '../ndis/retreat.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_PROTOCOL_ID_TCP_IP,
   NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
   type NET_BUFFER,
   type NET_BUFFER_LIST,
   NET_BUFFER_LIST_POOL_PARAMETERS,
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NET_BUFFER_POOL_PARAMETERS,
+  NET_BUFFER_POOL_PARAMETERS_REVISION_1,
 } from '../ndis/structures.js';
 import { isGroupMac, MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac } from './addr.js';
 import { finish, fold, pseudoSum4, pseudoSum6, sumBytes, updateChecksum, verifies } from './checksum.js';
@@ -66,6 +72,12 @@ export const Origin = {
   Own: 2,
   /** Injected by a callout: completed back to the injector. */
   Injected: 3,
+  /**
+   * A clone (original MDLs) the host sends in place of a received list: a protocol may not send a list it
+   * received from below. Freed with NdisFreeCloneNetBufferList when the send completes; then the original
+   * (ProtocolReserved[1]) is given back.
+   */
+  ForwardClone: 4,
 } as const;
 
 /** The host's own pool tag for the packets it builds: "IPst" in poolmon (decided). */
@@ -145,6 +157,9 @@ export class IpLayer {
   private readonly request = new ClassifyRequest();
   private smallPool: NetBufferListPool | null = null;
   private largePool: NetBufferListPool | null = null;
+  /** Pools for the clones that carry forwarded received packets. */
+  private clonePool: NetBufferListPool | null = null;
+  private cloneNbPool: NetBufferPool | null = null;
   /** Lists absorbed by callouts that still have clones outstanding (ChildRefCount > 0). */
   private readonly absorbedPending: NET_BUFFER_LIST[] = [];
   /** Sends handed to adapters and not yet completed. */
@@ -216,8 +231,11 @@ export class IpLayer {
     if (this.smallPool !== null) return;
     this.smallPool = makePool(SMALL_DATA);
     this.largePool = makePool(LARGE_DATA);
-    if (this.smallPool === null || this.largePool === null)
+    this.clonePool = makePool(0);
+    this.cloneNbPool = makeNbPool();
+    if (this.smallPool === null || this.largePool === null || this.clonePool === null || this.cloneNbPool === null) {
       throw new Error('the host cannot allocate its packet pools');
+    }
   }
 
   /**
@@ -228,9 +246,12 @@ export class IpLayer {
     for (const nbl of this.neighbors.releaseHeld()) this.drop(nbl, DropReason.NeighborUnreachable);
     this.reapAbsorbed();
     if (this.inFlight === 0 && this.absorbedPending.length === 0) {
-      if (this.smallPool !== null && this.smallPool.outstanding === 0) NdisFreeNetBufferListPool(this.smallPool);
-      if (this.largePool !== null && this.largePool.outstanding === 0) NdisFreeNetBufferListPool(this.largePool);
-      this.smallPool = this.largePool = null;
+      for (const pool of [this.smallPool, this.largePool, this.clonePool]) {
+        if (pool !== null && pool.outstanding === 0) NdisFreeNetBufferListPool(pool);
+      }
+      if (this.cloneNbPool !== null && this.cloneNbPool.outstanding === 0) NdisFreeNetBufferPool(this.cloneNbPool);
+      this.smallPool = this.largePool = this.clonePool = null;
+      this.cloneNbPool = null;
     }
   }
 
@@ -259,6 +280,12 @@ export class IpLayer {
 
   /** Gives a list back to whoever owns it. The host is done with it. */
   private release(nbl: NET_BUFFER_LIST, status: number) {
+    if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
+      const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
+      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
+      NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
+      nbl = original;
+    }
     const origin = nbl.ProtocolReserved[0] as number;
     if (origin === Origin.Received) {
       restoreOffset(nbl);
@@ -315,6 +342,12 @@ export class IpLayer {
   /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
   sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
     this.inFlight--;
+    if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
+      const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
+      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
+      NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
+      nbl = original;
+    }
     this.event('send-complete', nbl, '');
     this.release(nbl, status);
   }
@@ -832,8 +865,24 @@ export class IpLayer {
     this.transmitFrame(out, nbl, mac, H.get8(ip) >>> 4 === 4 ? H.ETHERTYPE_IPV4 : H.ETHERTYPE_IPV6);
   }
 
-  /** Puts the Ethernet header in front (retreat) and hands the frame to the adapter. */
+  /**
+   * Puts the Ethernet header in front (retreat) and hands the frame to the adapter. A list received from below
+   * is sent as a clone that shares its MDLs (a protocol never sends what it was indicated).
+   */
   private transmitFrame(out: IpInterface, nbl: NET_BUFFER_LIST, dstMac: number, type: number) {
+    const packet = nbl; // the list whose life the trace follows
+    if (nbl.ProtocolReserved[0] === Origin.Received) {
+      const clone = NdisAllocateCloneNetBufferList(
+        nbl,
+        this.clonePool,
+        this.cloneNbPool,
+        NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS,
+      );
+      if (clone === null) return this.drop(nbl, DropReason.NoResources);
+      clone.ProtocolReserved[0] = Origin.ForwardClone;
+      clone.ProtocolReserved[1] = nbl;
+      nbl = clone;
+    }
     const nb = nbl.FirstNetBuffer!;
     if (NdisRetreatNetBufferDataStart(nb, H.ETH_HEADER, 0, null) !== 0) {
       return this.drop(nbl, DropReason.NoResources);
@@ -844,7 +893,7 @@ export class IpLayer {
     H.put16(frame + H.ETH_TYPE, type);
     this.counters.transmitted++;
     this.inFlight++;
-    this.event('sent', nbl, `adapter ${out.ifIndex}`);
+    this.event('sent', packet, `adapter ${out.ifIndex}`);
     out.transmit(nbl);
   }
 
@@ -860,6 +909,12 @@ export class IpLayer {
     this.counters.originated++;
     if (nbl === null) this.counters.drop(DropReason.NoResources);
     return nbl;
+  }
+
+  /** Frees a list that came from {@link newPacket} and never entered the data path (or has left it). */
+  releaseOwn(nbl: NET_BUFFER_LIST): void {
+    nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = nbl.ProtocolReserved[3] = null;
+    NdisFreeNetBufferList(nbl);
   }
 
   /**
@@ -1505,6 +1560,18 @@ function restoreOffset(nbl: NET_BUFFER_LIST): void {
   nbl.ProtocolReserved[3] = null;
 }
 
+function makeNbPool(): NetBufferPool | null {
+  const p = new NET_BUFFER_POOL_PARAMETERS();
+  p.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+    NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  );
+  p.PoolTag = TAG_HOST_PACKETS;
+  p.DataSize = 0;
+  return NdisAllocateNetBufferPool(null, p);
+}
+
 function makePool(dataSize: number): NetBufferListPool | null {
   const p = new NET_BUFFER_LIST_POOL_PARAMETERS();
   p.Header = new NDIS_OBJECT_HEADER(
@@ -1513,7 +1580,8 @@ function makePool(dataSize: number): NetBufferListPool | null {
     NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
   );
   p.ProtocolId = NDIS_PROTOCOL_ID_TCP_IP;
-  p.fAllocateNetBuffer = true;
+  // The clone pool (no data) holds only descriptors: its NET_BUFFERs come from the NET_BUFFER pool.
+  p.fAllocateNetBuffer = dataSize > 0;
   p.ContextSize = 0;
   p.PoolTag = TAG_HOST_PACKETS;
   p.DataSize = dataSize;

@@ -1,0 +1,207 @@
+/**
+ * The host's IP layer as an NDIS 6 protocol driver, as tcpip.sys is: it registers with NdisRegisterProtocolDriver,
+ * binds to adapters in ProtocolBindAdapterEx (NdisOpenAdapterEx), sends with NdisSendNetBufferLists, takes
+ * receives in ProtocolReceiveNetBufferLists and gives them back with NdisReturnNetBufferLists. Each binding is an
+ * {@link IpInterface} of the host.
+ *
+ * Receives indicated with NDIS_RECEIVE_FLAGS_RESOURCES must not be kept past the handler: the binding copies such
+ * a frame into a list of its own first (as tcpip does) and frees that copy when the host is done with it.
+ */
+import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
+import { NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
+import { NdisCloseAdapterEx, NdisOpenAdapterEx } from '../ndis/binding.js';
+import { mdlVa } from '../ndis/chain.js';
+import {
+  NDIS_OBJECT_TYPE_OPEN_PARAMETERS,
+  NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+  NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+  NDIS_RECEIVE_FLAGS_RESOURCES,
+  NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+  NDIS_SEND_FLAGS_DISPATCH_LEVEL,
+  NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1,
+  NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+  NdisMedium802_3,
+} from '../ndis/driver-constants.js';
+import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
+import {
+  type NDIS_BIND_PARAMETERS,
+  type NDIS_HANDLE,
+  NDIS_OPEN_PARAMETERS,
+  NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
+} from '../ndis/driver-structures.js';
+import {
+  NdisDeregisterProtocolDriver,
+  NdisRegisterProtocolDriver,
+  NdisReturnNetBufferLists,
+  NdisSendNetBufferLists,
+} from '../ndis/protocol.js';
+import { NDIS_OBJECT_HEADER, type NET_BUFFER_LIST } from '../ndis/structures.js';
+import { contiguous, type IpInterface, type IpLayer } from './ip.js';
+
+/** Marks a receive the binding copied (ProtocolReserved is the host's; MiniportReserved is free on our side). */
+const COPIED = 'copied receive';
+
+/** One binding of the IP protocol to an adapter: an interface of the host. */
+export class IpBinding implements IpInterface {
+  /** NdisBindingHandle from NdisOpenAdapterEx. */
+  handle: NDIS_HANDLE = null;
+  readonly ifIndex: number;
+  readonly mac: number;
+  mtu: number;
+  promiscuous = false;
+  /** The adapter's name (NDIS_BIND_PARAMETERS.AdapterName). */
+  readonly adapterName: string;
+  /** Frames indicated with RESOURCES that were copied. */
+  copiedReceives = 0;
+  /** Frames with RESOURCES that could not be copied (no memory): dropped and counted by the binding. */
+  copyFailures = 0;
+
+  constructor(
+    readonly protocol: IpProtocol,
+    params: NDIS_BIND_PARAMETERS,
+  ) {
+    this.ifIndex = params.BoundIfIndex;
+    let mac = 0;
+    for (let i = 0; i < 6; i++) mac = mac * 256 + params.CurrentMacAddress[i]!;
+    this.mac = mac;
+    this.mtu = params.MtuSize + 14;
+    this.adapterName = params.AdapterName;
+  }
+
+  /** See {@link IpInterface.transmit}: NdisSendNetBufferLists, completed through the protocol's handler. */
+  transmit(nbl: NET_BUFFER_LIST): void {
+    nbl.SourceHandle = this.handle;
+    nbl.Next = null;
+    const flags = KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_SEND_FLAGS_DISPATCH_LEVEL : 0;
+    NdisSendNetBufferLists(this.handle, nbl, 0, flags);
+  }
+
+  /** See {@link IpInterface.returnReceived}: NdisReturnNetBufferLists, or the copy freed. */
+  returnReceived(nbl: NET_BUFFER_LIST): void {
+    if (nbl.MiniportReserved[0] === COPIED) {
+      nbl.MiniportReserved[0] = null;
+      this.protocol.host.releaseOwn(nbl);
+      return;
+    }
+    const flags = KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0;
+    NdisReturnNetBufferLists(this.handle, nbl, flags);
+  }
+
+  /** ProtocolReceiveNetBufferLists for this binding. */
+  receive(nbls: NET_BUFFER_LIST, flags: number): void {
+    const host = this.protocol.host;
+    const resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
+    let x: NET_BUFFER_LIST | null = nbls;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      if (!resources) {
+        x.Next = null;
+        host.receive(this, x);
+      } else {
+        // The list must be back when this handler returns: work on a copy.
+        const nb = x.FirstNetBuffer!;
+        const length = nb.DataLength;
+        const src = contiguous(nb, length);
+        const copy = src === 0 ? null : host.newPacket(length);
+        if (copy === null) this.copyFailures++;
+        else {
+          const dst = mdlVa(copy.FirstNetBuffer!.CurrentMdl!) + copy.FirstNetBuffer!.CurrentMdlOffset;
+          memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + length);
+          copy.MiniportReserved[0] = COPIED;
+          this.copiedReceives++;
+          host.receive(this, copy);
+        }
+      }
+      x = next;
+    }
+  }
+}
+
+/** The IP protocol driver of one host. */
+export class IpProtocol {
+  /** NdisProtocolHandle. */
+  handle: NDIS_HANDLE = null;
+  readonly bindings: IpBinding[] = [];
+  private readonly chars = new NDIS_PROTOCOL_DRIVER_CHARACTERISTICS();
+
+  /**
+   * `accept` decides which adapters this host binds to (by adapter name and interface index): one protocol per
+   * simulated host, each binding its own adapters, as each machine's tcpip binds its own NICs.
+   */
+  constructor(
+    readonly host: IpLayer,
+    name: string,
+    private readonly accept: (adapterName: string, ifIndex: number) => boolean = () => true,
+    private readonly onBind: (binding: IpBinding) => void = () => {},
+  ) {
+    const c = this.chars;
+    c.Header = new NDIS_OBJECT_HEADER(
+      NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+      NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+      NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+    );
+    c.MajorNdisVersion = 6;
+    c.MinorNdisVersion = 0;
+    c.Name = name;
+    c.BindAdapterHandlerEx = (_ctx, bindContext, params) => this.bind(bindContext, params);
+    c.UnbindAdapterHandlerEx = (_unbindContext, ctx) => this.unbind(ctx as IpBinding);
+    c.OpenAdapterCompleteHandlerEx = () => {};
+    c.CloseAdapterCompleteHandlerEx = () => {};
+    c.NetPnPEventHandler = () => NDIS_STATUS_SUCCESS;
+    c.ReceiveNetBufferListsHandler = (ctx, nbls, _port, _count, flags) => (ctx as IpBinding).receive(nbls, flags);
+    c.SendNetBufferListsCompleteHandler = (_ctx, nbls) => {
+      let x: NET_BUFFER_LIST | null = nbls;
+      while (x !== null) {
+        const next: NET_BUFFER_LIST | null = x.Next;
+        x.Next = null;
+        this.host.sendComplete(x, x.Status);
+        x = next;
+      }
+    };
+  }
+
+  private bind(bindContext: NDIS_HANDLE, params: NDIS_BIND_PARAMETERS): number {
+    if (!this.accept(params.AdapterName, params.BoundIfIndex)) return NDIS_STATUS_FAILURE;
+    const binding = new IpBinding(this, params);
+    const open = new NDIS_OPEN_PARAMETERS();
+    open.Header = new NDIS_OBJECT_HEADER(NDIS_OBJECT_TYPE_OPEN_PARAMETERS, 1, NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1);
+    open.AdapterName = params.AdapterName;
+    open.MediumArray = [NdisMedium802_3];
+    open.MediumArraySize = 1;
+    // IPv4, ARP and IPv6: the EtherTypes tcpip opens for.
+    open.FrameTypeArray = [0x0800, 0x0806, 0x86dd];
+    open.FrameTypeArraySize = 3;
+    const box = { value: null as NDIS_HANDLE };
+    const status = NdisOpenAdapterEx(this.handle, binding, open, bindContext, box);
+    if (status !== NDIS_STATUS_SUCCESS) return status;
+    binding.handle = box.value;
+    this.bindings.push(binding);
+    this.host.addInterface(binding);
+    this.onBind(binding);
+    return NDIS_STATUS_SUCCESS;
+  }
+
+  private unbind(binding: IpBinding): number {
+    const status = NdisCloseAdapterEx(binding.handle);
+    this.bindings.splice(this.bindings.indexOf(binding), 1);
+    return status === NDIS_STATUS_PENDING ? NDIS_STATUS_SUCCESS : status;
+  }
+
+  /** DriverEntry's part: registers with NDIS, which binds the protocol to the adapters it accepts. */
+  register(): number {
+    const box = { value: null as NDIS_HANDLE };
+    const status = NdisRegisterProtocolDriver(this, this.chars, box);
+    this.handle = box.value;
+    drainNdisPnpWork();
+    return status;
+  }
+
+  /** DriverUnload's part: NDIS unbinds every binding, then the registration goes. */
+  deregister(): void {
+    if (this.handle === null) return;
+    NdisDeregisterProtocolDriver(this.handle);
+    drainNdisPnpWork();
+    this.handle = null;
+  }
+}

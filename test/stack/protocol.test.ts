@@ -1,0 +1,156 @@
+/**
+ * The IP layer as an NDIS 6 protocol driver over the virtual NIC miniport and the wire: it registers, binds with
+ * NdisOpenAdapterEx, sends with NdisSendNetBufferLists and returns receives with NdisReturnNetBufferLists. Two
+ * hosts on one segment ping each other, resolving each other with ARP; a router between two segments forwards.
+ */
+import assert from 'node:assert/strict';
+import { beforeEach, describe, it } from 'node:test';
+import { isNdisOwnState } from '../../src/cli/run.js';
+import { drainDeferredWork } from '../../src/kernel/deferred.js';
+import { collectLeaks } from '../../src/kernel/leaks.js';
+import { resetSystem } from '../../src/kernel/system.js';
+import { formatIpv4, parseIpv4 } from '../../src/stack/addr.js';
+import { IPPROTO_UDP } from '../../src/stack/headers.js';
+import { IpLayer } from '../../src/stack/ip.js';
+import { VirtualNic } from '../../src/stack/nic.js';
+import { IpProtocol } from '../../src/stack/protocol.js';
+import { Wire } from '../../src/stack/wire.js';
+
+/** A host with its own protocol registration, bound to the NICs whose names start with `prefix`. */
+function host(prefix: string, forwarding = false) {
+  const ip = new IpLayer({ forwarding });
+  ip.start();
+  const protocol = new IpProtocol(ip, `TCPIP-${prefix}`, (name) => name.startsWith(prefix));
+  return { ip, protocol };
+}
+
+function stopAll(...hosts: ReturnType<typeof host>[]) {
+  drainDeferredWork();
+  for (const h of hosts) {
+    h.ip.stop();
+    h.protocol.deregister();
+    assert.equal(h.ip.counters.balance(0), 0, 'every packet accounted for');
+  }
+}
+
+/**
+ * Nothing leaked. NDIS's own state is not a leak: its internal pools (isNdisOwnState) and the virtual NIC's
+ * miniport driver registration ('NdMd'), which lives as long as the system, as a loaded miniport driver does.
+ */
+function assertNoLeaks(): void {
+  assert.deepEqual(
+    collectLeaks().filter((l) => !isNdisOwnState(l) && l.tag !== 'NdMd'),
+    [],
+  );
+}
+
+describe('the IP layer as an NDIS protocol driver', () => {
+  beforeEach(() => resetSystem());
+
+  it('binds to its adapters (one protocol per host), learns MAC, MTU and interface index from the bind parameters', () => {
+    new VirtualNic({ name: 'A0', mac: [2, 0, 0, 0, 0, 0xa], ifIndex: 11, mtu: 1500 });
+    new VirtualNic({ name: 'B0', mac: [2, 0, 0, 0, 0, 0xb], ifIndex: 12 });
+    const a = host('A');
+    assert.equal(a.protocol.register(), 0);
+    assert.equal(a.protocol.bindings.length, 1);
+    const b = a.protocol.bindings[0]!;
+    assert.equal(b.ifIndex, 11);
+    assert.equal(b.mac, 0x02000000000a);
+    assert.equal(b.mtu, 1514);
+    stopAll(a);
+  });
+
+  it("two hosts on one wire: A sends UDP to B; ARP resolves B; the datagram reaches B's sink; everything returns", () => {
+    const wire = new Wire('lan');
+    const nicA = new VirtualNic({ name: 'A0', mac: [2, 0, 0, 0, 0, 0xa], ifIndex: 1 });
+    const nicB = new VirtualNic({ name: 'B0', mac: [2, 0, 0, 0, 0, 0xb], ifIndex: 2 });
+    nicA.connect(wire);
+    nicB.connect(wire);
+    const a = host('A');
+    const b = host('B');
+    a.protocol.register();
+    b.protocol.register();
+    a.ip.addAddress4(1, parseIpv4('192.168.7.1'), 24);
+    b.ip.addAddress4(2, parseIpv4('192.168.7.2'), 24);
+    const sink = b.ip.endpoints.bind(IPPROTO_UDP, 9999);
+    const seen: string[] = [];
+    wire.tap((frame) => seen.push(frame[12] === 8 && frame[13] === 6 ? `arp ${frame[21]}` : 'ip'));
+    assert.ok(a.ip.sendFrom(IPPROTO_UDP, 5000, parseIpv4('192.168.7.2'), 9999, new Uint8Array([1, 2, 3])));
+    drainDeferredWork();
+    assert.deepEqual(seen, ['arp 1', 'arp 2', 'ip'], 'request, reply, then the held datagram');
+    assert.equal(sink.packets, 1);
+    assert.equal(sink.bytes, 3);
+    assert.equal(formatIpv4(a.ip.sourceFor4(1)), '192.168.7.1');
+    assert.equal(nicB.counters.framesIn, 2);
+    stopAll(a, b);
+    nicA.remove();
+    nicB.remove();
+    wire.close();
+    assertNoLeaks();
+  });
+
+  it('a router between two wires forwards, ARPing on the far side; an unbound port answers with ICMP', () => {
+    const left = new Wire('left');
+    const right = new Wire('right');
+    const nics = [
+      new VirtualNic({ name: 'A0', mac: [2, 0, 0, 0, 0, 0xa], ifIndex: 1 }),
+      new VirtualNic({ name: 'R1', mac: [2, 0, 0, 0, 1, 1], ifIndex: 2 }),
+      new VirtualNic({ name: 'R2', mac: [2, 0, 0, 0, 2, 1], ifIndex: 3 }),
+      new VirtualNic({ name: 'B0', mac: [2, 0, 0, 0, 0, 0xb], ifIndex: 4 }),
+    ];
+    nics[0]!.connect(left);
+    nics[1]!.connect(left);
+    nics[2]!.connect(right);
+    nics[3]!.connect(right);
+    const a = host('A');
+    const r = host('R', true);
+    const b = host('B');
+    for (const h of [a, r, b]) h.protocol.register();
+    a.ip.addAddress4(1, parseIpv4('10.0.1.10'), 24);
+    a.ip.routes.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex: 1, nextHop: parseIpv4('10.0.1.1') });
+    r.ip.addAddress4(2, parseIpv4('10.0.1.1'), 24);
+    r.ip.addAddress4(3, parseIpv4('10.0.2.1'), 24);
+    b.ip.addAddress4(4, parseIpv4('10.0.2.20'), 24);
+    b.ip.routes.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex: 4, nextHop: parseIpv4('10.0.2.1') });
+    const sink = b.ip.endpoints.bind(IPPROTO_UDP, 53);
+    a.ip.sendFrom(IPPROTO_UDP, 4000, parseIpv4('10.0.2.20'), 53, new Uint8Array(20));
+    drainDeferredWork();
+    assert.equal(sink.packets, 1);
+    assert.equal(r.ip.counters.forwarded, 1);
+    // To a closed port on B: B answers with ICMP port unreachable, routed back to A.
+    a.ip.sendFrom(IPPROTO_UDP, 4000, parseIpv4('10.0.2.20'), 54, new Uint8Array(4));
+    drainDeferredWork();
+    assert.equal(b.ip.counters.originated, 2, 'the ARP reply... and the ICMP error');
+    assert.equal(r.ip.counters.forwarded, 3);
+    assert.equal(a.ip.counters.delivered >= 2, true, 'A took the ARP reply and the ICMP error');
+    stopAll(a, r, b);
+    for (const n of nics) n.remove();
+    left.close();
+    right.close();
+    assertNoLeaks();
+  });
+
+  it('receives indicated with NDIS_RECEIVE_FLAGS_RESOURCES are copied, never kept', () => {
+    const wire = new Wire('lan');
+    const nicA = new VirtualNic({ name: 'A0', mac: [2, 0, 0, 0, 0, 0xa], ifIndex: 1 });
+    const nicB = new VirtualNic({ name: 'B0', mac: [2, 0, 0, 0, 0, 0xb], ifIndex: 2, receiveWithResources: true });
+    nicA.connect(wire);
+    nicB.connect(wire);
+    const a = host('A');
+    const b = host('B');
+    a.protocol.register();
+    b.protocol.register();
+    a.ip.addAddress4(1, parseIpv4('192.168.7.1'), 24);
+    b.ip.addAddress4(2, parseIpv4('192.168.7.2'), 24);
+    const sink = b.ip.endpoints.bind(IPPROTO_UDP, 7);
+    a.ip.sendFrom(IPPROTO_UDP, 5000, parseIpv4('192.168.7.2'), 7, new Uint8Array(8));
+    drainDeferredWork();
+    assert.equal(sink.packets, 1);
+    assert.ok(b.protocol.bindings[0]!.copiedReceives >= 2, 'the ARP request and the datagram were copied');
+    stopAll(a, b);
+    nicA.remove();
+    nicB.remove();
+    wire.close();
+    assertNoLeaks();
+  });
+});
