@@ -29,7 +29,7 @@ import {
 } from '../ndis/miniport.js';
 import { NdisDeregisterProtocolDriver, NdisRegisterProtocolDriver } from '../ndis/protocol.js';
 
-export { NicCounters, VirtualNic, type VirtualNicOptions } from '../stack/nic.js';
+export { NicCounters, unloadVirtualNicDriver, VirtualNic, type VirtualNicOptions } from '../stack/nic.js';
 export { OUTSIDE, Wire, type WirePort, type WireTap } from '../stack/wire.js';
 export { type AdapterOptions, drainNdisPnpWork };
 

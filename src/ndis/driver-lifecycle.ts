@@ -135,12 +135,23 @@ export function waitIdle(adapter: NdisMiniportBlock, watchdog: number, what: str
   if (busy(adapter)) {
     ndisDriverBugcheck(
       NdisBugcheck.WATCHDOG,
-      watchdog,
+      stuckOperation(adapter, watchdog),
       adapter.address,
       0,
       `${what} on adapter ${adapter.name} never completed: a handler returned NDIS_STATUS_PENDING and did not complete, or NBLs are still outstanding`,
     );
   }
+}
+
+/** Which NDIS_BUGCHECK_WATCHDOG operation an adapter is stuck in (what NDIS's triage block would name). */
+function stuckOperation(adapter: NdisMiniportBlock, fallback: number): number {
+  for (const open of adapter.opens) {
+    if (unbinds.has(open)) return NdisWatchdog.PROTOCOL_UNBIND;
+    if (open.state === RunState.Pausing) return NdisWatchdog.PROTOCOL_PAUSE;
+  }
+  for (const module of adapter.filters) if (module.state === RunState.Pausing) return NdisWatchdog.FILTER_PAUSE;
+  if (adapter.state === RunState.Pausing) return NdisWatchdog.MINIPORT_PAUSE;
+  return fallback;
 }
 
 // --- Plug and Play work ------------------------------------------------------------------------------------------

@@ -78,6 +78,7 @@ import {
 } from '../ndis/driver-structures.js';
 import {
   addMiniportAdapter,
+  NdisMDeregisterMiniportDriver,
   NdisMIndicateReceiveNetBufferLists,
   NdisMPauseComplete,
   NdisMRegisterMiniportDriver,
@@ -200,6 +201,18 @@ function driverHandle(): NdisMiniportDriverBlock {
   vnicDriver.object = object;
   vnicDriver.handle = box.value as NdisMiniportDriverBlock;
   return vnicDriver.handle;
+}
+
+/**
+ * Unloads the virtual NIC driver (NdisMDeregisterMiniportDriver), halting every NIC still present. The next
+ * VirtualNic registers the driver again.
+ */
+export function unloadVirtualNicDriver(): void {
+  const handle = vnicDriver.handle;
+  if (handle === null || !handle.registered) return;
+  NdisMDeregisterMiniportDriver(handle);
+  vnicDriver.handle = null;
+  vnicDriver.object = null;
 }
 
 function makePool(dataSize: number): NetBufferListPool | null {

@@ -245,6 +245,17 @@ describe('registration, binding and the adapter life cycle', () => {
     assert.equal(e.parameters[1], NdisWatchdog.FILTER_PAUSE);
   });
 
+  it('a protocol that keeps receives when its binding is paused stalls the halt: NDIS’s watchdog names the protocol pause (0x7C, 0x25, 0x01)', () => {
+    const m = new TestMiniport();
+    m.register();
+    const { adapter } = addMiniportAdapter(m.handle as never);
+    const p = new TestProtocol({ holdReceives: true });
+    p.register();
+    m.adapters[0]!.indicate(1);
+    const e = assertBugCheck(() => removeMiniportAdapter(adapter!), BUGCODE_NDIS_DRIVER, NdisBugcheck.WATCHDOG);
+    assert.equal(e.parameters[1], NdisWatchdog.PROTOCOL_PAUSE);
+  });
+
   it('a handle of the wrong kind is caught, and a DDI above its IRQL is caught', () => {
     const m = new TestMiniport();
     m.register();
