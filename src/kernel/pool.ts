@@ -156,6 +156,14 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   quarantine.length = 0;
 }
 
+/**
+ * Low-resources simulation for allocators that serve most calls from a cache of their own (NDIS lookaside
+ * lists) rather than from the pool: true when the fault hook fails this call, so the DDI returns its failure.
+ */
+export function injectAllocationFault(tag: number, size: number, ddi: string): boolean {
+  return faultHook !== null && faultHook(tag, size, ddi);
+}
+
 /** Sets the low-resources hook (null to clear). */
 export function setPoolFaultHook(hook: FaultHook | null): void {
   faultHook = hook;

@@ -11,10 +11,18 @@ import {
   releaseMdlObject,
 } from '../kernel/mdl.js';
 import { poisonFreed } from '../kernel/poison.js';
-import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { ExAllocatePoolWithTag, ExFreePool, injectAllocationFault, NonPagedPoolNx } from '../kernel/pool.js';
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
-import { allocatePoolHeader, NetBufferPool, PoolKind, registerPool, TAG_NDIS, unregisterPool } from './pools.js';
+import {
+  allocatePoolHeader,
+  CACHE_REFILL,
+  NetBufferPool,
+  PoolKind,
+  registerPool,
+  TAG_NDIS,
+  unregisterPool,
+} from './pools.js';
 import { freeRetreatRecords } from './retreat.js';
 import {
   DescriptorState,
@@ -186,9 +194,11 @@ export function checkLiveNb(nb: NET_BUFFER, ddi: string): NET_BUFFER {
 
 /** Pops a cached NET_BUFFER from `pool` (creating one on a miss) and initialises it; null when memory runs out. */
 export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
+  // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
+  if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER + pool.DataSize, ddi)) return null;
   let nb = pool.free.pop();
   if (nb === undefined) {
-    const created = createNb(pool, ddi);
+    const created = createNb(pool);
     if (created === null) return null;
     nb = created;
   }
@@ -198,14 +208,14 @@ export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
   return nb;
 }
 
-function createNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
+function createNb(pool: NetBufferPool): NET_BUFFER | null {
   const block = ExAllocatePoolWithTag(NonPagedPoolNx, SIZEOF_NET_BUFFER + pool.DataSize, pool.PoolTag);
   if (block === 0) return null;
   const nb = new NET_BUFFER();
   nb.block = block;
   nb.address = block;
   nb.pool = pool;
-  if (pool.DataSize !== 0 && !buildDataMdl(nb, block + SIZEOF_NET_BUFFER, pool.DataSize, pool.PoolTag, ddi)) {
+  if (pool.DataSize !== 0 && !buildDataMdl(nb, block + SIZEOF_NET_BUFFER, pool.DataSize, pool.PoolTag, CACHE_REFILL)) {
     ExFreePool(block);
     return null;
   }

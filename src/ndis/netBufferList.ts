@@ -9,18 +9,16 @@
  */
 import type { MDL } from '../kernel/mdl.js';
 import { poisonFreed } from '../kernel/poison.js';
-import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { ExAllocatePoolWithTag, ExFreePool, injectAllocationFault, NonPagedPoolNx } from '../kernel/pool.js';
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
 import { allocateContext, freeContextChain } from './context.js';
 import { MaxNetBufferListInfo, NetBufferListProtocolId } from './info.js';
 
-// clearInfo below clears exactly this many slots.
-if (MaxNetBufferListInfo !== 27) throw new Error('clearInfo must clear MaxNetBufferListInfo slots');
-
 import { attachBuiltInData, buildDataMdl, destroyNb, releaseNb, resetNb } from './netBuffer.js';
 import {
   allocatePoolHeader,
+  CACHE_REFILL,
   isAllocationAligned,
   NetBufferListPool,
   PoolKind,
@@ -246,9 +244,11 @@ export function takeNbl(
   ) {
     return null;
   }
+  // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
+  if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER_LIST, ddi)) return null;
   let nbl = pool.free.pop();
   if (nbl === undefined) {
-    const created = createNbl(pool, ddi);
+    const created = createNbl(pool);
     if (created === null) return null;
     nbl = created;
   }
@@ -273,7 +273,7 @@ export function takeNbl(
   return nbl;
 }
 
-function createNbl(pool: NetBufferListPool, ddi: string): NET_BUFFER_LIST | null {
+function createNbl(pool: NetBufferListPool): NET_BUFFER_LIST | null {
   const contextBytes = pool.ContextSize !== 0 ? SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER + pool.ContextSize : 0;
   const nbBytes = pool.fAllocateNetBuffer ? SIZEOF_NET_BUFFER : 0;
   const block = ExAllocatePoolWithTag(
@@ -299,7 +299,7 @@ function createNbl(pool: NetBufferListPool, ddi: string): NET_BUFFER_LIST | null
     nb.pool = pool;
     nb.ownerNbl = nbl;
     at += SIZEOF_NET_BUFFER;
-    if (pool.DataSize !== 0 && !buildDataMdl(nb, at, pool.DataSize, pool.PoolTag, ddi)) {
+    if (pool.DataSize !== 0 && !buildDataMdl(nb, at, pool.DataSize, pool.PoolTag, CACHE_REFILL)) {
       ExFreePool(block);
       return null;
     }
@@ -309,6 +309,9 @@ function createNbl(pool: NetBufferListPool, ddi: string): NET_BUFFER_LIST | null
   pool.created++;
   return nbl;
 }
+
+// clearInfo below clears exactly this many slots.
+if (MaxNetBufferListInfo !== 27) throw new Error('clearInfo must clear MaxNetBufferListInfo slots');
 
 /**
  * Clears the MaxNetBufferListInfo (27) slots. Written out because V8 does not unroll the loop, and this runs on

@@ -23,6 +23,12 @@ import { NET_BUFFER, type NET_BUFFER_LIST } from './structures.js';
 /** The tag NDIS uses for its own allocations (internal pools, retreat buffers): poolmon shows "NDIS". */
 export const TAG_NDIS = poolTag('SIDN');
 
+/**
+ * The DDI name NDIS's own cache refills report to the pool (and so to fault injection): the DDI the driver
+ * called has already been offered to the low-resources simulation once, so a refill must not count again.
+ */
+export const CACHE_REFILL = 'NDIS lookaside refill';
+
 /** Bytes of the pool header NDIS allocates for each pool (decided; it only needs to be realistic). */
 const POOL_HEADER_BYTES = 256;
 

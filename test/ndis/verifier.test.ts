@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import { disableFaultInjection, enableFaultInjection, faultInjectionStats } from '../../src/kernel/faults.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { VIOLATION_DESCRIPTOR_USED_AFTER_FREE } from '../../src/kernel/poison.js';
 import { poolTagStats } from '../../src/kernel/pool.js';
@@ -86,6 +87,29 @@ describe('N6-10: IRQL <= DISPATCH_LEVEL for the whole NET_BUFFER family (Irql_Ne
         KeLowerIrql(PASSIVE_LEVEL);
       }
     }
+  });
+});
+
+describe('low-resources simulation', () => {
+  beforeEach(() => resetSystem());
+
+  it('fault injection fails NDIS allocations served from the cache, by DDI name, and the DDI returns NULL', () => {
+    const pool = nblPool({ fAllocateNetBuffer: true, DataSize: 64 });
+    NdisFreeNetBufferList(NdisAllocateNetBufferList(pool, 0, 0)!); // now cached
+    enableFaultInjection({ ddis: ['NdisAllocateNetBufferList'], everyNth: 2 });
+    const got = [1, 2, 3, 4].map(() => NdisAllocateNetBufferList(pool, 0, 0));
+    assert.deepEqual(
+      got.map((n) => n !== null),
+      [true, false, true, false],
+    );
+    assert.equal(faultInjectionStats().byDdi.NdisAllocateNetBufferList, 2);
+    disableFaultInjection();
+    for (const n of got) if (n !== null) NdisFreeNetBufferList(n);
+    const nbp = nbPool();
+    enableFaultInjection({ ddis: ['NdisAllocateNetBuffer'], failCalls: [1] });
+    assert.equal(NdisAllocateNetBuffer(nbp, null, 0, 0), null);
+    assert.ok(NdisAllocateNetBuffer(nbp, null, 0, 0) !== null);
+    disableFaultInjection();
   });
 });
 
