@@ -58,8 +58,9 @@ export function registerMiniportDriver(
 }
 
 /**
- * Registers a filter driver (NdisFRegisterFilterDriver) and attaches it to every adapter before returning;
- * throws StatusError on failure.
+ * Registers a filter driver (NdisFRegisterFilterDriver); throws StatusError on failure. As on Windows, NDIS
+ * attaches it to the adapters after this returns (so the driver has its handle first): run
+ * {@link drainNdisPnpWork} (or let the event loop turn) to have that happen.
  */
 export function registerFilterDriver(
   driverObject: DRIVER_OBJECT,
@@ -68,14 +69,13 @@ export function registerFilterDriver(
 ): RegisteredDriver {
   const box = { value: null as NDIS_HANDLE };
   check(NdisFRegisterFilterDriver(driverObject, context, characteristics, box), 'NdisFRegisterFilterDriver');
-  drainNdisPnpWork();
   const handle = box.value;
   return { handle, deregister: () => NdisFDeregisterFilterDriver(handle) };
 }
 
 /**
- * Registers a protocol driver (NdisRegisterProtocolDriver) and binds it to every adapter before returning;
- * throws StatusError on failure.
+ * Registers a protocol driver (NdisRegisterProtocolDriver); throws StatusError on failure. NDIS binds it to the
+ * adapters after this returns: run {@link drainNdisPnpWork} (or let the event loop turn) to have that happen.
  */
 export function registerProtocolDriver(
   characteristics: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
@@ -83,7 +83,6 @@ export function registerProtocolDriver(
 ): RegisteredDriver {
   const box = { value: null as NDIS_HANDLE };
   check(NdisRegisterProtocolDriver(context, characteristics, box), 'NdisRegisterProtocolDriver');
-  drainNdisPnpWork();
   const handle = box.value;
   return { handle, deregister: () => NdisDeregisterProtocolDriver(handle) };
 }

@@ -41,6 +41,7 @@ export const NDIS_OPEN_PARAMETERS_REVISION_1 = 1;
 export const NDIS_BIND_PARAMETERS_REVISION_1 = 1;
 export const NDIS_OID_REQUEST_REVISION_1 = 1;
 export const NDIS_STATUS_INDICATION_REVISION_1 = 1;
+export const NDIS_LINK_STATE_REVISION_1 = 1;
 
 // --- Sizes (RTL_SIZEOF_THROUGH_FIELD of each revision's last field, x64 layout of ndis.h; decided from the
 // header's field order, since wdknet's structures are objects and have no C layout of their own) --------------
@@ -57,6 +58,8 @@ export const NDIS_SIZEOF_FILTER_ATTRIBUTES_REVISION_1 = 8;
 export const NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1 = 28;
 export const NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1 = 216;
 export const NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1 = 52;
+export const NDIS_SIZEOF_LINK_STATE_REVISION_1 = 40;
+export const NDIS_SIZEOF_STATUS_INDICATION_REVISION_1 = 112;
 
 /** The NDIS major version drivers declare in their characteristics (this model is NDIS 6.x). */
 export const NDIS_MINIPORT_MAJOR_VERSION = 6;

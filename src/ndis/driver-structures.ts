@@ -525,6 +525,17 @@ export class NDIS_OID_REQUEST {
   }
 }
 
+/** NDIS_LINK_STATE: the StatusBuffer of an NDIS_STATUS_LINK_STATE indication. */
+export class NDIS_LINK_STATE {
+  Header = new NDIS_OBJECT_HEADER();
+  MediaConnectState = 0;
+  MediaDuplexState = 0;
+  XmitLinkSpeed = 0n;
+  RcvLinkSpeed = 0n;
+  PauseFunctions = 0;
+  AutoNegotiationFlags = 0;
+}
+
 /** NDIS_STATUS_INDICATION: a status a miniport or filter indicates upward (link state, ...). */
 export class NDIS_STATUS_INDICATION {
   Header = new NDIS_OBJECT_HEADER();
@@ -536,6 +547,9 @@ export class NDIS_STATUS_INDICATION {
   RequestId: unknown = null;
   StatusBuffer: unknown = null;
   StatusBufferSize = 0;
+  /** The GUID of a WMI-mapped status, as a string (zeros when none). */
+  Guid = '00000000-0000-0000-0000-000000000000';
+  NdisReserved: unknown[] = [null, null, null, null];
   constructor(init?: Partial<NDIS_STATUS_INDICATION>) {
     if (init !== undefined) Object.assign(this, init);
   }

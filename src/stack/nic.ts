@@ -35,12 +35,14 @@ import {
   MediaConnectStateConnected,
   MediaConnectStateDisconnected,
   MediaDuplexStateFull,
+  NDIS_LINK_STATE_REVISION_1,
   NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
   NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
   NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
   NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
   NDIS_OBJECT_TYPE_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
   NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS,
+  NDIS_OBJECT_TYPE_STATUS_INDICATION,
   NDIS_PACKET_TYPE_ALL_MULTICAST,
   NDIS_PACKET_TYPE_BROADCAST,
   NDIS_PACKET_TYPE_DIRECTED,
@@ -50,9 +52,13 @@ import {
   NDIS_RECEIVE_FLAGS_RESOURCES,
   NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
   NDIS_SEND_FLAGS_DISPATCH_LEVEL,
+  NDIS_SIZEOF_LINK_STATE_REVISION_1,
   NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
   NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
   NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+  NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
+  NDIS_STATUS_INDICATION_REVISION_1,
+  NDIS_STATUS_LINK_STATE,
   NdisMedium802_3,
   NdisPhysicalMedium802_3,
   NdisRequestQueryInformation,
@@ -70,16 +76,19 @@ import {
   OID_GEN_XMIT_OK,
 } from '../ndis/driver-constants.js';
 import {
+  NDIS_LINK_STATE,
   NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES,
   NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES,
   NDIS_MINIPORT_DRIVER_CHARACTERISTICS,
   type NDIS_MINIPORT_INIT_PARAMETERS,
   type NDIS_OID_REQUEST,
+  NDIS_STATUS_INDICATION,
 } from '../ndis/driver-structures.js';
 import {
   addMiniportAdapter,
   NdisMDeregisterMiniportDriver,
   NdisMIndicateReceiveNetBufferLists,
+  NdisMIndicateStatusEx,
   NdisMPauseComplete,
   NdisMRegisterMiniportDriver,
   NdisMSendNetBufferListsComplete,
@@ -111,6 +120,8 @@ export const TAG_VNIC = poolTag('ciNV');
 const LINK_OVERHEAD = 18;
 /** The shortest frame the NIC sends or accepts: an Ethernet header. */
 const MIN_FRAME = 14;
+/** The link speed it reports: 1 Gbit/s (decided). */
+const LINK_SPEED = 1_000_000_000n;
 
 /** How a virtual NIC is configured (what its registry keys would say). */
 export interface VirtualNicOptions {
@@ -291,18 +302,50 @@ export class VirtualNic implements WirePort {
     return this.state === RunStateNic.Running;
   }
 
-  /** Plugs the NIC into a wire (unplugging it from any other). */
+  /** Plugs the NIC into a wire (unplugging it from any other); a running NIC indicates the link up. */
   connect(wire: Wire): void {
-    this.disconnect();
+    if (this.wire !== null) this.unplug();
     this.wire = wire;
     this.port = wire.attach(this);
+    this.indicateLinkState();
   }
 
-  /** Unplugs the NIC. */
+  /** Unplugs the NIC; a running NIC indicates the link down (NDIS_STATUS_LINK_STATE). */
   disconnect(): void {
-    if (this.wire !== null) this.wire.detach(this.port);
+    if (this.wire === null) return;
+    this.unplug();
+    this.indicateLinkState();
+  }
+
+  private unplug(): void {
+    this.wire!.detach(this.port);
     this.wire = null;
     this.port = -1;
+  }
+
+  /** NdisMIndicateStatusEx(NDIS_STATUS_LINK_STATE) with the current link, when the adapter is running. */
+  private indicateLinkState(): void {
+    if (this.adapter === null || this.state !== RunStateNic.Running) return;
+    const link = new NDIS_LINK_STATE();
+    link.Header = new NDIS_OBJECT_HEADER(
+      NDIS_OBJECT_TYPE_DEFAULT,
+      NDIS_LINK_STATE_REVISION_1,
+      NDIS_SIZEOF_LINK_STATE_REVISION_1,
+    );
+    link.MediaConnectState = this.mediaConnectState;
+    link.MediaDuplexState = MediaDuplexStateFull;
+    link.XmitLinkSpeed = link.RcvLinkSpeed = this.wire === null ? 0n : LINK_SPEED;
+    const indication = new NDIS_STATUS_INDICATION();
+    indication.Header = new NDIS_OBJECT_HEADER(
+      NDIS_OBJECT_TYPE_STATUS_INDICATION,
+      NDIS_STATUS_INDICATION_REVISION_1,
+      NDIS_SIZEOF_STATUS_INDICATION_REVISION_1,
+    );
+    indication.SourceHandle = this.adapter;
+    indication.StatusCode = NDIS_STATUS_LINK_STATE;
+    indication.StatusBuffer = link;
+    indication.StatusBufferSize = NDIS_SIZEOF_LINK_STATE_REVISION_1;
+    NdisMIndicateStatusEx(this.adapter, indication);
   }
 
   /** Removes the adapter (NDIS unbinds, detaches, pauses and halts it). */
@@ -463,7 +506,7 @@ export class VirtualNic implements WirePort {
     gen.MediaType = NdisMedium802_3;
     gen.PhysicalMediumType = NdisPhysicalMedium802_3;
     gen.MtuSize = this.mtu;
-    gen.MaxXmitLinkSpeed = gen.XmitLinkSpeed = gen.MaxRcvLinkSpeed = gen.RcvLinkSpeed = 1_000_000_000n;
+    gen.MaxXmitLinkSpeed = gen.XmitLinkSpeed = gen.MaxRcvLinkSpeed = gen.RcvLinkSpeed = LINK_SPEED;
     gen.MediaConnectState = MediaConnectStateConnected;
     gen.MediaDuplexState = MediaDuplexStateFull;
     gen.LookaheadSize = this.mtu;

@@ -11,10 +11,14 @@ import { OUTSIDE, Wire } from '../../src/stack/wire.js';
 import {
   ExAllocatePoolWithTag,
   ExFreePool,
+  MediaConnectStateConnected,
+  MediaConnectStateDisconnected,
+  type NDIS_LINK_STATE,
   NDIS_OID_REQUEST,
   NDIS_PACKET_TYPE_PROMISCUOUS,
   NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
   NDIS_RECEIVE_FLAGS_RESOURCES,
+  NDIS_STATUS_LINK_STATE,
   NDIS_STATUS_SUCCESS,
   NdisAllocateNetBufferList,
   NdisDeregisterProtocolDriver,
@@ -222,6 +226,25 @@ describe('the virtual NIC (a miniport) and the wire', () => {
     b.returnHeld();
     assert.equal(released, 1);
     ExFreePool(buf);
+  });
+
+  it('plugging and unplugging the cable indicates NDIS_STATUS_LINK_STATE with an NDIS_LINK_STATE (NdisMIndicateStatusEx)', () => {
+    const nic = new VirtualNic({ name: 'L' });
+    const protocol = new TestProtocol();
+    const states: number[] = [];
+    protocol.chars.StatusHandlerEx = (_ctx, s) => {
+      assert.equal(s.StatusCode, NDIS_STATUS_LINK_STATE);
+      states.push((s.StatusBuffer as NDIS_LINK_STATE).MediaConnectState);
+    };
+    protocol.register();
+    const wire = new Wire('w');
+    nic.connect(wire);
+    nic.disconnect();
+    assert.deepEqual(states, [MediaConnectStateConnected, MediaConnectStateDisconnected]);
+    const b = protocol.bindings[0]!;
+    sendFrame(b, frame(MAC_B, MAC_A, [1]));
+    assert.equal(nic.counters.sendsNoCarrier, 1, 'a frame sent with no cable is lost and counted');
+    wire.close();
   });
 
   it('a paused NIC completes sends with NDIS_STATUS_PAUSED and drops what arrives (paused), each counted', () => {
