@@ -313,10 +313,9 @@ function attachParameters(adapter: NdisMiniportBlock, module: NdisFilterModule):
   p.BaseMiniportInstanceName = adapter.name;
   p.BaseMiniportName = adapter.name;
   p.BaseMiniportNetLuid = adapter.NetLuid;
-  const below = module.position > 1 ? adapter.filters[module.position - 2]! : null;
+  // Filter modules have no interface of their own here (decided): the interface below is the miniport's.
   p.LowerIfIndex = adapter.IfIndex;
   p.LowerIfNetLuid = adapter.NetLuid;
-  if (below !== null) p.Flags = 0;
   if (g !== null) {
     p.MediaConnectState = g.MediaConnectState;
     p.MediaDuplexState = g.MediaDuplexState;

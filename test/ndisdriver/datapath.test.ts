@@ -160,6 +160,41 @@ describe('NDIS 6 data path between a protocol and a miniport', () => {
     NdisFreeNetBufferList(stray);
   });
 
+  it('returning an NBL through another adapter’s binding is caught (NdisReturnNetBufferLists: the NBLs must be from the binding the handle identifies)', () => {
+    const { miniport, a, b } = stack({}, { holdReceives: true });
+    addMiniportAdapter(miniport.handle as never, { name: 'Test Adapter 2' });
+    const b2 = b.protocol.bindings[1]!;
+    a.indicate(1);
+    const nbl = b.holding[0]!;
+    const e = assertBugCheck(
+      () => NdisReturnNetBufferLists(b2.handle, nbl, 0),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      NdisDriverViolation.ProtocolNblOwnership,
+    );
+    assert.equal(e.parameters[3], NblFault.NotHeld);
+  });
+
+  it('the leak report lists what each driver still holds: NBLs in flight per owner, adapters, bindings', () => {
+    const { a, b } = stack({ holdSends: true }, { holdReceives: true });
+    b.send(2);
+    a.indicate(3);
+    const inFlight = collectLeaks().filter((l) => l.kind === 'NBL in flight');
+    assert.deepEqual(
+      inFlight.map((l) => [l.owner, l.size]),
+      [
+        ['miniport Test Adapter 1', 5],
+        ['binding of TESTPROTO to Test Adapter 1', 5],
+      ],
+    );
+    assert.ok(collectLeaks().some((l) => l.kind === 'NDIS binding' && l.owner === 'TESTPROTO'));
+    a.completeHeld();
+    b.returnHeld();
+    assert.deepEqual(
+      collectLeaks().filter((l) => l.kind === 'NBL in flight'),
+      [],
+    );
+  });
+
   it('a miniport that indicates an NBL the stack still holds is caught as BUGCODE_NDIS_DRIVER 0x12 (NDIS_BUGCHECK_NFILTER_RECVD_PACKET_BAD_REF_COUNT)', () => {
     const { a, block } = stack({}, { holdReceives: true });
     const chain = a.indicate(1);

@@ -121,6 +121,25 @@ describe('NDIS 6 lightweight filters', () => {
     assert.deepEqual(seen, { ifIndex: 77, name: 'Named', mac: [2, 0xaa, 0xbb, 0xcc, 0xdd, 0xee] });
   });
 
+  it('a filter whose FilterAttach fails is left out of the stack; the rest works (FilterAttach)', () => {
+    const log: EventLog = [];
+    const miniport = new TestMiniport();
+    miniport.register();
+    const bad = new TestFilter({ name: 'Bad', log });
+    bad.chars.AttachHandler = () => 0xc000009a | 0;
+    bad.register();
+    const good = new TestFilter({ name: 'Good', log });
+    good.register();
+    const { adapter } = addMiniportAdapter(miniport.handle as never);
+    assert.equal(adapter!.filters.length, 1);
+    assert.equal(adapter!.filters[0]!.driver.chars.FriendlyName, 'Good');
+    const protocol = new TestProtocol();
+    protocol.register();
+    log.length = 0;
+    protocol.bindings[0]!.send(1);
+    assert.deepEqual(log, ['Good:send', 'Good:complete']);
+  });
+
   it('NBLs a filter originates (SourceHandle = NdisFilterHandle) complete to that filter, never to the protocol', () => {
     const { log, a, b, filters } = build([{ name: 'F1' }, { name: 'F2' }], { holdSends: true });
     const m2 = filters[1]!.modules[0]!;
