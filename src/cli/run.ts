@@ -45,9 +45,10 @@ export interface RunSummary {
   capture: string;
   framesRead: number;
   notAttached: Record<string, number>;
-  oversize: number;
   cutShort: number;
-  adapterNoResources: number;
+  /** Frames the NICs did not pass up: filtered (not for them), or dropped (no receive buffer, bad length, paused). */
+  nicFiltered: number;
+  nicDropped: Record<string, number>;
   received: number;
   injected: number;
   originated: number;
@@ -181,9 +182,9 @@ function outcome(
     capture: options.capture,
     framesRead: result?.framesRead ?? 0,
     notAttached: Object.fromEntries([...(result?.notAttached ?? new Map())].map(([k, v]) => [`linktype ${k}`, v])),
-    oversize: result?.oversize ?? 0,
     cutShort: result?.cutShort ?? 0,
-    adapterNoResources: result?.noResources ?? 0,
+    nicFiltered: result?.nics.filtered ?? 0,
+    nicDropped: nicDrops(result),
     received: c?.received ?? 0,
     injected: c?.injected ?? 0,
     originated: c?.originated ?? 0,
@@ -209,6 +210,16 @@ function outcome(
   return { exitCode, report: formatReport(summary, options, faultInjectionStats().injected), summary };
 }
 
+function nicDrops(result: ReplayResult | null): Record<string, number> {
+  const out: Record<string, number> = {};
+  if (result === null) return out;
+  const c = result.nics;
+  if (c.dropNoReceiveBuffers > 0) out['no receive buffer'] = c.dropNoReceiveBuffers;
+  if (c.dropBadLength > 0) out['bad length'] = c.dropBadLength;
+  if (c.dropPaused > 0) out['paused'] = c.dropPaused;
+  return out;
+}
+
 /**
  * NDIS's own internal pools (tag 'NDIS': the pools clones and fragments come from when a driver names none) live
  * as long as the system, as NDIS's lookaside lists do; their blocks are not a driver's leak. A clone a driver
@@ -231,8 +242,8 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   for (const [k, v] of Object.entries(s.notAttached))
     lines.push(`    not Ethernet (${k})${' '.repeat(Math.max(0, 13 - k.length))}${n(v)}  (no adapter for that link)`);
   if (s.cutShort > 0) lines.push(`    cut short by the capture  ${n(s.cutShort)}  (snap length: not played)`);
-  if (s.oversize > 0) lines.push(`    too large for the adapter ${n(s.oversize)}`);
-  if (s.adapterNoResources > 0) lines.push(`    adapter out of buffers    ${n(s.adapterNoResources)}`);
+  if (s.nicFiltered > 0) lines.push(`    not for the NIC (filter)  ${n(s.nicFiltered)}`);
+  for (const [k, v] of Object.entries(s.nicDropped)) lines.push(`    NIC dropped: ${k.padEnd(13)}${n(v)}`);
   lines.push(`  in (received by the host)   ${n(s.received)}`);
   lines.push(`  injected by callouts        ${n(s.injected)}`);
   lines.push(`  originated by the host      ${n(s.originated)}  (replies, ICMP errors, ARP / ND)`);

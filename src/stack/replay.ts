@@ -1,30 +1,42 @@
 /**
- * Playing a capture into a host. Each capture interface becomes an adapter of the host (a {@link TapAdapter});
- * each frame is indicated on its interface's adapter, and every frame the host transmits is written to the output
- * capture with the timestamp of the frame being played.
+ * Playing a capture into a host. The host is a machine as Windows builds one: its IP layer is an NDIS protocol
+ * driver ({@link IpProtocol}) bound to virtual NICs (the miniport in nic.ts), one per capture interface, each
+ * plugged into its own wire. Each captured frame arrives at its interface's NIC as if off that wire; every frame
+ * the host's NICs put on a wire is written to the output capture, with the timestamp of the frame being played.
  *
  * How the host is configured (decided):
- * - A pcapng interface that carries if_MACaddr, if_IPv4addr and if_IPv6addr options gives its adapter that MAC,
- *   those addresses and their on-link routes: the capture was taken on the host's own interfaces (the project's
- *   sample is written this way).
- * - Otherwise the host is a router in the middle of the capture: its adapter is promiscuous, it owns the
+ * - A pcapng interface that carries if_MACaddr and if_IPv4addr / if_IPv6addr options gives its NIC that MAC and
+ *   the host those addresses and their on-link routes: the capture was taken on the host's own interfaces (the
+ *   project's sample is written this way).
+ * - Otherwise the host is a router in the middle of the capture: its NIC is promiscuous, the host owns the
  *   benchmarking address 198.18.0.1 (RFC 2544) and a link-local IPv6 address, everything is on-link, and
  *   neighbours are learned from the traffic (static neighbours). Frames addressed to others are forwarded.
  * The host forwards in both cases, and binds UDP sinks on 53 and 7 and a TCP sink on 80 (a DNS-like service, echo
  * and a web server) so that local delivery has endpoints to reach.
  */
-
 import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { InterfaceDescription, PcapngBlock } from '../capture/pcapng-blocks.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { openCapture } from '../capture/reader.js';
 import { FileSink } from '../capture/sink.js';
+import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { drainDeferredWork } from '../kernel/deferred.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
+import {
+  NDIS_PACKET_TYPE_BROADCAST,
+  NDIS_PACKET_TYPE_DIRECTED,
+  NDIS_PACKET_TYPE_MULTICAST,
+  NDIS_PACKET_TYPE_PROMISCUOUS,
+} from '../ndis/driver-constants.js';
+import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
 import { bindToFirewallHooks } from './fwhook-binding.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
-import { IpLayer } from './ip.js';
-import { TapAdapter } from './tap.js';
+import { IpLayer, TAG_HOST_PACKETS } from './ip.js';
+import { NicCounters, unloadVirtualNicDriver, VirtualNic } from './nic.js';
+import { type IpBinding, IpProtocol } from './protocol.js';
 import { bindToFilterEngine, unbindFromFilterEngine } from './wfp-binding.js';
+import { OUTSIDE, Wire } from './wire.js';
 
 /** Options of {@link replay}. */
 export interface ReplayOptions {
@@ -38,7 +50,7 @@ export interface ReplayOptions {
   progressEvery?: number;
   /** Called once the host exists, before the first frame (to attach filters and trace). */
   onHost?: (host: IpLayer) => void;
-  /** Called once, when the first frame's adapter is ready and just before the frame is played (fault injection starts here). */
+  /** Called once, when every adapter is up and just before the first frame plays (fault injection starts here). */
   onFirstFrame?: () => void;
 }
 
@@ -50,12 +62,10 @@ export interface ReplayResult {
   framesRead: number;
   /** Frames on link types the host has no adapter for (not Ethernet), by link type. */
   notAttached: Map<number, number>;
-  /** Frames too large for the tap's receive buffers. */
-  oversize: number;
   /** Frames the capture cut short (caplen below the length on the wire): no adapter ever receives half a frame. */
   cutShort: number;
-  /** Frames the adapters could not receive for lack of memory (fault injection, pool limit). */
-  noResources: number;
+  /** What the NICs counted, summed over the host's NICs. */
+  nics: NicCounters;
   /** Frames written to the output. */
   framesWritten: number;
   /** True when the capture's own interface options configured the host. */
@@ -66,8 +76,19 @@ export interface ReplayResult {
 const AUTO_MAC = 0x02_57_44_4b_00_00;
 /** RFC 2544 benchmarking address the auto-configured host owns. */
 const AUTO_IPV4 = 0xc6_12_00_01;
+/** The NICs take any frame an IP packet fits in (the largest IPv4 packet). */
+const NIC_MTU = 65535;
+/** Staging memory for the frame being played (the NIC copies it from there into a receive buffer). */
+const STAGING = 262_144 + 64;
 
-/** Plays `options.input` through a fresh host and returns what happened. The caller stops the host. */
+/** One capture interface: its wire, NIC and the host's binding to it. */
+interface Port {
+  wire: Wire;
+  nic: VirtualNic;
+  binding: IpBinding;
+}
+
+/** Plays `options.input` through a fresh host. Call `finish()` on the result to stop the host and close files. */
 export function replay(options: ReplayOptions): ReplayResult & { finish(): void } {
   const interfaces: InterfaceDescription[] = [];
   const reader = openCapture(options.input, {
@@ -77,7 +98,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     },
   });
   const host = new IpLayer({ forwarding: true });
-  const taps: TapAdapter[] = [];
+  const protocol = new IpProtocol(host, 'TCPIP');
+  const ports: Port[] = [];
   let writer: {
     write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
     close(): void;
@@ -89,40 +111,59 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   const notAttached = new Map<number, number>();
   let cutShort = 0;
   let started = false;
+  const staging = ExAllocatePoolWithTag(NonPagedPoolNx, STAGING, TAG_HOST_PACKETS);
+  if (staging === 0) throw new Error('no memory to stage frames in');
 
-  const output = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) => {
-    framesWritten++;
-    writer?.write(ifIndex, bytes, offset, length);
-  };
-
-  const tapFor = (interfaceId: number): TapAdapter => {
-    let tap = taps[interfaceId];
-    if (tap !== undefined) return tap;
+  const portFor = (interfaceId: number): Port => {
+    const existing = ports[interfaceId];
+    if (existing !== undefined) return existing;
     const idb = interfaces[interfaceId];
-    const mac = idb === undefined ? undefined : optionBytes(idb, 'if_MACaddr');
-    tap = new TapAdapter(interfaceId + 1, mac !== undefined ? macOf(mac) : AUTO_MAC + interfaceId + 1, host, output);
-    host.addInterface(tap);
+    const macBytes = idb === undefined ? undefined : optionBytes(idb, 'if_MACaddr');
     const v4 = idb === undefined ? [] : optionList(idb, 'if_IPv4addr');
     const v6 = idb === undefined ? [] : optionList(idb, 'if_IPv6addr');
-    if (mac !== undefined && (v4.length > 0 || v6.length > 0)) {
+    const own = macBytes !== undefined && (v4.length > 0 || v6.length > 0);
+    const ifIndex = interfaceId + 1;
+    const mac = own ? Array.from(macBytes.subarray(0, 6)) : macArray(AUTO_MAC + ifIndex);
+    const nic = new VirtualNic({
+      name: idb?.name || `capture interface ${interfaceId}`,
+      mac,
+      mtu: NIC_MTU,
+      ifIndex,
+      packetFilter: own
+        ? NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST
+        : NDIS_PACKET_TYPE_PROMISCUOUS,
+    });
+    const wire = new Wire(`wire ${ifIndex}`);
+    nic.connect(wire);
+    // What the host's NIC puts on the wire is the output (frames from outside are the input).
+    wire.tap((frame, from) => {
+      if (from === OUTSIDE) return;
+      framesWritten++;
+      writer?.write(ifIndex, frame, 0, frame.length);
+    });
+    drainNdisPnpWork(); // NDIS binds the new adapter to the host's protocol
+    const binding = protocol.bindings.find((b) => b.ifIndex === nic.ifIndex);
+    if (binding === undefined) throw new Error(`the host did not bind to ${nic.name}`);
+    if (own) {
       configured = true;
-      tap.promiscuous = false;
-      for (const b of v4) if (b.length === 8) host.addAddress4(tap.ifIndex, u32(b, 0), maskLength(u32(b, 4)));
+      for (const b of v4) if (b.length === 8) host.addAddress4(ifIndex, u32(b, 0), maskLength(u32(b, 4)));
       for (const b of v6) {
-        if (b.length === 17) host.addAddress6(tap.ifIndex, [u32(b, 0), u32(b, 4), u32(b, 8), u32(b, 12)], b[16]!);
+        if (b.length === 17) host.addAddress6(ifIndex, [u32(b, 0), u32(b, 4), u32(b, 8), u32(b, 12)], b[16]!);
       }
     } else {
+      binding.promiscuous = true;
       host.learnFromTraffic = true;
-      if (host.ipv4Addresses().length === 0) host.addAddress4(tap.ifIndex, AUTO_IPV4, 32);
-      host.routes.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex: tap.ifIndex, metric: 1000 + tap.ifIndex });
-      host.routes.add({ family: 'ipv6', prefix: [0, 0, 0, 0], length: 0, ifIndex: tap.ifIndex, metric: 1000 });
+      if (host.ipv4Addresses().length === 0) host.addAddress4(ifIndex, AUTO_IPV4, 32);
+      host.routes.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex, metric: 1000 + ifIndex });
+      host.routes.add({ family: 'ipv6', prefix: [0, 0, 0, 0], length: 0, ifIndex, metric: 1000 + ifIndex });
     }
-    tap.start();
-    taps[interfaceId] = tap;
-    return tap;
+    const port = { wire, nic, binding };
+    ports[interfaceId] = port;
+    return port;
   };
 
   host.start();
+  protocol.register();
   // The host calls the WFP layers and the firewall hooks that drivers register, and takes injected packets.
   bindToFilterEngine(host);
   bindToFirewallHooks(host);
@@ -131,30 +172,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   host.endpoints.bind(IPPROTO_TCP, 80);
   options.onHost?.(host);
 
-  if (options.output !== undefined) {
-    const sink = new FileSink(options.output);
-    if (options.output.endsWith('.pcapng')) {
-      const w = new PcapngWriter(sink);
-      w.writeSection({ options: [{ code: 4, value: 'wdknet' }] });
-      let described = 0;
-      writer = {
-        write(ifIndex, bytes, offset, length) {
-          while (described < ifIndex) {
-            w.writeInterface({ linkType: LINKTYPE_ETHERNET, snaplen: 262144, options: [{ code: 9, value: 9 }] });
-            described++;
-          }
-          w.writePacket(ifIndex - 1, seconds, nanoseconds, bytes, offset, length);
-        },
-        close: () => w.close(),
-      };
-    } else {
-      const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
-      writer = {
-        write: (_ifIndex, bytes, offset, length) => w.writePacket(seconds, nanoseconds, bytes, offset, length),
-        close: () => w.close(),
-      };
-    }
-  }
+  if (options.output !== undefined) writer = openWriter(options.output, () => [seconds, nanoseconds]);
 
   const every = options.progressEvery ?? 10000;
   let framesRead = 0;
@@ -168,14 +186,21 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       } else if (r.caplen < r.origlen) {
         cutShort++;
       } else {
-        const tap = tapFor(r.interfaceId);
+        const port = portFor(r.interfaceId);
         if (!started) {
           started = true;
           // Every adapter the capture describes is up before the first frame plays.
-          for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.linkType === LINKTYPE_ETHERNET) tapFor(i);
+          for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.linkType === LINKTYPE_ETHERNET) portFor(i);
           options.onFirstFrame?.();
         }
-        tap.indicate(r.data, r.offset, r.caplen);
+        // The frame arrives off the wire: staged in kernel memory, then copied by the NIC into a receive buffer.
+        const length = Math.min(r.caplen, STAGING);
+        const data = r.data;
+        const from = r.offset;
+        const to = staging - ARENA_BASE;
+        for (let i = 0; i < length; i++) memory[to + i] = data[from + i]!;
+        port.nic.receiveFrame(staging, length);
+        drainDeferredWork();
         host.reapAbsorbed();
       }
       if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
@@ -183,32 +208,78 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   } finally {
     reader.close();
   }
+  const nics = new NicCounters();
   const result = {
     host,
     framesRead,
     notAttached,
-    oversize: 0,
-    cutShort: 0,
-    noResources: 0,
+    cutShort,
+    nics,
     framesWritten: 0,
     configuredFromCapture: configured,
     finish() {
+      drainDeferredWork();
       host.stop();
       unbindFromFilterEngine(host);
-      for (const t of taps) t?.stop();
+      for (const p of ports) {
+        if (p === undefined) continue;
+        p.wire.drain();
+        addCounters(nics, p.nic.counters);
+      }
+      protocol.deregister();
+      for (const p of ports) {
+        if (p === undefined) continue;
+        p.nic.remove();
+        p.wire.close();
+      }
+      unloadVirtualNicDriver();
+      ExFreePoolWithTag(staging, TAG_HOST_PACKETS);
       writer?.close();
-      result.cutShort = cutShort;
-      result.oversize = taps.reduce((n, t) => n + (t?.oversize ?? 0), 0);
-      result.noResources = taps.reduce((n, t) => n + (t?.noResources ?? 0), 0);
       result.framesWritten = framesWritten;
     },
   };
   return result;
 }
 
+function openWriter(
+  path: string,
+  now: () => [number, number],
+): { write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void; close(): void } {
+  const sink = new FileSink(path);
+  if (path.endsWith('.pcapng')) {
+    const w = new PcapngWriter(sink);
+    w.writeSection({ options: [{ code: 4, value: 'wdknet' }] });
+    let described = 0;
+    return {
+      write(ifIndex, bytes, offset, length) {
+        while (described < ifIndex) {
+          w.writeInterface({ linkType: LINKTYPE_ETHERNET, snaplen: 262144, options: [{ code: 9, value: 9 }] });
+          described++;
+        }
+        const [s, ns] = now();
+        w.writePacket(ifIndex - 1, s, ns, bytes, offset, length);
+      },
+      close: () => w.close(),
+    };
+  }
+  const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
+  return {
+    write(_ifIndex, bytes, offset, length) {
+      const [s, ns] = now();
+      w.writePacket(s, ns, bytes, offset, length);
+    },
+    close: () => w.close(),
+  };
+}
+
+function addCounters(into: NicCounters, from: NicCounters): void {
+  const a = into as unknown as Record<string, number>;
+  const b = from as unknown as Record<string, number>;
+  for (const k of Object.keys(b)) a[k] = (a[k] ?? 0) + b[k]!;
+}
+
 function optionBytes(idb: InterfaceDescription, name: string): Uint8Array | undefined {
-  const o = idb.options.find((x) => x.name === name);
-  return o === undefined ? undefined : o.raw;
+  return idb.options.find((x) => x.name === name)?.raw;
 }
 
 function optionList(idb: InterfaceDescription, name: string): Uint8Array[] {
@@ -219,10 +290,8 @@ function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
 }
 
-function macOf(b: Uint8Array): number {
-  let m = 0;
-  for (let i = 0; i < 6; i++) m = m * 256 + (b[i] ?? 0);
-  return m;
+function macArray(mac: number): number[] {
+  return [5, 4, 3, 2, 1, 0].map((i) => Math.floor(mac / 2 ** (8 * i)) % 256);
 }
 
 function maskLength(mask: number): number {

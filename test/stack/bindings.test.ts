@@ -25,7 +25,6 @@ import { parseIpv4 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { bindToFirewallHooks } from '../../src/stack/fwhook-binding.js';
 import { IpLayer } from '../../src/stack/ip.js';
-import { TapAdapter } from '../../src/stack/tap.js';
 import { bindToFilterEngine, unbindFromFilterEngine } from '../../src/stack/wfp-binding.js';
 import {
   AF_INET,
@@ -52,6 +51,7 @@ import {
 } from '../../src/wfp/index.js';
 import { addCallout, addFilter, cond, guid, intValue, openEngine } from '../wfp/util.js';
 import { frame } from './frames.js';
+import { TapAdapter } from './tap.js';
 
 const MAC1 = 0x02_00_00_00_01_01;
 const MAC2 = 0x02_00_00_00_02_01;

@@ -9,9 +9,9 @@ import { type ClassifyRequest, Verdict } from '../../src/stack/filters.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { Layer } from '../../src/stack/layers.js';
-import { TapAdapter } from '../../src/stack/tap.js';
 import { DataPosition, LAYER_DATA_OFFSET } from '../../src/wfp/layers.js';
 import { arp, checksumOk, frame, pseudo4, u16 } from './frames.js';
+import { TapAdapter } from './tap.js';
 
 const MAC1 = 0x02_00_00_00_01_01;
 const MAC2 = 0x02_00_00_00_02_01;

@@ -12,7 +12,7 @@ import { resetSystem } from '../../src/kernel/system.js';
 import { formatIpv4, parseIpv4 } from '../../src/stack/addr.js';
 import { IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
-import { VirtualNic } from '../../src/stack/nic.js';
+import { unloadVirtualNicDriver, VirtualNic } from '../../src/stack/nic.js';
 import { IpProtocol } from '../../src/stack/protocol.js';
 import { Wire } from '../../src/stack/wire.js';
 

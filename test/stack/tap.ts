@@ -1,19 +1,20 @@
 /**
- * A capture tap: the adapter a replay plays frames into. It indicates each frame to the host as a
- * NET_BUFFER_LIST from its own receive pool (one MDL, data at the Ethernet header, as a NIC indicates), takes
- * the host's sends and hands each transmitted frame to an output callback (the capture writer), completing the
- * send at once. Received lists come back through {@link TapAdapter.returnReceived} and go back to the pool.
+ * A test double for an adapter: the IP layer's {@link IpInterface} with no NDIS underneath, so the IP layer's own
+ * behaviour is tested alone (the real adapters are NDIS bindings to the virtual NIC: protocol.ts). It indicates
+ * each frame as a NET_BUFFER_LIST from its own receive pool (one MDL, data at the Ethernet header, as a NIC
+ * indicates), takes the host's sends and hands each transmitted frame to an output callback, completing the send
+ * at once. Received lists come back through {@link TapAdapter.returnReceived} and go back to the pool.
  */
-import { ARENA_BASE, memory } from '../kernel/arena.js';
-import { poolTag } from '../kernel/tags.js';
-import { mdlVa } from '../ndis/chain.js';
+import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
+import { poolTag } from '../../src/kernel/tags.js';
+import { mdlVa } from '../../src/ndis/chain.js';
 import {
   NdisAllocateNetBufferList,
   NdisAllocateNetBufferListPool,
   NdisFreeNetBufferList,
   NdisFreeNetBufferListPool,
-} from '../ndis/netBufferList.js';
-import type { NetBufferListPool } from '../ndis/pools.js';
+} from '../../src/ndis/netBufferList.js';
+import type { NetBufferListPool } from '../../src/ndis/pools.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
@@ -21,8 +22,8 @@ import {
   type NET_BUFFER_LIST,
   NET_BUFFER_LIST_POOL_PARAMETERS,
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-} from '../ndis/structures.js';
-import type { IpInterface, IpLayer } from './ip.js';
+} from '../../src/ndis/structures.js';
+import type { IpInterface, IpLayer } from '../../src/stack/ip.js';
 
 /** The tap's receive-buffer tag: "Tap " in poolmon (decided). */
 export const TAG_TAP = poolTag(' paT');
