@@ -33,13 +33,11 @@ function stopAll(...hosts: ReturnType<typeof host>[]) {
   }
 }
 
-/**
- * Nothing leaked. NDIS's own state is not a leak: its internal pools (isNdisOwnState) and the virtual NIC's
- * miniport driver registration ('NdMd'), which lives as long as the system, as a loaded miniport driver does.
- */
+/** Nothing leaked once the NIC driver is unloaded (NDIS's internal pools are its own state: isNdisOwnState). */
 function assertNoLeaks(): void {
+  unloadVirtualNicDriver();
   assert.deepEqual(
-    collectLeaks().filter((l) => !isNdisOwnState(l) && l.tag !== 'NdMd'),
+    collectLeaks().filter((l) => !isNdisOwnState(l)),
     [],
   );
 }
