@@ -93,12 +93,15 @@ export class IpPacketHarness implements InjectionSink {
   injected = 0;
   injectedDelivered = 0;
   injectedBlocked = 0;
+  injectedAbsorbed = 0;
   /** DataOffset and DataLength of each injected list's first NET_BUFFER when it was injected. */
   readonly injectedLayout: { dataOffset: number; dataLength: number; fromPool: object | null }[] = [];
   /** Whether the sink refuses injections (to test a driver's failure path) with this status, or 0. */
   refuseWith = 0;
   private readonly held: Held[] = [];
   private readonly absorbedHeld: Held[] = [];
+  /** Injected lists another callout absorbed: completed once no reference and no clone holds them. */
+  private readonly absorbedInjected: NET_BUFFER_LIST[] = [];
   private readonly injectQueue: NET_BUFFER_LIST[] = [];
   private readonly injectInbound: boolean[] = [];
   /** Classifies in progress: injections made meanwhile wait until the packet being processed is done. */
@@ -175,6 +178,10 @@ export class IpPacketHarness implements InjectionSink {
         this.injectedDelivered++;
         (inbound ? this.delivered : this.sent).push(this.bytesOf(nbl));
         completeInjectedNetBufferList(nbl, 0);
+      } else if (fate === 'absorbed') {
+        // Another callout took the injected packet: its injector's completion waits until that callout lets go.
+        this.injectedAbsorbed++;
+        this.absorbedInjected.push(nbl);
       } else {
         this.injectedBlocked++;
         completeInjectedNetBufferList(nbl, STATUS_DROPPED);
@@ -188,7 +195,7 @@ export class IpPacketHarness implements InjectionSink {
       await settle();
       this.pump();
       this.reap();
-      if (this.injectQueue.length === 0 && pendingDeferredWork() === 0) return;
+      if (this.injectQueue.length === 0 && this.absorbedInjected.length === 0 && pendingDeferredWork() === 0) return;
     }
     assert.fail('the callout keeps injecting');
   }
@@ -313,6 +320,12 @@ export class IpPacketHarness implements InjectionSink {
 
   /** Gives back absorbed originals that no reference and no clone holds any more. */
   reap(): void {
+    let k = 0;
+    for (const nbl of this.absorbedInjected) {
+      if (netBufferListReferences(nbl) > 0 || nbl.ChildRefCount > 0) this.absorbedInjected[k++] = nbl;
+      else completeInjectedNetBufferList(nbl, 0);
+    }
+    this.absorbedInjected.length = k;
     let w = 0;
     for (const h of this.absorbedHeld) {
       if (netBufferListReferences(h.nbl) > 0 || h.nbl.ChildRefCount > 0) this.absorbedHeld[w++] = h;
