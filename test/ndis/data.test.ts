@@ -142,6 +142,47 @@ describe('NET_BUFFER data: cursor, retreat and advance', () => {
     );
   });
 
+  it('property (model-based): any sequence of retreats and advances keeps the data, DataLength and cursor consistent', () => {
+    const op = fc.oneof(
+      fc.record({
+        kind: fc.constant('retreat' as const),
+        n: fc.integer({ min: 0, max: 40 }),
+        backfill: fc.integer({ min: 0, max: 24 }),
+      }),
+      fc.record({ kind: fc.constant('advance' as const), n: fc.nat(), free: fc.boolean() }),
+    );
+    fc.assert(
+      fc.property(chainCase, fc.array(op, { maxLength: 12 }), (c, ops) => {
+        resetSystem();
+        const { nb, flat } = nbFor(c);
+        let model = flat; // the used data, as a flat copy would see it
+        for (const o of ops) {
+          if (o.kind === 'retreat') {
+            assert.equal(NdisRetreatNetBufferDataStart(nb, o.n, o.backfill, null), NDIS_STATUS_SUCCESS);
+            const now = flatten(nb);
+            assert.deepEqual(now.subarray(o.n), model, 'old data follows the new space');
+            model = now;
+          } else {
+            const n = model.length === 0 ? 0 : o.n % (model.length + 1);
+            NdisAdvanceNetBufferDataStart(nb, n, o.free, null);
+            model = model.slice(n);
+            assert.deepEqual(flatten(nb), model);
+          }
+          assert.equal(nb.DataLength, model.length);
+          assert.equal(reachable(nb), chainBytes(nb.MdlChain) - nb.DataOffset);
+        }
+        // Advancing past everything with FreeMdl frees every MDL a retreat allocated once the data start has left it.
+        NdisAdvanceNetBufferDataStart(nb, nb.DataLength, true, null);
+        const top = nb.retreats?.at(-1);
+        if (top !== undefined) {
+          assert.equal(nb.MdlChain, top.mdl, 'a retreat MDL still in use heads the chain');
+          assert.ok(nb.DataOffset < top.mdl.ByteCount, 'no retreat MDL the data start has left is kept');
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   it('retreat past the backfill allocates an MDL (tag NDIS) that the caller cannot free; advance frees only it', () => {
     const chain = chainOf([pattern(10), pattern(20, 3)]);
     const nb = NdisAllocateNetBuffer(nbPool(), chain, 4, 26)!;
