@@ -359,6 +359,15 @@ function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): 
  */
 export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
   const pool = nbl.pool as NetBufferListPool;
+  if (!pool.live) {
+    ndisViolation(
+      Ndis6Violation.BadPoolHandle,
+      nbl.address,
+      pool.address,
+      0,
+      `${ddi}: the list's pool was already freed`,
+    );
+  }
   if (verifierLevel >= VERIFIER_STANDARD) {
     if (nbl.ChildRefCount !== 0) {
       ndisViolation(

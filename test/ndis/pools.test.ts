@@ -326,6 +326,12 @@ describe('NET_BUFFER_LIST pools (NdisAllocateNetBufferListPool)', () => {
     NdisFreeNetBufferList(nbl);
     assertBugCheck(() => NdisFreeNetBufferList(nbl), DRIVER_VERIFIER_DETECTED_VIOLATION, Ndis6Violation.AlreadyFreed);
     NdisFreeNetBufferListPool(pool);
+    // A list freed after its pool (the leak report was ignored) is caught too.
+    const pool2 = nblPool();
+    const late = NdisAllocateNetBufferList(pool2, 0, 0)!;
+    pool2.outstanding = 0; // pretend the pool's bookkeeping lost it, as a corrupted driver might
+    NdisFreeNetBufferListPool(pool2);
+    assertBugCheck(() => NdisFreeNetBufferList(late), DRIVER_VERIFIER_DETECTED_VIOLATION, Ndis6Violation.BadPoolHandle);
     assert.equal(outstandingDescriptors().length, 0);
     assert.equal(outstandingPools().length, 0);
   });
