@@ -201,7 +201,24 @@ export function NdisFRestartComplete(NdisFilterHandle: NDIS_HANDLE, Status: numb
 /** Checks that a filter may hand `nbl` on: it holds it, or it is its own fresh NBL (SourceHandle = itself). */
 function checkFilterOwns(module: NdisFilterModule, nbl: NET_BUFFER_LIST, rule: number, ddi: string): void {
   const holder = holderOf(nbl);
-  if (holder === module && nbl.SourceHandle !== module) return;
+  if (holder === module && nbl.SourceHandle !== module) {
+    // Passing on what it was given: but only in the direction it came. Stack positions at or below the filter
+    // wait for an NBL that came up as a receive; positions above it, for one that came down as a send.
+    const track = trackOf(nbl);
+    const below = (1 << (module.position + 1)) - 1;
+    const cameUp = (track & below) !== 0 || (track & RESOURCES_BIT) !== 0;
+    const sending = rule === NdisRule.NdisFilterTimedDataSend;
+    if (sending === cameUp) {
+      nblViolation(
+        rule,
+        module.address,
+        nbl,
+        NblFault.NotHeld,
+        `${ddi} by ${filterName(module)}: this NET_BUFFER_LIST reached the filter as a ${cameUp ? 'receive' : 'send'}; a filter may not turn it around (it must copy it into an NBL of its own)`,
+      );
+    }
+    return;
+  }
   const fresh =
     holder === null ||
     holder === undefined ||

@@ -25,6 +25,7 @@ import {
   NdisFRegisterFilterDriver,
   NdisFReturnNetBufferLists,
   NdisFreeNetBufferListPool,
+  NdisFSendNetBufferLists,
   NdisFSendNetBufferListsComplete,
   NdisMDeregisterMiniportDriver,
   NdisMIndicateReceiveNetBufferLists,
@@ -192,6 +193,25 @@ describe('NDIS 6 lightweight filters', () => {
       DRIVER_VERIFIER_DETECTED_VIOLATION,
       NdisRule.NdisFilterTimedDataReceive,
     );
+  });
+
+  it('a filter may not send a received NBL back down, nor indicate a send back up: it must copy it (NdisFilterTimedDataSend / NdisFilterTimedDataReceive)', () => {
+    const { a, filters } = build([{ name: 'F1' }], { holdSends: true });
+    const m = filters[0]!.modules[0]!;
+    filters[0]!.chars.ReceiveNetBufferListsHandler = (_ctx, nbls, port) =>
+      NdisFSendNetBufferLists(m.handle, nbls, port, 0);
+    const rx = allocChain(a.pool, 1, a.handle);
+    assertBugCheck(
+      () => NdisMIndicateReceiveNetBufferLists(a.handle, rx, 0, 1, 0),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      NdisRule.NdisFilterTimedDataSend,
+    );
+    resetSystem();
+    const s = build([{ name: 'F1' }], { holdSends: true });
+    const m2 = s.filters[0]!.modules[0]!;
+    s.filters[0]!.chars.SendNetBufferListsHandler = (_ctx, nbls, port) =>
+      NdisFIndicateReceiveNetBufferLists(m2.handle, nbls, port, 1, 0);
+    assertBugCheck(() => s.b.send(1), DRIVER_VERIFIER_DETECTED_VIOLATION, NdisRule.NdisFilterTimedDataReceive);
   });
 
   it('an NBL received with NDIS_RECEIVE_FLAGS_RESOURCES may not be indicated up without it (FilterReceiveNetBufferLists)', () => {
