@@ -72,6 +72,16 @@ describe('example inspect-reinject (WFP callout, clone / block / absorb / reinje
     assert.ok(s.balanced());
   });
 
+  it('permits a packet derived from its own injection (FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF)', async () => {
+    h.cloneInjected = true;
+    h.offer(outbound(53, 1), false);
+    h.offer(inbound(80, 2), true);
+    await h.drain();
+    assert.deepEqual(h.cloneFates, ['permitted', 'permitted'], 'a clone of its injected packet is not taken again');
+    assert.equal(h.sent.length + h.delivered.length, 2);
+    assert.equal(driver.inspectStats.absorbed, 2, 'only the two originals were absorbed');
+  });
+
   it('reinjects inbound packets into the receive path on the interface they came from, IP header first', async () => {
     const packets = [10, 11, 12].map((i) => inbound(443, i));
     for (const p of packets) assert.equal(h.offer(p, true), 'absorbed');

@@ -32,6 +32,8 @@ import {
   FWPS_LAYER_OUTBOUND_IPPACKET_V4,
   FWPS_METADATA_FIELD_COMPARTMENT_ID,
   FWPS_METADATA_FIELD_IP_HEADER_SIZE,
+  FwpsAllocateCloneNetBufferList0,
+  FwpsFreeCloneNetBufferList0,
   IoAllocateMdl,
   IoFreeMdl,
   type MDL,
@@ -96,6 +98,13 @@ export class IpPacketHarness implements InjectionSink {
   injectedAbsorbed = 0;
   /** DataOffset and DataLength of each injected list's first NET_BUFFER when it was injected. */
   readonly injectedLayout: { dataOffset: number; dataLength: number; fromPool: object | null }[] = [];
+  /**
+   * When set, each injected list is first cloned (as another callout might) and the clone classified, to see a
+   * callout recognise a packet derived from its own injection (FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF).
+   */
+  cloneInjected = false;
+  /** Fates of those clones. */
+  readonly cloneFates: Fate[] = [];
   /** Whether the sink refuses injections (to test a driver's failure path) with this status, or 0. */
   refuseWith = 0;
   private readonly held: Held[] = [];
@@ -172,6 +181,7 @@ export class IpPacketHarness implements InjectionSink {
       const inbound = this.injectInbound.shift()!;
       const nb = nbl.FirstNetBuffer!;
       const at = nb.DataOffset;
+      if (this.cloneInjected) this.classifyCloneOf(nbl, inbound);
       const fate = this.classifyList(nbl, inbound);
       assert.equal(nb.DataOffset, at, 'classify leaves the injected list where it was');
       if (fate === 'permitted') {
@@ -187,6 +197,13 @@ export class IpPacketHarness implements InjectionSink {
         completeInjectedNetBufferList(nbl, STATUS_DROPPED);
       }
     }
+  }
+
+  private classifyCloneOf(nbl: NET_BUFFER_LIST, inbound: boolean): void {
+    const box = { value: null as NET_BUFFER_LIST | null };
+    assert.equal(FwpsAllocateCloneNetBufferList0(nbl, null, null, 0, box), 0);
+    this.cloneFates.push(this.classifyList(box.value!, inbound));
+    FwpsFreeCloneNetBufferList0(box.value!, 0);
   }
 
   /** Lets every DPC, injection and completion run, and gives back what the callout released. */
