@@ -330,6 +330,7 @@ export class IpLayer {
   /** Gives back absorbed originals whose clones are gone. Called between packets. */
   reapAbsorbed(): void {
     const list = this.absorbedPending;
+    if (list.length === 0) return;
     let w = 0;
     for (let r = 0; r < list.length; r++) {
       const nbl = list[r]!;

@@ -21,7 +21,7 @@ import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { openCapture } from '../capture/reader.js';
 import { FileSink } from '../capture/sink.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
-import { drainDeferredWork } from '../kernel/deferred.js';
+import { drainDeferredWork, pendingDeferredWork } from '../kernel/deferred.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import {
   NDIS_PACKET_TYPE_BROADCAST,
@@ -195,12 +195,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         }
         // The frame arrives off the wire: staged in kernel memory, then copied by the NIC into a receive buffer.
         const length = Math.min(r.caplen, STAGING);
-        const data = r.data;
-        const from = r.offset;
-        const to = staging - ARENA_BASE;
-        for (let i = 0; i < length; i++) memory[to + i] = data[from + i]!;
+        stage(r.data, r.offset, staging - ARENA_BASE, length);
         port.nic.receiveFrame(staging, length);
-        drainDeferredWork();
+        if (pendingDeferredWork() > 0) drainDeferredWork();
         host.reapAbsorbed();
       }
       if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
@@ -239,6 +236,11 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     },
   };
   return result;
+}
+
+/** Copies a frame from the capture reader's buffer into simulated memory (no view object made). */
+function stage(data: Uint8Array, from: number, to: number, length: number): void {
+  for (let i = 0; i < length; i++) memory[to + i] = data[from + i]!;
 }
 
 function openWriter(
