@@ -151,6 +151,14 @@ export class NET_BUFFER {
   retreats: RetreatRecord[] | null = null;
   /** wdknet: MDLs NDIS allocated to describe data a clone, fragment or reassembly refers to. */
   ownMdls: MDL[] | null = null;
+
+  /** stDataLength: the SIZE_T view of DataLength (a union in nbl.h). */
+  get stDataLength(): number {
+    return this.DataLength;
+  }
+  set stDataLength(value: number) {
+    this.DataLength = value;
+  }
 }
 
 /** One MDL that NdisRetreatNetBufferDataStart allocated, and the chain it stands in front of. */
@@ -211,4 +219,12 @@ export class NET_BUFFER_LIST {
   cloneFlags = 0;
   /** wdknet: the driver's call site (full verifier mode). */
   site: string | undefined = undefined;
+
+  /** NdisReserved2: the ULONG view of Status (a union in nbl.h). */
+  get NdisReserved2(): number {
+    return this.Status >>> 0;
+  }
+  set NdisReserved2(value: number) {
+    this.Status = value | 0;
+  }
 }

@@ -234,6 +234,13 @@ describe('NET_BUFFER_LIST information and macros', () => {
     NdisClearNblFlag(nbl, NDIS_NBL_FLAGS_IS_TCP);
     assert.ok(!NdisTestNblFlag(nbl, NDIS_NBL_FLAGS_IS_TCP));
     assert.equal(NET_BUFFER_LIST_FLAGS(nbl), 0);
+    // The unions of nbl.h: stDataLength is DataLength, NdisReserved2 is Status as a ULONG.
+    const nb = nbl.FirstNetBuffer!;
+    nb.stDataLength = 7;
+    assert.equal(nb.DataLength, 7);
+    assert.equal(nbl.NdisReserved2, 0xc0000001);
+    nbl.NdisReserved2 = 0;
+    assert.equal(NET_BUFFER_LIST_STATUS(nbl), 0);
   });
 
   it('802.1Q and RSS hash macros pack their bit-fields into the slot Value as MSVC lays them out', () => {

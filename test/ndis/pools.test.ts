@@ -313,6 +313,31 @@ describe('NET_BUFFER_LIST pools (NdisAllocateNetBufferListPool)', () => {
     assert.equal(again.NblFlags, 0);
   });
 
+  it('a reused list gets its built-in MDL back as allocated, even after the driver adjusted it', () => {
+    const pool = nblPool({ fAllocateNetBuffer: true, DataSize: 1514 });
+    const nbl = NdisAllocateNetBufferList(pool, 0, 0)!;
+    const nb = nbl.FirstNetBuffer!;
+    const m = nb.MdlChain!;
+    m.ByteCount = 60; // NdisAdjustMdlLength for a short frame
+    nb.DataLength = 60;
+    NdisFreeNetBufferList(nbl);
+    const again = NdisAllocateNetBufferList(pool, 0, 0)!;
+    assert.equal(again.FirstNetBuffer!.MdlChain, m);
+    assert.equal(m.ByteCount, 1514);
+    assert.equal(m.Next, null);
+    assert.equal(again.FirstNetBuffer!.DataLength, 1514);
+  });
+
+  it('resetSystem returns to a clean machine: no pools, no descriptors, no NDIS memory', () => {
+    const pool = nblPool({ fAllocateNetBuffer: true, DataSize: 64 });
+    NdisAllocateNetBufferList(pool, 0, 0);
+    assert.equal(outstandingPools().length, 1);
+    resetSystem();
+    assert.equal(outstandingPools().length, 0);
+    assert.equal(outstandingDescriptors().length, 0);
+    assert.equal(poolTagStats(TAG), undefined);
+  });
+
   it('freeing twice, freeing a pool with lists out (BUGCODE_NDIS_DRIVER / LEAKED_NBL) and leak reports', () => {
     const pool = nblPool();
     const nbl = NdisAllocateNetBufferList(pool, 0, 0)!;
