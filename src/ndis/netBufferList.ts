@@ -13,8 +13,7 @@ import { ExAllocatePoolWithTag, ExFreePool, injectAllocationFault, NonPagedPoolN
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
 import { allocateContext, freeContextChain } from './context.js';
-import { MaxNetBufferListInfo, NetBufferListProtocolId } from './info.js';
-
+import { NetBufferListProtocolId } from './info.js';
 import { attachBuiltInData, buildDataMdl, destroyNb, releaseNb, resetNb } from './netBuffer.js';
 import {
   allocatePoolHeader,
@@ -309,9 +308,6 @@ function createNbl(pool: NetBufferListPool): NET_BUFFER_LIST | null {
   pool.created++;
   return nbl;
 }
-
-// clearInfo below clears exactly this many slots.
-if (MaxNetBufferListInfo !== 27) throw new Error('clearInfo must clear MaxNetBufferListInfo slots');
 
 /**
  * Clears the MaxNetBufferListInfo (27) slots. Written out because V8 does not unroll the loop, and this runs on

@@ -15,6 +15,7 @@ import {
   IoFreeMdl,
   KeLowerIrql,
   KeRaiseIrql,
+  MaxNetBufferListInfo,
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_2,
@@ -300,14 +301,17 @@ describe('NET_BUFFER_LIST pools (NdisAllocateNetBufferListPool)', () => {
     const pool = nblPool({ ProtocolId: 2 });
     const nbl = NdisAllocateNetBufferList(pool, 0, 0)!;
     assert.equal(nbl.NetBufferListInfo[NetBufferListProtocolId], 2);
-    nbl.NetBufferListInfo[3] = 'stale';
+    for (let i = 0; i < MaxNetBufferListInfo; i++) nbl.NetBufferListInfo[i] = `stale ${i}`;
     nbl.ProtocolReserved[1] = 1;
     nbl.Status = -1;
     nbl.NblFlags = 0x200;
     NdisFreeNetBufferList(nbl);
     const again = NdisAllocateNetBufferList(pool, 0, 0)!;
     assert.equal(again, nbl);
-    assert.equal(again.NetBufferListInfo[3], null);
+    assert.equal(again.NetBufferListInfo.length, MaxNetBufferListInfo);
+    for (let i = 0; i < MaxNetBufferListInfo; i++) {
+      assert.equal(again.NetBufferListInfo[i], i === NetBufferListProtocolId ? 2 : null, `slot ${i}`);
+    }
     assert.equal(again.ProtocolReserved[1], null);
     assert.equal(again.Status, 0);
     assert.equal(again.NblFlags, 0);
