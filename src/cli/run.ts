@@ -126,6 +126,8 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
   }
   resetSystem({ verifier: options.verifier });
   const drivers: LoadedDriver[] = [];
+  /** Every driver that loaded, for the report (the list above empties as they unload). */
+  const loaded: LoadedDriver[] = [];
   let trace: TraceWriter | null = null;
   let result: (ReplayResult & { finish(): void }) | null = null;
   let bug: BugCheck | null = null;
@@ -133,8 +135,10 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
   try {
     for (const path of options.drivers) {
       const d = await loadDriverModule(path);
-      if (d.status >= 0) drivers.push(d);
-      else throw new Error(`DriverEntry of ${path} failed with status 0x${(d.status >>> 0).toString(16)}`);
+      if (d.status >= 0) {
+        drivers.push(d);
+        loaded.push(d);
+      } else throw new Error(`DriverEntry of ${path} failed with status 0x${(d.status >>> 0).toString(16)}`);
     }
     // Faults start with the traffic, once the host and its first adapter are up (as Driver Verifier waits for
     // boot to finish before it starts failing allocations).
@@ -164,7 +168,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
     trace?.close();
   }
   options.progress?.(total, total);
-  return outcome(options, result, drivers, bug);
+  return outcome(options, result, loaded, bug);
 }
 
 function outcome(

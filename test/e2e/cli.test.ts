@@ -16,11 +16,16 @@ const captures = join(root, '..', 'shared', 'captures', 'tcpdump');
 const tmp = mkdtempSync(join(tmpdir(), 'wdknet-e2e-'));
 
 function cli(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), ...args], {
-    cwd: root,
-    encoding: 'utf8',
-    maxBuffer: 64 << 20,
-  });
+  // The development condition resolves 'wdknet/ddi' (what the example drivers import) to the sources.
+  const r = spawnSync(
+    process.execPath,
+    ['--conditions=development', '--import', 'tsx', join(root, 'src/cli/main.ts'), ...args],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    },
+  );
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -144,6 +149,20 @@ describe('wdknet run (end to end)', () => {
     assert.equal(summary.dropped['port unreachable'], 10);
     assert.equal(summary.framesWritten, summary.transmitted);
     assert.equal(assertDecodeAgrees(out), summary.transmitted);
+  });
+
+  it('npm start: the sample with the example drivers loaded; callouts absorb and reinject, the firewall hook drops telnet, all accounted, nothing leaked', () => {
+    const { status, summary } = runJson([]);
+    assert.equal(status, 0);
+    assert.ok(summary.drivers.length >= 4, `drivers loaded: ${summary.drivers.map((d) => d.name).join(', ')}`);
+    assertConserved(summary);
+    assert.deepEqual(summary.leaks, []);
+    assert.ok(
+      summary.absorbed > 0 && summary.injected === summary.absorbed,
+      'every absorbed packet came back injected',
+    );
+    assert.ok((summary.dropped['firewall hook DROP'] ?? 0) > 0, 'telnet dropped by the hook');
+    assert.equal(summary.held.length, 0);
   });
 
   it('the human report shows the conservation line, poolmon columns and no leaks', () => {
