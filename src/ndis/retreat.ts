@@ -36,16 +36,15 @@ export type NET_BUFFER_ALLOCATE_MDL_HANDLER = (BufferSize: { value: number }) =>
 /** NET_BUFFER_FREE_MDL_HANDLER (NetFreeMdl): frees an MDL and buffer its NetAllocateMdl counterpart made. */
 export type NET_BUFFER_FREE_MDL_HANDLER = (Mdl: MDL) => void;
 
-function checkUsable(nb: NET_BUFFER, ddi: string): void {
-  if (nb.state !== DescriptorState.Live) {
-    ndisViolation(
-      nb.state === DescriptorState.Free ? Ndis6Violation.AlreadyFreed : Ndis6Violation.NotFromPool,
-      nb.address,
-      0,
-      0,
-      `${ddi}: the NET_BUFFER is ${nb.state === DescriptorState.Free ? 'freed' : 'not from an NDIS pool'}`,
-    );
-  }
+/** Reports a NET_BUFFER that is freed or not from a pool (kept out of line so the callers stay small). */
+function reportUnusable(nb: NET_BUFFER, ddi: string): never {
+  return ndisViolation(
+    nb.state === DescriptorState.Free ? Ndis6Violation.AlreadyFreed : Ndis6Violation.NotFromPool,
+    nb.address,
+    0,
+    0,
+    `${ddi}: the NET_BUFFER is ${nb.state === DescriptorState.Free ? 'freed' : 'not from an NDIS pool'}`,
+  );
 }
 
 /**
@@ -61,7 +60,9 @@ export function NdisRetreatNetBufferDataStart(
 ): number {
   requireNetBufferIrql('NdisRetreatNetBufferDataStart');
   const nb = NetBuffer;
-  if (verifierLevel >= VERIFIER_STANDARD) checkUsable(nb, 'NdisRetreatNetBufferDataStart');
+  if (verifierLevel >= VERIFIER_STANDARD && nb.state !== DescriptorState.Live) {
+    reportUnusable(nb, 'NdisRetreatNetBufferDataStart');
+  }
   const delta = DataOffsetDelta >>> 0;
   if (delta <= nb.DataOffset) {
     nb.DataOffset -= delta;
@@ -147,7 +148,9 @@ export function NdisAdvanceNetBufferDataStart(
 ): void {
   requireNetBufferIrql('NdisAdvanceNetBufferDataStart');
   const nb = NetBuffer;
-  if (verifierLevel >= VERIFIER_STANDARD) checkUsable(nb, 'NdisAdvanceNetBufferDataStart');
+  if (verifierLevel >= VERIFIER_STANDARD && nb.state !== DescriptorState.Live) {
+    reportUnusable(nb, 'NdisAdvanceNetBufferDataStart');
+  }
   const delta = DataOffsetDelta >>> 0;
   if (delta > nb.DataLength) {
     ndisViolation(
