@@ -23,6 +23,7 @@ import {
   ExAllocatePoolWithTag,
   Executive,
   ExFreePool,
+  ExFreePoolWithTag,
   type FIREWALL_CONTEXT_T,
   FORWARD,
   IO_STATUS_BLOCK,
@@ -83,19 +84,25 @@ const TAG_TCP = poolTag('fPCT');
 const PEEK = 60 + UDP_HEADER + PING_MARKER.length;
 const ping = new TextEncoder().encode(PING_MARKER);
 const pong = new TextEncoder().encode(PONG_MARKER);
-/** The first bytes of the packet being looked at, gathered from its chain (preallocated). */
-const peek = new Uint8Array(PEEK);
+/** The driver's own pool tag ("Tltn" in poolmon), for its scratch buffer. */
+const TAG_DRIVER = poolTag('ntlT');
+/**
+ * Scratch pool memory the first bytes of each packet are gathered into (RtlCopyMemory from the chain), and a view
+ * of it made once in DriverEntry, valid while the memory stays allocated: no view is made per packet.
+ */
+let scratch = 0;
+let peek: Uint8Array = new Uint8Array(0);
 
 let ipDevice: DEVICE_OBJECT | null = null;
 let registered = false;
 
-/** Copies up to `peek.length` bytes from the start of the chain at `head` into `peek`; returns how many. */
+/** Copies up to PEEK bytes from the start of the chain at `head` into the scratch buffer; returns how many. */
 function gather(head: number): number {
   let got = 0;
-  for (let rcv = head; rcv !== 0 && got < peek.length; ) {
+  for (let rcv = head; rcv !== 0 && got < PEEK; ) {
     const d = new IPRcvBuf(rcv);
-    const n = Math.min(d.ipr_size, peek.length - got);
-    if (n > 0) peek.set(bytesAt(d.ipr_buffer, n), got);
+    const n = Math.min(d.ipr_size, PEEK - got);
+    if (n > 0) RtlCopyMemory(scratch + got, d.ipr_buffer, n);
     got += n;
     rcv = d.ipr_next;
   }
@@ -260,10 +267,14 @@ export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string):
   const device = { value: null as DEVICE_OBJECT | null };
   let status = IoGetDeviceObjectPointer(DD_IP_DEVICE_NAME, device);
   if (!NT_SUCCESS(status)) return status;
+  scratch = ExAllocatePoolWithTag(NonPagedPool, PEEK, TAG_DRIVER);
+  if (scratch === 0) return STATUS_INSUFFICIENT_RESOURCES;
+  peek = bytesAt(scratch, PEEK);
   ipDevice = device.value;
   status = setHook(true);
   if (!NT_SUCCESS(status)) {
     ipDevice = null;
+    releaseScratch();
     return status;
   }
   registered = true;
@@ -271,9 +282,16 @@ export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string):
   return status;
 }
 
-/** DriverUnload: removes the hook; the hook holds no memory between packets. */
+/** DriverUnload: removes the hook and frees the scratch buffer. */
 function DriverUnload(_DriverObject: DRIVER_OBJECT): void {
   if (registered) setHook(false);
   registered = false;
   ipDevice = null;
+  releaseScratch();
+}
+
+function releaseScratch(): void {
+  peek = new Uint8Array(0);
+  if (scratch !== 0) ExFreePoolWithTag(scratch, TAG_DRIVER);
+  scratch = 0;
 }

@@ -125,10 +125,8 @@ describe('example telnet-firewall-hook (IOCTL_IP_SET_FIREWALL_HOOK, IPRcvBuf cha
       }),
       { numRuns: 150 },
     );
-    assert.deepEqual(
-      collectLeaks().filter((l) => l.kind === 'pool'),
-      [],
-    );
+    unloadDriver(loaded);
+    assert.deepEqual(collectLeaks(), [], formatLeaks(collectLeaks()));
   });
 
   it('FH-3: when IPAllocBuff fails the hook frees its descriptor with ExFreePool and forwards the packet as it was', () => {
