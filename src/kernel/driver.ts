@@ -30,8 +30,8 @@ export const FILE_READ_ACCESS = 1;
 export const FILE_WRITE_ACCESS = 2;
 
 /** CTL_CODE(DeviceType, Function, Method, Access) */
-export function CTL_CODE(DeviceType: number, Function: number, Method: number, Access: number): number {
-  return ((DeviceType << 16) | (Access << 14) | (Function << 2) | Method) >>> 0;
+export function CTL_CODE(DeviceType: number, FunctionCode: number, Method: number, Access: number): number {
+  return ((DeviceType << 16) | (Access << 14) | (FunctionCode << 2) | Method) >>> 0;
 }
 
 /** A device control request as a device's handler sees it (the parts of an IRP that IOCTLs use). */

@@ -161,7 +161,7 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
  * lists) rather than from the pool: true when the fault hook fails this call, so the DDI returns its failure.
  */
 export function injectAllocationFault(tag: number, size: number, ddi: string): boolean {
-  return faultHook !== null && faultHook(tag, size, ddi);
+  return faultHook?.(tag, size, ddi) === true;
 }
 
 /** Sets the low-resources hook (null to clear). */
