@@ -14,6 +14,7 @@ import { poolmon } from '../kernel/pool.js';
 import { resetSystem } from '../kernel/system.js';
 import { poolTag } from '../kernel/tags.js';
 import type { VerifierMode } from '../kernel/verifier.js';
+import { HostCounters } from '../stack/counters.js';
 import type { IpLayer } from '../stack/ip.js';
 import { type ReplayResult, replay } from '../stack/replay.js';
 import { loadDriverModule } from './drivers.js';
@@ -43,6 +44,8 @@ export interface RunOutcome {
 /** The numbers of a run, as `--json` prints them. */
 export interface RunSummary {
   capture: string;
+  /** Hosts the capture played into (host 1 and its peers). */
+  hosts: number;
   framesRead: number;
   notAttached: Record<string, number>;
   cutShort: number;
@@ -121,9 +124,7 @@ export function parseFaults(spec: string): FaultPlan {
 
 /** Runs a capture through the host with the given drivers and returns the outcome. */
 export async function runCapture(options: RunOptions): Promise<RunOutcome> {
-  if (options.hosts !== 1) {
-    throw new Error(`--hosts ${options.hosts}: this version plays a capture into one host (use --hosts 1)`);
-  }
+  if (!Number.isInteger(options.hosts) || options.hosts < 1) throw new Error(`--hosts ${options.hosts}: at least 1`);
   resetSystem({ verifier: options.verifier });
   const drivers: LoadedDriver[] = [];
   /** Every driver that loaded, for the report (the list above empties as they unload). */
@@ -151,6 +152,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
       input: options.capture,
       output: options.out,
       onHost,
+      hosts: options.hosts,
       onFirstFrame: faults === undefined ? undefined : () => enableFaultInjection(faults),
       progressEvery: 1000,
       onProgress: options.progress === undefined ? undefined : (_frames, offset) => options.progress!(offset, total),
@@ -177,13 +179,16 @@ function outcome(
   drivers: LoadedDriver[],
   bug: BugCheck | null,
 ): RunOutcome {
-  const host = result?.host;
-  const c = host?.counters;
-  const held = host?.held() ?? [];
+  // Every host's ledger together: host 1 and its peers (--hosts).
+  const hosts = result === null ? [] : [result.host, ...result.peers.map((p) => p.ip)];
+  const c = hosts.length === 0 ? undefined : new HostCounters();
+  for (const h of hosts) c!.add(h.counters);
+  const held = hosts.flatMap((h, i) => h.held().map((x) => ({ owner: `host ${i + 1}: ${x.owner}`, count: x.count })));
   const heldCount = held.reduce((n, h) => n + h.count, 0);
   const leaks = bug === null ? collectLeaks().filter((l) => !isNdisOwnState(l)) : [];
   const summary: RunSummary = {
     capture: options.capture,
+    hosts: hosts.length,
     framesRead: result?.framesRead ?? 0,
     notAttached: Object.fromEntries([...(result?.notAttached ?? new Map())].map(([k, v]) => [`linktype ${k}`, v])),
     cutShort: result?.cutShort ?? 0,
@@ -238,6 +243,10 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   const lines: string[] = [];
   lines.push(`wdknet run ${s.capture}`);
   lines.push(`  verifier ${options.verifier}; drivers: ${s.drivers.map((d) => d.name).join(', ') || 'none'}`);
+  if (s.hosts > 1)
+    lines.push(
+      `  ${s.hosts} hosts: host 1 (drivers loaded) and ${s.hosts - 1} peer(s) answering as the capture's endpoints`,
+    );
   if (options.out !== undefined) lines.push(`  output ${options.out} (${s.framesWritten} frames)`);
   if (options.faults !== undefined) lines.push(`  fault injection: ${faultsInjected} allocations failed on purpose`);
   lines.push('');

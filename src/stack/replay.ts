@@ -34,6 +34,7 @@ import { bindToFirewallHooks } from './fwhook-binding.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
 import { IpLayer, TAG_HOST_PACKETS } from './ip.js';
 import { NicCounters, unloadVirtualNicDriver, VirtualNic } from './nic.js';
+import { findPeerIdentities, Peer } from './peers.js';
 import { type IpBinding, IpProtocol } from './protocol.js';
 import { bindToFilterEngine, unbindFromFilterEngine } from './wfp-binding.js';
 import { OUTSIDE, Wire } from './wire.js';
@@ -52,6 +53,8 @@ export interface ReplayOptions {
   onHost?: (host: IpLayer) => void;
   /** Called once, when every adapter is up and just before the first frame plays (fault injection starts here). */
   onFirstFrame?: () => void;
+  /** Hosts in all: 1 (the default) is the machine under test alone; more add peers (see peers.ts). */
+  hosts?: number;
 }
 
 /** What a replay did. */
@@ -70,6 +73,8 @@ export interface ReplayResult {
   framesWritten: number;
   /** True when the capture's own interface options configured the host. */
   configuredFromCapture: boolean;
+  /** Hosts 2..n. */
+  peers: Peer[];
 }
 
 /** Router MACs in auto mode: locally administered 02:57:44:4b:00:<if> ("WDK"). */
@@ -98,7 +103,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     },
   });
   const host = new IpLayer({ forwarding: true });
-  const protocol = new IpProtocol(host, 'TCPIP');
+  // Host 1 binds only the NICs made for it (peers register protocols of their own for theirs).
+  const adapters = new Set<string>();
+  const protocol = new IpProtocol(host, 'TCPIP', (name) => adapters.has(name));
   const ports: Port[] = [];
   let writer: {
     write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
@@ -124,8 +131,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     const own = macBytes !== undefined && (v4.length > 0 || v6.length > 0);
     const ifIndex = interfaceId + 1;
     const mac = own ? Array.from(macBytes.subarray(0, 6)) : macArray(AUTO_MAC + ifIndex);
+    const name = idb?.name || `capture interface ${interfaceId}`;
+    adapters.add(name);
     const nic = new VirtualNic({
-      name: idb?.name || `capture interface ${interfaceId}`,
+      name,
       mac,
       mtu: NIC_MTU,
       ifIndex,
@@ -173,6 +182,19 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   options.onHost?.(host);
 
   if (options.output !== undefined) writer = openWriter(options.output, () => [seconds, nanoseconds]);
+  const peers: Peer[] = [];
+  const peerByMac = new Map<number, Peer>();
+  if ((options.hosts ?? 1) > 1) {
+    const toOutput = (interfaceId: number, frame: Uint8Array) => {
+      framesWritten++;
+      writer?.write(interfaceId + 1, frame, 0, frame.length);
+    };
+    for (const identity of findPeerIdentities(options.input, options.hosts! - 1)) {
+      const peer = new Peer(identity, peers.length + 2, toOutput);
+      peers.push(peer);
+      peerByMac.set(identity.mac, peer);
+    }
+  }
 
   const every = options.progressEvery ?? 10000;
   let framesRead = 0;
@@ -196,7 +218,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         // The frame arrives off the wire: staged in kernel memory, then copied by the NIC into a receive buffer.
         const length = Math.min(r.caplen, STAGING);
         stage(r.data, r.offset, staging - ARENA_BASE, length);
-        port.nic.receiveFrame(staging, length);
+        // A frame for a peer's MAC goes to that peer; every other frame to host 1.
+        const peer = peers.length === 0 ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
+        (peer === undefined ? port.nic : peer.nic).receiveFrame(staging, length);
         if (pendingDeferredWork() > 0) drainDeferredWork();
         host.reapAbsorbed();
       }
@@ -214,6 +238,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     nics,
     framesWritten: 0,
     configuredFromCapture: configured,
+    peers,
     finish() {
       drainDeferredWork();
       host.stop();
@@ -224,6 +249,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         addCounters(nics, p.nic.counters);
       }
       protocol.deregister();
+      for (const peer of peers) {
+        peer.stop();
+        addCounters(nics, peer.nic.counters);
+      }
       for (const p of ports) {
         if (p === undefined) continue;
         p.nic.remove();
@@ -236,6 +265,14 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     },
   };
   return result;
+}
+
+/** The 48-bit destination MAC of the frame at `data[at]`. */
+function destinationMac(data: Uint8Array, at: number): number {
+  return (
+    (data[at]! * 0x10000 + ((data[at + 1]! << 8) | data[at + 2]!)) * 0x1000000 +
+    ((data[at + 3]! << 16) | (data[at + 4]! << 8) | data[at + 5]!)
+  );
 }
 
 /** Copies a frame from the capture reader's buffer into simulated memory (no view object made). */

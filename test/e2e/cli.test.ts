@@ -196,6 +196,20 @@ describe('wdknet run (end to end)', () => {
     });
   }
 
+  it('--hosts 3: the two busiest destinations become peers that answer as those endpoints (here with resets: no TCP 53 sink), all conserved', () => {
+    const out = join(tmp, 'hosts-out.pcap');
+    const { status, summary } = runJson([join(captures, 'dns_tcp.pcap'), '-o', out, '--hosts', '3']);
+    assert.equal(status, 0);
+    assert.equal(summary.hosts, 3);
+    assertConserved(summary);
+    assertPoolsAtZero(summary);
+    assert.equal(summary.received, summary.framesRead, 'every frame went to a host');
+    assert.equal(summary.dropped['port unreachable'], summary.framesRead);
+    assert.equal(assertDecodeAgrees(out), summary.framesWritten);
+    const flags = tsharkFields(out);
+    assert.equal(flags.length, summary.framesRead, 'one reset per segment, none for a reset');
+  });
+
   it('under fault injection every failure is counted and nothing leaks', () => {
     const { status, summary } = runJson(['--no-examples', '--faults', 'probability=0.2,seed=7']);
     assert.equal(status, 0);
