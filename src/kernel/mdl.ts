@@ -62,6 +62,8 @@ export const MdlOrigin = {
   NdisBufferPool: 3,
   /** Allocated by NDIS through a retreat's allocate-MDL handler. */
   Retreat: 4,
+  /** NDIS's own partial MDLs for clones and fragments: freed by NDIS with the list that uses them. */
+  NdisInternal: 5,
 } as const;
 
 const STATE_LIVE = 1;
@@ -205,7 +207,9 @@ export function checkFreeable(m: MDL, origin: number, ddi: string): void {
           ? 'it is an NDIS buffer descriptor from a buffer pool; free it with NdisFreeBuffer'
           : m.origin === MdlOrigin.Retreat
             ? 'NDIS allocated it for a retreat and frees it on the matching advance'
-            : 'it was allocated with IoAllocateMdl or NdisAllocateMdl';
+            : m.origin === MdlOrigin.NdisInternal
+              ? 'NDIS made it for a clone or fragment and frees it with that NET_BUFFER_LIST'
+              : 'it was allocated with IoAllocateMdl or NdisAllocateMdl';
     bugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1012, m.origin, origin, 0, `${ddi} may not free this MDL: ${owner}`);
   }
 }

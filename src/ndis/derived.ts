@@ -270,7 +270,7 @@ function describeInto(
       }
       const n = Math.min(avail, fromThis);
       const va = mdlVa(m) + off;
-      const part = allocateMdlObject(va, n, MdlOrigin.Retreat, nb, TAG_NDIS, ddi);
+      const part = allocateMdlObject(va, n, MdlOrigin.NdisInternal, nb, TAG_NDIS, ddi);
       if (part === null) {
         nb.MdlChain = head;
         return false;
