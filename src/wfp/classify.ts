@@ -39,6 +39,7 @@ import {
 } from './constants.js';
 import { type Bucket, engine, layerState } from './engine.js';
 import type { FilterEntry } from './filterEntry.js';
+import { CandidateList } from './filterIndex.js';
 import { conditionMatches } from './match.js';
 import {
   type FWPS_CALLOUT_CLASSIFY_FN0,
@@ -59,7 +60,7 @@ export const WFP_RULE_IRQL_CLASSIFY = 0x00090012;
 class ClassifyFrame {
   readonly result = new FWPS_CLASSIFY_OUT0();
   readonly calloutOut = new FWPS_CLASSIFY_OUT0();
-  readonly candidates: FilterEntry[] = [];
+  readonly candidates = new CandidateList();
 }
 const frames: ClassifyFrame[] = [new ClassifyFrame()];
 let depth = 0;
@@ -152,9 +153,11 @@ function arbitrate(
 
   for (let b = 0; b < buckets.length; b++) {
     const bucket = buckets[b]!;
-    const candidates = bucket.filters.candidatesFor(values, frame.candidates);
-    for (let i = 0; i < candidates.length; i++) {
-      const f = candidates[i]!;
+    const candidates = frame.candidates;
+    bucket.filters.candidatesFor(values, candidates);
+    const items = candidates.items;
+    for (let i = 0; i < candidates.count; i++) {
+      const f = items[i]!;
       if (!filterMatches(f, values)) continue;
       const type = f.actionType;
       let result: number;

@@ -11,9 +11,13 @@
 import type { FilterEntry } from './filterEntry.js';
 import type { FWPS_INCOMING_VALUES0 } from './structures.js';
 import {
+  FWP_INT16,
+  FWP_INT32,
   FWP_MATCH_EQUAL,
   FWP_MATCH_RANGE,
   FWP_RANGE_TYPE,
+  FWP_UINT16,
+  FWP_UINT32,
   FWP_V4_ADDR_MASK,
   isSmallInteger,
   smallIntegerOf,
@@ -54,25 +58,46 @@ function prefixLength(mask: number): number {
   return n;
 }
 
-/** How well a field's conditions index: 3 exact, 2 prefix, 1 range, 0 not indexable. */
+/**
+ * How selective a lookup on one field's conditions is, 0 when they cannot be looked up. The wider the value
+ * space, the fewer filters share a key: an exact 32-bit value or host address (5) beats a 16-bit value such as a
+ * port (4), a long address prefix (4) or a narrow range (3), which beat an 8-bit value such as a protocol (1).
+ */
 function indexQuality(f: FilterEntry, group: number): number {
   const g = f.groups[group]!;
-  let quality = 3;
+  let quality = 5;
   for (let i = 0; i < g.values.length; i++) {
     const v = g.values[i]!;
     const m = g.matchTypes[i]!;
-    if (m === FWP_MATCH_EQUAL && isSmallInteger(v.type)) continue;
-    if (m === FWP_MATCH_EQUAL && v.type === FWP_V4_ADDR_MASK) {
-      if (v.v4AddrMask!.mask >>> 0 !== 0xffffffff) quality = Math.min(quality, 2);
-      continue;
+    let q = 0;
+    if (m === FWP_MATCH_EQUAL && isSmallInteger(v.type)) {
+      q = v.type === FWP_UINT32 || v.type === FWP_INT32 ? 5 : v.type === FWP_UINT16 || v.type === FWP_INT16 ? 4 : 1;
+    } else if (m === FWP_MATCH_EQUAL && v.type === FWP_V4_ADDR_MASK) {
+      const len = prefixLength(v.v4AddrMask!.mask);
+      q = len === 32 ? 5 : len >= 16 ? 4 : len >= 8 ? 2 : 1;
+    } else if (m === FWP_MATCH_RANGE && v.type === FWP_RANGE_TYPE && isSmallInteger(v.rangeValue!.valueLow.type)) {
+      const width = smallIntegerOf(v.rangeValue!.valueHigh) - smallIntegerOf(v.rangeValue!.valueLow);
+      q = width <= 1024 ? 3 : 1;
     }
-    if (m === FWP_MATCH_RANGE && v.type === FWP_RANGE_TYPE && isSmallInteger(v.rangeValue!.valueLow.type)) {
-      quality = Math.min(quality, 1);
-      continue;
-    }
-    return 0;
+    if (q === 0) return 0;
+    quality = Math.min(quality, q);
   }
   return quality;
+}
+
+/**
+ * A reusable list of candidates. Its array is never truncated (setting an array's length to 0 makes V8 drop the
+ * backing store, so refilling it would allocate): `count` says how many entries are current.
+ */
+export class CandidateList {
+  readonly items: FilterEntry[] = [];
+  count = 0;
+
+  push(f: FilterEntry): void {
+    if (this.count < this.items.length) this.items[this.count] = f;
+    else this.items.push(f);
+    this.count++;
+  }
 }
 
 /** The filters of one sublayer at one layer, with their index. */
@@ -82,8 +107,6 @@ export class SublayerFilters {
   private fieldIndexes: FieldIndex[] = [];
   private unindexed: FilterEntry[] = [];
   private dirty = false;
-  /** Reused candidate buffer. */
-  private readonly candidates: FilterEntry[] = [];
   private stamp = 0;
 
   add(f: FilterEntry): void {
@@ -170,12 +193,12 @@ export class SublayerFilters {
   }
 
   /**
-   * The filters that may match `values`, in evaluation order (the caller still tests every condition). Fills and
-   * returns `out` (by default a buffer reused by the next call; a nested classify passes its own).
+   * Fills `out` with the filters that may match `values`, in evaluation order (the caller still tests every
+   * condition); `out.count` is how many.
    */
-  candidatesFor(values: FWPS_INCOMING_VALUES0, out: FilterEntry[] = this.candidates): readonly FilterEntry[] {
+  candidatesFor(values: FWPS_INCOMING_VALUES0, out: CandidateList): void {
     if (this.dirty) this.rebuild();
-    out.length = 0;
+    out.count = 0;
     const stamp = ++this.stamp;
     for (let i = 0; i < this.unindexed.length; i++) {
       const f = this.unindexed[i]!;
@@ -217,20 +240,20 @@ export class SublayerFilters {
       }
     }
     // Insertion sort by rank: candidate lists are short, and this allocates nothing.
-    for (let i = 1; i < out.length; i++) {
-      const f = out[i]!;
+    const items = out.items;
+    for (let i = 1; i < out.count; i++) {
+      const f = items[i]!;
       let j = i - 1;
-      while (j >= 0 && out[j]!.rank > f.rank) {
-        out[j + 1] = out[j]!;
+      while (j >= 0 && items[j]!.rank > f.rank) {
+        items[j + 1] = items[j]!;
         j--;
       }
-      out[j + 1] = f;
+      items[j + 1] = f;
     }
-    return out;
   }
 }
 
-function addAll(out: FilterEntry[], list: FilterEntry[] | undefined, stamp: number): void {
+function addAll(out: CandidateList, list: FilterEntry[] | undefined, stamp: number): void {
   if (!list) return;
   for (let i = 0; i < list.length; i++) {
     const f = list[i]!;
