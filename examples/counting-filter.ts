@@ -48,7 +48,9 @@ import {
 
 /** The filter's identity, as its INF would declare it. */
 export const FILTER_FRIENDLY_NAME = 'wdknet counting filter';
+/** The filter's unique name (its GUID, as FilterModuleGuidName carries it). */
 export const FILTER_UNIQUE_NAME = '{5cbf81bd-5055-47cd-9055-a76b2b4e3697}';
+/** The filter's service name. */
 export const FILTER_SERVICE_NAME = 'CountingFilter';
 
 /** Pool tag of the filter module contexts ("Cntf" in poolmon). */
@@ -302,4 +304,5 @@ function FilterUnload(_DriverObject: DRIVER_OBJECT): void {
   filterDriverHandle = null;
 }
 
+/** The filter module states, for tests that follow a module through them. */
 export { FilterState };

@@ -119,8 +119,11 @@ export type DivertDirection = 'outbound' | 'inbound';
  */
 export type DivertHandler = (bytes: Uint8Array, direction: DivertDirection) => Uint8Array | null;
 
+/** Key of the outbound IP-packet callout (made up for the example, as a driver generates its own). */
 export const DIVERT_OUTBOUND_CALLOUT = '9d1f47a0-1b52-4c3e-8f0e-1d2c3b4a5f01';
+/** Key of the inbound IP-packet callout. */
 export const DIVERT_INBOUND_CALLOUT = '9d1f47a0-1b52-4c3e-8f0e-1d2c3b4a5f02';
+/** Key of the driver's sublayer. */
 export const DIVERT_SUBLAYER = '9d1f47a0-1b52-4c3e-8f0e-1d2c3b4a5f03';
 
 /** Pool tag of the copies and the NBL pool ("Dvrt" in poolmon). */

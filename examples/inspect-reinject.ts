@@ -102,7 +102,9 @@ import { IPPROTO_TCP, IPPROTO_UDP, IPV4_PROTOCOL, ipv4HeaderLength, isLaterFragm
 
 /** This driver's keys (made up for the example, as a real driver generates its own). */
 export const INSPECT_OUTBOUND_CALLOUT = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c01';
+/** Key of the inbound IP-packet callout. */
 export const INSPECT_INBOUND_CALLOUT = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c02';
+/** Key of the driver's sublayer. */
 export const INSPECT_SUBLAYER = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c03';
 
 /** Pool tag of the driver's own allocations ("Insp" in poolmon). */

@@ -71,6 +71,7 @@ import {
 export const TELNET_PORT = 23;
 /** The marker the rewrite looks for at the start of a UDP payload, and what it becomes. */
 export const PING_MARKER = 'wdknet:ping';
+/** What the marker becomes. */
 export const PONG_MARKER = 'wdknet:pong';
 /** Settings (a real driver would read them from its registry key in DriverEntry). */
 export const hookConfig = { ttl: 42, priority: 1 };

@@ -108,8 +108,11 @@ import {
   UDP_HEADER,
 } from './lib/inet.js';
 
+/** Key of the outbound IP-packet callout (made up for the example, as a driver generates its own). */
 export const REDIRECT_OUTBOUND_CALLOUT = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f01';
+/** Key of the inbound IP-packet callout. */
 export const REDIRECT_INBOUND_CALLOUT = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f02';
+/** Key of the driver's sublayer. */
 export const REDIRECT_SUBLAYER = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f03';
 
 /** Pool tag ("Rdir" in poolmon). */

@@ -6,24 +6,36 @@
 
 /** IP protocol numbers (RFC 790 / IANA). */
 export const IPPROTO_ICMP = 1;
+/** IP protocol number of TCP. */
 export const IPPROTO_TCP = 6;
+/** IP protocol number of UDP. */
 export const IPPROTO_UDP = 17;
 
 /** Offsets in an IPv4 header. */
 export const IPV4_TTL = 8;
+/** Offset of the protocol byte. */
 export const IPV4_PROTOCOL = 9;
+/** Offset of the header checksum. */
 export const IPV4_CHECKSUM = 10;
+/** Offset of the source address. */
 export const IPV4_SOURCE = 12;
+/** Offset of the destination address. */
 export const IPV4_DESTINATION = 16;
 /** Offsets in a TCP or UDP header (ports are where both keep them). */
 export const L4_SOURCE_PORT = 0;
+/** Offset of the destination port. */
 export const L4_DESTINATION_PORT = 2;
+/** Offset of the UDP length. */
 export const UDP_LENGTH = 4;
+/** Offset of the UDP checksum. */
 export const UDP_CHECKSUM = 6;
+/** Offset of the TCP checksum. */
 export const TCP_CHECKSUM = 16;
 /** Smallest headers. */
 export const IPV4_MIN_HEADER = 20;
+/** Bytes of a UDP header. */
 export const UDP_HEADER = 8;
+/** Bytes of a TCP header without options. */
 export const TCP_MIN_HEADER = 20;
 
 /** Big-endian 16-bit read. */

@@ -23,10 +23,13 @@ import { poolTag } from './tags.js';
 
 /** EVENT_TYPE */
 export const NotificationEvent = 0;
+/** EVENT_TYPE: an event a satisfied wait resets. */
 export const SynchronizationEvent = 1;
 /** KWAIT_REASON / KPROCESSOR_MODE values drivers pass to KeWaitForSingleObject. */
 export const Executive = 0;
+/** KPROCESSOR_MODE KernelMode. */
 export const KernelMode = 0;
+/** KPROCESSOR_MODE UserMode. */
 export const UserMode = 1;
 /** KeWaitForSingleObject's status when the timeout expired. */
 export const STATUS_TIMEOUT = 0x102;

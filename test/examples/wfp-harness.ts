@@ -64,6 +64,7 @@ import { netBufferListReferences } from '../../src/wfp/packets.js';
 const TAG = poolTag('srnH');
 const COMPARTMENT = 1;
 export const INTERFACE_INDEX = 3;
+/** The sub-interface index the harness reports for inbound packets. */
 export const SUB_INTERFACE_INDEX = 4;
 
 /** What became of one packet handed to the layer. */
