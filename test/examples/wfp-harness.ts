@@ -63,6 +63,7 @@ import { netBufferListReferences } from '../../src/wfp/packets.js';
 
 const TAG = poolTag('srnH');
 const COMPARTMENT = 1;
+/** The interface index the harness reports for every packet. */
 export const INTERFACE_INDEX = 3;
 /** The sub-interface index the harness reports for inbound packets. */
 export const SUB_INTERFACE_INDEX = 4;
