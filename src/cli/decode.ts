@@ -91,6 +91,51 @@ export function decodeEthernet(b: Uint8Array): FrameSummary {
   return s;
 }
 
+/**
+ * Decodes a frame of another link type the capture layer names: raw IP (LINKTYPE_RAW, IPV4, IPV6), BSD and
+ * OpenBSD loopback (a 4-byte address family), Linux cooked v1 and v2 (the protocol field). Others: length only.
+ */
+export function decodeLink(linkType: number, b: Uint8Array): FrameSummary {
+  const s: FrameSummary = { length: b.length };
+  let at: number;
+  let type: number;
+  switch (linkType) {
+    case 101:
+    case 228:
+    case 229:
+    case 12:
+    case 14:
+      at = 0;
+      type = b.length > 0 && b[0]! >> 4 === 6 ? 0x86dd : 0x0800;
+      break;
+    case 0:
+    case 108: {
+      if (b.length < 4) return { ...s, truncated: 'loopback header cut short' };
+      const le = b[0]! | (b[1]! << 8);
+      const family = linkType === 108 || le === 0 ? (b[2]! << 8) | b[3]! : le;
+      at = 4;
+      type = family === 2 ? 0x0800 : 0x86dd;
+      break;
+    }
+    case 113:
+      if (b.length < 16) return { ...s, truncated: 'cooked header cut short' };
+      at = 16;
+      type = u16(b, 14);
+      break;
+    case 276:
+      if (b.length < 20) return { ...s, truncated: 'cooked v2 header cut short' };
+      at = 20;
+      type = u16(b, 0);
+      break;
+    default:
+      return s;
+  }
+  s.etherType = type;
+  if (type === 0x0800) return decodeIpv4(b, at, s);
+  if (type === 0x86dd) return decodeIpv6(b, at, s);
+  return s;
+}
+
 function decodeIpv4(b: Uint8Array, at: number, s: FrameSummary): FrameSummary {
   if (b.length < at + 20) return { ...s, truncated: 'IPv4 header cut short' };
   if (b[at]! >> 4 !== 4) return { ...s, truncated: 'IP version is not 4' };

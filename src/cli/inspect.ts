@@ -1,7 +1,7 @@
 /** `wdknet inspect`: decodes each packet of a capture, one line each, as a tree, or as JSON. */
-import { LINKTYPE_ETHERNET, linkTypeName } from '../capture/linktype.js';
+import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { openCapture } from '../capture/reader.js';
-import { decodeEthernet, describeLine, describeTree } from './decode.js';
+import { decodeEthernet, decodeLink, describeLine, describeTree } from './decode.js';
 
 /** Options of {@link inspectCapture}. */
 export interface InspectOptions {
@@ -26,12 +26,7 @@ export function inspectCapture(path: string, options: InspectOptions, print: (li
     for (let r = reader.next(); r !== null; r = reader.next()) {
       if (options.count !== undefined && r.number > options.count) break;
       const bytes = r.data.subarray(r.offset, r.offset + r.caplen);
-      if (r.linkType !== LINKTYPE_ETHERNET) {
-        const line = `${time(r.seconds, r.nanoseconds)} ${linkTypeName(r.linkType)} frame, length ${r.caplen}`;
-        print(options.json ? JSON.stringify({ number: r.number, linkType: r.linkType, length: r.caplen }) : line);
-        continue;
-      }
-      const s = decodeEthernet(bytes);
+      const s = r.linkType === LINKTYPE_ETHERNET ? decodeEthernet(bytes) : decodeLink(r.linkType, bytes);
       if (options.json)
         print(JSON.stringify({ number: r.number, seconds: r.seconds, nanoseconds: r.nanoseconds, ...s }));
       else if (options.verbose) print(`#${r.number} ${time(r.seconds, r.nanoseconds)}\n${describeTree(s)}`);

@@ -79,7 +79,14 @@ async function prepareRun(capture: string | undefined, flags: RunFlags): Promise
   if (useBar) {
     const { SingleBar, Presets } = await import('cli-progress');
     const bar = new SingleBar(
-      { stream: process.stderr, format: 'playing [{bar}] {percentage}% | {value}/{total} bytes', fps: 10 },
+      {
+        stream: process.stderr,
+        format: 'playing [{bar}] {percentage}% | {value}/{total} bytes',
+        fps: 10,
+        // --progress on a pipe or file: still draw it, a line now and then.
+        noTTYOutput: flags.progress === true,
+        notTTYSchedule: 1000,
+      },
       Presets.shades_classic,
     );
     let started = false;

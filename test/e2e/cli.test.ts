@@ -261,6 +261,19 @@ describe('wdknet run (end to end)', () => {
     assert.match(lines[4]!, /IP 10\.0\.1\.10\.40000 > 10\.0\.2\.20\.53: UDP, length 33/);
   });
 
+  for (const name of [
+    'LINKTYPE_IPV4',
+    'LINKTYPE_RAW_ipv6',
+    'babel',
+    'RADIUS-RFC5580',
+    'icmpv6-RFC2894-RR',
+    'babel_rtt',
+  ]) {
+    it(`inspect decodes ${name}.pcap (raw IP, Linux cooked or loopback) as tshark does`, () => {
+      assert.ok(assertDecodeAgrees(join(captures, `${name}.pcap`)) > 0);
+    });
+  }
+
   it('--help everywhere', () => {
     for (const args of [['--help'], ['run', '--help'], ['inspect', '--help'], ['poolmon', '--help']]) {
       const r = cli(args);
