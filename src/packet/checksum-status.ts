@@ -44,7 +44,8 @@ function transportSum(bytes: Uint8Array, info: PacketInfo): number {
       sum = pseudoHeaderSumV4(info.ipSrc, info.ipDst, protocol, length);
     }
   } else if (protocol === IPPROTO_TCP || protocol === IPPROTO_UDP || protocol === IPPROTO_ICMPV6) {
-    sum = pseudoHeaderSumV6(bytes, info.ipSrcOffset, info.ipDstOffset, protocol, length);
+    const dst = info.ip6FinalDstOffset >= 0 ? info.ip6FinalDstOffset : info.ipDstOffset;
+    sum = pseudoHeaderSumV6(bytes, info.ipSrcOffset, dst, protocol, length);
   }
   return sumWords(bytes, p, length, sum);
 }

@@ -375,6 +375,14 @@ function decodeIpv6(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
     if (next === IPPROTO_ROUTING) {
       info.ip6RoutingType = b[q + 2]!;
       info.ip6SegmentsLeft = b[q + 3]!;
+      // RFC 8200 8.1: with segments left, the upper-layer checksum covers the final destination, which the
+      // routing header holds: the last address of type 0, the home address of type 2, segment 0 of an SRH (4).
+      if (info.ip6SegmentsLeft > 0 && q + len <= info.ipEnd) {
+        const rt = info.ip6RoutingType;
+        const addresses = b[q + 1]! >>> 1;
+        if (rt === 0 && addresses > 0) info.ip6FinalDstOffset = q + 8 + 16 * (addresses - 1);
+        else if ((rt === 2 || rt === 4) && addresses > 0) info.ip6FinalDstOffset = q + 8;
+      }
     } else if (next === IPPROTO_FRAGMENT) {
       const off = read16(b, q + 2);
       info.ipFragmentOffset = off & 0xfff8;

@@ -189,6 +189,11 @@ export class PacketInfo {
   ip6RoutingType = -1;
   /** Segments left. */
   ip6SegmentsLeft = -1;
+  /**
+   * Offset of the destination the upper-layer checksum covers: the IPv6 routing header's final destination when
+   * segments are left, else the header's destination (-1 when no IP).
+   */
+  ip6FinalDstOffset = -1;
   /** One past the end of the IP packet in the buffer (bounded by the capture). */
   ipEnd = 0;
 
@@ -297,6 +302,7 @@ export class PacketInfo {
     this.ip6ExtensionCount = 0;
     this.ip6RoutingType = -1;
     this.ip6SegmentsLeft = -1;
+    this.ip6FinalDstOffset = -1;
     this.ipEnd = 0;
     this.l4Offset = -1;
     this.l4HeaderLength = 0;

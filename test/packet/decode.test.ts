@@ -369,3 +369,32 @@ describe('decode details', () => {
     assert.equal(read16(ack, 12), 0x86dd);
   });
 });
+
+describe('IPv6 routing header and the pseudo-header (RFC 8200 section 8.1)', () => {
+  it('with segments left, the checksum covers the final destination from the routing header', () => {
+    const finalDst = parseIpv6('2001:db8::99');
+    // Type 0 routing header with one address (the final destination) and one segment left.
+    const data = new Uint8Array(22);
+    data[0] = 0; // routing type 0
+    data[1] = 1; // segments left
+    data.set(finalDst, 6);
+    const spec = {
+      ip: { version: 6 as const, src: '2001:db8::1', dst: '2001:db8::2', extensions: [{ type: 43, data }] },
+      transport: { kind: 'udp' as const, srcPort: 7, dstPort: 9 },
+      payload: Uint8Array.of(1, 2, 3, 4),
+    };
+    const info = new PacketInfo();
+    // Build with the final destination in the IPv6 header, so the checksum is computed over it...
+    const reference = buildFrame({ ...spec, ip: { ...spec.ip, dst: '2001:db8::99', extensions: [] } });
+    decodeFrame(1, reference, 0, reference.length, info);
+    const checksum = info.l4Checksum;
+    // ...then the same datagram on its way, with the next hop in the header: the checksum must still verify.
+    const onTheWay = buildFrame({ ...spec, noChecksums: true });
+    decodeFrame(1, onTheWay, 0, onTheWay.length, info);
+    assert.equal(info.ip6RoutingType, 0);
+    assert.equal(info.ip6SegmentsLeft, 1);
+    assert.deepEqual(onTheWay.subarray(info.ip6FinalDstOffset, info.ip6FinalDstOffset + 16), finalDst);
+    write16(onTheWay, info.l4Offset + 6, checksum);
+    assert.equal(transportChecksumStatus(onTheWay, info), CHECKSUM_GOOD);
+  });
+});
