@@ -94,6 +94,8 @@ import {
   NT_SUCCESS,
   poolTag,
   RPC_C_AUTHN_WINNT,
+  RtlCopyMemory,
+  STATUS_INSUFFICIENT_RESOURCES,
   STATUS_SUCCESS,
   UNSPECIFIED_COMPARTMENT_ID,
 } from 'wdknet/ddi';
@@ -142,6 +144,8 @@ let injectionHandle: unknown = null;
 let outboundCalloutId = 0;
 let inboundCalloutId = 0;
 let scratch = 0;
+/** A view of `scratch`, made once when it is allocated: the inspection reads headers there, no view per packet. */
+let scratchView: Uint8Array = new Uint8Array(0);
 let unloading = false;
 const inspectDpc = new KDPC();
 const freeSlots: PendedPacket[] = [];
@@ -294,7 +298,8 @@ function isBlocked(nb: ReturnType<typeof NET_BUFFER_LIST_FIRST_NB> & object): bo
   if (length < 20) return false;
   const at = NdisGetDataBuffer(nb, length, scratch, 1, 0);
   if (at === 0) return false;
-  const b = bytesAt(at, length);
+  if (at !== scratch) RtlCopyMemory(scratch, at, length);
+  const b = scratchView;
   const protocol = b[IPV4_PROTOCOL];
   if ((protocol !== IPPROTO_TCP && protocol !== IPPROTO_UDP) || isLaterFragment(b)) return false;
   const ihl = ipv4HeaderLength(b);
@@ -345,8 +350,9 @@ export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string):
   scratch = ExAllocatePoolWithTag(NonPagedPoolNx, INSPECT_BYTES, TAG);
   if (scratch === 0) {
     cleanup();
-    return 0xc000009a | 0; // STATUS_INSUFFICIENT_RESOURCES
+    return STATUS_INSUFFICIENT_RESOURCES;
   }
+  scratchView = bytesAt(scratch, INSPECT_BYTES);
   const injection = { value: null as unknown };
   status = FwpsInjectionHandleCreate0(AF_INET, FWPS_INJECTION_TYPE_NETWORK, injection);
   if (!NT_SUCCESS(status)) {
@@ -434,6 +440,7 @@ function cleanup(): void {
   }
   if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
   injectionHandle = null;
+  scratchView = new Uint8Array(0);
   if (scratch !== 0) ExFreePoolWithTag(scratch, TAG);
   scratch = 0;
   if (device !== null) IoDeleteDevice(device);

@@ -85,6 +85,7 @@ import {
   NT_SUCCESS,
   poolTag,
   RPC_C_AUTHN_WINNT,
+  RtlCopyMemory,
   STATUS_INSUFFICIENT_RESOURCES,
   STATUS_SUCCESS,
   UNSPECIFIED_COMPARTMENT_ID,
@@ -143,6 +144,8 @@ let injectionHandle: unknown = null;
 let outboundCalloutId = 0;
 let inboundCalloutId = 0;
 let scratch = 0;
+/** A view of `scratch`, made once when it is allocated: headers are read and rewritten there, no view per packet. */
+let scratchView: Uint8Array = new Uint8Array(0);
 const cloneBox: { value: NET_BUFFER_LIST | null } = { value: null };
 
 /** What classify decided about a packet's headers (kept in module state: no object per packet). */
@@ -158,7 +161,8 @@ function classifyHeaders(nb: NET_BUFFER, inbound: boolean): number {
   if (available < IPV4_MIN_HEADER + UDP_HEADER) return MATCH_NONE;
   const at = NdisGetDataBuffer(nb, available, scratch, 1, 0);
   if (at === 0) return MATCH_NONE;
-  const b = bytesAt(at, available);
+  if (at !== scratch) RtlCopyMemory(scratch, at, available);
+  const b = scratchView;
   if (b[0]! >>> 4 !== 4 || b[IPV4_PROTOCOL] !== IPPROTO_UDP || isLaterFragment(b)) return MATCH_NONE;
   const ihl = ipv4HeaderLength(b);
   if (ihl < IPV4_MIN_HEADER || ihl + UDP_HEADER > available) return MATCH_NONE;
@@ -220,13 +224,16 @@ function RedirectClassify(
   const cloneNb = NET_BUFFER_LIST_FIRST_NB(clone)!;
   // The clone shares the original's data, which is ours to change: the original is absorbed below.
   const headerLength = matchedHeaderLength;
-  const at = NdisGetDataBuffer(cloneNb, headerLength + UDP_HEADER, 0, 1, 0);
+  const headerBytes = headerLength + UDP_HEADER;
+  // Where the headers are, in place (NULL Storage): they are changed in the scratch copy and written back there.
+  const at = NdisGetDataBuffer(cloneNb, headerBytes, 0, 1, 0);
   if (at === 0) {
     FwpsFreeCloneNetBufferList0(clone, 0);
     block(classifyOut, 'headers-not-contiguous');
     return;
   }
-  const b = bytesAt(at, headerLength + UDP_HEADER);
+  RtlCopyMemory(scratch, at, headerBytes);
+  const b = scratchView;
   const c = redirectConfig;
   const checksumAt = headerLength + UDP_CHECKSUM;
   if (match === MATCH_OUTBOUND) {
@@ -243,6 +250,7 @@ function RedirectClassify(
     rewriteAddressAndPort(b, IPV4_SOURCE, c.fromAddress, headerLength + L4_SOURCE_PORT, c.fromPort, checksumAt, true);
   }
   fixIpv4Checksum(b);
+  RtlCopyMemory(at, scratch, headerBytes);
 
   const compartmentId = FWPS_IS_METADATA_FIELD_PRESENT(inMetaValues, FWPS_METADATA_FIELD_COMPARTMENT_ID)
     ? inMetaValues.compartmentId
@@ -310,6 +318,7 @@ export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string):
     cleanup();
     return STATUS_INSUFFICIENT_RESOURCES;
   }
+  scratchView = bytesAt(scratch, HEADER_BYTES);
   const injection = { value: null as unknown };
   status = FwpsInjectionHandleCreate0(AF_INET, FWPS_INJECTION_TYPE_NETWORK, injection);
   if (!NT_SUCCESS(status)) {
@@ -389,6 +398,7 @@ function cleanup(): void {
   }
   if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
   injectionHandle = null;
+  scratchView = new Uint8Array(0);
   if (scratch !== 0) ExFreePoolWithTag(scratch, TAG);
   scratch = 0;
   if (device !== null) IoDeleteDevice(device);
