@@ -153,6 +153,7 @@ function arbitrate(
 
   for (let b = 0; b < buckets.length; b++) {
     const bucket = buckets[b]!;
+    if (bucket.filters.size === 0) continue;
     const candidates = frame.candidates;
     bucket.filters.candidatesFor(values, candidates);
     const items = candidates.items;

@@ -37,8 +37,11 @@ class FieldIndex {
   readonly prefix: (Map<number, FilterEntry[]> | undefined)[] = [];
   prefixLengths: number[] = [];
   ranges: RangeEntry[] = [];
-  /** maxHi[i] = the largest `hi` among ranges[0..i] (ranges sorted by `lo`). */
-  maxHi: number[] = [];
+  /** The ranges sorted by `lo`, as flat arrays (binary search touches no objects): lo, hi, and maxHi[i] = the largest hi among 0..i. */
+  lo = new Float64Array(0);
+  hi = new Float64Array(0);
+  maxHi = new Float64Array(0);
+  rangeFilters: FilterEntry[] = [];
 
   constructor(field: number) {
     this.field = field;
@@ -182,12 +185,20 @@ export class SublayerFilters {
       }
     }
     for (const index of byField.values()) {
-      index.ranges.sort((a, b) => a.lo - b.lo);
+      const ranges = index.ranges.sort((a, b) => a.lo - b.lo);
+      const n = ranges.length;
+      index.lo = new Float64Array(n);
+      index.hi = new Float64Array(n);
+      index.maxHi = new Float64Array(n);
+      index.rangeFilters = ranges.map((r) => r.filter);
       let max = Number.NEGATIVE_INFINITY;
-      index.maxHi = index.ranges.map((r) => {
-        max = Math.max(max, r.hi);
-        return max;
-      });
+      for (let i = 0; i < n; i++) {
+        index.lo[i] = ranges[i]!.lo;
+        index.hi[i] = ranges[i]!.hi;
+        max = Math.max(max, ranges[i]!.hi);
+        index.maxHi[i] = max;
+      }
+      index.ranges = [];
     }
     this.fieldIndexes = [...byField.values()];
   }
@@ -217,24 +228,29 @@ export class SublayerFilters {
         const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
         addAll(out, index.prefix[len]!.get((x & mask) >>> 0), stamp);
       }
-      const ranges = index.ranges;
-      if (ranges.length > 0) {
+      const n = index.lo.length;
+      if (n > 0) {
         // Last range starting at or before x, then back while some earlier range may still reach x.
-        let lo = 0;
-        let hi = ranges.length - 1;
+        const lo = index.lo;
+        let a = 0;
+        let b = n - 1;
         let last = -1;
-        while (lo <= hi) {
-          const mid = (lo + hi) >> 1;
-          if (ranges[mid]!.lo <= x) {
+        while (a <= b) {
+          const mid = (a + b) >> 1;
+          if (lo[mid]! <= x) {
             last = mid;
-            lo = mid + 1;
-          } else hi = mid - 1;
+            a = mid + 1;
+          } else b = mid - 1;
         }
-        for (let j = last; j >= 0 && index.maxHi[j]! >= x; j--) {
-          const r = ranges[j]!;
-          if (r.hi >= x && r.filter.stamp !== stamp) {
-            r.filter.stamp = stamp;
-            out.push(r.filter);
+        const hi = index.hi;
+        const maxHi = index.maxHi;
+        for (let j = last; j >= 0 && maxHi[j]! >= x; j--) {
+          if (hi[j]! >= x) {
+            const f = index.rangeFilters[j]!;
+            if (f.stamp !== stamp) {
+              f.stamp = stamp;
+              out.push(f);
+            }
           }
         }
       }
