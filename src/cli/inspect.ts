@@ -1,7 +1,11 @@
-/** `wdknet inspect`: decodes each packet of a capture, one line each, as a tree, or as JSON. */
-import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
+/**
+ * `wdknet inspect`: decodes each packet of a capture with the packet layer's decoder, one line each (as tcpdump
+ * prints them), as a tree (`-v`), or as one JSON object per packet (`--json`).
+ */
 import { openCapture } from '../capture/reader.js';
-import { decodeEthernet, decodeLink, describeLine, describeTree } from './decode.js';
+import { decodeFrame } from '../packet/decode.js';
+import { decodeToJson, describeInfo } from '../packet/describe.js';
+import { PacketInfo } from '../packet/packet-info.js';
 
 /** Options of {@link inspectCapture}. */
 export interface InspectOptions {
@@ -11,9 +15,18 @@ export interface InspectOptions {
 }
 
 function time(seconds: number, nanoseconds: number): string {
-  const d = new Date(seconds * 1000);
-  const hms = d.toISOString().slice(11, 19);
+  const hms = new Date(seconds * 1000).toISOString().slice(11, 19);
   return `${hms}.${String(Math.floor(nanoseconds / 1000)).padStart(6, '0')}`;
+}
+
+/** The decoded layers as an indented tree of `name: value` lines. */
+function tree(value: unknown, indent: string, out: string[]): void {
+  for (const [key, v] of Object.entries(value as Record<string, unknown>)) {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      out.push(`${indent}${key}:`);
+      tree(v, `${indent}  `, out);
+    } else out.push(`${indent}${key}: ${Array.isArray(v) ? JSON.stringify(v) : String(v)}`);
+  }
 }
 
 /**
@@ -22,15 +35,23 @@ function time(seconds: number, nanoseconds: number): string {
  */
 export function inspectCapture(path: string, options: InspectOptions, print: (line: string) => void): number {
   const reader = openCapture(path);
+  const info = new PacketInfo();
   try {
     for (let r = reader.next(); r !== null; r = reader.next()) {
       if (options.count !== undefined && r.number > options.count) break;
-      const bytes = r.data.subarray(r.offset, r.offset + r.caplen);
-      const s = r.linkType === LINKTYPE_ETHERNET ? decodeEthernet(bytes) : decodeLink(r.linkType, bytes);
-      if (options.json)
-        print(JSON.stringify({ number: r.number, seconds: r.seconds, nanoseconds: r.nanoseconds, ...s }));
-      else if (options.verbose) print(`#${r.number} ${time(r.seconds, r.nanoseconds)}\n${describeTree(s)}`);
-      else print(`${time(r.seconds, r.nanoseconds)} ${describeLine(s)}`);
+      if (options.json || options.verbose) {
+        const decoded = decodeToJson(r.linkType, r.data, r.offset, r.caplen);
+        if (options.json) {
+          print(JSON.stringify({ number: r.number, seconds: r.seconds, nanoseconds: r.nanoseconds, ...decoded }));
+        } else {
+          const lines = [`#${r.number} ${time(r.seconds, r.nanoseconds)}`];
+          tree(decoded, '  ', lines);
+          print(lines.join('\n'));
+        }
+        continue;
+      }
+      decodeFrame(r.linkType, r.data, r.offset, r.caplen, info, r.origlen);
+      print(`${time(r.seconds, r.nanoseconds)} ${describeInfo(r.data, info, r.caplen)}`);
     }
   } finally {
     reader.close();

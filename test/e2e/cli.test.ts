@@ -114,24 +114,25 @@ function assertDecodeAgrees(path: string): number {
   const ours = wdknetFrames(path);
   assert.equal(ours.length, theirs.length, 'same number of frames');
   for (let i = 0; i < ours.length; i++) {
-    const o = ours[i]!;
+    const o = ours[i]! as Record<string, Record<string, unknown> | undefined> & { length: number };
     const t = theirs[i]!;
     const where = `frame ${i + 1}`;
     assert.equal(String(o.length), t['frame.cap_len'], `${where} captured length`);
-    if (o.ipVersion === 4) {
-      assert.equal(o.src, t['ip.src'], `${where} source`);
-      assert.equal(o.dst, t['ip.dst'], `${where} destination`);
-      assert.equal(String(o.ttl), t['ip.ttl'], `${where} TTL`);
-    } else if (o.ipVersion === 6) {
-      assert.equal(o.src, t['ipv6.src'], `${where} source`);
-      assert.equal(o.dst, t['ipv6.dst'], `${where} destination`);
-      assert.equal(String(o.ttl), t['ipv6.hlim'], `${where} hop limit`);
+    const v4 = o.ipv4;
+    const v6 = o.ipv6;
+    if (v4 !== undefined) {
+      assert.equal(v4.src, t['ip.src'], `${where} source`);
+      assert.equal(v4.dst, t['ip.dst'], `${where} destination`);
+      assert.equal(String(v4.ttl), t['ip.ttl'], `${where} TTL`);
+    } else if (v6 !== undefined) {
+      assert.equal(v6.src, t['ipv6.src'], `${where} source`);
+      assert.equal(v6.dst, t['ipv6.dst'], `${where} destination`);
+      assert.equal(String(v6.hopLimit), t['ipv6.hlim'], `${where} hop limit`);
     }
-    if (o.srcPort !== undefined && o.protocol === 6) assert.equal(String(o.srcPort), t['tcp.srcport'], `${where} port`);
-    if (o.srcPort !== undefined && o.protocol === 17)
-      assert.equal(String(o.dstPort), t['udp.dstport'], `${where} port`);
-    if (o.icmpType !== undefined && o.protocol === 1) assert.equal(String(o.icmpType), t['icmp.type'], where);
-    if (o.icmpType !== undefined && o.protocol === 58) assert.equal(String(o.icmpType), t['icmpv6.type'], where);
+    if (o.tcp !== undefined) assert.equal(String(o.tcp.srcPort), t['tcp.srcport'], `${where} TCP port`);
+    if (o.udp !== undefined) assert.equal(String(o.udp.dstPort), t['udp.dstport'], `${where} UDP port`);
+    if (o.icmp !== undefined) assert.equal(String(o.icmp.type), t['icmp.type'], `${where} ICMP type`);
+    if (o.icmpv6 !== undefined) assert.equal(String(o.icmpv6.type), t['icmpv6.type'], `${where} ICMPv6 type`);
   }
   return ours.length;
 }
@@ -259,6 +260,8 @@ describe('wdknet run (end to end)', () => {
     assert.equal(lines.length, 5);
     assert.match(lines[0]!, /ARP, Request who-has 10\.0\.1\.1 tell 10\.0\.1\.10, length 42/);
     assert.match(lines[4]!, /IP 10\.0\.1\.10\.40000 > 10\.0\.2\.20\.53: UDP, length 33/);
+    const tree = cli(['inspect', '-v', '-c', '1', join(root, 'samples', 'router.pcapng')]);
+    assert.match(tree.stdout, /arp:\n +op: 1/);
   });
 
   for (const name of [
