@@ -12,6 +12,7 @@ import assert from 'node:assert/strict';
 import { settle } from 'wdknet';
 import {
   bytesAt,
+  DISPATCH_LEVEL,
   ExAllocatePoolWithTag,
   ExFreePoolWithTag,
   FWP_ACTION_PERMIT,
@@ -36,6 +37,9 @@ import {
   FwpsFreeCloneNetBufferList0,
   IoAllocateMdl,
   IoFreeMdl,
+  KeGetCurrentIrql,
+  KeLowerIrql,
+  KeRaiseIrql,
   type MDL,
   MmBuildMdlForNonPagedPool,
   MmGetSystemAddressForMdlSafe,
@@ -290,11 +294,16 @@ export class IpPacketHarness implements InjectionSink {
     meta.ipHeaderSize = ihl;
     // Inbound IP-packet classify sees the data at the transport header.
     if (inbound) NdisAdvanceNetBufferDataStart(nb, ihl, false, null);
+    // The IP-packet layers classify at DISPATCH_LEVEL, as tcpip does: a callout that calls a PASSIVE_LEVEL DDI
+    // from its classifyFn is reported by the verifier.
     this.depth++;
+    const oldIrql = { value: 0 };
+    KeRaiseIrql(Math.max(DISPATCH_LEVEL, KeGetCurrentIrql()), oldIrql);
     let out: ReturnType<typeof classifyAtLayer>;
     try {
       out = classifyAtLayer(layerId, values, meta, nbl);
     } finally {
+      KeLowerIrql(oldIrql.value);
       this.depth--;
     }
     const permitted = out.actionType === FWP_ACTION_PERMIT;
