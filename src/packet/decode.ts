@@ -37,10 +37,31 @@ import {
   IP6_EXT_FRAGMENT,
   IP6_EXT_HOPOPTS,
   IP6_EXT_ROUTING,
-  Layer,
+  type Layer,
   type PacketInfo,
-  Problem,
+  type Problem,
 } from './packet-info.js';
+
+// Layer and problem numbers (mirroring the Layer and Problem enums of packet-info.ts) as local constants: the
+// hot path reads no imported enum object for them.
+const L_LINK = 1; // Layer.Link
+const L_VLAN = 2; // Layer.Vlan
+const L_LLC = 3; // Layer.Llc
+const L_ARP = 4; // Layer.Arp
+const L_IPV4 = 5; // Layer.Ipv4
+const L_IPV6 = 6; // Layer.Ipv6
+const L_IPV6EXTENSION = 7; // Layer.Ipv6Extension
+const L_TCP = 8; // Layer.Tcp
+const L_UDP = 9; // Layer.Udp
+const L_ICMP = 10; // Layer.Icmp
+const L_ICMPV6 = 11; // Layer.Icmpv6
+const P_NONE = 0; // Problem.None
+const P_TRUNCATED = 1; // Problem.Truncated
+const P_BAD_VERSION = 2; // Problem.BadVersion
+const P_BAD_HEADER_LENGTH = 3; // Problem.BadHeaderLength
+const P_BAD_LENGTH = 4; // Problem.BadLength
+const P_BAD_OPTION = 5; // Problem.BadOption
+const P_UNKNOWN_LINK_TYPE = 6; // Problem.UnknownLinkType
 
 /** Address families a null/loopback header may carry for IPv6 (BSDs differ). */
 const AF_INET = 2;
@@ -50,7 +71,7 @@ const AF_INET6_VALUES = [10, 24, 28, 30];
 const MAX_IP6_EXTENSIONS = 16;
 
 function problem(info: PacketInfo, layer: Layer, p: Problem): void {
-  if (info.problem === Problem.None) {
+  if (info.problem === P_NONE) {
     info.problem = p;
     info.problemLayer = layer;
   }
@@ -88,8 +109,8 @@ export function decodeFrame(
       break;
     case 0:
     case 108: {
-      if (offset + 4 > end) return truncated(info, Layer.Link);
-      found(info, Layer.Link);
+      if (offset + 4 > end) return truncated(info, L_LINK);
+      found(info, L_LINK);
       let family = linkType === 108 ? read32(bytes, offset) : readLe32(bytes, offset);
       // A null header is in the writer's byte order; a value above 16 bits means the other order.
       if (family > 0xffff) family = swap32(family);
@@ -103,7 +124,7 @@ export function decodeFrame(
     case 101:
     case 228:
     case 229: {
-      if (offset + 1 > end) return truncated(info, Layer.Link);
+      if (offset + 1 > end) return truncated(info, L_LINK);
       const version = bytes[offset]! >>> 4;
       const type =
         linkType === 228 ? ETHERTYPE_IPV4 : linkType === 229 ? ETHERTYPE_IPV6 : version === 6 ? ETHERTYPE_IPV6 : 0x0800;
@@ -111,27 +132,27 @@ export function decodeFrame(
       break;
     }
     case 113: {
-      if (offset + 16 > end) return truncated(info, Layer.Link);
-      found(info, Layer.Link);
+      if (offset + 16 > end) return truncated(info, L_LINK);
+      found(info, L_LINK);
       info.sllPacketType = read16(bytes, offset);
       decodeCooked(read16(bytes, offset + 2), read16(bytes, offset + 14), bytes, offset + 16, end, info);
       break;
     }
     case 276: {
-      if (offset + 20 > end) return truncated(info, Layer.Link);
-      found(info, Layer.Link);
+      if (offset + 20 > end) return truncated(info, L_LINK);
+      found(info, L_LINK);
       info.sllPacketType = bytes[offset + 10]!;
       decodeCooked(read16(bytes, offset + 8), read16(bytes, offset), bytes, offset + 20, end, info);
       break;
     }
     default:
-      problem(info, Layer.Link, Problem.UnknownLinkType);
+      problem(info, L_LINK, P_UNKNOWN_LINK_TYPE);
   }
   return info;
 }
 
 function truncated(info: PacketInfo, layer: Layer): PacketInfo {
-  problem(info, layer, Problem.Truncated);
+  problem(info, layer, P_TRUNCATED);
   return info;
 }
 
@@ -154,10 +175,10 @@ function decodeCooked(hatype: number, protocol: number, b: Uint8Array, p: number
 
 function decodeEthernet(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 14 > end) {
-    truncated(info, Layer.Link);
+    truncated(info, L_LINK);
     return;
   }
-  found(info, Layer.Link);
+  found(info, L_LINK);
   info.ethDstOffset = p;
   info.ethSrcOffset = p + 6;
   const typeOrLength = read16(b, p + 12);
@@ -173,10 +194,10 @@ function decodeEthernet(b: Uint8Array, p: number, end: number, info: PacketInfo)
 function decodeEtherType(type: number, b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   while (type === ETHERTYPE_VLAN || type === ETHERTYPE_QINQ) {
     if (p + 4 > end) {
-      truncated(info, Layer.Vlan);
+      truncated(info, L_VLAN);
       return;
     }
-    found(info, Layer.Vlan);
+    found(info, L_VLAN);
     const tci = read16(b, p);
     if (info.vlanCount === 0) {
       info.vlanTpid0 = type;
@@ -198,16 +219,16 @@ function decodeEtherType(type: number, b: Uint8Array, p: number, end: number, in
 
 function decodeLlc(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 3 > end) {
-    truncated(info, Layer.Llc);
+    truncated(info, L_LLC);
     return;
   }
-  found(info, Layer.Llc);
+  found(info, L_LLC);
   info.llcDsap = b[p]!;
   info.llcSsap = b[p + 1]!;
   info.llcControl = b[p + 2]!;
   if (info.llcDsap === 0xaa && info.llcSsap === 0xaa) {
     if (p + 8 > end) {
-      truncated(info, Layer.Llc);
+      truncated(info, L_LLC);
       return;
     }
     info.snapOui = (b[p + 3]! << 16) | (b[p + 4]! << 8) | b[p + 5]!;
@@ -220,10 +241,10 @@ function decodeLlc(b: Uint8Array, p: number, end: number, info: PacketInfo): voi
 
 function decodeArp(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 8 > end) {
-    truncated(info, Layer.Arp);
+    truncated(info, L_ARP);
     return;
   }
-  found(info, Layer.Arp);
+  found(info, L_ARP);
   info.arpHardwareType = read16(b, p);
   info.arpProtocolType = read16(b, p + 2);
   const hl = b[p + 4]!;
@@ -232,7 +253,7 @@ function decodeArp(b: Uint8Array, p: number, end: number, info: PacketInfo): voi
   info.arpProtocolLength = pl;
   info.arpOp = read16(b, p + 6);
   if (p + 8 + 2 * hl + 2 * pl > end) {
-    truncated(info, Layer.Arp);
+    truncated(info, L_ARP);
     return;
   }
   info.arpShaOffset = p + 8;
@@ -250,15 +271,15 @@ function decodeNetwork(type: number, b: Uint8Array, p: number, end: number, info
 
 function decodeIpv4(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 20 > end) {
-    truncated(info, Layer.Ipv4);
+    truncated(info, L_IPV4);
     return;
   }
   const version = b[p]! >>> 4;
   if (version !== 4) {
-    problem(info, Layer.Ipv4, Problem.BadVersion);
+    problem(info, L_IPV4, P_BAD_VERSION);
     return;
   }
-  found(info, Layer.Ipv4);
+  found(info, L_IPV4);
   const ihl = (b[p]! & 0x0f) * 4;
   info.l3Offset = p;
   info.ipVersion = 4;
@@ -278,11 +299,11 @@ function decodeIpv4(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
   info.ipSrcOffset = p + 12;
   info.ipDstOffset = p + 16;
   if (ihl < 20) {
-    problem(info, Layer.Ipv4, Problem.BadHeaderLength);
+    problem(info, L_IPV4, P_BAD_HEADER_LENGTH);
     return;
   }
   if (p + ihl > end) {
-    truncated(info, Layer.Ipv4);
+    truncated(info, L_IPV4);
     return;
   }
   if (info.ipTotalLength === 0) {
@@ -290,13 +311,13 @@ function decodeIpv4(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
     // before the NIC split it; the packet runs to the end of the frame on the wire.
     info.ipTotalLength = Math.max(ihl, info.frameOffset + wireLength - p);
   } else if (info.ipTotalLength < ihl) {
-    problem(info, Layer.Ipv4, Problem.BadLength);
+    problem(info, L_IPV4, P_BAD_LENGTH);
     return;
   }
   info.ipOptionsLength = ihl - 20;
-  if (ihl > 20 && !walkIpv4Options(b, p + 20, p + ihl, info)) problem(info, Layer.Ipv4, Problem.BadOption);
+  if (ihl > 20 && !walkIpv4Options(b, p + 20, p + ihl, info)) problem(info, L_IPV4, P_BAD_OPTION);
   const ipEnd = p + info.ipTotalLength;
-  if (ipEnd > end) problem(info, Layer.Ipv4, Problem.Truncated);
+  if (ipEnd > end) problem(info, L_IPV4, P_TRUNCATED);
   info.ipEnd = Math.min(ipEnd, end);
   // Only a first fragment carries the transport header.
   if (info.ipFragmentOffset !== 0) return;
@@ -322,14 +343,14 @@ function walkIpv4Options(b: Uint8Array, p: number, end: number, info: PacketInfo
 
 function decodeIpv6(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 40 > end) {
-    truncated(info, Layer.Ipv6);
+    truncated(info, L_IPV6);
     return;
   }
   if (b[p]! >>> 4 !== 6) {
-    problem(info, Layer.Ipv6, Problem.BadVersion);
+    problem(info, L_IPV6, P_BAD_VERSION);
     return;
   }
-  found(info, Layer.Ipv6);
+  found(info, L_IPV6);
   info.l3Offset = p;
   info.ipVersion = 6;
   const w0 = read32(b, p);
@@ -343,7 +364,7 @@ function decodeIpv6(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
   info.ipDstOffset = p + 24;
   // Decided: a zero payload length (jumbogram, or a sender that leaves it to the link) runs to the capture's end.
   const ipEnd = payloadLength === 0 ? end : p + 40 + payloadLength;
-  if (ipEnd > end) problem(info, Layer.Ipv6, Problem.Truncated);
+  if (ipEnd > end) problem(info, L_IPV6, P_TRUNCATED);
   info.ipEnd = Math.min(ipEnd, end);
   let next = info.ip6NextHeader;
   let q = p + 40;
@@ -360,15 +381,15 @@ function decodeIpv6(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
     }
     if (bit === 0) break;
     if (info.ip6ExtensionCount === MAX_IP6_EXTENSIONS) {
-      problem(info, Layer.Ipv6Extension, Problem.BadOption);
+      problem(info, L_IPV6EXTENSION, P_BAD_OPTION);
       break;
     }
     if (q + 8 > info.ipEnd) {
-      truncated(info, Layer.Ipv6Extension);
+      truncated(info, L_IPV6EXTENSION);
       info.ipProtocol = next;
       return;
     }
-    found(info, Layer.Ipv6Extension);
+    found(info, L_IPV6EXTENSION);
     info.ip6Extensions |= bit;
     info.ip6ExtensionCount++;
     const len = next === IPPROTO_FRAGMENT ? 8 : next === IPPROTO_AH ? (b[q + 1]! + 2) * 4 : (b[q + 1]! + 1) * 8;
@@ -393,7 +414,7 @@ function decodeIpv6(b: Uint8Array, p: number, end: number, info: PacketInfo): vo
     }
     next = b[q]!;
     if (q + len > info.ipEnd) {
-      truncated(info, Layer.Ipv6Extension);
+      truncated(info, L_IPV6EXTENSION);
       info.ipProtocol = next;
       return;
     }
@@ -416,8 +437,8 @@ function decodeTransport(
   info.l4Length = declaredLength;
   if (protocol === IPPROTO_TCP) decodeTcp(b, p, end, info);
   else if (protocol === IPPROTO_UDP) decodeUdp(b, p, end, info);
-  else if (protocol === IPPROTO_ICMP) decodeIcmp(Layer.Icmp, b, p, end, info);
-  else if (protocol === IPPROTO_ICMPV6) decodeIcmp(Layer.Icmpv6, b, p, end, info);
+  else if (protocol === IPPROTO_ICMP) decodeIcmp(L_ICMP, b, p, end, info);
+  else if (protocol === IPPROTO_ICMPV6) decodeIcmp(L_ICMPV6, b, p, end, info);
   else {
     info.payloadOffset = p;
     info.payloadLength = Math.max(0, end - p);
@@ -426,10 +447,10 @@ function decodeTransport(
 
 function decodeTcp(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 20 > end) {
-    truncated(info, Layer.Tcp);
+    truncated(info, L_TCP);
     return;
   }
-  found(info, Layer.Tcp);
+  found(info, L_TCP);
   info.l4Offset = p;
   info.srcPort = read16(b, p);
   info.dstPort = read16(b, p + 2);
@@ -443,14 +464,14 @@ function decodeTcp(b: Uint8Array, p: number, end: number, info: PacketInfo): voi
   const hl = off * 4;
   info.l4HeaderLength = hl;
   if (hl < 20) {
-    problem(info, Layer.Tcp, Problem.BadHeaderLength);
+    problem(info, L_TCP, P_BAD_HEADER_LENGTH);
     return;
   }
   if (p + hl > end) {
-    truncated(info, Layer.Tcp);
+    truncated(info, L_TCP);
     return;
   }
-  if (hl > 20 && !walkTcpOptions(b, p + 20, p + hl, info)) problem(info, Layer.Tcp, Problem.BadOption);
+  if (hl > 20 && !walkTcpOptions(b, p + 20, p + hl, info)) problem(info, L_TCP, P_BAD_OPTION);
   info.payloadOffset = p + hl;
   info.payloadLength = end - (p + hl);
 }
@@ -484,10 +505,10 @@ function walkTcpOptions(b: Uint8Array, p: number, end: number, info: PacketInfo)
 
 function decodeUdp(b: Uint8Array, p: number, end: number, info: PacketInfo): void {
   if (p + 8 > end) {
-    truncated(info, Layer.Udp);
+    truncated(info, L_UDP);
     return;
   }
-  found(info, Layer.Udp);
+  found(info, L_UDP);
   info.l4Offset = p;
   info.l4HeaderLength = 8;
   info.srcPort = read16(b, p);
@@ -496,12 +517,12 @@ function decodeUdp(b: Uint8Array, p: number, end: number, info: PacketInfo): voi
   info.l4Checksum = read16(b, p + 6);
   if (info.udpLength < 8) {
     // Decided: length 0 in IPv6 is a jumbogram's (RFC 2675); the datagram runs to the end of the IP payload.
-    if (!(info.udpLength === 0 && info.ipVersion === 6)) problem(info, Layer.Udp, Problem.BadLength);
+    if (!(info.udpLength === 0 && info.ipVersion === 6)) problem(info, L_UDP, P_BAD_LENGTH);
     info.payloadOffset = p + 8;
     info.payloadLength = end - (p + 8);
     return;
   }
-  if (p + info.udpLength > end) problem(info, Layer.Udp, Problem.Truncated);
+  if (p + info.udpLength > end) problem(info, L_UDP, P_TRUNCATED);
   info.payloadOffset = p + 8;
   info.payloadLength = Math.min(info.udpLength, end - p) - 8;
 }
@@ -524,7 +545,7 @@ function decodeIcmp(layer: Layer, b: Uint8Array, p: number, end: number, info: P
   }
   info.l4HeaderLength = 8;
   const t = info.icmpType;
-  const echo = layer === Layer.Icmp ? t === 0 || t === 8 : t === 128 || t === 129;
+  const echo = layer === L_ICMP ? t === 0 || t === 8 : t === 128 || t === 129;
   if (echo) {
     info.icmpId = read16(b, p + 4);
     info.icmpSeq = read16(b, p + 6);

@@ -1,6 +1,6 @@
 /** The reusable result of decoding a frame: numeric fields only, so decoding allocates nothing. */
 
-/** Layer ids, used in {@link PacketInfo.layers} (as bits `1 << id`) and to say where a problem is. */
+/** Layer ids (decode.ts mirrors these values), used in {@link PacketInfo.layers} (as bits `1 << id`) and to say where a problem is. */
 export const enum Layer {
   None = 0,
   Link = 1,
