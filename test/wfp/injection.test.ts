@@ -3,7 +3,6 @@ import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { BugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../../src/kernel/bugcheck.js';
 import { pendingDeferredWork, settle } from '../../src/kernel/deferred.js';
-import { bytesAt } from '../../src/kernel/memory.js';
 import { STATUS_INVALID_PARAMETER, STATUS_SUCCESS, STATUS_UNSUCCESSFUL } from '../../src/kernel/status.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import type { NET_BUFFER_LIST } from '../../src/ndis/structures.js';
