@@ -23,7 +23,12 @@ import * as redirect from '../../examples/udp-redirect.js';
 import { buildRcvBufChain, flattenRcvBufChain } from '../../src/fwhook/chain.js';
 import { runFirewallHooks } from '../../src/fwhook/run.js';
 import { loadDriver, unloadDriver } from '../../src/kernel/driver.js';
-import { disableFaultInjection, enableFaultInjection, type FaultPlan } from '../../src/kernel/faults.js';
+import {
+  disableFaultInjection,
+  enableFaultInjection,
+  type FaultPlan,
+  faultInjectionStats,
+} from '../../src/kernel/faults.js';
 import { drainNdisPnpWork } from '../../src/ndis/driver-lifecycle.js';
 import { addMiniportAdapter } from '../../src/ndis/miniport.js';
 import { assertNoLeaks } from './leaks.js';
@@ -289,6 +294,39 @@ describe('issue "verifier": example drivers under random fault schedules lose no
       }),
       { numRuns: 30 },
     );
+  });
+
+  it('DriverEntry of every example fails cleanly at each of its allocations in turn (exhaustive), or loads and unloads clean', async () => {
+    const modules: [string, { DriverEntry: (d: never, r: string) => number }][] = [
+      ['telnethook', telnet],
+      ['inspect', inspect],
+      ['redirect', redirect],
+      ['divert', divert],
+    ];
+    for (const [name, module] of modules) {
+      // Count the allocations a normal DriverEntry makes.
+      resetSystem();
+      enableFaultInjection({ probability: 0 });
+      const ok = loadDriver(name, module as never);
+      const calls = faultInjectionStats().calls;
+      disableFaultInjection();
+      assert.equal(ok.status, 0);
+      unloadDriver(ok);
+      assert.ok(calls > 0, `${name} allocates in DriverEntry`);
+      for (let k = 1; k <= calls; k++) {
+        resetSystem();
+        enableFaultInjection({ failCalls: [k] });
+        const d = loadDriver(name, module as never);
+        disableFaultInjection();
+        if (d.status >= 0) {
+          unloadDriver(d);
+          await settle();
+        } else {
+          assert.equal(d.object.DeviceObject, null, 'a failed DriverEntry deletes the device it created');
+        }
+        assertNoLeaks();
+      }
+    }
   });
 
   it('counting-filter: attach under low resources fails cleanly; what crosses it is counted exactly; no leak', async () => {
