@@ -11,15 +11,12 @@
  * is delivered as one list, by relinking Next: nothing is allocated. Ownership checks run when the verifier is on.
  */
 
-import { NDIS_STATUS_PAUSED } from '../kernel/status.js';
-import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   BlockKind,
   blockKind,
   type NdisFilterModule,
   type NdisMiniportBlock,
   type NdisOpenBlock,
-  RUN_STATE_NAMES,
   RunState,
 } from './driver-blocks.js';
 import {
@@ -475,16 +472,3 @@ export function oidEnd(request: NDIS_OID_REQUEST): void {
 export function resetDatapath(): void {
   oidPaths.clear();
 }
-
-/** A short description of a block's state, for messages. */
-export function stateName(state: number): string {
-  return RUN_STATE_NAMES[state] ?? `state ${state}`;
-}
-
-/** True when verifier ownership checks run. */
-export function checking(): boolean {
-  return verifierLevel >= VERIFIER_STANDARD;
-}
-
-/** NDIS_STATUS_PAUSED, re-exported for the DDI files' messages. */
-export const PAUSED = NDIS_STATUS_PAUSED;

@@ -72,8 +72,6 @@ export const NdisDriverViolation = {
   NblCountMismatch: 0x6104,
   /** A call made on a handle whose state forbids it (NdisMSetMiniportAttributes outside MiniportInitializeEx, ...). */
   WrongState: 0x6105,
-  /** A required structure was malformed (Header type or revision). */
-  BadHeader: 0x6106,
   /** A handle that is not the kind of NDIS handle the DDI takes (Parameter 3 says which kind was expected). */
   InvalidHandle: 0x6107,
 } as const;

@@ -73,7 +73,6 @@ import type {
   NDIS_STATUS_INDICATION,
 } from './driver-structures.js';
 import {
-  chainLength,
   checkDispatchFlag,
   driverViolation,
   holderOf,
@@ -458,9 +457,6 @@ export function NdisFOidRequestComplete(
   const module = asFilterModule(NdisFilterHandle, 'NdisFOidRequestComplete');
   oidCompleteUp(module.adapter, module.position, OidRequest, Status);
 }
-
-/** The number of NBLs in a list (exported for the API layer). */
-export const countNetBufferLists = chainLength;
 
 /** The handles: NdisFilterDriverHandle and NdisFilterHandle. */
 export type { NdisFilterDriverBlock, NdisFilterModule };
