@@ -149,7 +149,7 @@ describe('issue "verifier": example drivers under random fault schedules lose no
         await settle();
         assertNoLeaks();
       }),
-      { numRuns: 60 },
+      { numRuns: 150 },
     );
   });
 
@@ -210,7 +210,7 @@ describe('issue "verifier": example drivers under random fault schedules lose no
       fc.asyncProperty(arbWfpTraffic, arbSchedule, (traffic, schedule) =>
         runWfpExample('inspect', inspect, inspect.inspectStats, traffic, schedule),
       ),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
   });
 
@@ -221,7 +221,7 @@ describe('issue "verifier": example drivers under random fault schedules lose no
         redirect.configureRedirect(B, 53, ip('10.9.9.9'), 5353);
         return runWfpExample('redirect', redirect, redirect.redirectStats, traffic, schedule);
       }),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
   });
 
@@ -239,7 +239,7 @@ describe('issue "verifier": example drivers under random fault schedules lose no
         });
         return runWfpExample('divert', divert, divert.divertStats, traffic, schedule);
       }),
-      { numRuns: 40 },
+      { numRuns: 100 },
     );
     divert.setDivertHandler((bytes) => bytes);
   });
@@ -292,7 +292,7 @@ describe('issue "verifier": example drivers under random fault schedules lose no
         h.release();
         assertNoLeaks();
       }),
-      { numRuns: 30 },
+      { numRuns: 80 },
     );
   });
 
@@ -388,7 +388,7 @@ describe('issue "verifier": example drivers under random fault schedules lose no
           assertNoLeaks();
         },
       ),
-      { numRuns: 25 },
+      { numRuns: 40 },
     );
   });
 });
