@@ -123,7 +123,8 @@ export class PcapReader {
     r.caplen = caplen;
     r.origlen = v.getUint32(q + 12, le);
     r.seconds = r.tsHigh;
-    // Decided as Wireshark does: a fraction of a second beyond its range is carried into the seconds.
+    // Decided: a fraction of a second beyond its range is carried into the seconds, so that `nanoseconds` is
+    // always below 1e9 (Wireshark prints such a value unnormalised; the stored value is kept in tsHigh/tsLow).
     if (this.header.nanoseconds) {
       r.seconds += Math.floor(r.tsLow / 1e9);
       r.nanoseconds = r.tsLow % 1e9;

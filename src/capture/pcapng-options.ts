@@ -72,7 +72,7 @@ function decodeValue(kind: OptionKind, raw: Uint8Array, le: boolean): PcapngOpti
   const v = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   switch (kind) {
     case 'string':
-      // Decided as Wireshark does: a trailing NUL some writers add is not part of the text.
+      // Decided: a trailing NUL that some writers add is not part of the text.
       return utf8.decode(raw[raw.length - 1] === 0 ? raw.subarray(0, raw.length - 1) : raw);
     case 'u8':
       return raw.length >= 1 ? raw[0]! : raw;

@@ -256,7 +256,7 @@ export class PcapngReader {
     const le = this.le;
     const versionMajor = v.getUint16(p + 12, le);
     const versionMinor = v.getUint16(p + 14, le);
-    // Decided as libpcap does: versions 1.0 and 1.2 are read (1.2 was written by some early tools).
+    // Decided as libpcap does: versions 1.0 and 1.2 are read, any other is refused.
     if (versionMajor !== PCAPNG_VERSION_MAJOR) {
       throw new CaptureFormatError(at + 12, 'major_version', versionMajor, 'unsupported pcapng version (1 expected)');
     }

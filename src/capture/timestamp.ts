@@ -11,8 +11,7 @@ const TWO32 = 4294967296;
 export function unitsPerSecondOf(tsresol: number): number {
   const exp = tsresol & 0x7f;
   const units = tsresol & 0x80 ? 2 ** exp : 10 ** exp;
-  // Decided: resolutions finer than 2^-53 s cannot be represented exactly and are refused (Wireshark also
-  // refuses resolutions it cannot represent).
+  // Decided: resolutions finer than 2^-53 s cannot be represented exactly in a number and are refused.
   return units > Number.MAX_SAFE_INTEGER ? 0 : units;
 }
 
