@@ -17,7 +17,7 @@ class SyntheticPcap implements ByteSource {
   private readonly record: number;
 
   constructor(
-    private readonly count: number,
+    count: number,
     private readonly caplen: number,
   ) {
     const v = new DataView(this.header.buffer);
