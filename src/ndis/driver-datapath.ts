@@ -11,6 +11,7 @@
  * is delivered as one list, by relinking Next: nothing is allocated. Ownership checks run when the verifier is on.
  */
 
+import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
 import {
   BlockKind,
   blockKind,
@@ -26,6 +27,7 @@ import {
 } from './driver-constants.js';
 import { bindingDrained } from './driver-lifecycle.js';
 import type { NDIS_OID_REQUEST, NDIS_STATUS_INDICATION } from './driver-structures.js';
+import { trackBack } from './driver-tracker.js';
 import {
   BINDING_REF,
   BINDING_REF_MASK,
@@ -132,6 +134,9 @@ function completionTarget(
 
 function deliverCompletion(target: NdisFilterModule | NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
   const n = setHolderAll(nbls, target);
+  if (verifierLevel >= VERIFIER_FULL) {
+    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) if (x.SourceHandle === target) trackBack(x);
+  }
   if (target.kind === BlockKind.FilterModule) {
     target.driver.chars.SendNetBufferListsCompleteHandler!(target.FilterModuleContext, nbls, flags);
     return;
@@ -287,6 +292,11 @@ function returnTarget(
 
 function deliverReturn(target: NdisFilterModule | NdisMiniportBlock, nbls: NET_BUFFER_LIST, flags: number): void {
   setHolderAll(nbls, target);
+  if (verifierLevel >= VERIFIER_FULL) {
+    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+      if (target.kind === BlockKind.Adapter || x.SourceHandle === target) trackBack(x);
+    }
+  }
   if (target.kind === BlockKind.Adapter) {
     target.driver.chars.ReturnNetBufferListsHandler!(target.MiniportAdapterContext, nbls, flags);
   } else {

@@ -16,7 +16,7 @@ import {
   NDIS_STATUS_SUCCESS,
   NT_SUCCESS,
 } from '../kernel/status.js';
-import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   allocateBlock,
   asFilterDriver,
@@ -72,6 +72,7 @@ import type {
   NDIS_OID_REQUEST,
   NDIS_STATUS_INDICATION,
 } from './driver-structures.js';
+import { trackOut } from './driver-tracker.js';
 import {
   checkDispatchFlag,
   driverViolation,
@@ -273,6 +274,10 @@ export function NdisFSendNetBufferLists(
   }
   const n = markSent(NetBufferLists, module.position);
   module.sendsOut += n;
+  if (verifierLevel >= VERIFIER_FULL) {
+    for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next)
+      if (x.SourceHandle === module) trackOut(x);
+  }
   if (module.state !== RunState.Running && module.state !== RunState.Pausing) {
     const flags = (SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
     failSends(module.adapter, module.position - 1, NetBufferLists, NDIS_STATUS_PAUSED, flags);
@@ -361,6 +366,10 @@ export function NdisFIndicateReceiveNetBufferLists(
   }
   const n = markIndicated(NetBufferLists, module.position, resources, module);
   if (!resources) module.receivesOut += n;
+  if (!resources && verifierLevel >= VERIFIER_FULL) {
+    for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next)
+      if (x.SourceHandle === module) trackOut(x);
+  }
   if (module.state !== RunState.Running && module.state !== RunState.Pausing) {
     // A filter that is not running may not indicate: NDIS hands the NBLs straight back.
     if (!resources) {

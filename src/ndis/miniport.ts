@@ -17,7 +17,7 @@ import {
   NDIS_STATUS_SUCCESS,
   NT_SUCCESS,
 } from '../kernel/status.js';
-import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   allocateBlock,
   asAdapter,
@@ -77,6 +77,7 @@ import {
   type NDIS_OID_REQUEST,
   type NDIS_STATUS_INDICATION,
 } from './driver-structures.js';
+import { trackOut } from './driver-tracker.js';
 import {
   chainLength,
   checkDispatchFlag,
@@ -368,7 +369,12 @@ export function NdisMIndicateReceiveNetBufferLists(
   }
   const n = markIndicated(NetBufferLists, 0, resources, adapter);
   adapter.indicated += n;
-  if (!resources) adapter.receivesOut += n;
+  if (!resources) {
+    adapter.receivesOut += n;
+    if (verifierLevel >= VERIFIER_FULL) {
+      for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) trackOut(x);
+    }
+  }
   try {
     indicateUp(adapter, 0, NetBufferLists, PortNumber, NumberOfNetBufferLists, ReceiveFlags);
   } finally {

@@ -52,6 +52,7 @@ import {
 } from './driver-datapath.js';
 import { bindEverywhere, queuePnpWork, unbindEverywhere } from './driver-lifecycle.js';
 import type { NDIS_HANDLE, NDIS_OID_REQUEST, NDIS_PROTOCOL_DRIVER_CHARACTERISTICS } from './driver-structures.js';
+import { trackOut } from './driver-tracker.js';
 import {
   BINDING_REF_MASK,
   checkDispatchFlag,
@@ -185,6 +186,7 @@ export function NdisSendNetBufferLists(
   let n = 0;
   for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
     setHolder(x, open);
+    trackOut(x);
     n++;
   }
   open.sendsOut += n;

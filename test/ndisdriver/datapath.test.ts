@@ -195,6 +195,31 @@ describe('NDIS 6 data path between a protocol and a miniport', () => {
     );
   });
 
+  it('in full verifier mode the leak report names each NBL in flight, who holds it and where its driver sent or indicated it (!ndiskd.pendingnbls)', () => {
+    resetSystem({ verifier: 'full' });
+    const { a, b } = stack({ holdSends: true }, { holdReceives: true });
+    const sent = b.send(1);
+    const indicated = a.indicate(1);
+    const nbls = collectLeaks().filter((l) => l.kind === 'NET_BUFFER_LIST in flight');
+    assert.deepEqual(
+      nbls.map((l) => [l.owner, l.detail]),
+      [
+        ['miniport adapter Test Adapter 1', `NBL at 0x${sent.address.toString(16)}`],
+        ['binding of TESTPROTO to Test Adapter 1', `NBL at 0x${indicated.address.toString(16)}`],
+      ],
+    );
+    assert.ok(
+      nbls.every((l) => l.site?.includes('drivers.ts')),
+      'the site is the driver’s own code',
+    );
+    a.completeHeld();
+    b.returnHeld();
+    assert.deepEqual(
+      collectLeaks().filter((l) => l.kind === 'NET_BUFFER_LIST in flight'),
+      [],
+    );
+  });
+
   it('a miniport that indicates an NBL the stack still holds is caught as BUGCODE_NDIS_DRIVER 0x12 (NDIS_BUGCHECK_NFILTER_RECVD_PACKET_BAD_REF_COUNT)', () => {
     const { a, block } = stack({}, { holdReceives: true });
     const chain = a.indicate(1);
