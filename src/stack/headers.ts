@@ -4,23 +4,30 @@
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 
+// The numbers the packet layer already names (IANA EtherTypes, IP protocols, TCP flags).
+export {
+  ETHERTYPE_ARP,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_IPV6,
+  IPPROTO_DSTOPTS,
+  IPPROTO_FRAGMENT,
+  IPPROTO_HOPOPTS,
+  IPPROTO_ICMP,
+  IPPROTO_ICMPV6,
+  IPPROTO_NONE,
+  IPPROTO_ROUTING,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  TCP_ACK as TCP_ACK_FLAG,
+  TCP_FIN,
+  TCP_RST,
+  TCP_SYN,
+} from '../packet/constants.js';
+
 export const ETH_HEADER = 14;
 export const ETH_DST = 0;
 export const ETH_SRC = 6;
 export const ETH_TYPE = 12;
-export const ETHERTYPE_IPV4 = 0x0800;
-export const ETHERTYPE_ARP = 0x0806;
-export const ETHERTYPE_IPV6 = 0x86dd;
-
-export const IPPROTO_HOPOPTS = 0;
-export const IPPROTO_ICMP = 1;
-export const IPPROTO_TCP = 6;
-export const IPPROTO_UDP = 17;
-export const IPPROTO_ROUTING = 43;
-export const IPPROTO_FRAGMENT = 44;
-export const IPPROTO_ICMPV6 = 58;
-export const IPPROTO_NONE = 59;
-export const IPPROTO_DSTOPTS = 60;
 
 export const IPV4_HEADER = 20;
 export const IPV4_TOTAL_LENGTH = 2;
@@ -53,10 +60,6 @@ export const TCP_OFFSET = 12;
 export const TCP_FLAGS = 13;
 export const TCP_WINDOW = 14;
 export const TCP_CHECKSUM = 16;
-export const TCP_FIN = 0x01;
-export const TCP_SYN = 0x02;
-export const TCP_RST = 0x04;
-export const TCP_ACK_FLAG = 0x10;
 
 export const ICMP_HEADER = 8;
 export const ICMP_CHECKSUM = 2;

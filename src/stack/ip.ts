@@ -43,8 +43,23 @@ import {
   NET_BUFFER_POOL_PARAMETERS,
   NET_BUFFER_POOL_PARAMETERS_REVISION_1,
 } from '../ndis/structures.js';
+import {
+  finishChecksum,
+  foldSum,
+  pseudoHeaderSumV4,
+  pseudoHeaderSumV6,
+  sumWords,
+  updateChecksum16,
+} from '../packet/checksum.js';
+import {
+  NDIS_CSUM_RX_IP_CHECKSUM_FAILED,
+  NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED,
+  NDIS_CSUM_RX_TCP_CHECKSUM_FAILED,
+  NDIS_CSUM_RX_TCP_CHECKSUM_SUCCEEDED,
+  NDIS_CSUM_RX_UDP_CHECKSUM_FAILED,
+  NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
+} from '../packet/offload.js';
 import { isGroupMac, MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac } from './addr.js';
-import { finish, fold, pseudoSum4, pseudoSum6, sumBytes, updateChecksum, verifies } from './checksum.js';
 import { DropReason, HostCounters } from './counters.js';
 import { EndpointTable } from './endpoints.js';
 import {
@@ -403,7 +418,8 @@ export class IpLayer {
       return this.drop(nbl, DropReason.Malformed);
     }
     if (contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
-    if (!checksumOffloaded(nbl, CSUM_IP_SUCCEEDED) && !verifies(sumBytes(ip, hlen))) {
+    const ipVerdict = nicChecksumVerdict(nbl, NDIS_CSUM_RX_IP_CHECKSUM_FAILED, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED);
+    if (ipVerdict < 0 || (ipVerdict === 0 && !verifies(sumAt(ip, hlen)))) {
       return this.drop(nbl, DropReason.BadHeaderChecksum);
     }
     nb.DataLength = total; // link-layer padding is not part of the packet
@@ -543,15 +559,16 @@ export class IpLayer {
     const dstVa = ip + (version === 4 ? H.IPV4_DESTINATION : H.IPV6_DESTINATION);
     const pseudo =
       version === 4
-        ? pseudoSum4(H.get32(srcVa), H.get32(dstVa), protocol, length)
-        : pseudoSum6(srcVa, dstVa, protocol, length);
+        ? pseudoHeaderSumV4(H.get32(srcVa), H.get32(dstVa), protocol, length)
+        : pseudoSumAt6(srcVa, dstVa, protocol, length);
     if (contiguous(nb, length) === 0) return this.drop(nbl, DropReason.Malformed);
 
     if (protocol === H.IPPROTO_ICMP || protocol === H.IPPROTO_ICMPV6) {
       if ((version === 4) !== (protocol === H.IPPROTO_ICMP)) return this.protocolUnreachable(iface, nbl, version, ip);
       if (length < H.ICMP_HEADER) return this.drop(nbl, DropReason.Malformed);
-      const sum = version === 4 ? sumBytes(t, length) : pseudo + sumBytes(t, length);
-      if (!checksumOffloaded(nbl, CSUM_TCP_UDP_SUCCEEDED) && !verifies(sum)) {
+      const sum = version === 4 ? sumAt(t, length) : pseudo + sumAt(t, length);
+      // NICs offload TCP, UDP and IP checksums, not ICMP's: the host always checks it.
+      if (!verifies(sum)) {
         return this.drop(nbl, DropReason.BadTransportChecksum);
       }
       return version === 4 ? this.receiveIcmp4(iface, nbl, ip, hlen) : this.receiveIcmp6(iface, nbl, ip, hlen);
@@ -570,7 +587,13 @@ export class IpLayer {
       return this.drop(nbl, DropReason.Malformed);
     }
     const zeroUdp = protocol === H.IPPROTO_UDP && version === 4 && H.get16(t + H.UDP_CHECKSUM) === 0;
-    if (!zeroUdp && !checksumOffloaded(nbl, CSUM_TCP_UDP_SUCCEEDED) && !verifies(pseudo + sumBytes(t, length))) {
+    const udp = protocol === H.IPPROTO_UDP;
+    const l4Verdict = nicChecksumVerdict(
+      nbl,
+      udp ? NDIS_CSUM_RX_UDP_CHECKSUM_FAILED : NDIS_CSUM_RX_TCP_CHECKSUM_FAILED,
+      udp ? NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED : NDIS_CSUM_RX_TCP_CHECKSUM_SUCCEEDED,
+    );
+    if (l4Verdict < 0 || (l4Verdict === 0 && !zeroUdp && !verifies(pseudo + sumAt(t, length)))) {
       return this.drop(nbl, DropReason.BadTransportChecksum);
     }
     const localPort = H.get16(t + 2);
@@ -795,7 +818,7 @@ export class IpLayer {
     // Decrement the TTL in place and patch the header checksum (RFC 1624).
     const oldWord = H.get16(ip + H.IPV4_TTL);
     H.put8(ip + H.IPV4_TTL, ttl - 1);
-    H.put16(ip + H.IPV4_CHECKSUM, updateChecksum(H.get16(ip + H.IPV4_CHECKSUM), oldWord, H.get16(ip + H.IPV4_TTL)));
+    H.put16(ip + H.IPV4_CHECKSUM, updateChecksum16(H.get16(ip + H.IPV4_CHECKSUM), oldWord, H.get16(ip + H.IPV4_TTL)));
     this.counters.forwarded++;
     this.output4(out, nbl, this.routes.nextHop4(route, dst));
   }
@@ -884,6 +907,9 @@ export class IpLayer {
       clone.ProtocolReserved[1] = nbl;
       nbl = clone;
     }
+    // Every checksum is computed in software (the virtual NICs offload nothing), so no offload is requested; and
+    // a forwarded packet's receive verdict must not be read by the miniport as transmit requests.
+    nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo] = 0;
     const nb = nbl.FirstNetBuffer!;
     if (NdisRetreatNetBufferDataStart(nb, H.ETH_HEADER, 0, null) !== 0) {
       return this.drop(nbl, DropReason.NoResources);
@@ -962,13 +988,16 @@ export class IpLayer {
     // Transport checksum (the host computes it; no offload on the simulated adapters).
     if (protocol === H.IPPROTO_UDP) {
       H.put16(t + H.UDP_CHECKSUM, 0);
-      H.put16(t + H.UDP_CHECKSUM, finish(pseudoSum4(src, dst, protocol, length) + sumBytes(t, length)) || 0xffff);
+      H.put16(
+        t + H.UDP_CHECKSUM,
+        finishChecksum(pseudoHeaderSumV4(src, dst, protocol, length) + sumAt(t, length)) || 0xffff,
+      );
     } else if (protocol === H.IPPROTO_TCP) {
       H.put16(t + H.TCP_CHECKSUM, 0);
-      H.put16(t + H.TCP_CHECKSUM, finish(pseudoSum4(src, dst, protocol, length) + sumBytes(t, length)));
+      H.put16(t + H.TCP_CHECKSUM, finishChecksum(pseudoHeaderSumV4(src, dst, protocol, length) + sumAt(t, length)));
     } else if (protocol === H.IPPROTO_ICMP) {
       H.put16(t + H.ICMP_CHECKSUM, 0);
-      H.put16(t + H.ICMP_CHECKSUM, finish(sumBytes(t, length)));
+      H.put16(t + H.ICMP_CHECKSUM, finishChecksum(sumAt(t, length)));
     }
     NdisRetreatNetBufferDataStart(nb, H.IPV4_HEADER, 0, null);
     const ip = t - H.IPV4_HEADER;
@@ -982,7 +1011,7 @@ export class IpLayer {
     H.put16(ip + H.IPV4_CHECKSUM, 0);
     H.put32(ip + H.IPV4_SOURCE, src);
     H.put32(ip + H.IPV4_DESTINATION, dst);
-    H.put16(ip + H.IPV4_CHECKSUM, finish(sumBytes(ip, H.IPV4_HEADER)));
+    H.put16(ip + H.IPV4_CHECKSUM, finishChecksum(sumAt(ip, H.IPV4_HEADER)));
     this.sendIp4(nbl, ip);
   }
 
@@ -1016,10 +1045,10 @@ export class IpLayer {
     H.put8(ip + H.IPV6_HOP_LIMIT, hopLimit);
     H.move(ip + H.IPV6_SOURCE, srcVa, 16);
     H.move(ip + H.IPV6_DESTINATION, dstVa, 16);
-    const pseudo = pseudoSum6(ip + H.IPV6_SOURCE, ip + H.IPV6_DESTINATION, protocol, length);
+    const pseudo = pseudoSumAt6(ip + H.IPV6_SOURCE, ip + H.IPV6_DESTINATION, protocol, length);
     const at = protocol === H.IPPROTO_UDP ? H.UDP_CHECKSUM : protocol === H.IPPROTO_TCP ? H.TCP_CHECKSUM : 2;
     H.put16(t + at, 0);
-    const sum = finish(pseudo + sumBytes(t, length));
+    const sum = finishChecksum(pseudo + sumAt(t, length));
     H.put16(t + at, protocol === H.IPPROTO_UDP && sum === 0 ? 0xffff : sum);
     this.sendIp6(nbl, ip);
   }
@@ -1520,6 +1549,21 @@ const ALE_INBOUND_6 = [Layer.AleAuthRecvAccept6, Layer.AleFlowEstablished6];
 const ALE_OUTBOUND_4 = [Layer.AleAuthConnect4, Layer.AleFlowEstablished4];
 const ALE_OUTBOUND_6 = [Layer.AleAuthConnect6, Layer.AleFlowEstablished6];
 
+/** The unfolded Internet sum of `length` bytes at simulated address `va` (the packet layer's, over memory). */
+function sumAt(va: number, length: number): number {
+  return sumWords(memory, va - ARENA_BASE, length);
+}
+
+/** The IPv6 pseudo-header sum, the addresses at simulated addresses `srcVa` / `dstVa`. */
+function pseudoSumAt6(srcVa: number, dstVa: number, protocol: number, length: number): number {
+  return pseudoHeaderSumV6(memory, srcVa - ARENA_BASE, dstVa - ARENA_BASE, protocol, length);
+}
+
+/** Does the data a sum covers (its checksum field included) verify? */
+function verifies(sum: number): boolean {
+  return foldSum(sum) === 0xffff;
+}
+
 /** Where an injected packet re-enters the IP layer. */
 export type InjectPoint = 'receive' | 'send' | 'forward' | 'transport-receive';
 const INJECT_POINTS: readonly InjectPoint[] = ['receive', 'send', 'forward', 'transport-receive'];
@@ -1527,14 +1571,16 @@ const INJECT_POINTS: readonly InjectPoint[] = ['receive', 'send', 'forward', 'tr
 /** The status an injected packet completes with when the host dropped it (STATUS_UNSUCCESSFUL, decided). */
 const STATUS_DROPPED = 0xc0000001 | 0;
 
-/** NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO receive bits (ntddndis.h): TCP/UDP/IP checksum succeeded. */
-const CSUM_TCP_UDP_SUCCEEDED = 0x4 | 0x10; // TcpChecksumSucceeded | UdpChecksumSucceeded
-const CSUM_IP_SUCCEEDED = 0x80; // IpChecksumSucceeded
-
-/** Did the adapter validate this checksum (TcpIpChecksumNetBufferListInfo receive flags)? */
-function checksumOffloaded(nbl: NET_BUFFER_LIST, bits: number): boolean {
+/**
+ * What the adapter said about a checksum in TcpIpChecksumNetBufferListInfo (the Receive view of
+ * NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO): 1 it checked and it succeeded, -1 it checked and it failed, 0 it did
+ * not check (the host verifies it itself). Windows trusts the NIC's verdict either way; so does the host.
+ */
+function nicChecksumVerdict(nbl: NET_BUFFER_LIST, failed: number, succeeded: number): number {
   const info = nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo];
-  return typeof info === 'number' && (info & bits) !== 0;
+  if (typeof info !== 'number' || info === 0) return 0;
+  if ((info & failed) !== 0) return -1;
+  return (info & succeeded) !== 0 ? 1 : 0;
 }
 
 /**
@@ -1588,5 +1634,3 @@ function makePool(dataSize: number): NetBufferListPool | null {
   p.DataSize = dataSize;
   return NdisAllocateNetBufferListPool(null, p);
 }
-
-void fold;

@@ -3,6 +3,13 @@ import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { resetSystem } from '../../src/kernel/system.js';
+import { TcpIpChecksumNetBufferListInfo } from '../../src/ndis/info.js';
+import {
+  NDIS_CSUM_RX_IP_CHECKSUM_FAILED,
+  NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED,
+  NDIS_CSUM_RX_UDP_CHECKSUM_FAILED,
+  NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
+} from '../../src/packet/offload.js';
 import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { type ClassifyRequest, Verdict } from '../../src/stack/filters.js';
@@ -269,6 +276,30 @@ describe('host IP layer: local delivery and ICMP', () => {
     const na = r.out[0]!.bytes;
     assert.equal(na[54], 136);
     assert.equal(na[14 + 7], 255);
+    r.finish();
+  });
+
+  it("TcpIpChecksumNetBufferListInfo: the NIC's receive verdict is trusted (succeeded skips the check, failed drops); transmits request no offload", () => {
+    const r = router();
+    const bad = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', badIpChecksum: true, dstMac: MAC1 });
+    assert.ok(r.if1.indicate(bad, 0, bad.length, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED));
+    assert.equal(r.out.length, 1, 'forwarded: the NIC vouched for the header');
+    const good = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1 });
+    assert.ok(r.if1.indicate(good, 0, good.length, NDIS_CSUM_RX_IP_CHECKSUM_FAILED));
+    r.host.endpoints.bind(IPPROTO_UDP, 53);
+    const udp = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 53, dstMac: MAC1 });
+    assert.ok(r.if1.indicate(udp, 0, udp.length, NDIS_CSUM_RX_UDP_CHECKSUM_FAILED));
+    assert.equal(r.host.counters.dropped[DropReason.BadHeaderChecksum], 1);
+    assert.equal(r.host.counters.dropped[DropReason.BadTransportChecksum], 1);
+    const sent: number[] = [];
+    r.if2.transmit = ((orig) => (nbl) => {
+      sent.push(nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo] as number);
+      orig(nbl);
+    })(r.if2.transmit.bind(r.if2));
+    assert.ok(
+      r.if1.indicate(bad, 0, bad.length, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED | NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED),
+    );
+    assert.deepEqual(sent, [0], 'the receive bits are not passed down as transmit requests');
     r.finish();
   });
 

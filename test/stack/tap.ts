@@ -8,6 +8,7 @@
 import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
 import { poolTag } from '../../src/kernel/tags.js';
 import { mdlVa } from '../../src/ndis/chain.js';
+import { TcpIpChecksumNetBufferListInfo } from '../../src/ndis/info.js';
 import {
   NdisAllocateNetBufferList,
   NdisAllocateNetBufferListPool,
@@ -70,7 +71,7 @@ export class TapAdapter implements IpInterface {
   }
 
   /** Indicates `frame[offset, offset + length)` to the host. Returns false when it cannot (too big, no memory). */
-  indicate(bytes: Uint8Array, offset: number, length: number): boolean {
+  indicate(bytes: Uint8Array, offset: number, length: number, checksumInfo = 0): boolean {
     const pool = length <= SMALL_FRAME ? this.small : length <= LARGE_FRAME ? this.large : null;
     if (pool === null) {
       this.oversize++;
@@ -86,6 +87,7 @@ export class TapAdapter implements IpInterface {
     memory.set(bytes.subarray(offset, offset + length), va - ARENA_BASE);
     nb.DataLength = length;
     nbl.SourceHandle = this;
+    nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo] = checksumInfo;
     this.indicated++;
     this.host.receive(this, nbl);
     return true;
