@@ -53,6 +53,8 @@ function divStep(rem: number, digit: number, units: number): number {
 }
 
 function nanosOf(rem: number, units: number): number {
+  // The two usual resolutions first: the general tests below use floating-point remainders, which are slow.
+  if (units === 1e6) return rem * 1000;
   if (units === 1e9) return rem;
   if (units <= 1e9 && 1e9 % units === 0) return rem * (1e9 / units);
   if (units % 1e9 === 0) return Math.floor(rem / (units / 1e9));
