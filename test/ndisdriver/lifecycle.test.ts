@@ -39,6 +39,7 @@ import {
   NdisFIndicateStatus,
   NdisFOidRequest,
   NdisFOidRequestComplete,
+  NdisFRestartComplete,
   NdisMedium802_5,
   NdisMIndicateStatusEx,
   NdisMOidRequestComplete,
@@ -231,6 +232,42 @@ describe('registration, binding and the adapter life cycle', () => {
     const { adapter } = addMiniportAdapter(m.handle as never);
     removeMiniportAdapter(adapter!);
     assert.equal(m.adapters[0]!.halted, true);
+  });
+
+  it('restarts that pend (MiniportRestart, FilterRestart return NDIS_STATUS_PENDING) finish with NdisMRestartComplete / NdisFRestartComplete, bottom-up, before bindings are made', () => {
+    const log: EventLog = [];
+    const m = new TestMiniport();
+    let adapterHandle: unknown = null;
+    m.chars.RestartHandler = (ctx) => {
+      adapterHandle = (ctx as { handle: unknown }).handle;
+      log.push('M:restart');
+      return NDIS_STATUS_PENDING;
+    };
+    m.register();
+    const f = new TestFilter({ name: 'F', log });
+    let moduleHandle: unknown = null;
+    f.chars.RestartHandler = (ctx) => {
+      moduleHandle = (ctx as { handle: unknown }).handle;
+      log.push('F:restart');
+      return NDIS_STATUS_PENDING;
+    };
+    f.register();
+    const p = new TestProtocol();
+    p.register();
+    const { adapter } = addMiniportAdapter(m.handle as never);
+    assert.deepEqual(log, ['F:attach', 'M:restart']);
+    assert.equal(p.bindings.length, 0, 'protocols bind only once the stack runs');
+    NdisMRestartComplete(adapterHandle, NDIS_STATUS_SUCCESS);
+    assert.deepEqual(log, ['F:attach', 'M:restart', 'F:restart']);
+    assert.equal(adapter!.filters[0]!.state, RunState.Restarting);
+    NdisFRestartComplete(moduleHandle, NDIS_STATUS_SUCCESS);
+    assert.equal(adapter!.filters[0]!.state, RunState.Running);
+    assert.equal(p.bindings.length, 1);
+    assertBugCheck(
+      () => NdisFRestartComplete(moduleHandle, NDIS_STATUS_SUCCESS),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      NdisDriverViolation.WrongState,
+    );
   });
 
   it('a filter pause that never completes makes deregistration fire NDIS’s watchdog (0x7C, NDIS_BUGCHECK_WATCHDOG, FILTER_PAUSE)', () => {
