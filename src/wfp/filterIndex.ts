@@ -36,12 +36,20 @@ class FieldIndex {
   /** prefix[len] maps (address & mask) to filters, for IPv4 prefixes shorter than 32 bits. */
   readonly prefix: (Map<number, FilterEntry[]> | undefined)[] = [];
   prefixLengths: number[] = [];
+  /** 65,536-bit membership maps of hashed keys (exact, and per prefix length): most packets miss every filter, and a bit test is cheaper than a Map lookup into a large table. */
+  exactBits: Uint32Array = new Uint32Array(0);
+  readonly prefixBits: (Uint32Array | undefined)[] = [];
   ranges: RangeEntry[] = [];
   /** The ranges sorted by `lo`, as flat arrays (binary search touches no objects): lo, hi, and maxHi[i] = the largest hi among 0..i. */
   lo = new Float64Array(0);
   hi = new Float64Array(0);
   maxHi = new Float64Array(0);
   rangeFilters: FilterEntry[] = [];
+  /**
+   * For 16-bit values (ports...): coarse[x >>> 4] = the last range whose lo <= (x & ~15), or -1; a lookup then
+   * steps over the few ranges starting inside that 16-value block instead of binary-searching the whole list.
+   */
+  coarse: Int32Array | null = null;
 
   constructor(field: number) {
     this.field = field;
@@ -185,6 +193,8 @@ export class SublayerFilters {
       }
     }
     for (const index of byField.values()) {
+      index.exactBits = membership(index.exact);
+      for (const len of index.prefixLengths) index.prefixBits[len] = membership(index.prefix[len]!);
       const ranges = index.ranges.sort((a, b) => a.lo - b.lo);
       const n = ranges.length;
       index.lo = new Float64Array(n);
@@ -197,6 +207,16 @@ export class SublayerFilters {
         index.hi[i] = ranges[i]!.hi;
         max = Math.max(max, ranges[i]!.hi);
         index.maxHi[i] = max;
+      }
+      index.coarse = null;
+      if (n > 0 && index.lo[0]! >= 0 && max <= 0xffff) {
+        const coarse = new Int32Array(4096);
+        let last = -1;
+        for (let b = 0; b < 4096; b++) {
+          while (last + 1 < n && index.lo[last + 1]! <= b << 4) last++;
+          coarse[b] = last;
+        }
+        index.coarse = coarse;
       }
       index.ranges = [];
     }
@@ -222,25 +242,31 @@ export class SublayerFilters {
       const slot = incoming[index.field];
       if (!slot || !isSmallInteger(slot.value.type)) continue;
       const x = smallIntegerOf(slot.value);
-      addAll(out, index.exact.get(x), stamp);
+      if (index.exact.size > 0 && hasKey(index.exactBits, x)) addAll(out, index.exact.get(x), stamp);
       for (let p = 0; p < index.prefixLengths.length; p++) {
         const len = index.prefixLengths[p]!;
-        const mask = len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0;
-        addAll(out, index.prefix[len]!.get((x & mask) >>> 0), stamp);
+        const key = (x & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0)) >>> 0;
+        if (hasKey(index.prefixBits[len]!, key)) addAll(out, index.prefix[len]!.get(key), stamp);
       }
       const n = index.lo.length;
       if (n > 0) {
         // Last range starting at or before x, then back while some earlier range may still reach x.
         const lo = index.lo;
-        let a = 0;
-        let b = n - 1;
         let last = -1;
-        while (a <= b) {
-          const mid = (a + b) >> 1;
-          if (lo[mid]! <= x) {
-            last = mid;
-            a = mid + 1;
-          } else b = mid - 1;
+        const coarse = index.coarse;
+        if (coarse !== null && x >= 0 && x <= 0xffff) {
+          last = coarse[x >>> 4]!;
+          while (last + 1 < n && lo[last + 1]! <= x) last++;
+        } else {
+          let a = 0;
+          let b = n - 1;
+          while (a <= b) {
+            const mid = (a + b) >> 1;
+            if (lo[mid]! <= x) {
+              last = mid;
+              a = mid + 1;
+            } else b = mid - 1;
+          }
         }
         const hi = index.hi;
         const maxHi = index.maxHi;
@@ -267,6 +293,25 @@ export class SublayerFilters {
       items[j + 1] = f;
     }
   }
+}
+
+/** A 16-bit hash of a key (integers and IPv4 addresses). */
+function hash16(key: number): number {
+  return (Math.imul(key ^ (key >>> 16), 0x45d9f3b) >>> 16) & 0xffff;
+}
+
+function membership(map: Map<number, FilterEntry[]>): Uint32Array {
+  const bits = new Uint32Array(2048);
+  for (const key of map.keys()) {
+    const h = hash16(key);
+    bits[h >>> 5]! |= 1 << (h & 31);
+  }
+  return bits;
+}
+
+function hasKey(bits: Uint32Array, key: number): boolean {
+  const h = hash16(key);
+  return (bits[h >>> 5]! & (1 << (h & 31))) !== 0;
 }
 
 function addAll(out: CandidateList, list: FilterEntry[] | undefined, stamp: number): void {
