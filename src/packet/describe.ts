@@ -62,7 +62,8 @@ export function describeInfo(bytes: Uint8Array, info: PacketInfo, length: number
     const l4len = info.payloadLength;
     if (info.has(Layer.Tcp)) {
       let s = `${proto} ${src}.${info.srcPort} > ${dst}.${info.dstPort}: Flags [${tcpFlagsText(info.tcpFlags)}]`;
-      if (l4len > 0 || info.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) s += `, seq ${info.tcpSeq}`;
+      if (l4len > 0) s += `, seq ${info.tcpSeq}:${(info.tcpSeq + l4len) >>> 0}`;
+      else if (info.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) s += `, seq ${info.tcpSeq}`;
       if (info.tcpFlags & TCP_ACK) s += `, ack ${info.tcpAck}`;
       s += `, win ${info.tcpWindow}`;
       const opts: string[] = [];

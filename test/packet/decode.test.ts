@@ -364,7 +364,7 @@ describe('decode details', () => {
     });
     assert.equal(
       describeFrame(1, ack, 0, ack.length),
-      'IP6 2001:db8::1.1 > 2001:db8::2.2: Flags [.], seq 5, ack 9, win 65535, length 10',
+      'IP6 2001:db8::1.1 > 2001:db8::2.2: Flags [.], seq 5:15, ack 9, win 65535, length 10',
     );
     assert.equal(read16(ack, 12), 0x86dd);
   });

@@ -40,7 +40,6 @@ function selection(): string[] {
     'tcpdump/ipv4_tcp_http_xml_tso.pcap',
     'tcpdump/ipv6-routing-header.pcap',
     'libpcap/ipv6_ext_headers.pcap',
-    'tcpdump/mptcp-fclose.pcapng',
     'tcpdump/icmp-length-zero.pcapng',
   ]);
   const out: string[] = [];
