@@ -168,7 +168,7 @@ let unloadWaiting = false;
 const injectionsDone = new KEVENT();
 let engineHandle: unknown = null;
 let injectionHandle: unknown = null;
-let nblPool: object | null = null;
+let nblPool: ReturnType<typeof NdisAllocateNetBufferListPool> = null;
 let outboundCalloutId = 0;
 let inboundCalloutId = 0;
 const divertDpc = new KDPC();
@@ -469,7 +469,7 @@ function cleanup(): void {
   }
   if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
   injectionHandle = null;
-  if (nblPool !== null) NdisFreeNetBufferListPool(nblPool as never);
+  if (nblPool !== null) NdisFreeNetBufferListPool(nblPool);
   nblPool = null;
   if (device !== null) IoDeleteDevice(device);
   device = null;

@@ -86,6 +86,7 @@ import {
   NdisAdvanceNetBufferDataStart,
   NdisGetDataBuffer,
   NdisRetreatNetBufferDataStart,
+  type NET_BUFFER,
   NET_BUFFER_DATA_LENGTH,
   type NET_BUFFER_LIST,
   NET_BUFFER_LIST_FIRST_NB,
@@ -293,7 +294,7 @@ function inspectAndReinject(packet: PendedPacket): void {
 }
 
 /** Reads the headers and applies the policy. The NET_BUFFER's data starts at the IP header. */
-function isBlocked(nb: ReturnType<typeof NET_BUFFER_LIST_FIRST_NB> & object): boolean {
+function isBlocked(nb: NET_BUFFER): boolean {
   const length = Math.min(NET_BUFFER_DATA_LENGTH(nb), INSPECT_BYTES);
   if (length < 20) return false;
   const at = NdisGetDataBuffer(nb, length, scratch, 1, 0);
