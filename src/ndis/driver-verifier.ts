@@ -13,7 +13,8 @@
  * DDI (NdisTimedDataSend 0x0009200D, NdisFilterTimedPauseComplete 0x00092010, NdisFilterTimedDataSend 0x00092011,
  * NdisFilterTimedDataReceive 0x00092012). Parameter 2 is the address of the NDIS block involved, Parameter 3 the
  * NBL's address, Parameter 4 a {@link NblFault} saying which ownership rule was broken. Where no published code
- * fits, 0xC4 carries one of wdknet's {@link NdisDriverViolation} ids.
+ * fits, 0xC4 carries one of wdknet's {@link NdisDriverViolation} ids. NDIS_INTERNAL_ERROR (0x4F) is not used: its
+ * documentation gives it no parameters and reserves it for NDIS's own failures, not drivers' misuse.
  */
 import { BUGCODE_NDIS_DRIVER, bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck.js';
 import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
