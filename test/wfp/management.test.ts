@@ -48,6 +48,7 @@ import {
   FWPM_LAYER_ALE_AUTH_CONNECT_V4,
   FWPM_LAYER_INBOUND_IPPACKET_V4,
   FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
+  FWPM_LAYER_OUTBOUND_TRANSPORT_V6,
   FWPM_LAYER_STREAM_V4,
   FWPM_SESSION_FLAG_DYNAMIC,
   FWPM_SESSION0,
@@ -60,11 +61,16 @@ import {
   FWPS_FIELD_INBOUND_IPPACKET_V4_IP_REMOTE_ADDRESS,
   FWPS_FIELD_OUTBOUND_TRANSPORT_V4_IP_PROTOCOL,
   FWPS_FIELD_OUTBOUND_TRANSPORT_V4_MAX,
+  FWPS_FIELD_OUTBOUND_TRANSPORT_V6_IP_REMOTE_ADDRESS,
+  FWPS_FIELD_OUTBOUND_TRANSPORT_V6_MAX,
   FWPS_INCOMING_VALUES0,
+  FWPS_IS_METADATA_FIELD_PRESENT,
   FWPS_LAYER_ALE_AUTH_CONNECT_V4,
   FWPS_LAYER_INBOUND_IPPACKET_V4,
   FWPS_LAYER_OUTBOUND_TRANSPORT_V4,
   FWPS_LAYER_OUTBOUND_TRANSPORT_V6,
+  FWPS_METADATA_FIELD_FLOW_HANDLE,
+  FWPS_METADATA_FIELD_IP_HEADER_SIZE,
   FwpmCalloutAdd0,
   FwpmCalloutDeleteById0,
   FwpmCalloutDeleteByKey0,
@@ -500,5 +506,55 @@ describe('condition matching (FWP_MATCH_TYPE, FWP_CONDITION_VALUE0)', () => {
     );
     assert.equal(conditionMatches(app, FWP_MATCH_PREFIX, blob('\\device\\harddiskvolume1\\')), true);
     assert.equal(conditionMatches(new FWP_VALUE0(), FWP_MATCH_EQUAL, c16(0)), false);
+  });
+});
+
+describe('IPv6 layers and metadata', () => {
+  beforeEach(() => resetSystem());
+
+  it('IPv6 address fields are FWP_BYTE_ARRAY16_TYPE and match FWP_V6_ADDR_MASK prefixes (FWPS_FIELDS_*_V6)', () => {
+    const h = openEngine();
+    const prefix = new FWP_CONDITION_VALUE0();
+    prefix.type = FWP_V6_ADDR_MASK;
+    prefix.v6AddrMask = new FWP_V6_ADDR_AND_MASK(
+      Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, ...new Array(12).fill(0)]),
+      32,
+    );
+    const id = addFilter(h, {
+      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V6,
+      action: FWP_ACTION_BLOCK,
+      conditions: [cond(FWPM_CONDITION_IP_REMOTE_ADDRESS, FWP_MATCH_EQUAL, prefix)],
+    });
+    assert.equal(
+      tryAdd(h, {
+        layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V6,
+        action: FWP_ACTION_BLOCK,
+        conditions: [cond(FWPM_CONDITION_IP_REMOTE_ADDRESS, FWP_MATCH_EQUAL, intValue(FWP_UINT32, 1))],
+      }),
+      STATUS_FWP_TYPE_MISMATCH,
+      'a 32-bit value for an IPv6 address',
+    );
+    const values = new FWPS_INCOMING_VALUES0(FWPS_LAYER_OUTBOUND_TRANSPORT_V6, FWPS_FIELD_OUTBOUND_TRANSPORT_V6_MAX);
+    const remote = values.incomingValue[FWPS_FIELD_OUTBOUND_TRANSPORT_V6_IP_REMOTE_ADDRESS]!.value;
+    remote.type = FWP_BYTE_ARRAY16_TYPE;
+    remote.byteArray16 = new FWP_BYTE_ARRAY16(
+      Uint8Array.from([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
+    );
+    const out = classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V6, values, noMetadata(), null);
+    assert.equal(out.actionType, FWP_ACTION_BLOCK);
+    assert.equal(out.filterId, id);
+    remote.byteArray16.byteArray16[0] = 0xfe;
+    assert.equal(
+      classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V6, values, noMetadata(), null).actionType,
+      FWP_ACTION_PERMIT,
+    );
+  });
+
+  it('FWPS_IS_METADATA_FIELD_PRESENT tests currentMetadataValues', () => {
+    const meta = noMetadata();
+    assert.equal(FWPS_IS_METADATA_FIELD_PRESENT(meta, FWPS_METADATA_FIELD_FLOW_HANDLE), false);
+    meta.currentMetadataValues |= FWPS_METADATA_FIELD_FLOW_HANDLE;
+    assert.equal(FWPS_IS_METADATA_FIELD_PRESENT(meta, FWPS_METADATA_FIELD_FLOW_HANDLE), true);
+    assert.equal(FWPS_IS_METADATA_FIELD_PRESENT(meta, FWPS_METADATA_FIELD_IP_HEADER_SIZE), false);
   });
 });
