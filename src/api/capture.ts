@@ -3,6 +3,7 @@
  * record, or copies), copy it, or write frames to a new pcap / pcapng file. Errors are `CaptureFormatError`.
  */
 export {
+  CAPTURE_POOL_TAG,
   type CapturedPacket,
   type CaptureFormat,
   CaptureFormatError,
@@ -35,6 +36,7 @@ export {
   PcapngWriter,
   PcapReader,
   PcapWriter,
+  PoolCapture,
   packets,
   type ReaderOptions,
   readCapture,

@@ -12,6 +12,7 @@ export * from './pcapng-format.js';
 export * from './pcapng-options.js';
 export * from './pcapng-reader.js';
 export * from './pcapng-writer.js';
+export * from './pool-window.js';
 export * from './reader.js';
 export * from './record.js';
 export * from './sink.js';

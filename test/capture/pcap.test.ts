@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
+  CAPTURE_POOL_TAG,
   CaptureFormatError,
   type CaptureRecord,
   LINKTYPE_ETHERNET,
@@ -9,11 +10,12 @@ import {
   openCapture,
   PcapReader,
   PcapWriter,
+  PoolCapture,
   readCapture,
 } from '../../src/capture/index.js';
 import { memory } from '../../src/kernel/arena.js';
 import { bytesAt } from '../../src/kernel/memory.js';
-import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPool } from '../../src/kernel/pool.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPool, poolTagStats } from '../../src/kernel/pool.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { poolTag } from '../../src/kernel/tags.js';
 
@@ -169,5 +171,30 @@ describe('pcap', () => {
         [Array.from(big), 5, 6, 600],
       ],
     );
+  });
+});
+
+describe('PoolCapture', () => {
+  it('reads frames into a nonpaged pool window tagged Capt and frees it on close', () => {
+    const file = writePcap(
+      [5, 6, 7].map((n) => ({ data: new Uint8Array(n).fill(n), extra: 0, seconds: n, nanoseconds: 0 })),
+      { nanoseconds: false, bigEndian: false },
+    );
+    const capture = new PoolCapture(file, 4096);
+    assert.equal(poolTagStats(CAPTURE_POOL_TAG)?.name, 'Capt');
+    assert.equal(poolTagStats(CAPTURE_POOL_TAG)?.bytes, 4096);
+    const seen: number[][] = [];
+    for (let r = capture.next(); r !== null; r = capture.next()) {
+      seen.push(Array.from(bytesAt(capture.frameAddress(r), r.caplen)));
+    }
+    assert.deepEqual(seen, [new Array(5).fill(5), new Array(6).fill(6), new Array(7).fill(7)]);
+    capture.close();
+    capture.close();
+    assert.equal(poolTagStats(CAPTURE_POOL_TAG)?.bytes, 0);
+  });
+
+  it('a malformed header frees the window before the error reaches the caller', () => {
+    assert.throws(() => new PoolCapture(Uint8Array.of(1, 2, 3, 4, 5), 4096), CaptureFormatError);
+    assert.equal(poolTagStats(CAPTURE_POOL_TAG)?.bytes ?? 0, 0);
   });
 });
