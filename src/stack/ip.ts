@@ -615,11 +615,10 @@ export class IpLayer {
     r.transportHeaderSize = thlen;
     if (endpoint === undefined) {
       // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
-      if (protocol === H.IPPROTO_TCP) this.sendReset(iface, version, ip, t, length);
+      if (protocol === H.IPPROTO_TCP) this.sendReset(version, ip, t, length);
       else
         this.sendIcmpError(
           iface,
-          nbl,
           version,
           ip,
           version === 4 ? H.ICMP_DEST_UNREACH : H.ICMPV6_DEST_UNREACH,
@@ -677,8 +676,8 @@ export class IpLayer {
   }
 
   private protocolUnreachable(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number) {
-    if (version === 4) this.sendIcmpError(iface, nbl, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_PROTO_UNREACH, 0);
-    else this.sendIcmpError(iface, nbl, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, 6);
+    if (version === 4) this.sendIcmpError(iface, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_PROTO_UNREACH, 0);
+    else this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, 6);
     this.drop(nbl, DropReason.ProtocolUnreachable);
   }
 
@@ -778,7 +777,7 @@ export class IpLayer {
         const waiting = this.neighbors.learn6(iface.ifIndex, nextHop6, 0, optionMac);
         if (waiting !== null) this.transmitResolved(iface, waiting, optionMac);
       }
-      this.sendNeighborAdvert(iface, targetVa, ip + H.IPV6_SOURCE, unspecified, optionMac);
+      this.sendNeighborAdvert(iface, targetVa, ip + H.IPV6_SOURCE, unspecified);
     } else if (optionMac >= 0) {
       readIpv6Words(targetVa, scratch6);
       const waiting = this.neighbors.learn6(iface.ifIndex, scratch6, 0, optionMac);
@@ -792,13 +791,13 @@ export class IpLayer {
   private forward4(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
     const ttl = H.get8(ip + H.IPV4_TTL);
     if (ttl <= 1) {
-      this.sendIcmpError(arrival, nbl, 4, ip, H.ICMP_TIME_EXCEEDED, 0, 0);
+      this.sendIcmpError(arrival, 4, ip, H.ICMP_TIME_EXCEEDED, 0, 0);
       return this.drop(nbl, DropReason.TtlExpired);
     }
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     const route = this.routes.lookup4(dst);
     if (route < 0) {
-      this.sendIcmpError(arrival, nbl, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_NET_UNREACH, 0);
+      this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_NET_UNREACH, 0);
       return this.drop(nbl, DropReason.NoRoute);
     }
     const out = this.interfaces[this.routes.interface4(route)]!;
@@ -811,7 +810,7 @@ export class IpLayer {
     const total = nbl.FirstNetBuffer!.DataLength;
     if (total > out.mtu) {
       if ((H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_DF) !== 0) {
-        this.sendIcmpError(arrival, nbl, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_FRAG_NEEDED, out.mtu);
+        this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_FRAG_NEEDED, out.mtu);
       }
       return this.drop(nbl, DropReason.TooBig);
     }
@@ -826,13 +825,13 @@ export class IpLayer {
   private forward6(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
     const hop = H.get8(ip + H.IPV6_HOP_LIMIT);
     if (hop <= 1) {
-      this.sendIcmpError(arrival, nbl, 6, ip, H.ICMPV6_TIME_EXCEEDED, 0, 0);
+      this.sendIcmpError(arrival, 6, ip, H.ICMPV6_TIME_EXCEEDED, 0, 0);
       return this.drop(nbl, DropReason.TtlExpired);
     }
     readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
     const route = this.routes.lookup6(scratch6);
     if (route < 0) {
-      this.sendIcmpError(arrival, nbl, 6, ip, H.ICMPV6_DEST_UNREACH, H.ICMPV6_NO_ROUTE, 0);
+      this.sendIcmpError(arrival, 6, ip, H.ICMPV6_DEST_UNREACH, H.ICMPV6_NO_ROUTE, 0);
       return this.drop(nbl, DropReason.NoRoute);
     }
     const out = this.interfaces[this.routes.interface6(route)]!;
@@ -843,7 +842,7 @@ export class IpLayer {
     r.ipHeaderSize = H.IPV6_HEADER;
     if (!this.classify(nbl)) return;
     if (nbl.FirstNetBuffer!.DataLength > out.mtu) {
-      this.sendIcmpError(arrival, nbl, 6, ip, H.ICMPV6_PACKET_TOO_BIG, 0, out.mtu);
+      this.sendIcmpError(arrival, 6, ip, H.ICMPV6_PACKET_TOO_BIG, 0, out.mtu);
       return this.drop(nbl, DropReason.TooBig);
     }
     H.put8(ip + H.IPV6_HOP_LIMIT, hop - 1);
@@ -1083,8 +1082,7 @@ export class IpLayer {
     r.remoteAddressVa = ip + H.IPV6_DESTINATION;
     r.ipHeaderSize = H.IPV6_HEADER;
     if (!this.classify(nbl)) return;
-    const hop = new Uint32Array(nextHop6); // copied: classify may have re-entered and reused the scratch
-    this.output6(out, nbl, hop);
+    this.output6(out, nbl, nextHop6);
   }
 
   private interfaceOf6(w: Uint32Array): number {
@@ -1119,16 +1117,14 @@ export class IpLayer {
    * broadcast or multicast, a non-first fragment, or an unspecified / multicast source. The error goes through
    * the OUTBOUND_ICMP_ERROR layer first. `extra` is the MTU (too big) or the pointer (parameter problem).
    */
-  sendIcmpError(
+  private sendIcmpError(
     iface: IpInterface,
-    offender: NET_BUFFER_LIST,
     version: number,
     ip: number,
     type: number,
     code: number,
     extra: number,
   ): void {
-    void offender;
     if (version === 4) {
       const src = H.get32(ip + H.IPV4_SOURCE);
       const dst = H.get32(ip + H.IPV4_DESTINATION);
@@ -1192,8 +1188,7 @@ export class IpLayer {
   }
 
   /** RFC 793 reset for a segment to a closed port (never in answer to a reset). */
-  private sendReset(iface: IpInterface, version: number, ip: number, t: number, length: number) {
-    void iface;
+  private sendReset(version: number, ip: number, t: number, length: number) {
     const flags = H.get8(t + H.TCP_FLAGS);
     if ((flags & H.TCP_RST) !== 0) return;
     const dataLength = length - ((H.get8(t + H.TCP_OFFSET) >>> 4) << 2);
@@ -1264,8 +1259,7 @@ export class IpLayer {
     this.send6(nbl, H.IPPROTO_ICMPV6, src, dst, 255);
   }
 
-  private sendNeighborAdvert(out: IpInterface, targetVa: number, toVa: number, toAllNodes: boolean, toMac: number) {
-    void toMac;
+  private sendNeighborAdvert(out: IpInterface, targetVa: number, toVa: number, toAllNodes: boolean) {
     const nbl = this.allocate(32 + 32);
     if (nbl === null) return;
     const nb = nbl.FirstNetBuffer!;
@@ -1300,6 +1294,25 @@ export class IpLayer {
     dstPort: number,
     payload: Uint8Array,
     tcpFlags = H.TCP_ACK_FLAG,
+  ): boolean {
+    this.processingDepth++;
+    let sent: boolean;
+    try {
+      sent = this.originate(protocol, srcPort, dst, dstPort, payload, tcpFlags);
+    } finally {
+      this.processingDepth--;
+    }
+    if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+    return sent;
+  }
+
+  private originate(
+    protocol: number,
+    srcPort: number,
+    dst: number | Uint32Array,
+    dstPort: number,
+    payload: Uint8Array,
+    tcpFlags: number,
   ): boolean {
     const v6 = typeof dst !== 'number';
     const header = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER;
@@ -1462,7 +1475,14 @@ export class IpLayer {
   private classify(nbl: NET_BUFFER_LIST): boolean {
     if (this.classifier === null) return true;
     this.event('classify', nbl, `${this.request.layerId}`);
-    const verdict = this.classifier(this.request);
+    // A callout may inject from its classifyFn: the injected packet waits until this one is done.
+    this.processingDepth++;
+    let verdict: number;
+    try {
+      verdict = this.classifier(this.request);
+    } finally {
+      this.processingDepth--;
+    }
     if (verdict === Verdict.Permit) return true;
     if (verdict === Verdict.Absorb) this.absorbed(nbl);
     else this.drop(nbl, DropReason.WfpBlock);
@@ -1478,8 +1498,8 @@ export class IpLayer {
       if (action === ICMP_ON_DROP && direction === DIRECTION_INBOUND) {
         const ip = contiguous(nbl.FirstNetBuffer!, 1);
         const iface = this.interfaces[ifIndex]!;
-        if (version === 4) this.sendIcmpError(iface, nbl, 4, ip, H.ICMP_DEST_UNREACH, 13, 0);
-        else this.sendIcmpError(iface, nbl, 6, ip, H.ICMPV6_DEST_UNREACH, 1, 0);
+        if (version === 4) this.sendIcmpError(iface, 4, ip, H.ICMP_DEST_UNREACH, 13, 0);
+        else this.sendIcmpError(iface, 6, ip, H.ICMPV6_DEST_UNREACH, 1, 0);
       }
       this.drop(nbl, DropReason.FirewallHook);
       return false;
@@ -1491,53 +1511,21 @@ export class IpLayer {
     this.release(nbl, 0);
     replacement.ProtocolReserved[0] = Origin.Own;
     this.counters.originated++;
-    const ip = contiguous(replacement.FirstNetBuffer!, 1);
-    const iface = this.interfaces[ifIndex]!;
-    if (direction === DIRECTION_INBOUND) {
-      if (version === 4) this.receive4AfterHook(iface, replacement, ip);
-      else this.receive6AfterHook(iface, replacement, ip);
-    } else if (version === 4) this.sendIp4AfterHook(replacement, ip);
-    else this.sendIp6AfterHook(replacement, ip);
+    this.afterHook(direction, version, this.interfaces[ifIndex]!, replacement);
     return false;
   }
 
-  private receive4AfterHook(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
+  /** Carries a hook's replacement on along the path its original was on, without running the hooks again. */
+  private afterHook(direction: number, version: number, iface: IpInterface, nbl: NET_BUFFER_LIST): void {
     const saved = this.firewallHook;
     this.firewallHook = null;
     try {
-      this.receive4(iface, nbl, -1);
-    } finally {
-      this.firewallHook = saved;
-    }
-    void ip;
-  }
-
-  private receive6AfterHook(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
-    const saved = this.firewallHook;
-    this.firewallHook = null;
-    try {
-      this.receive6(iface, nbl, -1);
-    } finally {
-      this.firewallHook = saved;
-    }
-    void ip;
-  }
-
-  private sendIp4AfterHook(nbl: NET_BUFFER_LIST, ip: number) {
-    const saved = this.firewallHook;
-    this.firewallHook = null;
-    try {
-      this.sendIp4(nbl, ip);
-    } finally {
-      this.firewallHook = saved;
-    }
-  }
-
-  private sendIp6AfterHook(nbl: NET_BUFFER_LIST, ip: number) {
-    const saved = this.firewallHook;
-    this.firewallHook = null;
-    try {
-      this.sendIp6(nbl, ip);
+      const ip = contiguous(nbl.FirstNetBuffer!, 1);
+      if (direction === DIRECTION_INBOUND) {
+        if (version === 4) this.receive4(iface, nbl, -1);
+        else this.receive6(iface, nbl, -1);
+      } else if (version === 4) this.sendIp4(nbl, ip);
+      else this.sendIp6(nbl, ip);
     } finally {
       this.firewallHook = saved;
     }
