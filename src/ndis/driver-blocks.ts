@@ -118,6 +118,8 @@ export class NdisProtocolBlock {
   readonly chars: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS;
   readonly address: number;
   readonly opens: NdisOpenBlock[] = [];
+  /** Adapters NDIS already offered to ProtocolBindAdapterEx (each is offered once, bound or declined). */
+  readonly offered = new Set<NdisMiniportBlock>();
   registered = true;
   constructor(context: NDIS_HANDLE, chars: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS, address: number) {
     this.ProtocolDriverContext = context;

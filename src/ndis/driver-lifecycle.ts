@@ -472,10 +472,11 @@ function bindProtocol(adapter: NdisMiniportBlock, protocol: NdisProtocolBlock): 
       context.active = false;
       return true;
     }
-    if (protocol.opens.some((o) => o.adapter === adapter)) {
+    if (protocol.offered.has(adapter)) {
       context.active = false;
       return true;
     }
+    protocol.offered.add(adapter);
     const status = protocol.chars.BindAdapterHandlerEx!(
       protocol.ProtocolDriverContext,
       context,
@@ -810,6 +811,7 @@ export function haltAdapter(adapter: NdisMiniportBlock, haltAction = NdisHaltDev
       );
     }
     adapter.state = RunState.Halted;
+    for (const protocol of registry.protocols) protocol.offered.delete(adapter);
     const i = registry.adapters.indexOf(adapter);
     if (i >= 0) registry.adapters.splice(i, 1);
     const j = adapter.driver.adapters.indexOf(adapter);

@@ -159,6 +159,23 @@ describe('registration, binding and the adapter life cycle', () => {
     assert.equal(p.bindings.length, 0);
   });
 
+  it('NDIS offers each adapter to a protocol once: a protocol that declines is not asked again when more adapters or filters arrive', () => {
+    const m = new TestMiniport();
+    m.register();
+    const p = new TestProtocol();
+    const offered: string[] = [];
+    p.chars.BindAdapterHandlerEx = (_ctx, _bindContext, params) => {
+      offered.push(params.AdapterName);
+      return 0xc0010007 | 0;
+    };
+    p.register();
+    addMiniportAdapter(m.handle as never, { name: 'One' });
+    new TestFilter({ name: 'F', log: [] }).register();
+    addMiniportAdapter(m.handle as never, { name: 'Two' });
+    drainNdisPnpWork();
+    assert.deepEqual(offered, ['One', 'Two']);
+  });
+
   it('a bind that pends finishes with NdisCompleteBindAdapterEx; the binding is restarted (NetEventRestart) before it may send', () => {
     const m = new TestMiniport();
     m.register();
