@@ -161,6 +161,8 @@ export class NicCounters {
   sendsBadLength = 0;
   /** Sends with no wire connected (completed with success and lost, as on an unplugged cable). */
   sendsNoCarrier = 0;
+  /** Sends lost because the wire's ring could not grow (pool exhausted): completed with success, as a collision. */
+  sendsWireFull = 0;
   /** Frames off the wire not for this NIC (its packet filter): not a drop, a NIC's normal filtering. */
   filtered = 0;
   /** Frames dropped: no free receive buffer. */
@@ -612,6 +614,10 @@ export class VirtualNic implements WirePort {
           }
         }
         wire.commit(at, length, this.port);
+        if (at === 0) {
+          c.sendsWireFull++;
+          continue;
+        }
         c.framesOut++;
         c.bytesOut += length;
       }

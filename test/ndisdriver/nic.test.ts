@@ -4,6 +4,7 @@ import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
 import { drainDeferredWork } from '../../src/kernel/deferred.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { bytesAt } from '../../src/kernel/memory.js';
+import { StatusError } from '../../src/kernel/status.js';
 import { mdlVa } from '../../src/ndis/chain.js';
 import { RunState } from '../../src/ndis/driver-blocks.js';
 import { unloadVirtualNicDriver, VirtualNic } from '../../src/stack/nic.js';
@@ -19,6 +20,7 @@ import {
   NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
   NDIS_RECEIVE_FLAGS_RESOURCES,
   NDIS_STATUS_LINK_STATE,
+  NDIS_STATUS_RESOURCES,
   NDIS_STATUS_SUCCESS,
   NdisAllocateNetBufferList,
   NdisDeregisterProtocolDriver,
@@ -245,6 +247,16 @@ describe('the virtual NIC (a miniport) and the wire', () => {
     sendFrame(b, frame(MAC_B, MAC_A, [1]));
     assert.equal(nic.counters.sendsNoCarrier, 1, 'a frame sent with no cable is lost and counted');
     wire.close();
+  });
+
+  it('a NIC whose receive buffers do not fit in the pool fails to initialize with NDIS_STATUS_RESOURCES, leaving nothing behind', () => {
+    resetSystem({ poolLimit: 256 * 1024 });
+    assert.throws(
+      () => new VirtualNic({ name: 'big', receiveBuffers: 1000 }),
+      (e: unknown) => e instanceof StatusError && e.status === NDIS_STATUS_RESOURCES,
+    );
+    unloadVirtualNicDriver();
+    assert.deepEqual(collectLeaks(), []);
   });
 
   it('a paused NIC completes sends with NDIS_STATUS_PAUSED and drops what arrives (paused), each counted', () => {
