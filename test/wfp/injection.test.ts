@@ -15,13 +15,16 @@ import {
   FWP_ACTION_BLOCK,
   FWP_ACTION_CALLOUT_TERMINATING,
   FWP_ACTION_PERMIT,
+  FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW,
   FWP_MATCH_EQUAL,
   FWP_UINT16,
   FWP_UINT32,
+  FWPM_CALLOUT0,
   FWPM_CONDITION_IP_REMOTE_PORT,
   FWPM_LAYER_INBOUND_IPPACKET_V4,
   FWPM_LAYER_OUTBOUND_IPPACKET_V4,
   FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
+  FWPS_CALLOUT0,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
   FWPS_FIELD_OUTBOUND_IPPACKET_V4_IP_LOCAL_ADDRESS,
   FWPS_FIELD_OUTBOUND_IPPACKET_V4_IP_REMOTE_ADDRESS,
@@ -42,7 +45,9 @@ import {
   FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
   FWPS_RIGHT_ACTION_WRITE,
   FWPS_TRANSPORT_SEND_PARAMS0,
+  FwpmCalloutAdd0,
   FwpsAllocateCloneNetBufferList0,
+  FwpsCalloutRegister0,
   FwpsCalloutUnregisterById0,
   FwpsConstructIpHeaderForTransportPacket0,
   FwpsFlowAssociateContext0,
@@ -66,7 +71,7 @@ import {
 } from '../../src/wfp/index.js';
 import { assertBugCheck } from '../helpers.js';
 import { assertNothingLeft, dataOf, freePool, packet, udp4, wfpPool } from './packetUtil.js';
-import { addCallout, addFilter, cond, guid, intValue, ipv4, noMetadata, openEngine } from './util.js';
+import { addCallout, addFilter, calloutDevice, cond, guid, intValue, ipv4, noMetadata, openEngine } from './util.js';
 
 const LOCAL = ipv4(10, 0, 0, 1);
 const REMOTE = ipv4(192, 0, 2, 7);
@@ -613,5 +618,82 @@ describe('flow contexts (FwpsFlowAssociateContext0, FwpsFlowRemoveContext0, flow
     assert.deepEqual(deleted, []);
     await settle();
     assert.deepEqual(deleted, [9]);
+  });
+});
+
+describe('callout versions and flags', () => {
+  beforeEach(() => resetSystem());
+
+  it('FwpsCalloutRegister0 calls classifyFn0 without classifyContext; Register1 passes it', () => {
+    const h = openEngine();
+    const m = new FWPM_CALLOUT0();
+    m.calloutKey = guid(0x10);
+    m.applicableLayer = FWPM_LAYER_OUTBOUND_TRANSPORT_V4;
+    assert.equal(FwpmCalloutAdd0(h, m, null, null), STATUS_SUCCESS);
+    const args: unknown[][] = [];
+    const c = new FWPS_CALLOUT0();
+    c.calloutKey = guid(0x10);
+    c.classifyFn = (...a: unknown[]) => {
+      args.push(a);
+      (a[5] as { actionType: number }).actionType = FWP_ACTION_PERMIT;
+    };
+    c.notifyFn = () => STATUS_SUCCESS;
+    assert.equal(FwpsCalloutRegister0(calloutDevice(), c, null), STATUS_SUCCESS);
+    addFilter(h, { action: FWP_ACTION_CALLOUT_TERMINATING, calloutKey: guid(0x10), rawContext: 5n });
+    const values = new FWPS_INCOMING_VALUES0(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, 16);
+    classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, values, noMetadata(), null, 'ctx');
+    assert.equal(args[0]!.length, 6, 'classifyFn0: values, metadata, layerData, filter, flowContext, classifyOut');
+    assert.equal((args[0]![3] as { context: bigint }).context, 5n);
+    const seen: unknown[] = [];
+    addCallout(h, guid(0x11), (_v, _m, _d, classifyContext, _f, _fl, out) => {
+      seen.push(classifyContext);
+      out.actionType = FWP_ACTION_PERMIT;
+    });
+    addFilter(h, { action: FWP_ACTION_CALLOUT_TERMINATING, calloutKey: guid(0x11), weight: 0xffffffffffffffffn });
+    classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, values, noMetadata(), null, 'ctx');
+    assert.deepEqual(seen, ['ctx']);
+  });
+
+  it('FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW: the callout runs only for flows it has a context on', () => {
+    const h = openEngine();
+    let calls = 0;
+    const id = addCallout(
+      h,
+      KEY,
+      (_v, _m, _d, _c, _f, _fl, out) => {
+        calls++;
+        out.actionType = FWP_ACTION_BLOCK;
+      },
+      { flags: FWP_CALLOUT_FLAG_CONDITIONAL_ON_FLOW },
+    );
+    addFilter(h, { action: FWP_ACTION_CALLOUT_TERMINATING, calloutKey: KEY });
+    const values = new FWPS_INCOMING_VALUES0(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, 16);
+    const meta = noMetadata();
+    meta.currentMetadataValues = FWPS_METADATA_FIELD_FLOW_HANDLE;
+    meta.flowHandle = 3;
+    assert.equal(classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, values, meta, null).actionType, FWP_ACTION_PERMIT);
+    assert.equal(calls, 0);
+    FwpsFlowAssociateContext0(3, FWPS_LAYER_OUTBOUND_TRANSPORT_V4, id, 1);
+    assert.equal(classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, values, meta, null).actionType, FWP_ACTION_BLOCK);
+    assert.equal(calls, 1);
+  });
+
+  it('destroying an injection handle lets its pending injections complete', async () => {
+    setInjectionSink(new RecordingSink());
+    const inj = handle();
+    const pool = wfpPool();
+    const { nbl, chain } = packet(pool, udp4(LOCAL, REMOTE, 1, 2));
+    let done = 0;
+    assert.equal(
+      FwpsInjectNetworkSendAsync0(inj, null, 0, 1, nbl, () => done++, null),
+      STATUS_SUCCESS,
+    );
+    assert.equal(FwpsInjectionHandleDestroy0(inj), STATUS_SUCCESS);
+    completeInjectedNetBufferList(nbl, STATUS_SUCCESS);
+    await settle();
+    assert.equal(done, 1);
+    FwpsFreeNetBufferList0(nbl);
+    chain.free();
+    freePool(pool);
   });
 });
