@@ -3,10 +3,12 @@
  * and neighbour discovery, with the firewall hook and the WFP layers called where tcpip calls them.
  *
  * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through: a received
- * frame is validated in place, forwarded in place (TTL and MACs rewritten in its own buffer) and returned to its
- * adapter when the send completes. Each list records in ProtocolReserved where it came from, so that whatever
- * happens to it, it goes back to its owner: the adapter that indicated it (NdisReturnNetBufferLists), the host's
- * own pool, or the callout that injected it.
+ * frame is validated in place and forwarded in place (TTL and MACs rewritten in its own buffer, sent as a clone
+ * that shares its MDLs, since a protocol may not send what it was indicated), and the original goes back to its
+ * adapter when the clone's send completes. Each list records in ProtocolReserved where it came from, so that
+ * whatever happens to it, it goes back to its owner: the adapter that indicated it (NdisReturnNetBufferLists),
+ * the host's own pool, or the callout that injected it. Injected packets wait until the packet being processed is
+ * done: a callout's injection never re-enters the host mid-packet.
  *
  * The data offset moves as on Windows: at the link header on receive, advanced to the IP header, to the
  * transport header for INBOUND_IPPACKET, to the payload for INBOUND_TRANSPORT and DATAGRAM_DATA; retreated to the
