@@ -40,6 +40,8 @@ import {
   setInjection,
   takeRecord,
 } from './injectionState.js';
+// sink.ts imports this module too; each only uses the other's exports at call time, so the cycle is safe.
+import { EngineOnlyInjectionSink, ipVersionOf } from './sink.js';
 import type { FWPS_TRANSPORT_SEND_PARAMS0 } from './structures.js';
 
 export { type FWPS_INJECT_COMPLETE0, FwpsInjectionHandle } from './injectionState.js';
@@ -89,24 +91,16 @@ export interface InjectionSink {
 }
 
 let sink: InjectionSink | null = null;
-let defaultSink: () => InjectionSink = () => {
-  throw new Error('no injection sink');
-};
 
 /** Registers the host's sink (null goes back to the engine-only loopback sink). */
 export function setInjectionSink(s: InjectionSink | null): void {
   sink = s;
 }
 
-/** The sink injections go to now. */
+/** The sink injections go to now: the host's, or the engine-only loopback until the host registers one. */
 export function currentInjectionSink(): InjectionSink {
-  if (sink === null) sink = defaultSink();
+  if (sink === null) sink = new EngineOnlyInjectionSink();
   return sink;
-}
-
-/** Used by sink.ts to provide the built-in sink without an import cycle. */
-export function setDefaultInjectionSinkFactory(factory: () => InjectionSink): void {
-  defaultSink = factory;
 }
 
 const KNOWN_TYPES =
@@ -201,13 +195,7 @@ function networkFamily(handle: unknown, nbl: NET_BUFFER_LIST | null): number {
   if (!(handle instanceof FwpsInjectionHandle) || handle.addressFamily !== AF_UNSPEC || nbl === null) {
     return handle instanceof FwpsInjectionHandle ? handle.addressFamily : AF_UNSPEC;
   }
-  return ipVersionFamily(nbl);
-}
-
-let ipVersionFamily: (nbl: NET_BUFFER_LIST) => number = () => AF_UNSPEC;
-/** Used by sink.ts (which reads headers) to tell the IP version of a packet. */
-export function setIpVersionReader(reader: (nbl: NET_BUFFER_LIST) => number): void {
-  ipVersionFamily = reader;
+  return ipVersionOf(nbl);
 }
 
 /**

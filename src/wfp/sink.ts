@@ -25,12 +25,7 @@ import {
   FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE,
 } from './constants.js';
 import * as F from './fields.js';
-import {
-  completeInjectedNetBufferList,
-  type InjectionSink,
-  setDefaultInjectionSinkFactory,
-  setIpVersionReader,
-} from './injection.js';
+import { completeInjectedNetBufferList, type InjectionSink } from './injection.js';
 import { layerById } from './layers.js';
 import {
   FWPS_INCOMING_METADATA_VALUES0,
@@ -380,10 +375,11 @@ export class EngineOnlyInjectionSink implements InjectionSink {
   }
 }
 
-setDefaultInjectionSinkFactory(() => new EngineOnlyInjectionSink());
 const versionByte = new Uint8Array(1);
-setIpVersionReader((nbl) => {
+
+/** The address family of the IP header at the start of `nbl`'s data (AF_UNSPEC if there is none). */
+export function ipVersionOf(nbl: NET_BUFFER_LIST): number {
   if (peek(nbl, versionByte, 1) === 0) return AF_UNSPEC;
   const v = versionByte[0]! >> 4;
   return v === 4 ? AF_INET : v === 6 ? AF_INET6 : AF_UNSPEC;
-});
+}
