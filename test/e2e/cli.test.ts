@@ -242,6 +242,19 @@ describe('wdknet run (end to end)', () => {
     assert.ok(doc.traceEvents.some((e) => e.name.startsWith('dropped: TTL')));
   });
 
+  it('a driver that bug-checks mid-run: the bug check is printed with its code and parameters, exit 2', () => {
+    const r = cli(['run', '--no-progress', '--no-examples', '--driver', join(root, 'test/e2e/fixtures/bad-hook.ts')]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stdout, /BUG CHECK BAD_POOL_CALLER \(0xC2; 0x46, 0x10000008, 0x0, 0x0\)/);
+  });
+
+  it('a driver that leaks pool: the leak is listed with its tag, exit 1', () => {
+    const r = cli(['run', '--no-progress', '--no-examples', '--driver', join(root, 'test/e2e/fixtures/leaky.ts')]);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /Leaks: 1 outstanding:\n +pool +'Leak' +100 B/);
+    assert.match(r.stdout, / Leak Nonp +1 +0 +1 +100 +100/, 'poolmon shows it too');
+  });
+
   it('a bad capture is a clear error naming the offset and field, exit 3', () => {
     const bad = join(tmp, 'bad.pcap');
     writeFileSync(bad, Uint8Array.from([0xd4, 0xc3, 0xb2, 0xa1, 9, 0, 4, 0, ...new Array(16).fill(0)]));
