@@ -139,6 +139,12 @@ export interface VirtualNicOptions {
   receiveWithResources?: boolean;
   /** Below this many free receive buffers, indications use RESOURCES (default receiveBuffers / 8). */
   lowWater?: number;
+  /**
+   * Frames from the wire indicated together in one NET_BUFFER_LIST chain (default 1: each frame at once). With
+   * more, the NIC collects up to this many and indicates them when the batch is full or the wire has delivered
+   * everything it had (as a NIC's DPC indicates what one interrupt brought).
+   */
+  receiveBatch?: number;
   /** Initial packet filter (default directed, multicast and broadcast). */
   packetFilter?: number;
 }
@@ -258,6 +264,11 @@ export class VirtualNic implements WirePort {
   private readonly receiveBuffers: number;
   private readonly receiveWithResources: boolean;
   private readonly lowWater: number;
+  private readonly receiveBatch: number;
+  /** Received frames waiting to be indicated as one chain. */
+  private batchHead: NET_BUFFER_LIST | null = null;
+  private batchTail: NET_BUFFER_LIST | null = null;
+  private batchCount = 0;
   private state: number = RunStateNic.Paused;
   private pausePending = false;
   private rxPool: NetBufferListPool | null = null;
@@ -276,6 +287,7 @@ export class VirtualNic implements WirePort {
     this.mtu = options.mtu ?? 1500;
     this.receiveBuffers = options.receiveBuffers ?? 64;
     this.receiveWithResources = options.receiveWithResources ?? false;
+    this.receiveBatch = Math.max(1, options.receiveBatch ?? 1);
     this.lowWater = options.lowWater ?? Math.floor(this.receiveBuffers / 8);
     this.packetFilter =
       options.packetFilter ?? NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST;
@@ -365,11 +377,30 @@ export class VirtualNic implements WirePort {
     if (nbl === null) return;
     const va = mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE;
     memory.copyWithin(va, address - ARENA_BASE, address - ARENA_BASE + length);
-    this.indicate(nbl, length);
+    if (this.receiveBatch === 1) {
+      this.indicate(nbl, length);
+      return;
+    }
+    this.prepare(nbl, length);
+    if (this.batchTail === null) this.batchHead = nbl;
+    else this.batchTail.Next = nbl;
+    this.batchTail = nbl;
+    if (++this.batchCount >= this.receiveBatch) this.flush();
+  }
+
+  /** Indicates the frames collected so far as one chain (the wire calls this when it has delivered all it had). */
+  flush(): void {
+    const head = this.batchHead;
+    if (head === null) return;
+    const count = this.batchCount;
+    this.batchHead = this.batchTail = null;
+    this.batchCount = 0;
+    this.indicateChain(head, count, this.receiveWithResources || this.free.length < this.lowWater);
   }
 
   /** A frame arrives from outside the wire (a capture feeding this NIC): its bytes are copied once. */
   indicateFrame(frame: Uint8Array): void {
+    this.flush();
     const nbl = this.takeReceiveBuffer(-1, frame.length, frame);
     if (nbl === null) return;
     memory.set(frame, mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE);
@@ -382,6 +413,7 @@ export class VirtualNic implements WirePort {
    * RESOURCES, otherwise when the NBL is returned). Returns false (and calls nothing) if it was dropped.
    */
   indicateMemory(address: number, length: number, release: (() => void) | null = null): boolean {
+    this.flush();
     if (!this.accept(address, length, null)) return false;
     const mdl = NdisAllocateMdl(this.adapter, address, length);
     const nbl = mdl === null ? null : NdisAllocateNetBufferAndNetBufferList(this.zcPool!, 0, 0, mdl, 0, length);
@@ -438,26 +470,41 @@ export class VirtualNic implements WirePort {
     return true;
   }
 
-  private indicate(nbl: NET_BUFFER_LIST, length: number): void {
-    const nb = nbl.FirstNetBuffer!;
-    nb.DataLength = length;
+  /** Fills in a receive NBL for a frame of `length` bytes. */
+  private prepare(nbl: NET_BUFFER_LIST, length: number): void {
+    nbl.FirstNetBuffer!.DataLength = length;
     nbl.Next = null;
     nbl.Status = NDIS_STATUS_SUCCESS;
     nbl.SourceHandle = this.adapter;
+    this.counters.framesIn++;
+    this.counters.bytesIn += length;
+  }
+
+  private indicate(nbl: NET_BUFFER_LIST, length: number): void {
+    this.prepare(nbl, length);
     const zeroCopy = nbl.MiniportReserved[0] === ZERO_COPY;
-    const resources = this.receiveWithResources || (!zeroCopy && this.free.length < this.lowWater);
+    this.indicateChain(nbl, 1, this.receiveWithResources || (!zeroCopy && this.free.length < this.lowWater));
+  }
+
+  /** NdisMIndicateReceiveNetBufferLists for a prepared chain; with RESOURCES the NBLs are reused at once. */
+  private indicateChain(head: NET_BUFFER_LIST, count: number, resources: boolean): void {
     const c = this.counters;
-    c.framesIn++;
-    c.bytesIn += length;
     let flags = KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL : 0;
     if (resources) {
       flags |= NDIS_RECEIVE_FLAGS_RESOURCES;
-      c.indicatedWithResources++;
+      c.indicatedWithResources += count;
     } else {
-      this.rxOut++;
+      this.rxOut += count;
     }
-    NdisMIndicateReceiveNetBufferLists(this.adapter, nbl, 0, 1, flags);
-    if (resources) this.recycle(nbl);
+    NdisMIndicateReceiveNetBufferLists(this.adapter, head, 0, count, flags);
+    if (!resources) return;
+    let x: NET_BUFFER_LIST | null = head;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      x.Next = null;
+      this.recycle(x);
+      x = next;
+    }
   }
 
   /** A receive NBL is the NIC's again. */
@@ -557,6 +604,19 @@ export class VirtualNic implements WirePort {
 
   /** MiniportPause: pends until every receive indication has been returned. */
   pause(): number {
+    // Frames collected but not yet indicated are the NIC's own: a pausing NIC drops them.
+    let x = this.batchHead;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      x.Next = null;
+      this.counters.framesIn--;
+      this.counters.bytesIn -= x.FirstNetBuffer!.DataLength;
+      this.counters.dropPaused++;
+      this.free.push(x);
+      x = next;
+    }
+    this.batchHead = this.batchTail = null;
+    this.batchCount = 0;
     if (this.rxOut > 0) {
       this.state = RunStateNic.Pausing;
       this.pausePending = true;

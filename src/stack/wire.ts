@@ -28,6 +28,8 @@ export interface WirePort {
    * wire reuses its ring); the port copies what it keeps.
    */
   receiveFrame(address: number, length: number): void;
+  /** Called once the wire has delivered every frame it had (a NIC indicates what it collected). */
+  flush?(): void;
 }
 
 /** Called with every frame put on the wire: a view of its bytes (valid during the call) and the sender's id. */
@@ -171,6 +173,17 @@ export class Wire {
   /** Delivers every queued frame (and frames queued meanwhile) in order. Returns how many were delivered. */
   drain(): number {
     this.scheduled = false;
+    let delivered = 0;
+    do {
+      delivered += this.deliverQueued();
+      // Ports that batch indicate now; what they send in reply is queued, and delivered in the next pass.
+      const ports = this.ports;
+      for (let p = 0; p < ports.length; p++) ports[p]?.flush?.();
+    } while (this.count > 0);
+    return delivered;
+  }
+
+  private deliverQueued(): number {
     let delivered = 0;
     while (this.count > 0) {
       const slot = this.head;

@@ -314,8 +314,10 @@ export class TestBinding {
   params: NDIS_BIND_PARAMETERS | null = null;
   /** NBLs received (all indications, in order). */
   received: NET_BUFFER_LIST[] = [];
-  /** Receive flags of each indication. */
+  /** Receive flags of each NBL received. */
   receiveFlags: number[] = [];
+  /** NumberOfNetBufferLists of each indication. */
+  indicationSizes: number[] = [];
   /** NBLs held (indicated without RESOURCES, not yet returned). */
   holding: NET_BUFFER_LIST[] = [];
   /** Sends completed to the protocol: the NBL, its id (Scratch) and its status at that moment. */
@@ -393,8 +395,9 @@ export class TestProtocol {
       (ctx as TestBinding).pnpEvents.push(event.NetPnPEvent.NetEvent);
       return NDIS_STATUS_SUCCESS;
     };
-    c.ReceiveNetBufferListsHandler = (ctx, nbls, _port, _count, flags) => {
+    c.ReceiveNetBufferListsHandler = (ctx, nbls, _port, count, flags) => {
       const b = ctx as TestBinding;
+      b.indicationSizes.push(count);
       for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
         b.received.push(x);
         b.receiveFlags.push(flags);

@@ -161,6 +161,30 @@ describe('the virtual NIC (a miniport) and the wire', () => {
     b.returnHeld();
   });
 
+  it('with receiveBatch the NIC indicates what one drain brought as NET_BUFFER_LIST chains of up to that many, in order', () => {
+    const { wire, nicB, a, b } = twoHosts({}, { receiveBatch: 4 });
+    for (let i = 0; i < 10; i++) sendFrame(a, frame(MAC_B, MAC_A, [i]));
+    wire.drain();
+    assert.deepEqual(b.indicationSizes, [4, 4, 2]);
+    assert.deepEqual(
+      b.received.map((_, i) => dataOf(b, i)[14]),
+      [0, 1, 2, 3, 4, 5, 6, 7, 8, 9],
+    );
+    b.returnHeld();
+    assert.equal(nicB.counters.returned, 10);
+    const {
+      wire: w2,
+      a: a2,
+      b: b2,
+    } = (() => {
+      resetSystem();
+      return twoHosts({}, { receiveBatch: 3, receiveWithResources: true, receiveBuffers: 3 });
+    })();
+    for (let i = 0; i < 7; i++) sendFrame(a2, frame(MAC_B, MAC_A, [i]));
+    w2.drain();
+    assert.deepEqual(b2.indicationSizes, [3, 3, 1], 'RESOURCES chains give their buffers back at once');
+  });
+
   it('with receiveWithResources every indication carries NDIS_RECEIVE_FLAGS_RESOURCES and the buffer is reused at once', () => {
     const { wire, nicB, a, b } = twoHosts({}, { receiveWithResources: true, receiveBuffers: 1 });
     for (let i = 0; i < 3; i++) sendFrame(a, frame(MAC_B, MAC_A, [i]));
