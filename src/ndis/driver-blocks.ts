@@ -22,12 +22,18 @@ import type {
 } from './driver-structures.js';
 import { driverViolation, NdisDriverViolation } from './driver-verifier.js';
 
-/** Pool tags of NDIS's driver-model blocks (decided; poolmon shows them as NdMd, NdMb, NdFd, NdFm, NdPr, NdOp). */
+// Pool tags of NDIS's driver-model blocks (decided: Windows does not document its own).
+/** Miniport driver blocks: "NdMd" in poolmon. */
 export const TAG_MINIPORT_DRIVER = poolTag('dMdN');
+/** Miniport adapter blocks: "NdMb". */
 export const TAG_MINIPORT_BLOCK = poolTag('bMdN');
+/** Filter driver blocks: "NdFd". */
 export const TAG_FILTER_DRIVER = poolTag('dFdN');
+/** Filter modules: "NdFm". */
 export const TAG_FILTER_MODULE = poolTag('mFdN');
+/** Protocol blocks: "NdPr". */
 export const TAG_PROTOCOL = poolTag('rPdN');
+/** Open blocks (bindings): "NdOp". */
 export const TAG_OPEN = poolTag('pOdN');
 
 /** Bytes charged for each block (decided: realistic orders of magnitude, not Windows' exact sizes). */
