@@ -59,7 +59,14 @@ import {
   FWPS_FILTER0,
   type GUID,
 } from './structures.js';
-import { type FWP_CONDITION_VALUE0, FWP_EMPTY, FWP_UINT8, FWP_UINT64, FWP_VALUE0 } from './values.js';
+import {
+  copyConditionValue,
+  type FWP_CONDITION_VALUE0,
+  FWP_EMPTY,
+  FWP_UINT8,
+  FWP_UINT64,
+  FWP_VALUE0,
+} from './values.js';
 
 /** DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 that wdknet uses for a WFP management call above PASSIVE_LEVEL. */
 export const WFP_RULE_IRQL_MANAGEMENT = 0x00090001;
@@ -404,9 +411,10 @@ export function FwpmFilterAdd0(
       g = { matchTypes: [], values: [] };
       byField.set(field, g);
     }
+    const copy = copyConditionValue(c.conditionValue);
     g.matchTypes.push(c.matchType);
-    g.values.push(c.conditionValue);
-    fwpsConditions.push(new FWPS_FILTER_CONDITION0(field, c.matchType, c.conditionValue));
+    g.values.push(copy);
+    fwpsConditions.push(new FWPS_FILTER_CONDITION0(field, c.matchType, copy));
   }
   const groups: ConditionGroup[] = [...byField].map(([field, g]) => ({
     field,

@@ -195,3 +195,47 @@ export function smallIntegerOf(v: FWP_VALUE0): number {
       return v.int32;
   }
 }
+
+function copyValue<T extends FWP_VALUE0>(to: T, from: FWP_VALUE0): T {
+  to.type = from.type;
+  to.uint8 = from.uint8;
+  to.uint16 = from.uint16;
+  to.uint32 = from.uint32;
+  to.uint64 = from.uint64;
+  to.int8 = from.int8;
+  to.int16 = from.int16;
+  to.int32 = from.int32;
+  to.int64 = from.int64;
+  to.float32 = from.float32;
+  to.double64 = from.double64;
+  to.byteArray16 = from.byteArray16 ? new FWP_BYTE_ARRAY16(Uint8Array.from(from.byteArray16.byteArray16)) : null;
+  to.byteBlob = from.byteBlob
+    ? new FWP_BYTE_BLOB(Uint8Array.from(from.byteBlob.data.subarray(0, from.byteBlob.size)))
+    : null;
+  to.sid = from.sid ? Uint8Array.from(from.sid) : null;
+  to.sd = from.sd ? new FWP_BYTE_BLOB(Uint8Array.from(from.sd.data)) : null;
+  to.tokenInformation = from.tokenInformation;
+  to.tokenAccessInformation = from.tokenAccessInformation;
+  to.unicodeString = from.unicodeString;
+  to.byteArray6 = from.byteArray6 ? Uint8Array.from(from.byteArray6) : null;
+  return to;
+}
+
+/**
+ * A deep copy of a condition value. The engine keeps copies, as BFE does: a driver may reuse or change its
+ * FWPM_FILTER_CONDITION0 array after FwpmFilterAdd0 returns without changing the filter.
+ */
+export function copyConditionValue(v: FWP_CONDITION_VALUE0): FWP_CONDITION_VALUE0 {
+  const c = copyValue(new FWP_CONDITION_VALUE0(), v);
+  c.v4AddrMask = v.v4AddrMask ? new FWP_V4_ADDR_AND_MASK(v.v4AddrMask.addr, v.v4AddrMask.mask) : null;
+  c.v6AddrMask = v.v6AddrMask
+    ? new FWP_V6_ADDR_AND_MASK(Uint8Array.from(v.v6AddrMask.addr), v.v6AddrMask.prefixLength)
+    : null;
+  c.rangeValue = v.rangeValue
+    ? new FWP_RANGE0(
+        copyValue(new FWP_VALUE0(), v.rangeValue.valueLow),
+        copyValue(new FWP_VALUE0(), v.rangeValue.valueHigh),
+      )
+    : null;
+  return c;
+}

@@ -333,6 +333,20 @@ describe('FwpmFilterAdd0 / FwpmFilterDelete*', () => {
     assert.equal(FwpmFilterDeleteById0(h, id.value), STATUS_FWP_FILTER_NOT_FOUND);
   });
 
+  it('keeps its own copy of the conditions: a driver may reuse its condition array for the next filter', () => {
+    const h = openEngine();
+    const port = intValue(FWP_UINT16, 80);
+    const conditions = [cond(FWPM_CONDITION_IP_REMOTE_PORT, FWP_MATCH_EQUAL, port)];
+    const first = addFilter(h, { action: FWP_ACTION_BLOCK, conditions });
+    port.uint16 = 443;
+    const second = addFilter(h, { action: FWP_ACTION_BLOCK, conditions });
+    const at = (remotePort: number) =>
+      classifyAtLayer(FWPS_LAYER_OUTBOUND_TRANSPORT_V4, transportValues({ ...PKT, remotePort }), noMetadata(), null)
+        .filterId;
+    assert.equal(at(80), first);
+    assert.equal(at(443), second);
+  });
+
   it('reports the documented errors', () => {
     const h = openEngine();
     assert.equal(tryAdd(h, { layerKey: guid(9), action: FWP_ACTION_BLOCK }), STATUS_FWP_LAYER_NOT_FOUND);
