@@ -30,6 +30,46 @@ export function tcpFlagsText(flags: number): string {
   return s === '' ? 'none' : s;
 }
 
+/**
+ * The TCP options of a decoded segment in tcpdump's words, in the order they appear (`mss 1460,sackOK,TS val 1
+ * ecr 0,nop,wscale 7`); a malformed option ends the list with `bad opt`.
+ */
+export function tcpOptionsText(bytes: Uint8Array, info: PacketInfo): string {
+  if (!info.has(Layer.Tcp) || info.l4HeaderLength <= 20) return '';
+  const out: string[] = [];
+  let p = info.l4Offset + 20;
+  const end = Math.min(info.l4Offset + info.l4HeaderLength, info.frameEnd);
+  while (p < end) {
+    const kind = bytes[p]!;
+    if (kind === 0) {
+      out.push('eol');
+      break;
+    }
+    if (kind === 1) {
+      out.push('nop');
+      p++;
+      continue;
+    }
+    const len = p + 1 < end ? bytes[p + 1]! : 0;
+    if (len < 2 || p + len > end) {
+      out.push('bad opt');
+      break;
+    }
+    const v = p + 2;
+    if (kind === 2 && len === 4) out.push(`mss ${(bytes[v]! << 8) | bytes[v + 1]!}`);
+    else if (kind === 3 && len === 3) out.push(`wscale ${bytes[v]}`);
+    else if (kind === 4 && len === 2) out.push('sackOK');
+    else if (kind === 5 && (len - 2) % 8 === 0) {
+      const blocks: string[] = [];
+      for (let b = v; b < p + len; b += 8) blocks.push(`{${read32(bytes, b)}:${read32(bytes, b + 4)}}`);
+      out.push(`sack ${(len - 2) / 8} ${blocks.join('')}`);
+    } else if (kind === 8 && len === 10) out.push(`TS val ${read32(bytes, v)} ecr ${read32(bytes, v + 4)}`);
+    else out.push(`unknown-${kind}`);
+    p += len;
+  }
+  return out.join(',');
+}
+
 function problemSuffix(info: PacketInfo): string {
   if (info.problem === Problem.None) return '';
   return ` [${LAYER_NAMES[info.problemLayer]} ${PROBLEM_TEXT[info.problem]}]`;
@@ -66,13 +106,8 @@ export function describeInfo(bytes: Uint8Array, info: PacketInfo, length: number
       else if (info.tcpFlags & (TCP_SYN | TCP_FIN | TCP_RST)) s += `, seq ${info.tcpSeq}`;
       if (info.tcpFlags & TCP_ACK) s += `, ack ${info.tcpAck}`;
       s += `, win ${info.tcpWindow}`;
-      const opts: string[] = [];
-      if (info.tcpMss >= 0) opts.push(`mss ${info.tcpMss}`);
-      if (info.tcpSackPermitted) opts.push('sackOK');
-      if (info.tcpHasTimestamp) opts.push(`TS val ${info.tcpTsVal} ecr ${info.tcpTsEcr}`);
-      if (info.tcpWindowScale >= 0) opts.push(`wscale ${info.tcpWindowScale}`);
-      if (info.tcpSackBlocks > 0) opts.push(`sack ${info.tcpSackBlocks}`);
-      if (opts.length > 0) s += `, options [${opts.join(',')}]`;
+      const opts = tcpOptionsText(bytes, info);
+      if (opts !== '') s += `, options [${opts}]`;
       line = `${s}, length ${l4len}`;
     } else if (info.has(Layer.Udp)) {
       line = `${proto} ${src}.${info.srcPort} > ${dst}.${info.dstPort}: UDP, length ${l4len}`;

@@ -352,7 +352,7 @@ describe('decode details', () => {
     });
     assert.equal(
       describeFrame(1, frame, 0, frame.length),
-      'IP 192.168.0.1.40000 > 192.168.0.2.80: Flags [S], seq 1000, win 64240, options [mss 1460,sackOK,wscale 7], length 0',
+      'IP 192.168.0.1.40000 > 192.168.0.2.80: Flags [S], seq 1000, win 64240, options [mss 1460,nop,nop,sackOK,nop,wscale 7], length 0',
     );
     const tree = decodeToJson(1, frame, 0, 40);
     assert.deepEqual(tree['problem'], { layer: 'ipv4', problem: 'truncated' });
