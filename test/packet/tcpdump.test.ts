@@ -1,7 +1,7 @@
 /**
  * describeFrame prints what tcpdump prints (`tcpdump -nn -S -t`) for the frames whose line is the network and
- * transport summary alone: TCP segments without data (flags, seq, ack, window, every option in order) and ICMP
- * echo messages. Lines where tcpdump goes on to decode an application protocol are not compared.
+ * transport summary alone: TCP segments (flags, seq or seq range, ack, window, every option in order), UDP
+ * datagrams and ICMP echo messages. Lines where tcpdump goes on to decode an application protocol are not compared.
  */
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
@@ -15,6 +15,8 @@ const run = promisify(execFile);
 beforeEach(() => resetSystem());
 
 const FILES = [
+  'tcp_rst_diag_payload.pcap',
+  'ipv4_tcp_http_xml_tso.pcap',
   'dns_tcp.pcap',
   'bgp-4byte-asn.pcap',
   'bgp-bgpsec.pcap',
@@ -23,7 +25,7 @@ const FILES = [
 ];
 
 describe('describe agrees with tcpdump', () => {
-  it('TCP segments without data and ICMP echo lines are printed as tcpdump prints them', async () => {
+  it('TCP, UDP and ICMP echo summary lines are printed as tcpdump prints them', async () => {
     let compared = 0;
     const wrong: string[] = [];
     const info = new PacketInfo();
@@ -35,9 +37,10 @@ describe('describe agrees with tcpdump', () => {
       assert.equal(lines.length, packets.length, `${f}: one tcpdump line per packet`);
       packets.forEach((p, i) => {
         const theirs = lines[i]!;
-        const tcpNoData = /Flags \[[^\]]*\].* length 0$/.test(theirs);
+        const tcp = /Flags \[[^\]]*\].* length \d+$/.test(theirs);
+        const udp = /: UDP, length \d+$/.test(theirs);
         const echo = /ICMP echo (request|reply), id \d+, seq \d+, length \d+$/.test(theirs);
-        if (!tcpNoData && !echo) return;
+        if (!tcp && !echo && !udp) return;
         decodeFrame(p.linkType, p.data, 0, p.data.length, info, p.origlen);
         const ours = describeInfo(p.data, info, p.origlen);
         compared++;
