@@ -36,6 +36,7 @@ import {
   FwpsInjectionHandle,
   type InjectionRecord,
   injectionOf,
+  liveHandles,
   releaseRecord,
   setInjection,
   takeRecord,
@@ -44,7 +45,13 @@ import {
 import { EngineOnlyInjectionSink, ipVersionOf } from './sink.js';
 import type { FWPS_TRANSPORT_SEND_PARAMS0 } from './structures.js';
 
-export { type FWPS_INJECT_COMPLETE0, FwpsInjectionHandle } from './injectionState.js';
+export {
+  type FWPS_INJECT_COMPLETE0,
+  FwpsInjectionHandle,
+  type OutstandingInjection,
+  outstandingInjectionHandles,
+  outstandingInjections,
+} from './injectionState.js';
 
 /** wdknet's DDI rule ids (DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1) for injection misuse. */
 export const WFP_RULE_IRQL_INJECTION = 0x00090030;
@@ -138,6 +145,7 @@ export function FwpsInjectionHandleDestroy0(injectionHandle: unknown): number {
   requireIrqlAtMost(PASSIVE_LEVEL, 'FwpsInjectionHandleDestroy0', WFP_RULE_IRQL_INJECTION);
   if (!(injectionHandle instanceof FwpsInjectionHandle) || !injectionHandle.live) return STATUS_INVALID_PARAMETER;
   injectionHandle.live = false;
+  liveHandles.delete(injectionHandle);
   return STATUS_SUCCESS;
 }
 

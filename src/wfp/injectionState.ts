@@ -20,8 +20,12 @@ export class FwpsInjectionHandle {
   constructor(addressFamily: number, injectionType: number) {
     this.addressFamily = addressFamily;
     this.injectionType = injectionType;
+    liveHandles.add(this);
   }
 }
+
+/** Handles created and not destroyed (for leak reports). */
+export const liveHandles = new Set<FwpsInjectionHandle>();
 
 /** FWPS_INJECT_COMPLETE0: (context, netBufferList, dispatchLevel). */
 export type FWPS_INJECT_COMPLETE0 = (context: unknown, netBufferList: NET_BUFFER_LIST, dispatchLevel: boolean) => void;
@@ -36,17 +40,33 @@ export class InjectionRecord {
   /** The host reported completion; the completion function is queued. */
   completing = false;
   status = 0;
+  /** Intrusive list of records in use (so listing them allocates nothing on the hot path). */
+  prev: InjectionRecord | null = null;
+  next: InjectionRecord | null = null;
 }
+
+/** The first record in use. */
+let active: InjectionRecord | null = null;
 
 const spare: InjectionRecord[] = [];
 
 /** A clean record (from the free list when possible). */
 export function takeRecord(): InjectionRecord {
-  return spare.pop() ?? new InjectionRecord();
+  const r = spare.pop() ?? new InjectionRecord();
+  r.prev = null;
+  r.next = active;
+  if (active !== null) active.prev = r;
+  active = r;
+  return r;
 }
 
 /** Returns a record to the free list. */
 export function releaseRecord(r: InjectionRecord): void {
+  if (r.prev !== null) r.prev.next = r.next;
+  else active = r.next;
+  if (r.next !== null) r.next.prev = r.prev;
+  r.prev = null;
+  r.next = null;
   r.handle = null;
   r.context = null;
   r.completionFn = null;
@@ -68,6 +88,31 @@ export function setInjection(nbl: NET_BUFFER_LIST, record: InjectionRecord | nul
   nbl.NetBufferListInfo[WfpNetBufferListInfo] = record;
 }
 
+/** An injection accepted and not yet completed, for leak reports. */
+export interface OutstandingInjection {
+  readonly handle: FwpsInjectionHandle;
+  readonly netBufferList: NET_BUFFER_LIST;
+  readonly injectionContext: unknown;
+  /** The host reported completion; the driver's completion function has not run yet. */
+  readonly completing: boolean;
+}
+
+/** Every injection not yet completed (the verifier's leak report: none should remain at the end of a run). */
+export function outstandingInjections(): OutstandingInjection[] {
+  const out: OutstandingInjection[] = [];
+  for (let r = active; r !== null; r = r.next) {
+    out.push({ handle: r.handle!, netBufferList: r.nbl!, injectionContext: r.context, completing: r.completing });
+  }
+  return out;
+}
+
+/** Injection handles not destroyed (FwpsInjectionHandleDestroy0 not called). */
+export function outstandingInjectionHandles(): FwpsInjectionHandle[] {
+  return [...liveHandles];
+}
+
 onSystemReset(() => {
   spare.length = 0;
+  active = null;
+  liveHandles.clear();
 });

@@ -64,6 +64,8 @@ import {
   FwpsQueryPacketInjectionState0,
   type InjectionSink,
   type LoopbackVerdict,
+  outstandingInjectionHandles,
+  outstandingInjections,
   STATUS_DEVICE_BUSY,
   STATUS_FWP_INJECT_HANDLE_CLOSING,
   setInjectionSink,
@@ -327,11 +329,24 @@ describe('injection functions: arguments, sink, completion, state', () => {
     assert.equal(FwpsInjectNetworkSendAsync0(net, 1, 0, 7, pkts[0]!.nbl, complete, null), STATUS_UNSUCCESSFUL);
     await settle();
     assert.equal(done, 5, 'a refused injection never completes');
+    assert.deepEqual(outstandingInjections(), [], 'and leaves nothing outstanding');
+    sink.refuse = 0;
+    assert.equal(FwpsInjectNetworkSendAsync0(net, 'pending', 0, 7, pkts[0]!.nbl, complete, null), STATUS_SUCCESS);
+    assert.deepEqual(
+      outstandingInjections().map((o) => [o.handle, o.netBufferList, o.injectionContext]),
+      [[net, pkts[0]!.nbl, 'pending']],
+      'the leak report lists an injection the host has not completed',
+    );
+    completeInjectedNetBufferList(pkts[0]!.nbl, STATUS_SUCCESS);
+    await settle();
     for (const p of pkts) {
       FwpsFreeNetBufferList0(p.nbl);
       p.chain.free();
     }
     freePool(pool);
+    assert.equal(outstandingInjectionHandles().length, 2);
+    FwpsInjectionHandleDestroy0(net);
+    FwpsInjectionHandleDestroy0(tr);
     assertNothingLeft();
   });
 

@@ -21,7 +21,11 @@ import {
   NET_BUFFER_LIST_POOL_PARAMETERS,
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
 } from '../../src/ndis/structures.js';
-import { FwpsAllocateNetBufferAndNetBufferList0 } from '../../src/wfp/index.js';
+import {
+  FwpsAllocateNetBufferAndNetBufferList0,
+  outstandingInjectionHandles,
+  outstandingInjections,
+} from '../../src/wfp/index.js';
 
 export const TAG = poolTag('tPFW');
 
@@ -143,6 +147,8 @@ export function freePool(pool: NetBufferListPool): void {
  * which NDIS keeps for reuse as Windows does.
  */
 export function assertNothingLeft(): void {
+  assert.deepEqual(outstandingInjections(), [], 'every injection completed');
+  assert.deepEqual(outstandingInjectionHandles(), [], 'every injection handle destroyed');
   assert.deepEqual(outstandingDescriptors(), []);
   assert.deepEqual(outstandingPools(), []);
   assert.deepEqual(
