@@ -33,7 +33,11 @@ import {
   NDIS_OPEN_PARAMETERS_REVISION_1,
   NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
   NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+  NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
   NDIS_RECEIVE_FLAGS_RESOURCES,
+  NDIS_RETURN_FLAGS_DISPATCH_LEVEL,
+  NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
+  NDIS_SEND_FLAGS_DISPATCH_LEVEL,
   NDIS_SIZEOF_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
   NDIS_SIZEOF_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
   NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
@@ -205,7 +209,9 @@ export class TestMiniport {
           adapter.wire.push(nblBytes(x));
           x.Status = NDIS_STATUS_SUCCESS;
         }
-        NdisMSendNetBufferListsComplete(adapter.handle, nbls, flags & 1);
+        const completeFlags =
+          (flags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
+        NdisMSendNetBufferListsComplete(adapter.handle, nbls, completeFlags);
       };
       c.ReturnNetBufferListsHandler = (context, nbls) => {
         const adapter = context as TestAdapter;
@@ -297,7 +303,10 @@ export class TestProtocol {
       c.ReceiveNetBufferListsHandler = (bindingContext, nbls, _port, _n, flags) => {
         const binding = bindingContext as TestBinding;
         for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) binding.received.push(nblBytes(x));
-        if ((flags & NDIS_RECEIVE_FLAGS_RESOURCES) === 0) NdisReturnNetBufferLists(binding.handle, nbls, flags & 1);
+        if ((flags & NDIS_RECEIVE_FLAGS_RESOURCES) === 0) {
+          const returnFlags = (flags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0;
+          NdisReturnNetBufferLists(binding.handle, nbls, returnFlags);
+        }
       };
       c.SendNetBufferListsCompleteHandler = (bindingContext, nbls) => {
         const binding = bindingContext as TestBinding;
