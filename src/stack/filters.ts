@@ -62,7 +62,20 @@ export class ClassifyRequest {
   nbl: NET_BUFFER_LIST | null = null;
   /** After a call that absorbed: the name of the callout that absorbed it. */
   absorbedBy = '';
+  /** Discard layers: FWPS_DISCARD_MODULE0 value, or -1 at other layers. */
+  discardModule = -1;
+  /** Discard layers: why (FWPS_GENERAL_DISCARD_REASON for the general module, else the host's DropReason). */
+  discardReason = 0;
+  /** Discard layers: the filter that blocked it, when a filter did. */
+  discardFilterId = 0;
 }
+
+/** FWPS_DISCARD_MODULE0 (fwpsk.h). */
+export const FWPS_DISCARD_MODULE_NETWORK = 0;
+export const FWPS_DISCARD_MODULE_TRANSPORT = 1;
+export const FWPS_DISCARD_MODULE_GENERAL = 2;
+/** FWPS_GENERAL_DISCARD_REASON: dropped by a filter. */
+export const FWPS_DISCARD_FIREWALL_POLICY = 0;
 
 /** Runs the filters of one layer on `request` and returns a {@link Verdict}. */
 export type Classifier = (request: ClassifyRequest) => number;

@@ -72,6 +72,10 @@ import {
   DROP,
   type FirewallHookCall,
   FORWARD,
+  FWPS_DISCARD_FIREWALL_POLICY,
+  FWPS_DISCARD_MODULE_GENERAL,
+  FWPS_DISCARD_MODULE_NETWORK,
+  FWPS_DISCARD_MODULE_TRANSPORT,
   ICMP_ON_DROP,
   Verdict,
 } from './filters.js';
@@ -300,9 +304,11 @@ export class IpLayer {
     if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
+      setDiscardLayer(nbl, -1);
       NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
       nbl = original;
     }
+    setDiscardLayer(nbl, -1);
     const origin = nbl.ProtocolReserved[0] as number;
     if (origin === Origin.Received) {
       restoreOffset(nbl);
@@ -325,6 +331,12 @@ export class IpLayer {
   }
 
   private drop(nbl: NET_BUFFER_LIST, reason: number) {
+    // Where tcpip discards a packet, the layer's DISCARD layer is classified (callouts audit drops there); a callout
+    // that absorbs it there takes it over. Drops outside a packet's own processing (a neighbour queue displacing
+    // an older packet, the end of the run) have no layer.
+    if (this.classifier !== null && reason !== DropReason.NeighborQueueFull && discardLayerOf(nbl) >= 0) {
+      if (this.classifyDiscard(nbl, reason)) return;
+    }
     this.counters.drop(reason);
     this.event('dropped', nbl, `${reason}`);
     this.release(nbl, STATUS_DROPPED);
@@ -410,6 +422,7 @@ export class IpLayer {
 
   /** IPv4 receive, data at the IP header (also where injected receives come in). */
   private receive4(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMac: number) {
+    setDiscardLayer(nbl, Layer.InboundIppacket4 + 1);
     const nb = nbl.FirstNetBuffer!;
     const ip = contiguous(nb, H.IPV4_HEADER);
     if (ip === 0) return this.drop(nbl, DropReason.Malformed);
@@ -443,6 +456,7 @@ export class IpLayer {
 
   /** IPv6 receive, data at the IP header. */
   private receive6(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMac: number) {
+    setDiscardLayer(nbl, Layer.InboundIppacket6 + 1);
     const nb = nbl.FirstNetBuffer!;
     const ip = contiguous(nb, H.IPV6_HEADER);
     if (ip === 0 || H.get8(ip) >>> 4 !== 6) return this.drop(nbl, DropReason.Malformed);
@@ -791,6 +805,7 @@ export class IpLayer {
   // --- forwarding --------------------------------------------------------------------------------------------
 
   private forward4(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
+    setDiscardLayer(nbl, Layer.Ipforward4 + 1);
     const ttl = H.get8(ip + H.IPV4_TTL);
     if (ttl <= 1) {
       this.sendIcmpError(arrival, 4, ip, H.ICMP_TIME_EXCEEDED, 0, 0);
@@ -825,6 +840,7 @@ export class IpLayer {
   }
 
   private forward6(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
+    setDiscardLayer(nbl, Layer.Ipforward6 + 1);
     const hop = H.get8(ip + H.IPV6_HOP_LIMIT);
     if (hop <= 1) {
       this.sendIcmpError(arrival, 6, ip, H.ICMPV6_TIME_EXCEEDED, 0, 0);
@@ -1020,6 +1036,7 @@ export class IpLayer {
 
   /** Outbound IPv4 from the host, data at the IP header: route, hook, OUTBOUND_IPPACKET, neighbour, adapter. */
   private sendIp4(nbl: NET_BUFFER_LIST, ip: number) {
+    setDiscardLayer(nbl, Layer.OutboundIppacket4 + 1);
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     const route = dst === 0xffffffff ? -2 : this.routes.lookup4(dst);
     if (route === -1) return this.drop(nbl, DropReason.NoRoute);
@@ -1056,6 +1073,7 @@ export class IpLayer {
 
   /** Outbound IPv6 from the host, data at the IP header. */
   private sendIp6(nbl: NET_BUFFER_LIST, ip: number) {
+    setDiscardLayer(nbl, Layer.OutboundIppacket6 + 1);
     readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
     let out: IpInterface | undefined;
     if (scratch6[0]! >>> 24 === 0xff || scratch6[0]! >>> 22 === 0x3fa) {
@@ -1457,6 +1475,7 @@ export class IpLayer {
     protocol: number,
   ): ClassifyRequest {
     const r = this.request;
+    setDiscardLayer(nbl, layer + 1); // each FWPS layer's DISCARD layer is the next id
     r.layerId = layer;
     r.ipVersion = version;
     r.direction = direction;
@@ -1470,7 +1489,53 @@ export class IpLayer {
     r.localAddressVa = r.remoteAddressVa = 0;
     r.localAddress4 = r.remoteAddress4 = 0;
     r.absorbedBy = '';
+    r.discardFilterId = 0;
     return r;
+  }
+
+  /**
+   * Classifies the DISCARD layer where processing of `nbl` stopped, with the discard metadata. Returns true when a
+   * callout absorbed the packet there (then it is counted as absorbed, not dropped).
+   */
+  private classifyDiscard(nbl: NET_BUFFER_LIST, reason: number): boolean {
+    const layer = discardLayerOf(nbl);
+    setDiscardLayer(nbl, -1);
+    const r = this.request;
+    if (r.nbl !== nbl) {
+      // Dropped before any layer described it: only what the layer itself implies is known.
+      const v6 =
+        layer === Layer.InboundIppacket6 + 1 || layer === Layer.OutboundIppacket6 + 1 || layer === Layer.Ipforward6 + 1;
+      this.fill(
+        layer,
+        v6 ? 6 : 4,
+        layer === Layer.InboundIppacket4 + 1 || layer === Layer.InboundIppacket6 + 1
+          ? DIRECTION_INBOUND
+          : DIRECTION_OUTBOUND,
+        nbl,
+        0,
+        0,
+      );
+    }
+    r.layerId = layer;
+    const byFilter = reason === DropReason.WfpBlock;
+    r.discardModule = byFilter
+      ? FWPS_DISCARD_MODULE_GENERAL
+      : layer >= Layer.InboundTransport4
+        ? FWPS_DISCARD_MODULE_TRANSPORT
+        : FWPS_DISCARD_MODULE_NETWORK;
+    r.discardReason = byFilter ? FWPS_DISCARD_FIREWALL_POLICY : reason;
+    this.event('classify', nbl, `${layer}`);
+    this.processingDepth++;
+    let verdict: number;
+    try {
+      verdict = this.classifier!(r);
+    } finally {
+      this.processingDepth--;
+      r.discardModule = -1;
+    }
+    if (verdict !== Verdict.Absorb) return false;
+    this.absorbed(nbl);
+    return true;
   }
 
   /** Runs the layer in `this.request`; true when the packet goes on, else it has been dropped or absorbed. */
@@ -1552,6 +1617,20 @@ function pseudoSumAt6(srcVa: number, dstVa: number, protocol: number, length: nu
 /** Does the data a sum covers (its checksum field included) verify? */
 function verifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
+}
+
+/**
+ * The DISCARD layer that applies where a packet's processing is, kept in its NET_BUFFER's ProtocolReserved[0]
+ * (the protocol's own slot; cleared before the list goes back to its owner). null or -1: none.
+ */
+function discardLayerOf(nbl: NET_BUFFER_LIST): number {
+  const v = nbl.FirstNetBuffer?.ProtocolReserved[0];
+  return typeof v === 'number' ? v : -1;
+}
+
+function setDiscardLayer(nbl: NET_BUFFER_LIST, layer: number): void {
+  const nb = nbl.FirstNetBuffer;
+  if (nb !== null) nb.ProtocolReserved[0] = layer < 0 ? null : layer;
 }
 
 /** Where an injected packet re-enters the IP layer. */

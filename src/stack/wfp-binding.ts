@@ -16,6 +16,7 @@ import {
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
   FWPS_METADATA_FIELD_COMPARTMENT_ID,
   FWPS_METADATA_FIELD_DESTINATION_INTERFACE_INDEX,
+  FWPS_METADATA_FIELD_DISCARD_REASON,
   FWPS_METADATA_FIELD_FLOW_HANDLE,
   FWPS_METADATA_FIELD_IP_HEADER_SIZE,
   FWPS_METADATA_FIELD_PACKET_DIRECTION,
@@ -160,7 +161,14 @@ export class WfpClassifier {
     meta.flowHandle = r.flowHandle;
     meta.sourceInterfaceIndex = r.interfaceIndex;
     meta.destinationInterfaceIndex = r.destinationInterfaceIndex;
+    const discard = r.discardModule >= 0;
+    if (discard) {
+      meta.discardMetadata.discardModule = r.discardModule;
+      meta.discardMetadata.discardReason = r.discardReason;
+      meta.discardMetadata.filterId = r.discardFilterId;
+    }
     meta.currentMetadataValues =
+      (discard ? FWPS_METADATA_FIELD_DISCARD_REASON : 0) |
       FWPS_METADATA_FIELD_COMPARTMENT_ID |
       FWPS_METADATA_FIELD_PACKET_DIRECTION |
       (r.ipHeaderSize > 0 ? FWPS_METADATA_FIELD_IP_HEADER_SIZE : 0) |
@@ -178,7 +186,9 @@ export class WfpClassifier {
       r.absorbedBy = f?.name ?? (f?.callout ? `callout ${f.callout.key}` : `filter ${out.filterId}`);
       return Verdict.Absorb;
     }
-    return out.actionType === FWP_ACTION_BLOCK ? Verdict.Block : Verdict.Permit;
+    if (out.actionType !== FWP_ACTION_BLOCK) return Verdict.Permit;
+    r.discardFilterId = out.filterId; // the DISCARD layer classified next names the filter that blocked
+    return Verdict.Block;
   }
 
   /** Writes an address into `v`; returns its NL_ADDRESS_TYPE. */

@@ -469,6 +469,43 @@ describe('host IP layer: WFP layers', () => {
     r.finish();
   });
 
+  it('drops are classified at the DISCARD layer where processing stopped, with the discard module and reason', () => {
+    const r = router();
+    const seen: { layer: number; module: number; reason: number }[] = [];
+    r.host.classifier = (req) => {
+      if (req.discardModule >= 0)
+        seen.push({ layer: req.layerId, module: req.discardModule, reason: req.discardReason });
+      // Block UDP to port 9 at INBOUND_TRANSPORT (a filter).
+      return req.layerId === Layer.InboundTransport4 && req.localPort === 9 ? Verdict.Block : Verdict.Permit;
+    };
+    r.host.endpoints.bind(IPPROTO_UDP, 9);
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', badIpChecksum: true, dstMac: MAC1 }));
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 1, dstMac: MAC1 }));
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 9, dstMac: MAC1 }));
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 10, dstMac: MAC1 }));
+    assert.deepEqual(seen, [
+      { layer: Layer.InboundIppacket4 + 1, module: 0, reason: DropReason.BadHeaderChecksum },
+      { layer: Layer.Ipforward4 + 1, module: 0, reason: DropReason.TtlExpired },
+      { layer: Layer.InboundTransport4 + 1, module: 2, reason: 0 },
+      { layer: Layer.InboundTransport4 + 1, module: 1, reason: DropReason.PortUnreachable },
+    ]);
+    assert.equal(r.host.counters.totalDropped(), 4);
+    r.finish();
+  });
+
+  it('a callout that absorbs at a DISCARD layer takes the packet: counted absorbed, not dropped', () => {
+    const r = router();
+    r.host.classifier = (req) => {
+      if (req.discardModule < 0) return Verdict.Permit;
+      req.absorbedBy = 'auditor';
+      return Verdict.Absorb;
+    };
+    send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '192.0.2.1', dstMac: MAC1 }));
+    assert.equal(r.host.counters.absorbedBy.get('auditor'), 1);
+    assert.equal(r.host.counters.totalDropped(), 0);
+    r.finish();
+  });
+
   it('BLOCK drops with the WFP reason; ABSORB is counted as absorbed by the callout', () => {
     const r = router();
     let verdict: number = Verdict.Block;
