@@ -9,6 +9,9 @@ import type { ByteSource } from './source.js';
 /** Default window size when the caller supplies none: 4 MiB. */
 export const DEFAULT_CHUNK_SIZE = 4 << 20;
 
+/** Smallest window accepted: room for a file header and a few small records. */
+export const MIN_CHUNK_SIZE = 128;
+
 /** A sliding window over a {@link ByteSource}. */
 export class ChunkWindow {
   /** The window buffer. */
@@ -28,6 +31,9 @@ export class ChunkWindow {
     private readonly source: ByteSource,
     buf: Uint8Array,
   ) {
+    if (buf.length < MIN_CHUNK_SIZE) {
+      throw new RangeError(`a capture window of ${buf.length} bytes is below the minimum of ${MIN_CHUNK_SIZE}`);
+    }
     this.buf = buf;
     this.view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   }

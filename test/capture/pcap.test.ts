@@ -198,3 +198,10 @@ describe('PoolCapture', () => {
     assert.equal(poolTagStats(CAPTURE_POOL_TAG)?.bytes ?? 0, 0);
   });
 });
+
+describe('window size', () => {
+  it('a window too small for a header is refused with a RangeError', () => {
+    const file = writePcap([], { nanoseconds: false, bigEndian: false });
+    assert.throws(() => openCapture(file, { chunk: new Uint8Array(16) }), RangeError);
+  });
+});
