@@ -29,6 +29,7 @@ import { bindToFilterEngine, unbindFromFilterEngine } from '../../src/stack/wfp-
 import {
   AF_INET,
   FWP_ACTION_BLOCK,
+  FWP_ACTION_CALLOUT_INSPECTION,
   FWP_ACTION_CALLOUT_TERMINATING,
   FWP_ACTION_PERMIT,
   FWP_MATCH_EQUAL,
@@ -36,10 +37,12 @@ import {
   FWP_UINT32,
   FWPM_CONDITION_IP_DESTINATION_ADDRESS,
   FWPM_CONDITION_IP_LOCAL_PORT,
+  FWPM_LAYER_INBOUND_IPPACKET_V4_DISCARD,
   FWPM_LAYER_INBOUND_TRANSPORT_V4,
   FWPM_LAYER_IPFORWARD_V4,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
   FWPS_INJECTION_TYPE_FORWARD,
+  FWPS_METADATA_FIELD_DISCARD_REASON,
   FWPS_PACKET_INJECTED_BY_SELF,
   FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
   FWPS_RIGHT_ACTION_WRITE,
@@ -198,6 +201,43 @@ describe('host bound to the WFP filter engine', () => {
   });
 });
 
+describe('host bound to the WFP filter engine: discard layers', () => {
+  beforeEach(() => resetSystem());
+
+  it('a callout at INBOUND_IPPACKET_V4_DISCARD sees a packet with a bad header checksum, with FWPS_METADATA_FIELD_DISCARD_REASON set', () => {
+    const r = router();
+    const h = openEngine();
+    const seen: { present: boolean; module: number; reason: number }[] = [];
+    addCallout(
+      h,
+      guid(91),
+      (_values, meta, _layerData, _ctx, _filter, _flow, out) => {
+        seen.push({
+          present: (meta.currentMetadataValues & FWPS_METADATA_FIELD_DISCARD_REASON) !== 0,
+          module: meta.discardMetadata.discardModule,
+          reason: meta.discardMetadata.discardReason,
+        });
+        out.actionType = FWP_ACTION_PERMIT;
+      },
+      { layerKey: FWPM_LAYER_INBOUND_IPPACKET_V4_DISCARD },
+    );
+    addFilter(h, {
+      layerKey: FWPM_LAYER_INBOUND_IPPACKET_V4_DISCARD,
+      action: FWP_ACTION_CALLOUT_INSPECTION,
+      calloutKey: guid(91),
+    });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', badIpChecksum: true });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20' });
+    assert.deepEqual(
+      seen,
+      [{ present: true, module: 0, reason: DropReason.BadHeaderChecksum }],
+      'only the dropped one',
+    );
+    assert.equal(r.host.counters.dropped[DropReason.BadHeaderChecksum], 1);
+    r.finish();
+  });
+});
+
 describe('host bound to the firewall hooks', () => {
   beforeEach(() => resetSystem());
 
@@ -227,7 +267,7 @@ describe('host bound to the firewall hooks', () => {
     r.finish();
   });
 
-  it('a hook that hands back a replacement chain: the replacement is what goes on, the original is accounted as replaced', () => {
+  it('FH-4: a hook that hands back a replacement chain: the replacement goes on, the original is accounted as replaced, and both chains are freed with IPFreeBuff (no leak)', () => {
     const r = router();
     const replacement = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstPort: 4444 }).subarray(14);
     const hook: IPPacketFirewallPtr = (pData, _r, _s, _d, ctx, _l, ppRcvBuf) => {
