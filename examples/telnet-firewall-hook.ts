@@ -6,10 +6,11 @@
  * - rewrites UDP datagrams whose payload starts with the marker "wdknet:ping": the marker becomes
  *   "wdknet:pong", the TTL is set to `hookConfig.ttl`, and the IP and UDP checksums are fixed. The rewritten
  *   packet is a NEW IPRcvBuf chain of two descriptors (headers, then payload), each allocated as the
- *   documentation says - ExAllocatePoolWithTag(NonPagedPool, sizeof(IPRcvBuf), 'fPCT') and IPAllocBuff - and
- *   handed back through the hook's pRcvBuf out parameter with FORWARD. If any allocation fails, what was built is
- *   freed (ExFreePool for a descriptor whose IPAllocBuff failed, IPFreeBuff for the chain so far: FH-3, FH-4) and
- *   the packet goes on unchanged (counted as 'rewrite-failed' in `hookStats.rewriteFailed`);
+ *   documentation says - ExAllocatePoolWithTag(NonPagedPool, sizeof(IPRcvBuf), 'fPCT') and IPAllocBuff (FH-1,
+ *   FH-2) - chained through ipr_next (FH-4) and handed back through the hook's pRcvBuf out parameter with FORWARD.
+ *   When the second descriptor cannot be had, the first one's small buffer is freed with FreeIprBuff (FH-5) and
+ *   the descriptor given one buffer for the whole packet. A descriptor whose IPAllocBuff failed is freed with
+ *   ExFreePool (FH-3). If memory runs out altogether the packet goes on unchanged (`hookStats.rewriteFailed`);
  * - forwards everything else untouched.
  *
  * Every packet is accounted in `hookStats`. Load with `wdknet run <capture> --driver examples/telnet-firewall-hook.ts`.
@@ -26,6 +27,7 @@ import {
   ExFreePoolWithTag,
   type FIREWALL_CONTEXT_T,
   FORWARD,
+  FreeIprBuff,
   IO_STATUS_BLOCK,
   IOCTL_IP_SET_FIREWALL_HOOK,
   IoBuildDeviceIoControlRequest,
@@ -33,7 +35,6 @@ import {
   IoGetDeviceObjectPointer,
   IP_SET_FIREWALL_HOOK_INFO,
   IPAllocBuff,
-  IPFreeBuff,
   IPRcvBuf,
   KEVENT,
   KeInitializeEvent,
@@ -160,8 +161,10 @@ function startsWithPing(at: number): boolean {
 }
 
 /**
- * Builds the rewritten packet as a new two-descriptor chain: [IP + UDP headers + marker], [rest of payload].
- * Returns its head, or 0 (with nothing left allocated) if memory ran out.
+ * Builds the rewritten packet as a new chain: two descriptors (headers and marker, then the rest of the payload),
+ * or, when the second cannot be had, one descriptor whose small header buffer is given back with FreeIprBuff
+ * (the descriptor stays ours) and replaced by one buffer for the whole packet. Returns the head, or 0 (with
+ * nothing left allocated) if memory ran out.
  */
 function rewrite(original: number, ihl: number): number {
   const total = ipv4TotalLength(peek);
@@ -170,19 +173,27 @@ function rewrite(original: number, ihl: number): number {
 
   const first = newDescriptor(headLength);
   if (first === 0) return 0;
+  let firstSize = headLength;
   let second = 0;
   if (restLength > 0) {
     second = newDescriptor(restLength);
-    if (second === 0) {
-      IPFreeBuff(first); // frees its buffer and the descriptor (FH-4)
-      return 0;
+    if (second !== 0) {
+      new IPRcvBuf(first).ipr_next = second;
+    } else {
+      FreeIprBuff(first); // only the buffer goes (FH-5): the descriptor is reused for the whole packet
+      if (IPAllocBuff(first, total) !== 1) {
+        ExFreePool(first); // its buffer is already freed; IPAllocBuff failed, so the descriptor is ours (FH-3)
+        return 0;
+      }
+      firstSize = total;
     }
-    new IPRcvBuf(first).ipr_next = second;
   }
 
-  // Headers and marker: from the bytes already gathered, changed in place.
-  const h = bytesAt(new IPRcvBuf(first).ipr_buffer, headLength);
-  h.set(peek.subarray(0, headLength));
+  // The bytes, in order, from the original chain; then the headers and marker changed in the first buffer.
+  const firstBuffer = new IPRcvBuf(first).ipr_buffer;
+  copyFromChain(original, 0, firstBuffer, firstSize);
+  if (second !== 0) copyFromChain(original, headLength, new IPRcvBuf(second).ipr_buffer, restLength);
+  const h = bytesAt(firstBuffer, headLength);
   let udpChecksum = read16(h, ihl + UDP_CHECKSUM);
   const markerAt = ihl + UDP_HEADER;
   for (let i = 0; i < pong.length; i += 2) {
@@ -194,9 +205,6 @@ function rewrite(original: number, ihl: number): number {
   if (read16(h, ihl + UDP_CHECKSUM) !== 0) write16(h, ihl + UDP_CHECKSUM, udpChecksum === 0 ? 0xffff : udpChecksum);
   h[IPV4_TTL] = hookConfig.ttl;
   fixIpv4Checksum(h);
-
-  // The payload after the marker: copied from the original chain, skipping what the first buffer holds.
-  if (second !== 0) copyFromChain(original, headLength, new IPRcvBuf(second).ipr_buffer, restLength);
   return first;
 }
 

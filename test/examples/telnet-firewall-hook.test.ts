@@ -145,11 +145,30 @@ describe('example telnet-firewall-hook (IOCTL_IP_SET_FIREWALL_HOOK, IPRcvBuf cha
     assert.deepEqual(collectLeaks(), [], formatLeaks(collectLeaks()));
   });
 
-  it('FH-4: when the second buffer cannot be had, IPFreeBuff releases the first descriptor and its buffer', () => {
-    const packet = pingPacket(enc.encode('more'));
+  it('FH-5: when the second buffer cannot be had, FreeIprBuff gives back the small one and the descriptor carries the whole packet', () => {
+    const extra = enc.encode('more payload');
+    const packet = pingPacket(extra);
+    // IPAllocBuff's allocations are the only ones tagged 'bPCT': 1 header buffer, 2 payload buffer, 3 whole packet.
     enableFaultInjection({ failCalls: [2], tags: [poolTag('bPCT')] });
     const r = run(packet);
     assert.equal(r.action, FORWARD);
+    assert.equal(r.changed, true);
+    assert.equal(r.buffers, 1, 'one descriptor, one buffer for the whole packet');
+    const out = r.out!;
+    assert.equal(out[8], driver.hookConfig.ttl);
+    assert.deepEqual(out.subarray(28 + driver.PONG_MARKER.length), extra);
+    assert.ok(ipv4ChecksumOk(out) && transportChecksumOk(out));
+    assert.equal(driver.hookStats.rewritten, 1);
+    unloadDriver(loaded);
+    assert.deepEqual(collectLeaks(), [], formatLeaks(collectLeaks()));
+  });
+
+  it('FH-3 FH-5: when the whole-packet buffer cannot be had either, the descriptor is freed with ExFreePool and the packet goes on unchanged', () => {
+    const packet = pingPacket(enc.encode('more'));
+    enableFaultInjection({ failCalls: [2, 3], tags: [poolTag('bPCT')] });
+    const r = run(packet);
+    assert.equal(r.action, FORWARD);
+    assert.equal(r.changed, false);
     assert.deepEqual(r.out, packet);
     assert.equal(driver.hookStats.rewriteFailed, 1);
     unloadDriver(loaded);
