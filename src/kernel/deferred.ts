@@ -8,16 +8,20 @@ import { DISPATCH_LEVEL, KeGetCurrentIrql, KeLowerIrql, KeRaiseIrql } from './ir
 
 type Work = (context: unknown) => void;
 
+// A queue over two arrays that are reused, never truncated: `length = 0` would make V8 drop their storage and
+// grow it again on every drain.
 const work: Work[] = [];
 const contexts: unknown[] = [];
 let head = 0;
+let tail = 0;
 let scheduled = false;
 let draining = false;
 
 /** Queues `fn(context)` to run later at DISPATCH_LEVEL. Allocation-free in steady state. */
 export function queueDeferredWork(fn: Work, context: unknown): void {
-  work.push(fn);
-  contexts.push(context);
+  work[tail] = fn;
+  contexts[tail] = context;
+  tail++;
   if (!scheduled) {
     scheduled = true;
     setImmediate(autoDrain);
@@ -36,7 +40,7 @@ export function drainDeferredWork(): number {
   let ran = 0;
   const box = { value: 0 };
   try {
-    while (head < work.length) {
+    while (head < tail) {
       const fn = work[head]!;
       const ctx = contexts[head];
       work[head] = noop;
@@ -51,9 +55,8 @@ export function drainDeferredWork(): number {
       }
       ran++;
     }
-    work.length = 0;
-    contexts.length = 0;
     head = 0;
+    tail = 0;
   } finally {
     draining = false;
   }
@@ -62,7 +65,7 @@ export function drainDeferredWork(): number {
 
 /** Work still queued. */
 export function pendingDeferredWork(): number {
-  return work.length - head;
+  return tail - head;
 }
 
 /** Resolves once every queued piece of work (and any it queues) has run. */
@@ -77,6 +80,7 @@ export function resetDeferredWork(): void {
   work.length = 0;
   contexts.length = 0;
   head = 0;
+  tail = 0;
   draining = false;
 }
 
