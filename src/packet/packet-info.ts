@@ -1,7 +1,7 @@
 /** The reusable result of decoding a frame: numeric fields only, so decoding allocates nothing. */
 
 /** Layer ids (decode.ts mirrors these values), used in {@link PacketInfo.layers} (as bits `1 << id`) and to say where a problem is. */
-export const enum Layer {
+export enum Layer {
   None = 0,
   Link = 1,
   Vlan = 2,
@@ -33,7 +33,7 @@ export const LAYER_NAMES = [
 ] as const;
 
 /** What can be wrong with a layer. */
-export const enum Problem {
+export enum Problem {
   None = 0,
   /** The capture ends inside the header (or inside the length the header announces). */
   Truncated = 1,
