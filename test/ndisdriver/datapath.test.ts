@@ -220,6 +220,14 @@ describe('NDIS 6 data path between a protocol and a miniport', () => {
     );
   });
 
+  it('in full verifier mode a protocol that frees an NBL the miniport still holds is caught when the NBL is next touched (use after free)', () => {
+    resetSystem({ verifier: 'full' });
+    const { a, b } = stack({ holdSends: true }, { keepCompleted: true });
+    const nbl = b.send(1);
+    NdisFreeNetBufferList(nbl);
+    assertBugCheck(() => a.completeHeld(), DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1011);
+  });
+
   it('a miniport that indicates an NBL the stack still holds is caught as BUGCODE_NDIS_DRIVER 0x12 (NDIS_BUGCHECK_NFILTER_RECVD_PACKET_BAD_REF_COUNT)', () => {
     const { a, block } = stack({}, { holdReceives: true });
     const chain = a.indicate(1);
