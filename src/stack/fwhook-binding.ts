@@ -23,7 +23,7 @@ import { FIREWALL_CONTEXT_T, firewallHooks } from '../fwhook/registry.js';
 import { runFirewallHooks } from '../fwhook/run.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
-import { DIRECTION_INBOUND, DROP, type FirewallHookCall, FORWARD } from './filters.js';
+import { DIRECTION_INBOUND, DROP, type FirewallHookCall, FORWARD, NO_HOOKS } from './filters.js';
 import { get8, get32, IPV4_DESTINATION } from './headers.js';
 import { contiguous, type IpLayer } from './ip.js';
 
@@ -33,7 +33,7 @@ const transmitContext = new FIREWALL_CONTEXT_T(IP_TRANSMIT);
 /** Makes the host's firewall-hook call. */
 export function firewallHookCall(host: IpLayer): FirewallHookCall {
   return (direction, nbl, ifIndex, replacement) => {
-    if (firewallHooks().length === 0) return FORWARD;
+    if (firewallHooks().length === 0) return NO_HOOKS;
     const nb = nbl.FirstNetBuffer!;
     const length = nb.DataLength;
     const ip = contiguous(nb, length);

@@ -77,6 +77,7 @@ import {
   FWPS_DISCARD_MODULE_NETWORK,
   FWPS_DISCARD_MODULE_TRANSPORT,
   ICMP_ON_DROP,
+  NO_HOOKS,
   Verdict,
 } from './filters.js';
 import { FlowTable } from './flows.js';
@@ -1560,7 +1561,10 @@ export class IpLayer {
   private runFirewallHook(direction: number, nbl: NET_BUFFER_LIST, ifIndex: number, version: number): boolean {
     replacementBox.value = null;
     const action = this.firewallHook!(direction, nbl, ifIndex, replacementBox);
-    if (action === FORWARD && replacementBox.value === null) return true;
+    if (action === NO_HOOKS) return true;
+    const replaced = replacementBox.value !== null;
+    this.event('firewall-hook', nbl, action === FORWARD ? (replaced ? 'FORWARD, replaced' : 'FORWARD') : 'DROP');
+    if (action === FORWARD && !replaced) return true;
     if (action === DROP || action === ICMP_ON_DROP) {
       if (action === ICMP_ON_DROP && direction === DIRECTION_INBOUND) {
         const ip = contiguous(nbl.FirstNetBuffer!, 1);
