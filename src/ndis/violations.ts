@@ -12,8 +12,12 @@ import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
 /** 0x7C Parameter 1: NDIS_BUGCHECK_LEAKED_NBL (Parameter 2 = 0x01, found by the NBL tracker). */
 export const NDIS_BUGCHECK_LEAKED_NBL = 0x27;
 
-/** 0xC4 Parameter 1 for the Irql_NetBuffer_Function rule (wdknet's id: the rule has no published number). */
-export const IRQL_NETBUFFER_FUNCTION = 0x00091001;
+/**
+ * 0xC4 Parameter 1 for the Irql_NetBuffer_Function rule. The rule is checked by Static Driver Verifier only and
+ * has no runtime number, so this id is wdknet's: 0x0009F001, outside the 0x00091xxx-0x00092xxx ids that NDIS
+ * rules such as NdisOidComplete (0x00091001) publish.
+ */
+export const IRQL_NETBUFFER_FUNCTION = 0x0009f001;
 
 /** 0xC4 Parameter 1 values for NDIS 6 buffer misuse (wdknet's). Parameter 2 is the descriptor's address. */
 export const Ndis6Violation = {
