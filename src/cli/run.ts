@@ -61,6 +61,9 @@ export interface RunSummary {
   absorbed: number;
   absorbedBy: Record<string, number>;
   replaced: number;
+  /** IPv4 fragments merged into reassembled datagrams, and the datagrams. */
+  fragmentsMerged: number;
+  reassembled: number;
   dropped: Record<string, number>;
   held: { owner: string; count: number }[];
   balance: number;
@@ -203,6 +206,8 @@ function outcome(
     absorbed: c?.absorbed ?? 0,
     absorbedBy: Object.fromEntries(c?.absorbedBy ?? []),
     replaced: c?.replaced ?? 0,
+    fragmentsMerged: c?.fragmentsMerged ?? 0,
+    reassembled: c?.reassembled ?? 0,
     dropped: c?.dropsByReason() ?? {},
     held,
     balance: c?.balance(heldCount) ?? 0,
@@ -265,6 +270,9 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   lines.push(`  absorbed by callouts        ${n(s.absorbed)}`);
   for (const [k, v] of Object.entries(s.absorbedBy)) lines.push(`    ${k.padEnd(26)}${n(v)}`);
   if (s.replaced > 0) lines.push(`  replaced by the hook        ${n(s.replaced)}`);
+  if (s.fragmentsMerged > 0) {
+    lines.push(`  IPv4 fragments reassembled  ${n(s.fragmentsMerged)}  (into ${s.reassembled} datagrams)`);
+  }
   const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
   lines.push(`  dropped                     ${n(dropped)}`);
   for (const [k, v] of Object.entries(s.dropped)) lines.push(`    ${k.padEnd(26)}${n(v)}`);
@@ -273,7 +281,7 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   for (const h of s.held) lines.push(`    ${h.owner}: ${h.count}`);
   lines.push(
     s.balance === 0
-      ? '  conservation: in + injected + originated = delivered + out + dropped + absorbed + replaced + held'
+      ? '  conservation: in + injected + originated (+ reassembled) = delivered + out + dropped + absorbed + replaced (+ fragments merged) + held'
       : `  CONSERVATION BROKEN: ${s.balance} packet(s) unaccounted for`,
   );
   lines.push('');

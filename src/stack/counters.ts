@@ -25,6 +25,8 @@ export const DropReason = {
   NoResources: 15,
   SendFailed: 16,
   Martian: 17,
+  FragmentOverlap: 18,
+  ReassemblyIncomplete: 19,
 } as const;
 
 /** The printable name of each {@link DropReason}. */
@@ -38,7 +40,7 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'no route to destination',
   'port unreachable',
   'protocol unreachable',
-  'fragment (reassembly not modelled)',
+  'IPv6 fragment (reassembly not modelled)',
   'firewall hook DROP',
   'WFP BLOCK',
   'neighbour unreachable',
@@ -47,6 +49,8 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'out of resources',
   'send failed',
   'martian source address',
+  'overlapping IPv4 fragment',
+  'IPv4 reassembly incomplete',
 ];
 
 /** Counters of one host. Plain numbers and a typed array: updating them allocates nothing. */
@@ -67,6 +71,10 @@ export class HostCounters {
   absorbed = 0;
   /** Packets the firewall hook replaced: the original is gone, its replacement goes on in its place. */
   replaced = 0;
+  /** IPv4 fragments merged into reassembled datagrams (they leave; the datagram enters). */
+  fragmentsMerged = 0;
+  /** IPv4 datagrams reassembled from fragments. */
+  reassembled = 0;
   /** Dropped, by {@link DropReason}. */
   readonly dropped = new Float64Array(DROP_REASON_NAMES.length);
   /** Absorbed, by the callout (name) that absorbed it. */
@@ -95,8 +103,15 @@ export class HostCounters {
    * is accounted for.
    */
   balance(held: number): number {
-    const entered = this.received + this.injected + this.originated;
-    const left = this.delivered + this.transmitted + this.totalDropped() + this.absorbed + this.replaced + held;
+    const entered = this.received + this.injected + this.originated + this.reassembled;
+    const left =
+      this.delivered +
+      this.transmitted +
+      this.totalDropped() +
+      this.absorbed +
+      this.replaced +
+      this.fragmentsMerged +
+      held;
     return entered - left;
   }
 
@@ -118,6 +133,8 @@ export class HostCounters {
     this.forwarded += other.forwarded;
     this.absorbed += other.absorbed;
     this.replaced += other.replaced;
+    this.fragmentsMerged += other.fragmentsMerged;
+    this.reassembled += other.reassembled;
     for (let i = 0; i < this.dropped.length; i++) this.dropped[i]! += other.dropped[i]!;
     for (const [k, v] of other.absorbedBy) this.absorbedBy.set(k, (this.absorbedBy.get(k) ?? 0) + v);
   }

@@ -84,6 +84,7 @@ import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
 import { NeighborCache } from './neighbors.js';
+import { Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
@@ -162,6 +163,8 @@ export class IpLayer {
   readonly endpoints = new EndpointTable();
   /** Flows the ALE layers have authorized. */
   readonly flows = new FlowTable();
+  /** IPv4 datagrams being reassembled. */
+  readonly reassembly = new ReassemblyQueue();
   forwarding: boolean;
   learnFromTraffic: boolean;
   /** The WFP layers, once the host is bound to a filter engine. */
@@ -266,6 +269,7 @@ export class IpLayer {
    */
   stop(): void {
     for (const nbl of this.neighbors.releaseHeld()) this.drop(nbl, DropReason.NeighborUnreachable);
+    for (const nbl of this.reassembly.drain()) this.drop(nbl, DropReason.ReassemblyIncomplete);
     this.reapAbsorbed();
     if (this.inFlight === 0 && this.absorbedPending.length === 0) {
       for (const pool of [this.smallPool, this.largePool, this.clonePool]) {
@@ -286,6 +290,8 @@ export class IpLayer {
       out.push({ owner: 'callout clones outstanding (absorbed originals)', count: this.absorbedPending.length });
     }
     if (this.injectQueue.length > 0) out.push({ owner: 'injection queue', count: this.injectQueue.length });
+    const fragments = this.reassembly.heldCount();
+    if (fragments > 0) out.push({ owner: 'IPv4 reassembly (fragments waiting)', count: fragments });
     return out;
   }
 
@@ -531,8 +537,63 @@ export class IpLayer {
     r.remoteAddressVa = ip + H.IPV4_SOURCE;
     r.ipHeaderSize = hlen;
     if (!this.classify(nbl)) return;
-    if ((frag & (H.IPV4_MF | H.IPV4_OFFSET_MASK)) !== 0) return this.drop(nbl, DropReason.Fragment);
+    if ((frag & (H.IPV4_MF | H.IPV4_OFFSET_MASK)) !== 0) return this.reassemble4(iface, nbl, ip, hlen, protocol, frag);
     this.deliverTransport(iface, nbl, 4, ip, hlen, protocol);
+  }
+
+  /**
+   * A fragment of a datagram for this host (data at its payload): held until the datagram is whole, then the
+   * datagram is rebuilt in a list of the host's own and delivered; the fragments go back to their owners.
+   */
+  private reassemble4(
+    iface: IpInterface,
+    nbl: NET_BUFFER_LIST,
+    ip: number,
+    hlen: number,
+    protocol: number,
+    frag: number,
+  ) {
+    const nb = nbl.FirstNetBuffer!;
+    const length = nb.DataLength;
+    const offset = (frag & H.IPV4_OFFSET_MASK) << 3;
+    const more = (frag & H.IPV4_MF) !== 0;
+    const payloadVa = contiguous(nb, length);
+    // Every fragment but the last carries a multiple of 8 bytes; no datagram exceeds 65535 bytes (RFC 791).
+    if (payloadVa === 0 || (more && length % 8 !== 0) || hlen + offset + length > 65535) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    const key = `${H.get32(ip + H.IPV4_SOURCE)}>${H.get32(ip + H.IPV4_DESTINATION)}#${H.get16(ip + H.IPV4_ID)}/${protocol}`;
+    const status = this.reassembly.add(key, { nbl, payloadVa, offset, length, headerVa: ip, headerLength: hlen }, more);
+    if (status === Reassembled.Held) return this.event('held', nbl, 'IPv4 reassembly');
+    const fragments = this.reassembly.take(key);
+    if (status === Reassembled.Overlap) {
+      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
+      return this.drop(nbl, DropReason.FragmentOverlap);
+    }
+    const first = fragments[0]!;
+    let payload = 0;
+    for (const f of fragments) payload += f.length;
+    const whole = this.newPacket(first.headerLength + payload);
+    if (whole === null) {
+      for (const f of fragments) this.drop(f.nbl, DropReason.NoResources);
+      return;
+    }
+    const wnb = whole.FirstNetBuffer!;
+    const wip = contiguous(wnb, first.headerLength + payload);
+    H.move(wip, first.headerVa, first.headerLength);
+    for (const f of fragments) H.move(wip + first.headerLength + f.offset, f.payloadVa, f.length);
+    H.put16(wip + H.IPV4_TOTAL_LENGTH, first.headerLength + payload);
+    H.put16(wip + H.IPV4_FRAGMENT, 0);
+    H.put16(wip + H.IPV4_CHECKSUM, 0);
+    H.put16(wip + H.IPV4_CHECKSUM, finishChecksum(sumAt(wip, first.headerLength)));
+    this.counters.fragmentsMerged += fragments.length;
+    for (const f of fragments) {
+      this.event('reassembled', f.nbl, '');
+      this.release(f.nbl, 0);
+    }
+    this.counters.reassembled++;
+    NdisAdvanceNetBufferDataStart(wnb, first.headerLength, false, null);
+    this.deliverTransport(iface, whole, 4, wip, first.headerLength, protocol);
   }
 
   private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {

@@ -43,8 +43,8 @@ function assertConserved(s: RunSummary): void {
   const dropped = Object.values(s.dropped).reduce((a, b) => a + b, 0);
   const held = s.held.reduce((a, h) => a + h.count, 0);
   assert.equal(
-    s.received + s.injected + s.originated,
-    s.delivered + s.transmitted + dropped + s.absorbed + s.replaced + held,
+    s.received + s.injected + s.originated + s.reassembled,
+    s.delivered + s.transmitted + dropped + s.absorbed + s.replaced + s.fragmentsMerged + held,
     'in + injected + originated = delivered + out + dropped + absorbed + replaced + held',
   );
   assert.equal(s.balance, 0);
@@ -169,7 +169,7 @@ describe('wdknet run (end to end)', () => {
   it('the human report shows the conservation line, poolmon columns and no leaks', () => {
     const r = cli(['run', '--no-progress', '--no-examples']);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /conservation: in \+ injected \+ originated = delivered/);
+    assert.match(r.stdout, /conservation: in \+ injected \+ originated \(\+ reassembled\) = delivered/);
     assert.match(r.stdout, / Tag {2}Type {6}Allocs {7}Frees {6}Diff {8}Bytes {3}Per Alloc/);
     assert.match(r.stdout, /Leaks: none/);
   });

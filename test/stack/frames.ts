@@ -194,3 +194,34 @@ export function checksumOk(b: Uint8Array, from: number, to: number, initial = 0)
 export function pseudo4(b: Uint8Array, ip: number, proto: number, length: number): number {
   return sum(b, ip + 12, ip + 20) + proto + length;
 }
+
+/**
+ * Splits the IPv4 packet in an Ethernet frame into fragments whose payloads have the given sizes (multiples of 8
+ * except the last), with MF, offsets, total lengths and header checksums set. Returns the fragment frames.
+ */
+export function fragment(full: Uint8Array, sizes: readonly number[]): Uint8Array[] {
+  const ipStart = 14;
+  const hlen = (full[ipStart]! & 0xf) * 4;
+  const payload = full.subarray(ipStart + hlen);
+  const out: Uint8Array[] = [];
+  let offset = 0;
+  sizes.forEach((size, i) => {
+    const last = i === sizes.length - 1;
+    const f = new Uint8Array(ipStart + hlen + size);
+    f.set(full.subarray(0, ipStart + hlen));
+    f.set(payload.subarray(offset, offset + size), ipStart + hlen);
+    const total = hlen + size;
+    f[ipStart + 2] = total >> 8;
+    f[ipStart + 3] = total & 0xff;
+    const word = (last ? 0 : 0x2000) | (offset >> 3);
+    f[ipStart + 6] = word >> 8;
+    f[ipStart + 7] = word & 0xff;
+    f[ipStart + 10] = f[ipStart + 11] = 0;
+    const c = csum(sum(f, ipStart, ipStart + hlen));
+    f[ipStart + 10] = c >> 8;
+    f[ipStart + 11] = c & 0xff;
+    out.push(f);
+    offset += size;
+  });
+  return out;
+}

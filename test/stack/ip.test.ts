@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { collectLeaks } from '../../src/kernel/leaks.js';
+import { bytesAt } from '../../src/kernel/memory.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { TcpIpChecksumNetBufferListInfo } from '../../src/ndis/info.js';
 import {
@@ -17,7 +18,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { Layer } from '../../src/stack/layers.js';
 import { DataPosition, LAYER_DATA_OFFSET } from '../../src/wfp/layers.js';
-import { arp, checksumOk, frame, pseudo4, u16 } from './frames.js';
+import { arp, checksumOk, fragment, frame, pseudo4, u16 } from './frames.js';
 import { TapAdapter } from './tap.js';
 
 const MAC1 = 0x02_00_00_00_01_01;
@@ -238,6 +239,56 @@ describe('host IP layer: local delivery and ICMP', () => {
     );
     assert.equal(telnet.bytes, 3);
     assert.equal(r.out.length, 0);
+    r.finish();
+  });
+
+  it('reassembles IPv4 fragments arriving out of order (RFC 791) and delivers the datagram once, whole', () => {
+    const r = router();
+    const sink = r.host.endpoints.bind(IPPROTO_UDP, 53);
+    const got: number[] = [];
+    sink.onReceive = (va, length) => got.push(...bytesAt(va, length));
+    const payload = Uint8Array.from({ length: 100 }, (_, i) => i);
+    const whole = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 53, payload, dstMac: MAC1 });
+    const parts = fragment(whole, [40, 40, 28]);
+    for (const i of [2, 0, 1]) send(r.if1, parts[i]!);
+    assert.equal(sink.packets, 1);
+    assert.deepEqual(got, Array.from(payload));
+    assert.equal(r.host.counters.fragmentsMerged, 3);
+    assert.equal(r.host.counters.reassembled, 1);
+    assert.equal(r.host.held().length, 0);
+    r.finish();
+  });
+
+  it('an overlapping fragment discards the whole datagram (RFC 5722 rule); an incomplete one is dropped at the end', () => {
+    const r = router();
+    r.host.endpoints.bind(IPPROTO_UDP, 53);
+    const whole = frame({
+      protocol: 'udp',
+      src: '10.0.1.10',
+      dst: '10.0.1.1',
+      dstPort: 53,
+      payload: new Uint8Array(64),
+      dstMac: MAC1,
+    });
+    const [a, b] = fragment(whole, [40, 32]);
+    const overlapping = fragment(whole, [16, 56])[1]!; // starts inside the first fragment
+    send(r.if1, a!);
+    send(r.if1, overlapping);
+    assert.equal(r.host.counters.dropped[DropReason.FragmentOverlap], 2);
+    const other = frame({
+      protocol: 'udp',
+      src: '10.0.1.10',
+      dst: '10.0.1.1',
+      dstPort: 53,
+      payload: new Uint8Array(64),
+      dstMac: MAC1,
+    });
+    other[14 + 5] = 2; // another identification
+    send(r.if1, fragment(other, [40, 32])[0]!);
+    assert.deepEqual(r.host.held(), [{ owner: 'IPv4 reassembly (fragments waiting)', count: 1 }]);
+    r.host.stop();
+    assert.equal(r.host.counters.dropped[DropReason.ReassemblyIncomplete], 1);
+    void b;
     r.finish();
   });
 
