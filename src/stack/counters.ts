@@ -16,7 +16,7 @@ export const DropReason = {
   NoRoute: 6,
   PortUnreachable: 7,
   ProtocolUnreachable: 8,
-  Fragment: 9,
+  NestedFragment: 9,
   FirewallHook: 10,
   WfpBlock: 11,
   NeighborUnreachable: 12,
@@ -40,7 +40,7 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'no route to destination',
   'port unreachable',
   'protocol unreachable',
-  'IPv6 fragment (reassembly not modelled)',
+  'fragment inside a fragment',
   'firewall hook DROP',
   'WFP BLOCK',
   'neighbour unreachable',
@@ -49,8 +49,8 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'out of resources',
   'send failed',
   'martian source address',
-  'overlapping IPv4 fragment',
-  'IPv4 reassembly incomplete',
+  'overlapping fragment',
+  'reassembly incomplete',
 ];
 
 /** Counters of one host. Plain numbers and a typed array: updating them allocates nothing. */
@@ -71,9 +71,9 @@ export class HostCounters {
   absorbed = 0;
   /** Packets the firewall hook replaced: the original is gone, its replacement goes on in its place. */
   replaced = 0;
-  /** IPv4 fragments merged into reassembled datagrams (they leave; the datagram enters). */
+  /** Fragments merged into reassembled datagrams (they leave; the datagram enters). */
   fragmentsMerged = 0;
-  /** IPv4 datagrams reassembled from fragments. */
+  /** Datagrams reassembled from fragments (IPv4 and IPv6). */
   reassembled = 0;
   /** Dropped, by {@link DropReason}. */
   readonly dropped = new Float64Array(DROP_REASON_NAMES.length);

@@ -84,7 +84,7 @@ import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
 import { NeighborCache } from './neighbors.js';
-import { Reassembled, ReassemblyQueue } from './reassembly.js';
+import { type HeldFragment, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
@@ -291,7 +291,7 @@ export class IpLayer {
     }
     if (this.injectQueue.length > 0) out.push({ owner: 'injection queue', count: this.injectQueue.length });
     const fragments = this.reassembly.heldCount();
-    if (fragments > 0) out.push({ owner: 'IPv4 reassembly (fragments waiting)', count: fragments });
+    if (fragments > 0) out.push({ owner: 'reassembly (fragments waiting)', count: fragments });
     return out;
   }
 
@@ -563,62 +563,125 @@ export class IpLayer {
       return this.drop(nbl, DropReason.Malformed);
     }
     const key = `${H.get32(ip + H.IPV4_SOURCE)}>${H.get32(ip + H.IPV4_DESTINATION)}#${H.get16(ip + H.IPV4_ID)}/${protocol}`;
-    const status = this.reassembly.add(key, { nbl, payloadVa, offset, length, headerVa: ip, headerLength: hlen }, more);
+    const held = { nbl, payloadVa, offset, length, headerVa: ip, headerLength: hlen, nextHeaderAt: 0, nextHeader: 0 };
+    const status = this.reassembly.add(key, held, more);
     if (status === Reassembled.Held) return this.event('held', nbl, 'IPv4 reassembly');
     const fragments = this.reassembly.take(key);
     if (status === Reassembled.Overlap) {
       for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
       return this.drop(nbl, DropReason.FragmentOverlap);
     }
+    const whole = this.rebuild(fragments);
+    if (whole === null) return;
     const first = fragments[0]!;
-    let payload = 0;
-    for (const f of fragments) payload += f.length;
-    const whole = this.newPacket(first.headerLength + payload);
-    if (whole === null) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.NoResources);
-      return;
-    }
     const wnb = whole.FirstNetBuffer!;
-    const wip = contiguous(wnb, first.headerLength + payload);
-    H.move(wip, first.headerVa, first.headerLength);
-    for (const f of fragments) H.move(wip + first.headerLength + f.offset, f.payloadVa, f.length);
-    H.put16(wip + H.IPV4_TOTAL_LENGTH, first.headerLength + payload);
+    const wip = contiguous(wnb, wnb.DataLength);
+    H.put16(wip + H.IPV4_TOTAL_LENGTH, wnb.DataLength);
     H.put16(wip + H.IPV4_FRAGMENT, 0);
     H.put16(wip + H.IPV4_CHECKSUM, 0);
     H.put16(wip + H.IPV4_CHECKSUM, finishChecksum(sumAt(wip, first.headerLength)));
-    this.counters.fragmentsMerged += fragments.length;
-    for (const f of fragments) {
-      this.event('reassembled', f.nbl, '');
-      this.release(f.nbl, 0);
-    }
-    this.counters.reassembled++;
+    this.releaseFragments(fragments);
     NdisAdvanceNetBufferDataStart(wnb, first.headerLength, false, null);
     this.deliverTransport(iface, whole, 4, wip, first.headerLength, protocol);
   }
 
   private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
     const nb = nbl.FirstNetBuffer!;
-    // Walk the extension headers to the upper-layer protocol.
-    let next = H.get8(ip + H.IPV6_NEXT_HEADER);
-    let hlen = H.IPV6_HEADER;
-    for (;;) {
-      if (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
-        if (hlen + 8 > nb.DataLength || contiguous(nb, hlen + 8) === 0) return this.drop(nbl, DropReason.Malformed);
-        const len = (H.get8(ip + hlen + 1) + 1) << 3;
-        next = H.get8(ip + hlen);
-        hlen += len;
-        if (hlen > nb.DataLength) return this.drop(nbl, DropReason.Malformed);
-      } else break;
-    }
+    const hlen = walk6(nb, ip, H.get8(ip + H.IPV6_NEXT_HEADER), H.IPV6_HEADER, H.IPV6_NEXT_HEADER);
+    if (hlen < 0) return this.drop(nbl, DropReason.Malformed);
+    const next = walked.next;
+    const nextAt = walked.nextAt;
     NdisAdvanceNetBufferDataStart(nb, hlen, false, null);
     const r = this.fill(Layer.InboundIppacket6, 6, DIRECTION_INBOUND, nbl, iface.ifIndex, next);
     r.localAddressVa = ip + H.IPV6_DESTINATION;
     r.remoteAddressVa = ip + H.IPV6_SOURCE;
     r.ipHeaderSize = hlen;
     if (!this.classify(nbl)) return;
-    if (next === H.IPPROTO_FRAGMENT) return this.drop(nbl, DropReason.Fragment);
+    if (next === H.IPPROTO_FRAGMENT) return this.reassemble6(iface, nbl, ip, hlen, nextAt);
     if (next === H.IPPROTO_NONE) return this.deliver(nbl);
     this.deliverTransport(iface, nbl, 6, ip, hlen, next);
+  }
+
+  /**
+   * An IPv6 fragment for this host (RFC 8200 4.5), data at its Fragment header: held until the datagram is whole,
+   * then rebuilt (the unfragmentable part of the first fragment, its Next Header taken from the Fragment header,
+   * the payloads in order) and delivered; the fragments go back to their owners.
+   */
+  private reassemble6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number, nextAt: number) {
+    const nb = nbl.FirstNetBuffer!;
+    if (nb.DataLength < 8 || contiguous(nb, nb.DataLength) === 0) return this.drop(nbl, DropReason.Malformed);
+    const fh = ip + hlen;
+    const word = H.get16(fh + 2);
+    const offset = word & 0xfff8;
+    const more = (word & 1) !== 0;
+    const length = nb.DataLength - 8;
+    if ((more && length % 8 !== 0) || offset + length > 65535) return this.drop(nbl, DropReason.Malformed);
+    let key = '6:';
+    for (let i = 0; i < 32; i += 4) key += `${H.get32(ip + H.IPV6_SOURCE + i).toString(16)}.`;
+    key += `#${H.get32(fh + 4)}`;
+    const status = this.reassembly.add(
+      key,
+      {
+        nbl,
+        payloadVa: fh + 8,
+        offset,
+        length,
+        headerVa: ip,
+        headerLength: hlen,
+        nextHeaderAt: nextAt,
+        nextHeader: H.get8(fh),
+      },
+      more,
+    );
+    if (status === Reassembled.Held) return this.event('held', nbl, 'IPv6 reassembly');
+    const fragments = this.reassembly.take(key);
+    if (status === Reassembled.Overlap) {
+      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
+      return this.drop(nbl, DropReason.FragmentOverlap);
+    }
+    const whole = this.rebuild(fragments);
+    if (whole === null) return;
+    const first = fragments[0]!;
+    const wnb = whole.FirstNetBuffer!;
+    const wip = contiguous(wnb, wnb.DataLength);
+    H.put8(wip + first.nextHeaderAt, first.nextHeader);
+    H.put16(wip + H.IPV6_PAYLOAD_LENGTH, wnb.DataLength - H.IPV6_HEADER);
+    this.releaseFragments(fragments);
+    const whlen = walk6(wnb, wip, first.nextHeader, first.headerLength, first.nextHeaderAt);
+    if (whlen < 0) return this.drop(whole, DropReason.Malformed);
+    if (walked.next === H.IPPROTO_FRAGMENT) return this.drop(whole, DropReason.NestedFragment);
+    NdisAdvanceNetBufferDataStart(wnb, whlen, false, null);
+    if (walked.next === H.IPPROTO_NONE) return this.deliver(whole);
+    this.deliverTransport(iface, whole, 6, wip, whlen, walked.next);
+  }
+
+  /**
+   * A list of the host's own holding the datagram the fragments make: the first fragment's header part, then
+   * every payload at its offset. Null (fragments dropped, counted) when no list can be had.
+   */
+  private rebuild(fragments: HeldFragment[]): NET_BUFFER_LIST | null {
+    const first = fragments[0]!;
+    let payload = 0;
+    for (const f of fragments) payload += f.length;
+    const whole = this.newPacket(first.headerLength + payload);
+    if (whole === null) {
+      for (const f of fragments) this.drop(f.nbl, DropReason.NoResources);
+      return null;
+    }
+    const wip = contiguous(whole.FirstNetBuffer!, first.headerLength + payload);
+    H.move(wip, first.headerVa, first.headerLength);
+    for (const f of fragments) H.move(wip + first.headerLength + f.offset, f.payloadVa, f.length);
+    return whole;
+  }
+
+  /** The fragments are merged: counted, and given back to their owners; the datagram enters. */
+  private releaseFragments(fragments: HeldFragment[]): void {
+    this.counters.fragmentsMerged += fragments.length;
+    for (const f of fragments) {
+      this.event('reassembled', f.nbl, '');
+      this.release(f.nbl, 0);
+    }
+    this.counters.reassembled++;
   }
 
   /** Transport delivery. Data at the transport header; `ip` and `hlen` locate the IP header. */
@@ -1696,6 +1759,27 @@ function discardLayerOf(nbl: NET_BUFFER_LIST): number {
 function setDiscardLayer(nbl: NET_BUFFER_LIST, layer: number): void {
   const nb = nbl.FirstNetBuffer;
   if (nb !== null) nb.ProtocolReserved[0] = layer < 0 ? null : layer;
+}
+
+/** What {@link walk6} found besides the header length: the upper-layer value and where its byte is. */
+const walked = { next: 0, nextAt: 0 };
+
+/**
+ * Walks IPv6 extension headers (hop-by-hop, routing, destination options) from `hlen`, where header value `next`
+ * starts (its byte at offset `nextAt`), to the first other header. Returns the offset of that header, with its
+ * value and the offset of the byte that names it in {@link walked}; -1 when a header runs past the packet.
+ */
+function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: number): number {
+  while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+    if (hlen + 8 > nb.DataLength || contiguous(nb, hlen + 8) === 0) return -1;
+    nextAt = hlen;
+    next = H.get8(ip + hlen);
+    hlen += (H.get8(ip + hlen + 1) + 1) << 3;
+    if (hlen > nb.DataLength) return -1;
+  }
+  walked.next = next;
+  walked.nextAt = nextAt;
+  return hlen;
 }
 
 /** Where an injected packet re-enters the IP layer. */

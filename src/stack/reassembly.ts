@@ -1,6 +1,6 @@
 /**
- * IPv4 reassembly (RFC 791, with RFC 5722's rule, which Windows also applies to IPv4: a fragment that overlaps
- * another discards the whole datagram). Fragments wait here, keyed by source, destination, identification and
+ * Reassembly of IPv4 (RFC 791) and IPv6 (RFC 8200 4.5) datagrams, with RFC 5722's rule (which Windows also
+ * applies to IPv4): a fragment that overlaps another discards the whole datagram. Fragments wait here, keyed by source, destination, identification and
  * protocol, each still the list it arrived in; when the last piece arrives the caller builds the datagram from
  * them and gives the fragments back. Datagrams are few and rare next to the packet rate, so this queue may use
  * ordinary objects (decided: it is not on the hot path).
@@ -18,6 +18,9 @@ export interface HeldFragment {
   /** Simulated address and length of this fragment's IP header (the first fragment's is the datagram's). */
   headerVa: number;
   headerLength: number;
+  /** IPv6: offset in the header part of the byte that names the Fragment header, and the value to put there. */
+  nextHeaderAt: number;
+  nextHeader: number;
 }
 
 /** A datagram being put back together. */
@@ -39,7 +42,7 @@ export const Reassembled = {
   Overlap: 2,
 } as const;
 
-/** The host's IPv4 reassembly queue. */
+/** The host's reassembly queue (both families; the keys differ). */
 export class ReassemblyQueue {
   private readonly datagrams = new Map<string, Datagram>();
 

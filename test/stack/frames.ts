@@ -225,3 +225,28 @@ export function fragment(full: Uint8Array, sizes: readonly number[]): Uint8Array
   });
   return out;
 }
+
+/**
+ * Splits the IPv6 packet in an Ethernet frame (no extension headers) into fragments with a Fragment header each,
+ * payloads of the given sizes (multiples of 8 except the last), identification `id`.
+ */
+export function fragment6(full: Uint8Array, sizes: readonly number[], id = 0x1234): Uint8Array[] {
+  const next = full[14 + 6]!;
+  const payload = full.subarray(14 + 40);
+  const out: Uint8Array[] = [];
+  let offset = 0;
+  sizes.forEach((size, i) => {
+    const last = i === sizes.length - 1;
+    const f = new Uint8Array(14 + 40 + 8 + size);
+    f.set(full.subarray(0, 14 + 40));
+    f[14 + 4] = (8 + size) >> 8;
+    f[14 + 5] = (8 + size) & 0xff;
+    f[14 + 6] = 44;
+    const word = offset | (last ? 0 : 1);
+    f.set([next, 0, word >> 8, word & 0xff, id >>> 24, (id >>> 16) & 0xff, (id >>> 8) & 0xff, id & 0xff], 54);
+    f.set(payload.subarray(offset, offset + size), 62);
+    out.push(f);
+    offset += size;
+  });
+  return out;
+}

@@ -18,7 +18,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { Layer } from '../../src/stack/layers.js';
 import { DataPosition, LAYER_DATA_OFFSET } from '../../src/wfp/layers.js';
-import { arp, checksumOk, fragment, frame, pseudo4, u16 } from './frames.js';
+import { arp, checksumOk, fragment, fragment6, frame, pseudo4, u16 } from './frames.js';
 import { TapAdapter } from './tap.js';
 
 const MAC1 = 0x02_00_00_00_01_01;
@@ -259,6 +259,22 @@ describe('host IP layer: local delivery and ICMP', () => {
     r.finish();
   });
 
+  it('reassembles IPv6 fragments (RFC 8200 4.5): the Fragment header goes, its Next Header takes its place', () => {
+    const r = router();
+    const sink = r.host.endpoints.bind(IPPROTO_UDP, 53);
+    const got: number[] = [];
+    sink.onReceive = (va, length) => got.push(...bytesAt(va, length));
+    const payload = Uint8Array.from({ length: 90 }, (_, i) => 255 - i);
+    const whole = frame({ protocol: 'udp', src: 'fd00:1::10', dst: 'fd00:1::1', dstPort: 53, payload, dstMac: MAC1 });
+    const parts = fragment6(whole, [48, 50]);
+    send(r.if1, parts[1]!);
+    send(r.if1, parts[0]!);
+    assert.equal(sink.packets, 1, 'the UDP checksum over the rebuilt datagram verified');
+    assert.deepEqual(got, Array.from(payload));
+    assert.equal(r.host.counters.reassembled, 1);
+    r.finish();
+  });
+
   it('an overlapping fragment discards the whole datagram (RFC 5722 rule); an incomplete one is dropped at the end', () => {
     const r = router();
     r.host.endpoints.bind(IPPROTO_UDP, 53);
@@ -285,7 +301,7 @@ describe('host IP layer: local delivery and ICMP', () => {
     });
     other[14 + 5] = 2; // another identification
     send(r.if1, fragment(other, [40, 32])[0]!);
-    assert.deepEqual(r.host.held(), [{ owner: 'IPv4 reassembly (fragments waiting)', count: 1 }]);
+    assert.deepEqual(r.host.held(), [{ owner: 'reassembly (fragments waiting)', count: 1 }]);
     r.host.stop();
     assert.equal(r.host.counters.dropped[DropReason.ReassemblyIncomplete], 1);
     void b;
