@@ -64,6 +64,8 @@ export interface RunSummary {
   /** IPv4 fragments merged into reassembled datagrams, and the datagrams. */
   fragmentsMerged: number;
   reassembled: number;
+  /** Forwarded packets split into fragments for a smaller MTU (their fragments count as originated). */
+  fragmented: number;
   dropped: Record<string, number>;
   held: { owner: string; count: number }[];
   balance: number;
@@ -208,6 +210,7 @@ function outcome(
     replaced: c?.replaced ?? 0,
     fragmentsMerged: c?.fragmentsMerged ?? 0,
     reassembled: c?.reassembled ?? 0,
+    fragmented: c?.fragmented ?? 0,
     dropped: c?.dropsByReason() ?? {},
     held,
     balance: c?.balance(heldCount) ?? 0,
@@ -270,6 +273,8 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   lines.push(`  absorbed by callouts        ${n(s.absorbed)}`);
   for (const [k, v] of Object.entries(s.absorbedBy)) lines.push(`    ${k.padEnd(26)}${n(v)}`);
   if (s.replaced > 0) lines.push(`  replaced by the hook        ${n(s.replaced)}`);
+  if (s.fragmented > 0)
+    lines.push(`  fragmented for the MTU      ${n(s.fragmented)}  (fragments counted as originated)`);
   if (s.fragmentsMerged > 0) {
     lines.push(`  IPv4 fragments reassembled  ${n(s.fragmentsMerged)}  (into ${s.reassembled} datagrams)`);
   }
@@ -281,7 +286,7 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   for (const h of s.held) lines.push(`    ${h.owner}: ${h.count}`);
   lines.push(
     s.balance === 0
-      ? '  conservation: in + injected + originated (+ reassembled) = delivered + out + dropped + absorbed + replaced (+ fragments merged) + held'
+      ? '  conservation: in + injected + originated (+ reassembled) = delivered + out + dropped + absorbed + replaced (+ fragments merged, fragmented) + held'
       : `  CONSERVATION BROKEN: ${s.balance} packet(s) unaccounted for`,
   );
   lines.push('');

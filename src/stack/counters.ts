@@ -75,6 +75,8 @@ export class HostCounters {
   fragmentsMerged = 0;
   /** Datagrams reassembled from fragments (IPv4 and IPv6). */
   reassembled = 0;
+  /** Forwarded IPv4 packets split into fragments for the next link (they leave; their fragments are originated). */
+  fragmented = 0;
   /** Dropped, by {@link DropReason}. */
   readonly dropped = new Float64Array(DROP_REASON_NAMES.length);
   /** Absorbed, by the callout (name) that absorbed it. */
@@ -111,6 +113,7 @@ export class HostCounters {
       this.absorbed +
       this.replaced +
       this.fragmentsMerged +
+      this.fragmented +
       held;
     return entered - left;
   }
@@ -135,6 +138,7 @@ export class HostCounters {
     this.replaced += other.replaced;
     this.fragmentsMerged += other.fragmentsMerged;
     this.reassembled += other.reassembled;
+    this.fragmented += other.fragmented;
     for (let i = 0; i < this.dropped.length; i++) this.dropped[i]! += other.dropped[i]!;
     for (const [k, v] of other.absorbedBy) this.absorbedBy.set(k, (this.absorbedBy.get(k) ?? 0) + v);
   }

@@ -950,10 +950,8 @@ export class IpLayer {
     r.ipHeaderSize = hlen;
     if (!this.classify(nbl)) return;
     const total = nbl.FirstNetBuffer!.DataLength;
-    if (total > out.mtu) {
-      if ((H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_DF) !== 0) {
-        this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_FRAG_NEEDED, out.mtu);
-      }
+    if (total > out.mtu && (H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_DF) !== 0) {
+      this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_FRAG_NEEDED, out.mtu);
       return this.drop(nbl, DropReason.TooBig);
     }
     // Decrement the TTL in place and patch the header checksum (RFC 1624).
@@ -961,7 +959,40 @@ export class IpLayer {
     H.put8(ip + H.IPV4_TTL, ttl - 1);
     H.put16(ip + H.IPV4_CHECKSUM, updateChecksum16(H.get16(ip + H.IPV4_CHECKSUM), oldWord, H.get16(ip + H.IPV4_TTL)));
     this.counters.forwarded++;
+    if (total > out.mtu) return this.fragment4(out, nbl, ip, hlen, this.routes.nextHop4(route, dst));
     this.output4(out, nbl, this.routes.nextHop4(route, dst));
+  }
+
+  /**
+   * Splits a forwarded IPv4 packet that does not fit the next link (DF clear) into fragments (RFC 791): each
+   * carries the header (options too: decided, as the first fragment does) and a multiple of 8 payload bytes, the
+   * offsets and MF set. The fragments are the host's own lists; the original is finished as fragmented.
+   */
+  private fragment4(out: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number, nextHop: number) {
+    const total = nbl.FirstNetBuffer!.DataLength;
+    const payload = total - hlen;
+    const step = (out.mtu - hlen) & ~7;
+    const word = H.get16(ip + H.IPV4_FRAGMENT);
+    const base = (word & H.IPV4_OFFSET_MASK) << 3;
+    const moreAfter = (word & H.IPV4_MF) !== 0;
+    if (step <= 0) return this.drop(nbl, DropReason.TooBig);
+    for (let at = 0; at < payload; at += step) {
+      const size = Math.min(step, payload - at);
+      const piece = this.allocate(hlen + size);
+      if (piece === null) continue; // counted as originated and dropped for lack of resources
+      const f = contiguous(piece.FirstNetBuffer!, hlen + size);
+      H.move(f, ip, hlen);
+      H.move(f + hlen, ip + hlen + at, size);
+      const last = at + size >= payload;
+      H.put16(f + H.IPV4_TOTAL_LENGTH, hlen + size);
+      H.put16(f + H.IPV4_FRAGMENT, (word & H.IPV4_DF) | (last && !moreAfter ? 0 : H.IPV4_MF) | ((base + at) >> 3));
+      H.put16(f + H.IPV4_CHECKSUM, 0);
+      H.put16(f + H.IPV4_CHECKSUM, finishChecksum(sumAt(f, hlen)));
+      this.output4(out, piece, nextHop);
+    }
+    this.counters.fragmented++;
+    this.event('fragmented', nbl, `${Math.ceil(payload / step)} fragments`);
+    this.release(nbl, 0);
   }
 
   private forward6(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {

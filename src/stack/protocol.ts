@@ -65,7 +65,7 @@ export class IpBinding implements IpInterface {
     let mac = 0;
     for (let i = 0; i < 6; i++) mac = mac * 256 + params.CurrentMacAddress[i]!;
     this.mac = mac;
-    this.mtu = params.MtuSize + 14;
+    this.mtu = params.MtuSize; // NDIS reports the MTU without the link header: the largest IP packet
     this.adapterName = params.AdapterName;
   }
 

@@ -44,7 +44,7 @@ function assertConserved(s: RunSummary): void {
   const held = s.held.reduce((a, h) => a + h.count, 0);
   assert.equal(
     s.received + s.injected + s.originated + s.reassembled,
-    s.delivered + s.transmitted + dropped + s.absorbed + s.replaced + s.fragmentsMerged + held,
+    s.delivered + s.transmitted + dropped + s.absorbed + s.replaced + s.fragmentsMerged + s.fragmented + held,
     'in + injected + originated = delivered + out + dropped + absorbed + replaced + held',
   );
   assert.equal(s.balance, 0);

@@ -110,6 +110,42 @@ describe('host IP layer: forwarding', () => {
     r.finish();
   });
 
+  it('a link with a smaller MTU: DF set gets ICMP fragmentation needed with the MTU (RFC 1191); DF clear is fragmented (RFC 791) and reassembles to the original', () => {
+    const r = router();
+    r.if2.mtu = 576;
+    const payload = Uint8Array.from({ length: 1200 }, (_, i) => i & 0xff);
+    const clear = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', payload, dstMac: MAC1 });
+    const df = clear.slice();
+    df[14 + 6] = 0x40; // DF
+    df[14 + 10] = df[14 + 11] = 0;
+    let c = 0;
+    for (let i = 14; i < 34; i += 2) c += (df[i]! << 8) | df[i + 1]!;
+    while (c > 0xffff) c = (c & 0xffff) + (c >>> 16);
+    df[14 + 10] = (~c >> 8) & 0xff;
+    df[14 + 11] = ~c & 0xff;
+    send(r.if1, df);
+    const err = r.out[0]!.bytes;
+    assert.equal(err[34], 3);
+    assert.equal(err[35], 4);
+    assert.equal(u16(err, 40), 576, 'next-hop MTU');
+    assert.equal(r.host.counters.dropped[DropReason.TooBig], 1);
+    send(r.if1, clear);
+    const pieces = r.out.slice(1).map((o) => o.bytes);
+    assert.equal(pieces.length, 3, '1208 payload bytes in 552-byte steps');
+    let rebuilt: number[] = [];
+    for (const p of pieces) {
+      assert.ok(p.length - 14 <= 576);
+      assert.ok(checksumOk(p, 14, 34));
+      const word = u16(p, 20);
+      assert.equal((word & 0x1fff) * 8, rebuilt.length);
+      rebuilt = rebuilt.concat(Array.from(p.subarray(34)));
+    }
+    assert.deepEqual(rebuilt, Array.from(clear.subarray(34)));
+    assert.equal(u16(pieces[2]!, 20) & 0x2000, 0, 'the last has MF clear');
+    assert.equal(r.host.counters.fragmented, 1);
+    r.finish();
+  });
+
   it('no route: dropped and ICMP destination unreachable (net) to the source', () => {
     const r = router();
     send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '192.0.2.1', dstMac: MAC1 }));

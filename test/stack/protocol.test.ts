@@ -54,7 +54,7 @@ describe('the IP layer as an NDIS protocol driver', () => {
     const b = a.protocol.bindings[0]!;
     assert.equal(b.ifIndex, 11);
     assert.equal(b.mac, 0x02000000000a);
-    assert.equal(b.mtu, 1514);
+    assert.equal(b.mtu, 1500);
     stopAll(a);
   });
 
