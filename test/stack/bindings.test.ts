@@ -157,9 +157,7 @@ describe('host bound to the WFP filter engine', () => {
     addCallout(
       h,
       guid(77),
-      (values, meta, layerData, _ctx, _filter, _flow, out) => {
-        void values;
-        void meta;
+      (_values, _meta, layerData, _ctx, _filter, _flow, out) => {
         const nbl = layerData as Parameters<typeof FwpsQueryPacketInjectionState0>[1];
         const state = FwpsQueryPacketInjectionState0(injection.value, nbl, null);
         if (state === FWPS_PACKET_INJECTED_BY_SELF || state === FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF) {
@@ -270,10 +268,9 @@ describe('host bound to the firewall hooks', () => {
   it('FH-4: a hook that hands back a replacement chain: the replacement goes on, the original is accounted as replaced, and both chains are freed with IPFreeBuff (no leak)', () => {
     const r = router();
     const replacement = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstPort: 4444 }).subarray(14);
-    const hook: IPPacketFirewallPtr = (pData, _r, _s, _d, ctx, _l, ppRcvBuf) => {
+    const hook: IPPacketFirewallPtr = (_pData, _r, _s, _d, ctx, _l, ppRcvBuf) => {
       if (ctx.Direction !== 1) return FORWARD;
       ppRcvBuf.value = buildRcvBufChain(replacement);
-      void pData;
       return FORWARD;
     };
     assert.equal(setHook(hook, true), 0);

@@ -322,7 +322,7 @@ describe('host IP layer: local delivery and ICMP', () => {
       payload: new Uint8Array(64),
       dstMac: MAC1,
     });
-    const [a, b] = fragment(whole, [40, 32]);
+    const [a] = fragment(whole, [40, 32]);
     const overlapping = fragment(whole, [16, 56])[1]!; // starts inside the first fragment
     send(r.if1, a!);
     send(r.if1, overlapping);
@@ -340,7 +340,6 @@ describe('host IP layer: local delivery and ICMP', () => {
     assert.deepEqual(r.host.held(), [{ owner: 'reassembly (fragments waiting)', count: 1 }]);
     r.host.stop();
     assert.equal(r.host.counters.dropped[DropReason.ReassemblyIncomplete], 1);
-    void b;
     r.finish();
   });
 
