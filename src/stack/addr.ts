@@ -133,8 +133,8 @@ export function readMac(va: number): number {
 /** Writes a 48-bit MAC as 6 bytes at simulated address `va`. Allocation-free. */
 export function writeMac(va: number, mac: number): void {
   const o = va - ARENA_BASE;
-  const high = Math.floor(mac / 0x1000000);
-  const low = mac % 0x1000000;
+  const high = (mac / 0x1000000) | 0; // below 2^24: integer arithmetic, no Math.floor
+  const low = mac - high * 0x1000000;
   memory[o] = high >>> 16;
   memory[o + 1] = (high >>> 8) & 0xff;
   memory[o + 2] = high & 0xff;
@@ -148,7 +148,7 @@ export const MAC_BROADCAST = 0xffff_ffff_ffff;
 
 /** Is the MAC a group (multicast or broadcast) address? (The I/G bit: low bit of the first octet.) */
 export function isGroupMac(mac: number): boolean {
-  return Math.floor(mac / 0x100_0000_0000) % 2 === 1;
+  return (((mac / 0x100_0000_0000) | 0) & 1) === 1;
 }
 
 /** The Ethernet multicast MAC an IPv6 multicast address maps to (RFC 2464: 33:33 and the low 32 bits). */

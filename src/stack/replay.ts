@@ -111,8 +111,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
     close(): void;
   } | null = null;
-  let seconds = 0;
-  let nanoseconds = 0;
+  /** The timestamp of the frame being played: what the host sends now leaves at that time. */
+  const clock = { seconds: 0, nanoseconds: 0 };
   let framesWritten = 0;
   let configured = false;
   const notAttached = new Map<number, number>();
@@ -181,7 +181,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   host.endpoints.bind(IPPROTO_TCP, 80);
   options.onHost?.(host);
 
-  if (options.output !== undefined) writer = openWriter(options.output, () => [seconds, nanoseconds]);
+  if (options.output !== undefined) writer = openWriter(options.output, clock);
   const peers: Peer[] = [];
   const peerByMac = new Map<number, Peer>();
   if ((options.hosts ?? 1) > 1) {
@@ -201,8 +201,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   try {
     for (let r = reader.next(); r !== null; r = reader.next()) {
       framesRead++;
-      seconds = r.seconds;
-      nanoseconds = r.nanoseconds;
+      clock.seconds = r.seconds;
+      clock.nanoseconds = r.nanoseconds;
       if (r.linkType !== LINKTYPE_ETHERNET) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else if (r.caplen < r.origlen) {
@@ -285,7 +285,7 @@ function stage(data: Uint8Array, from: number, to: number, length: number): void
 
 function openWriter(
   path: string,
-  now: () => [number, number],
+  clock: { seconds: number; nanoseconds: number },
 ): { write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void; close(): void } {
   const sink = new FileSink(path);
   if (path.endsWith('.pcapng')) {
@@ -298,8 +298,7 @@ function openWriter(
           w.writeInterface({ linkType: LINKTYPE_ETHERNET, snaplen: 262144, options: [{ code: 9, value: 9 }] });
           described++;
         }
-        const [s, ns] = now();
-        w.writePacket(ifIndex - 1, s, ns, bytes, offset, length);
+        w.writePacket(ifIndex - 1, clock.seconds, clock.nanoseconds, bytes, offset, length);
       },
       close: () => w.close(),
     };
@@ -307,8 +306,7 @@ function openWriter(
   const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
   return {
     write(_ifIndex, bytes, offset, length) {
-      const [s, ns] = now();
-      w.writePacket(s, ns, bytes, offset, length);
+      w.writePacket(clock.seconds, clock.nanoseconds, bytes, offset, length);
     },
     close: () => w.close(),
   };

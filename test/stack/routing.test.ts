@@ -1,7 +1,21 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { formatIpv4, formatIpv6, formatMac, parseIpv4, parseIpv6, parseMac } from '../../src/stack/addr.js';
+import { bytesAt } from '../../src/kernel/memory.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../../src/kernel/pool.js';
+import { resetSystem } from '../../src/kernel/system.js';
+import { poolTag } from '../../src/kernel/tags.js';
+import {
+  formatIpv4,
+  formatIpv6,
+  formatMac,
+  isGroupMac,
+  parseIpv4,
+  parseIpv6,
+  parseMac,
+  readMac,
+  writeMac,
+} from '../../src/stack/addr.js';
 import { NeighborCache } from '../../src/stack/neighbors.js';
 import { RouteTable } from '../../src/stack/route.js';
 
@@ -32,6 +46,19 @@ describe('addresses', () => {
     assert.equal(formatIpv6(parseIpv6('2001:db8:0:0:1:0:0:1')), '2001:db8::1:0:0:1');
     assert.equal(formatIpv6(parseIpv6('::ffff:10.0.0.1')), '::ffff:a00:1');
     assert.throws(() => parseIpv6('1::2::3'), RangeError);
+  });
+
+  it("MACs written to and read from simulated memory round-trip; the group bit is the first octet's low bit", () => {
+    resetSystem();
+    const va = ExAllocatePoolWithTag(NonPagedPoolNx, 8, poolTag('tseT'));
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (m) => {
+        writeMac(va, m);
+        assert.equal(readMac(va), m);
+        assert.equal(isGroupMac(m), (bytesAt(va, 1)[0]! & 1) === 1);
+      }),
+    );
+    ExFreePoolWithTag(va, poolTag('tseT'));
   });
 
   it('MAC text round-trips', () => {
