@@ -25,7 +25,8 @@ import { ARENA_BASE, memory } from '../kernel/arena.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
 import { DIRECTION_INBOUND, DROP, type FirewallHookCall, FORWARD, NO_HOOKS } from './filters.js';
 import { get8, get32, IPV4_DESTINATION } from './headers.js';
-import { contiguous, type IpLayer } from './ip.js';
+import type { IpLayer } from './ip.js';
+import { contiguous } from './nbl-view.js';
 
 const receiveContext = new FIREWALL_CONTEXT_T(IP_RECEIVE);
 const transmitContext = new FIREWALL_CONTEXT_T(IP_TRANSMIT);

@@ -19,7 +19,6 @@
 
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { poolTag } from '../kernel/tags.js';
-import { mdlVa } from '../ndis/chain.js';
 import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../ndis/macros.js';
@@ -83,6 +82,7 @@ import {
 import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
+import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
 import { type HeldFragment, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
@@ -1778,20 +1778,6 @@ function verifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
 }
 
-/**
- * The DISCARD layer that applies where a packet's processing is, kept in its NET_BUFFER's ProtocolReserved[0]
- * (the protocol's own slot; cleared before the list goes back to its owner). null or -1: none.
- */
-function discardLayerOf(nbl: NET_BUFFER_LIST): number {
-  const v = nbl.FirstNetBuffer?.ProtocolReserved[0];
-  return typeof v === 'number' ? v : -1;
-}
-
-function setDiscardLayer(nbl: NET_BUFFER_LIST, layer: number): void {
-  const nb = nbl.FirstNetBuffer;
-  if (nb !== null) nb.ProtocolReserved[0] = layer < 0 ? null : layer;
-}
-
 /** What {@link walk6} found besides the header length: the upper-layer value and where its byte is. */
 const walked = { next: 0, nextAt: 0 };
 
@@ -1819,42 +1805,6 @@ const INJECT_POINTS: readonly InjectPoint[] = ['receive', 'send', 'forward', 'tr
 
 /** The status an injected packet completes with when the host dropped it (STATUS_UNSUCCESSFUL, decided). */
 const STATUS_DROPPED = 0xc0000001 | 0;
-
-/**
- * What the adapter said about a checksum in TcpIpChecksumNetBufferListInfo (the Receive view of
- * NDIS_TCP_IP_CHECKSUM_NET_BUFFER_LIST_INFO): 1 it checked and it succeeded, -1 it checked and it failed, 0 it did
- * not check (the host verifies it itself). Windows trusts the NIC's verdict either way; so does the host.
- */
-function nicChecksumVerdict(nbl: NET_BUFFER_LIST, failed: number, succeeded: number): number {
-  const info = nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo];
-  if (typeof info !== 'number' || info === 0) return 0;
-  if ((info & failed) !== 0) return -1;
-  return (info & succeeded) !== 0 ? 1 : 0;
-}
-
-/**
- * The address of the NET_BUFFER's first `length` data bytes when they are contiguous in its current MDL, else 0.
- * (What NdisGetDataBuffer returns with no storage.)
- */
-export function contiguous(nb: NET_BUFFER, length: number): number {
-  const m = nb.CurrentMdl;
-  if (m === null || nb.DataLength < length) return 0;
-  if (m.ByteCount - nb.CurrentMdlOffset < length) return 0;
-  return mdlVa(m) + nb.CurrentMdlOffset;
-}
-
-/**
- * Puts a list's data back as it was when the host got it: start (ProtocolReserved[2]) and end
- * (ProtocolReserved[3]). A driver returns what it was given unchanged.
- */
-function restoreOffset(nbl: NET_BUFFER_LIST): void {
-  const nb = nbl.FirstNetBuffer!;
-  const original = nbl.ProtocolReserved[2] as number;
-  if (nb.DataOffset > original) NdisRetreatNetBufferDataStart(nb, nb.DataOffset - original, 0, null);
-  else if (nb.DataOffset < original) NdisAdvanceNetBufferDataStart(nb, original - nb.DataOffset, false, null);
-  nb.DataLength = (nbl.ProtocolReserved[3] as number) - nb.DataOffset;
-  nbl.ProtocolReserved[3] = null;
-}
 
 function makeNbPool(): NetBufferPool | null {
   const p = new NET_BUFFER_POOL_PARAMETERS();

@@ -37,7 +37,8 @@ import {
   NdisSendNetBufferLists,
 } from '../ndis/protocol.js';
 import { NDIS_OBJECT_HEADER, type NET_BUFFER_LIST } from '../ndis/structures.js';
-import { contiguous, type IpInterface, type IpLayer } from './ip.js';
+import type { IpInterface, IpLayer } from './ip.js';
+import { contiguous } from './nbl-view.js';
 
 /** Marks a receive the binding copied (ProtocolReserved is the host's; MiniportReserved is free on our side). */
 const COPIED = 'copied receive';
