@@ -740,20 +740,21 @@ export class IpLayer {
     const localPort = H.get16(t + 2);
     const remotePort = H.get16(t);
     const endpoint = this.endpoints.lookup(protocol, localPort);
-    const r = this.fill(
-      version === 4 ? Layer.InboundTransport4 : Layer.InboundTransport6,
+    const transportLayer = version === 4 ? Layer.InboundTransport4 : Layer.InboundTransport6;
+    this.describeInbound(
+      transportLayer,
       version,
-      DIRECTION_INBOUND,
       nbl,
       iface.ifIndex,
       protocol,
+      dstVa,
+      srcVa,
+      localPort,
+      remotePort,
+      hlen,
+      thlen,
+      0,
     );
-    r.localAddressVa = dstVa;
-    r.remoteAddressVa = srcVa;
-    r.localPort = localPort;
-    r.remotePort = remotePort;
-    r.ipHeaderSize = hlen;
-    r.transportHeaderSize = thlen;
     if (endpoint === undefined) {
       // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
       if (protocol === H.IPPROTO_TCP) this.sendReset(version, ip, t, length);
@@ -781,39 +782,71 @@ export class IpLayer {
     let flow = this.flows.find(protocol, localPort, remotePort, remoteWords);
     if (flow === 0) {
       for (const layer of version === 4 ? ALE_INBOUND_4 : ALE_INBOUND_6) {
-        const a = this.fill(layer, version, DIRECTION_INBOUND, nbl, iface.ifIndex, protocol);
-        a.localAddressVa = dstVa;
-        a.remoteAddressVa = srcVa;
-        a.localPort = localPort;
-        a.remotePort = remotePort;
-        a.ipHeaderSize = hlen;
-        a.transportHeaderSize = thlen;
+        this.describeInbound(
+          layer,
+          version,
+          nbl,
+          iface.ifIndex,
+          protocol,
+          dstVa,
+          srcVa,
+          localPort,
+          remotePort,
+          hlen,
+          thlen,
+          0,
+        );
         if (!this.classify(nbl)) return;
       }
       flow = this.flows.add(protocol, localPort, remotePort, remoteWords);
     }
     if (protocol === H.IPPROTO_UDP) {
-      const d = this.fill(
-        version === 4 ? Layer.DatagramData4 : Layer.DatagramData6,
+      const datagramLayer = version === 4 ? Layer.DatagramData4 : Layer.DatagramData6;
+      this.describeInbound(
+        datagramLayer,
         version,
-        DIRECTION_INBOUND,
         nbl,
         iface.ifIndex,
         protocol,
+        dstVa,
+        srcVa,
+        localPort,
+        remotePort,
+        hlen,
+        thlen,
+        flow,
       );
-      d.localAddressVa = dstVa;
-      d.remoteAddressVa = srcVa;
-      d.localPort = localPort;
-      d.remotePort = remotePort;
-      d.ipHeaderSize = hlen;
-      d.transportHeaderSize = thlen;
-      d.flowHandle = flow;
       if (!this.classify(nbl)) return;
     }
     endpoint.packets++;
     endpoint.bytes += nb.DataLength;
     endpoint.onReceive?.(t + thlen, nb.DataLength);
     this.deliver(nbl);
+  }
+
+  /** Fills the request for an inbound transport-level layer (INBOUND_TRANSPORT, ALE receive, DATAGRAM_DATA). */
+  private describeInbound(
+    layer: number,
+    version: number,
+    nbl: NET_BUFFER_LIST,
+    ifIndex: number,
+    protocol: number,
+    dstVa: number,
+    srcVa: number,
+    localPort: number,
+    remotePort: number,
+    hlen: number,
+    thlen: number,
+    flow: number,
+  ): void {
+    const r = this.fill(layer, version, DIRECTION_INBOUND, nbl, ifIndex, protocol);
+    r.localAddressVa = dstVa;
+    r.remoteAddressVa = srcVa;
+    r.localPort = localPort;
+    r.remotePort = remotePort;
+    r.ipHeaderSize = hlen;
+    r.transportHeaderSize = thlen;
+    r.flowHandle = flow;
   }
 
   private protocolUnreachable(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number) {
@@ -829,18 +862,34 @@ export class IpLayer {
     if (type === H.ICMP_ECHO) {
       this.reply(iface, 4, ip, t, length, H.ICMP_ECHO_REPLY);
     } else if (type === H.ICMP_DEST_UNREACH || type === H.ICMP_TIME_EXCEEDED || type === H.ICMP_PARAMETER_PROBLEM) {
-      const r = this.fill(Layer.InboundIcmpError4, 4, DIRECTION_INBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMP);
-      r.localAddressVa = ip + H.IPV4_DESTINATION;
-      r.remoteAddressVa = ip + H.IPV4_SOURCE;
-      r.localPort = type;
-      r.remotePort = H.get8(t + 1);
-      r.ipHeaderSize = hlen;
-      r.transportHeaderSize = H.ICMP_HEADER;
-      // INBOUND_ICMP_ERROR: data at the IP header of the packet the error quotes.
-      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ICMP_HEADER, false, null);
-      if (!this.classify(nbl)) return;
+      if (!this.classifyIcmpError(iface, nbl, 4, ip, hlen)) return;
     }
     this.deliver(nbl);
+  }
+
+  /**
+   * INBOUND_ICMP_ERROR for an ICMP error the host received (the ICMP type and code in the port fields, as WFP
+   * defines them), data at the IP header of the packet the error quotes. True when it goes on.
+   */
+  private classifyIcmpError(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number, hlen: number) {
+    const v4 = version === 4;
+    const t = ip + hlen;
+    this.describeInbound(
+      v4 ? Layer.InboundIcmpError4 : Layer.InboundIcmpError6,
+      version,
+      nbl,
+      iface.ifIndex,
+      v4 ? H.IPPROTO_ICMP : H.IPPROTO_ICMPV6,
+      ip + (v4 ? H.IPV4_DESTINATION : H.IPV6_DESTINATION),
+      ip + (v4 ? H.IPV4_SOURCE : H.IPV6_SOURCE),
+      H.get8(t),
+      H.get8(t + 1),
+      hlen,
+      H.ICMP_HEADER,
+      0,
+    );
+    NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ICMP_HEADER, false, null);
+    return this.classify(nbl);
   }
 
   private receiveIcmp6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
@@ -855,16 +904,7 @@ export class IpLayer {
     if (type === H.ICMPV6_ECHO_REQUEST) {
       this.reply(iface, 6, ip, t, length, H.ICMPV6_ECHO_REPLY);
     } else if (type < 128) {
-      const r = this.fill(Layer.InboundIcmpError6, 6, DIRECTION_INBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMPV6);
-      r.localAddressVa = ip + H.IPV6_DESTINATION;
-      r.remoteAddressVa = ip + H.IPV6_SOURCE;
-      r.localPort = type;
-      r.remotePort = H.get8(t + 1);
-      r.ipHeaderSize = hlen;
-      r.transportHeaderSize = H.ICMP_HEADER;
-      // INBOUND_ICMP_ERROR: data at the IP header of the packet the error quotes.
-      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ICMP_HEADER, false, null);
-      if (!this.classify(nbl)) return;
+      if (!this.classifyIcmpError(iface, nbl, 6, ip, hlen)) return;
     }
     this.deliver(nbl);
   }
