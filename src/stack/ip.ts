@@ -212,6 +212,25 @@ export class IpLayer {
     this.addAddress6(iface.ifIndex, [0xfe800000, 0, eui[0]! >>> 0, eui[1]! >>> 0], 64, false);
   }
 
+  /**
+   * Detaches an adapter (its binding closed): its routes and addresses go, so nothing is sent to it any more.
+   * Packets already held for its neighbours are dropped when the host stops.
+   */
+  removeInterface(ifIndex: number): void {
+    this.interfaces[ifIndex] = undefined;
+    this.routes.removeInterface(ifIndex);
+    for (let i = this.addresses4.length - 1; i >= 0; i--) {
+      if (this.addresses4[i]!.ifIndex === ifIndex) this.addresses4.splice(i, 1);
+    }
+    const keep = this.addresses6If.map((x, i) => (x === ifIndex ? -1 : i)).filter((i) => i >= 0);
+    const words = new Uint32Array(4 * keep.length);
+    keep.forEach((from, to) => words.set(this.addresses6.subarray(4 * from, 4 * from + 4), 4 * to));
+    const owners = keep.map((i) => this.addresses6If[i]!);
+    this.addresses6 = words;
+    this.addresses6If.length = 0;
+    this.addresses6If.push(...owners);
+  }
+
   /** The adapter with index `ifIndex`. */
   interfaceAt(ifIndex: number): IpInterface | undefined {
     return this.interfaces[ifIndex];
@@ -1236,7 +1255,9 @@ export class IpLayer {
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     const route = dst === 0xffffffff ? -2 : this.routes.lookup4(dst);
     if (route === -1) return this.drop(nbl, DropReason.NoRoute);
-    const out = this.interfaces[route === -2 ? this.interfaceList()[0]!.ifIndex : this.routes.interface4(route)]!;
+    // Limited broadcast leaves through the first interface (decided: the host has no per-socket interface choice).
+    const out = route === -2 ? this.interfaceList()[0] : this.interfaces[this.routes.interface4(route)];
+    if (out === undefined) return this.drop(nbl, DropReason.NoRoute);
     if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 4)) return;
     const r = this.fill(Layer.OutboundIppacket4, 4, DIRECTION_OUTBOUND, nbl, out.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
     r.localAddressVa = ip + H.IPV4_SOURCE;
@@ -1642,7 +1663,11 @@ export class IpLayer {
         const point = INJECT_POINTS[this.injectPoint[i]!]!;
         const ifIndex = nbl.ProtocolReserved[3] as number;
         nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
-        const iface = this.interfaces[ifIndex] ?? this.interfaceList()[0]!;
+        const iface = this.interfaces[ifIndex] ?? this.interfaceList()[0];
+        if (iface === undefined) {
+          this.drop(nbl, DropReason.NoRoute);
+          continue;
+        }
         const ip = contiguous(nbl.FirstNetBuffer!, 1);
         const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
         if (ip === 0) this.drop(nbl, DropReason.Malformed);

@@ -184,6 +184,7 @@ export class IpProtocol {
   }
 
   private unbind(binding: IpBinding): number {
+    this.host.removeInterface(binding.ifIndex);
     const status = NdisCloseAdapterEx(binding.handle);
     this.bindings.splice(this.bindings.indexOf(binding), 1);
     return status === NDIS_STATUS_PENDING ? NDIS_STATUS_SUCCESS : status;

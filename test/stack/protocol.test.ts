@@ -10,6 +10,7 @@ import { drainDeferredWork } from '../../src/kernel/deferred.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { formatIpv4, parseIpv4 } from '../../src/stack/addr.js';
+import { DropReason } from '../../src/stack/counters.js';
 import { IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { unloadVirtualNicDriver, VirtualNic } from '../../src/stack/nic.js';
@@ -125,6 +126,20 @@ describe('the IP layer as an NDIS protocol driver', () => {
     for (const n of nics) n.remove();
     left.close();
     right.close();
+    assertNoLeaks();
+  });
+
+  it('an adapter removed while the host runs is unbound: its routes go, and a send to it is a counted no-route drop', () => {
+    const nic = new VirtualNic({ name: 'A0', mac: [2, 0, 0, 0, 0, 0xa], ifIndex: 1 });
+    const a = host('A');
+    a.protocol.register();
+    a.ip.addAddress4(1, parseIpv4('192.168.9.1'), 24);
+    nic.remove(); // NDIS calls ProtocolUnbindAdapterEx
+    assert.equal(a.protocol.bindings.length, 0);
+    assert.equal(a.ip.interfaceAt(1), undefined);
+    assert.equal(a.ip.sendFrom(IPPROTO_UDP, 1, parseIpv4('192.168.9.2'), 9, new Uint8Array(1)), true);
+    assert.equal(a.ip.counters.dropped[DropReason.NoRoute], 1);
+    stopAll(a);
     assertNoLeaks();
   });
 
