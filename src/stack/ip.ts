@@ -224,7 +224,7 @@ export class IpLayer {
     }
     const keep = this.addresses6If.map((x, i) => (x === ifIndex ? -1 : i)).filter((i) => i >= 0);
     const words = new Uint32Array(4 * keep.length);
-    keep.forEach((from, to) => words.set(this.addresses6.subarray(4 * from, 4 * from + 4), 4 * to));
+    for (const [to, from] of keep.entries()) words.set(this.addresses6.subarray(4 * from, 4 * from + 4), 4 * to);
     const owners = keep.map((i) => this.addresses6If[i]!);
     this.addresses6 = words;
     this.addresses6If.length = 0;
