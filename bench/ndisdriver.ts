@@ -61,7 +61,6 @@ import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-  type NET_BUFFER_LIST,
   NET_BUFFER_LIST_POOL_PARAMETERS,
 } from '../src/ndis/structures.js';
 import { VirtualNic } from '../src/stack/nic.js';

@@ -191,7 +191,7 @@ onSystemReset(() => {
 });
 
 function driverHandle(): NdisMiniportDriverBlock {
-  if (vnicDriver.handle !== null && vnicDriver.handle.registered) return vnicDriver.handle;
+  if (vnicDriver.handle?.registered) return vnicDriver.handle;
   const object = new DRIVER_OBJECT('\\Driver\\wdkvnic');
   const c = new NDIS_MINIPORT_DRIVER_CHARACTERISTICS();
   c.Header = new NDIS_OBJECT_HEADER(
