@@ -133,9 +133,10 @@ const QUEUE_CAPACITY = 1024;
 const MAX_PACKET = 65535;
 /**
  * Unused space kept in front of every packet it builds: the new list's dataOffset (W-5, "the initial amount of
- * available backfill space"), so the stack can prepend its link-layer header without allocating an MDL.
+ * available backfill space"), so the stack can prepend its link-layer header without allocating an MDL. Set it
+ * before DriverEntry runs; 0 makes the stack allocate an MDL to prepend (a case the tests run).
  */
-const BACKFILL = 64;
+export const divertOptions = { backfill: 64 };
 
 /** Every packet, accounted for. */
 export const divertStats = new PacketAccounting();
@@ -148,7 +149,7 @@ export function setDivertHandler(fn: DivertHandler): void {
 
 /** A packet copied out at classify and waiting for user code; then the injection it became. */
 class DivertedPacket {
-  /** The copy: pool memory with BACKFILL unused bytes, then the packet's bytes, IP header first. */
+  /** The copy: pool memory with divertOptions.backfill unused bytes, then the packet's bytes, IP header first. */
   copy = 0;
   length = 0;
   direction = FWP_DIRECTION_OUTBOUND;
@@ -221,10 +222,13 @@ function DivertClassify(
     return;
   }
   const length = NET_BUFFER_DATA_LENGTH(nb);
-  const copy = length > 0 && length <= MAX_PACKET ? ExAllocatePoolWithTag(NonPagedPoolNx, BACKFILL + length, TAG) : 0;
+  const copy =
+    length > 0 && length <= MAX_PACKET
+      ? ExAllocatePoolWithTag(NonPagedPoolNx, divertOptions.backfill + length, TAG)
+      : 0;
   if (copy !== 0) {
-    const at = NdisGetDataBuffer(nb, length, copy + BACKFILL, 1, 0);
-    if (at !== copy + BACKFILL) RtlCopyMemory(copy + BACKFILL, at, length);
+    const at = NdisGetDataBuffer(nb, length, copy + divertOptions.backfill, 1, 0);
+    if (at !== copy + divertOptions.backfill) RtlCopyMemory(copy + divertOptions.backfill, at, length);
   }
   if (ipHeaderSize > 0) NdisAdvanceNetBufferDataStart(nb, ipHeaderSize, false, null);
   if (copy === 0) {
@@ -275,7 +279,7 @@ function DivertWorker(_dpc: KDPC, _context: unknown, _a1: unknown, _a2: unknown)
 }
 
 function deliver(packet: DivertedPacket): void {
-  const view = bytesAt(packet.copy + BACKFILL, packet.length);
+  const view = bytesAt(packet.copy + divertOptions.backfill, packet.length);
   let out: Uint8Array | null;
   try {
     out = handler(view, packet.direction === FWP_DIRECTION_INBOUND ? 'inbound' : 'outbound');
@@ -290,24 +294,24 @@ function deliver(packet: DivertedPacket): void {
   // The copy itself can carry the result when user code handed back (part of) its own view.
   let data = packet.copy;
   if (!(out.buffer === view.buffer && out.byteOffset === view.byteOffset)) {
-    data = ExAllocatePoolWithTag(NonPagedPoolNx, BACKFILL + out.length, TAG);
+    data = ExAllocatePoolWithTag(NonPagedPoolNx, divertOptions.backfill + out.length, TAG);
     if (data === 0) {
       release(packet, 'data-alloc-failed');
       return;
     }
-    bytesAt(data + BACKFILL, out.length).set(out);
+    bytesAt(data + divertOptions.backfill, out.length).set(out);
     ExFreePoolWithTag(packet.copy, TAG);
     packet.copy = 0;
   }
   packet.data = data;
-  const mdl = IoAllocateMdl(data, BACKFILL + out.length, false, false, null);
+  const mdl = IoAllocateMdl(data, divertOptions.backfill + out.length, false, false, null);
   if (mdl === null) {
     release(packet, 'mdl-alloc-failed');
     return;
   }
   MmBuildMdlForNonPagedPool(mdl);
   packet.mdl = mdl;
-  const status = FwpsAllocateNetBufferAndNetBufferList0(nblPool, 0, 0, mdl, BACKFILL, out.length, nblBox);
+  const status = FwpsAllocateNetBufferAndNetBufferList0(nblPool, 0, 0, mdl, divertOptions.backfill, out.length, nblBox);
   if (!NT_SUCCESS(status)) {
     release(packet, 'nbl-alloc-failed');
     return;

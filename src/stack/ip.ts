@@ -398,6 +398,12 @@ export class IpLayer {
   /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
   sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
     this.inFlight--;
+    if (nbl.ProtocolReserved[0] === Origin.Injected) {
+      // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
+      // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
+      // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
+      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ETH_HEADER, true, null);
+    }
     if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;

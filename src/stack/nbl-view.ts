@@ -55,7 +55,9 @@ export function restoreOffset(nbl: NET_BUFFER_LIST): void {
   const nb = nbl.FirstNetBuffer!;
   const original = nbl.ProtocolReserved[2] as number;
   if (nb.DataOffset > original) NdisRetreatNetBufferDataStart(nb, nb.DataOffset - original, 0, null);
-  else if (nb.DataOffset < original) NdisAdvanceNetBufferDataStart(nb, original - nb.DataOffset, false, null);
+  // FreeMdl TRUE: if moving the start back for a layer had to allocate an MDL (a list injected without
+  // backfill), the advance gives it back; within backfill it frees nothing.
+  else if (nb.DataOffset < original) NdisAdvanceNetBufferDataStart(nb, original - nb.DataOffset, true, null);
   nb.DataLength = (nbl.ProtocolReserved[3] as number) - nb.DataOffset;
   nbl.ProtocolReserved[3] = null;
 }
