@@ -60,6 +60,7 @@ import {
   NDIS_CSUM_RX_UDP_CHECKSUM_FAILED,
   NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
 } from '../packet/offload.js';
+import { netBufferListReferences } from '../wfp/packets.js';
 import { isGroupMac, MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac } from './addr.js';
 import { DropReason, HostCounters } from './counters.js';
 import { EndpointTable } from './endpoints.js';
@@ -306,7 +307,10 @@ export class IpLayer {
     const n = this.neighbors.heldCount();
     if (n > 0) out.push({ owner: 'neighbour cache (waiting for ARP / ND)', count: n });
     if (this.absorbedPending.length > 0) {
-      out.push({ owner: 'callout clones outstanding (absorbed originals)', count: this.absorbedPending.length });
+      out.push({
+        owner: 'callout clones or references outstanding (absorbed originals)',
+        count: this.absorbedPending.length,
+      });
     }
     if (this.injectQueue.length > 0) out.push({ owner: 'injection queue', count: this.injectQueue.length });
     const fragments = this.reassembly.heldCount();
@@ -377,8 +381,9 @@ export class IpLayer {
   private absorbed(nbl: NET_BUFFER_LIST) {
     this.counters.absorb(this.request.absorbedBy || 'callout');
     this.event('absorbed', nbl, this.request.absorbedBy);
-    // The callout may have cloned the list to inject later; the original goes back once no clone refers to it.
-    if (nbl.ChildRefCount > 0) this.absorbedPending.push(nbl);
+    // The callout may have cloned the list to inject later, or taken a reference with FwpsReferenceNetBufferList0
+    // to keep it: the original goes back once no clone and no reference holds it.
+    if (stillHeldByCallout(nbl)) this.absorbedPending.push(nbl);
     else this.release(nbl, 0);
   }
 
@@ -389,7 +394,7 @@ export class IpLayer {
     let w = 0;
     for (let r = 0; r < list.length; r++) {
       const nbl = list[r]!;
-      if (nbl.ChildRefCount > 0) list[w++] = nbl;
+      if (stillHeldByCallout(nbl)) list[w++] = nbl;
       else this.release(nbl, 0);
     }
     list.length = w;
@@ -1903,4 +1908,9 @@ function makePool(dataSize: number): NetBufferListPool | null {
   p.PoolTag = TAG_HOST_PACKETS;
   p.DataSize = dataSize;
   return NdisAllocateNetBufferListPool(null, p);
+}
+
+/** An absorbed list stays with its callout while a clone of it or a FwpsReferenceNetBufferList0 reference is out. */
+function stillHeldByCallout(nbl: NET_BUFFER_LIST): boolean {
+  return nbl.ChildRefCount > 0 || netBufferListReferences(nbl) > 0;
 }

@@ -47,10 +47,12 @@ import {
   FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
   FWPS_RIGHT_ACTION_WRITE,
   FwpsAllocateCloneNetBufferList0,
+  FwpsDereferenceNetBufferList0,
   FwpsFreeCloneNetBufferList0,
   FwpsInjectForwardAsync0,
   FwpsInjectionHandleCreate0,
   FwpsQueryPacketInjectionState0,
+  FwpsReferenceNetBufferList0,
 } from '../../src/wfp/index.js';
 import { addCallout, addFilter, cond, guid, intValue, openEngine } from '../wfp/util.js';
 import { frame } from './frames.js';
@@ -195,6 +197,41 @@ describe('host bound to the WFP filter engine', () => {
     assert.equal(r.out[0]!.ifIndex, 2);
     assert.equal(completions, 1);
     assert.deepEqual(r.host.held(), [], 'the absorbed original went back once its clone was freed');
+    r.finish();
+  });
+});
+
+describe('host bound to the WFP filter engine: references', () => {
+  beforeEach(() => resetSystem());
+
+  it('FwpsReferenceNetBufferList0: an absorbed list a callout references stays with it until FwpsDereferenceNetBufferList0', () => {
+    const r = router();
+    const h = openEngine();
+    let kept: unknown = null;
+    addCallout(
+      h,
+      guid(78),
+      (_values, _meta, layerData, _ctx, _filter, _flow, out) => {
+        const nbl = layerData as Parameters<typeof FwpsReferenceNetBufferList0>[0];
+        FwpsReferenceNetBufferList0(nbl, false);
+        kept = nbl;
+        out.actionType = FWP_ACTION_BLOCK;
+        out.flags |= FWPS_CLASSIFY_OUT_FLAG_ABSORB;
+        out.rights &= ~FWPS_RIGHT_ACTION_WRITE;
+      },
+      { layerKey: FWPM_LAYER_IPFORWARD_V4 },
+    );
+    addFilter(h, { layerKey: FWPM_LAYER_IPFORWARD_V4, action: FWP_ACTION_CALLOUT_TERMINATING, calloutKey: guid(78) });
+    r.play({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 9 });
+    assert.equal(r.host.counters.absorbed, 1);
+    assert.deepEqual(r.host.held(), [
+      { owner: 'callout clones or references outstanding (absorbed originals)', count: 1 },
+    ]);
+    r.host.reapAbsorbed();
+    assert.equal(r.host.held().length, 1, 'still referenced: not given back');
+    FwpsDereferenceNetBufferList0(kept as Parameters<typeof FwpsDereferenceNetBufferList0>[0], false);
+    r.host.reapAbsorbed();
+    assert.deepEqual(r.host.held(), [], 'given back once dereferenced');
     r.finish();
   });
 });
