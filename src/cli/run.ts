@@ -190,7 +190,7 @@ function outcome(
   for (const h of hosts) c!.add(h.counters);
   const held = hosts.flatMap((h, i) => h.held().map((x) => ({ owner: `host ${i + 1}: ${x.owner}`, count: x.count })));
   const heldCount = held.reduce((n, h) => n + h.count, 0);
-  const leaks = bug === null ? collectLeaks().filter((l) => !isNdisOwnState(l)) : [];
+  const leaks = bug === null ? collectLeaks() : [];
   const summary: RunSummary = {
     capture: options.capture,
     hosts: hosts.length,
@@ -235,15 +235,6 @@ function nicDrops(result: ReplayResult | null): Record<string, number> {
   if (c.dropBadLength > 0) out['bad length'] = c.dropBadLength;
   if (c.dropPaused > 0) out['paused'] = c.dropPaused;
   return out;
-}
-
-/**
- * NDIS's own internal pools (tag 'NDIS': the pools clones and fragments come from when a driver names none) live
- * as long as the system, as NDIS's lookaside lists do; their blocks are not a driver's leak. A clone a driver
- * fails to free is still reported, as an outstanding clone NET_BUFFER_LIST (decided).
- */
-export function isNdisOwnState(leak: Leak): boolean {
-  return leak.kind === 'pool' && leak.tag === 'NDIS';
 }
 
 function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number): string {

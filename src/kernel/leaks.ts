@@ -28,22 +28,41 @@ export interface Leak {
 export type LeakSource = () => readonly Leak[];
 
 const sources = new Map<string, LeakSource>();
+const systemOwned = new Map<string, () => Iterable<number>>();
+
+/**
+ * Registers pool blocks that belong to the system itself and live as long as it does, such as NDIS's internal
+ * pools and the descriptors cached in them (as NDIS keeps freed descriptors in lookaside lists). They are not a
+ * driver's leak, so the pool's leak source leaves them out; a layer still reports its own objects.
+ */
+export function registerSystemOwnedBlocks(name: string, blocks: () => Iterable<number>): void {
+  systemOwned.set(name, blocks);
+}
+
+function systemOwnedBlocks(): Set<number> {
+  const out = new Set<number>();
+  for (const blocks of systemOwned.values()) for (const address of blocks()) out.add(address);
+  return out;
+}
 
 /** Registers (or replaces) a layer's leak source under a name. */
 export function registerLeakSource(name: string, source: LeakSource): void {
   sources.set(name, source);
 }
 
-registerLeakSource('pool', () =>
-  outstandingAllocations().map((a) => ({
-    kind: 'pool',
-    tag: a.tagName,
-    size: a.size,
-    owner: `pool tag '${a.tagName}'`,
-    site: a.site,
-    detail: `0x${a.address.toString(16)}`,
-  })),
-);
+registerLeakSource('pool', () => {
+  const owned = systemOwnedBlocks();
+  return outstandingAllocations()
+    .filter((a) => !owned.has(a.address))
+    .map((a) => ({
+      kind: 'pool',
+      tag: a.tagName,
+      size: a.size,
+      owner: `pool tag '${a.tagName}'`,
+      site: a.site,
+      detail: `0x${a.address.toString(16)}`,
+    }));
+});
 
 registerLeakSource('mdl', () =>
   outstandingIoMdls().map((m) => ({

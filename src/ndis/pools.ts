@@ -14,7 +14,7 @@
  */
 
 import { MEMORY_ALLOCATION_ALIGNMENT } from '../kernel/arena.js';
-import { type Leak, registerLeakSource } from '../kernel/leaks.js';
+import { type Leak, registerLeakSource, registerSystemOwnedBlocks } from '../kernel/leaks.js';
 import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
 import { onSystemReset } from '../kernel/system.js';
 import { poolTag, tagToString } from '../kernel/tags.js';
@@ -225,6 +225,18 @@ function resetPools(): void {
 }
 
 onSystemReset(resetPools);
+
+// NDIS's internal pools and the descriptors cached in them live as long as the system: they are NDIS's, not a
+// driver's leak. Descriptors handed out from them are still reported below (as clones, fragments, ...).
+registerSystemOwnedBlocks('ndis6', () => {
+  const blocks: number[] = [];
+  for (const pool of [internalNbPool, internalNblPool]) {
+    if (pool === null) continue;
+    blocks.push(pool.address);
+    for (const d of pool.free) if (d.block !== 0) blocks.push(d.block);
+  }
+  return blocks;
+});
 
 registerLeakSource('ndis6', (): Leak[] => {
   const leaks: Leak[] = [];

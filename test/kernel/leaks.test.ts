@@ -10,6 +10,7 @@ import {
   resetSystem,
 } from '../../src/ddi/index.js';
 import { collectLeaks, formatLeaks, registerLeakSource } from '../../src/index.js';
+import { registerSystemOwnedBlocks } from '../../src/kernel/leaks.js';
 
 describe('leak report', () => {
   beforeEach(() => resetSystem({ verifier: 'full' }));
@@ -36,5 +37,18 @@ describe('leak report', () => {
     ]);
     assert.ok(collectLeaks().some((l) => l.kind === 'widget'));
     registerLeakSource('test-layer', () => []);
+  });
+
+  it('leaves out blocks the system owns for its lifetime, and only those', () => {
+    const mine = ExAllocatePoolWithTag(NonPagedPool, 16, poolTag('sysT'));
+    const other = ExAllocatePoolWithTag(NonPagedPool, 16, poolTag('sysT'));
+    registerSystemOwnedBlocks('test-system', () => [mine]);
+    assert.deepEqual(
+      collectLeaks().map((l) => l.detail),
+      [`0x${other.toString(16)}`],
+    );
+    registerSystemOwnedBlocks('test-system', () => []);
+    ExFreePool(mine);
+    ExFreePool(other);
   });
 });
