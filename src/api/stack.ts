@@ -142,10 +142,14 @@ function parseCidr(cidr: string): { family: 4 | 6; words: ArrayLike<number>; len
   return { family: 4, words: [parseIpv4(address)], length };
 }
 
+/** What {@link playCapture} takes: the capture, and `wdknet run`'s options, each with the CLI's default. */
+export type PlayOptions = Pick<RunOptions, 'capture'> & Partial<Omit<RunOptions, 'capture'>>;
+
 /**
  * `wdknet run` as a function: plays a capture into a host with the given driver modules loaded and returns the
- * outcome (report text, exit status, the numbers). A bug check is in the outcome, not thrown.
+ * outcome (report text, exit status, the numbers). A bug check is in the outcome, not thrown. Defaults as the
+ * CLI's: no drivers, verifier 'standard', one host.
  */
-export function playCapture(options: RunOptions): Promise<RunOutcome> {
-  return runCapture(options);
+export function playCapture(options: PlayOptions): Promise<RunOutcome> {
+  return runCapture({ drivers: [], verifier: 'standard', hosts: 1, ...options });
 }

@@ -62,14 +62,10 @@ describe('idiomatic API: Host', () => {
     h.stop();
   });
 
-  it('playCapture runs the sample and reports a clean run', async () => {
-    const outcome = await playCapture({
-      capture: new URL('../../samples/router.pcapng', import.meta.url).pathname,
-      drivers: [],
-      verifier: 'standard',
-      hosts: 1,
-    });
+  it('playCapture runs the sample and reports a clean run (the CLI defaults: no drivers, one host)', async () => {
+    const outcome = await playCapture({ capture: new URL('../../samples/router.pcapng', import.meta.url).pathname });
     assert.equal(outcome.exitCode, 0);
+    assert.equal(outcome.summary.hosts, 1);
     assert.equal(outcome.summary.balance, 0);
     assert.equal(outcome.summary.framesRead, 669);
   });
