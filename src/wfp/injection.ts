@@ -149,7 +149,7 @@ export function FwpsInjectionHandleDestroy0(injectionHandle: unknown): number {
   return STATUS_SUCCESS;
 }
 
-/** Common checks and marking; returns the record, or an NTSTATUS error. */
+/** Common checks and marking; returns the record (holding both contexts), or an NTSTATUS error. */
 function begin(
   ddi: string,
   handle: unknown,
@@ -158,6 +158,8 @@ function begin(
   flags: number,
   nbl: NET_BUFFER_LIST | null,
   completionFn: FWPS_INJECT_COMPLETE0 | null,
+  injectionContext: unknown,
+  completionContext: unknown,
 ): InjectionRecord | number {
   requireIrqlAtMost(DISPATCH_LEVEL, ddi, WFP_RULE_IRQL_INJECTION);
   if (!(handle instanceof FwpsInjectionHandle)) return STATUS_INVALID_PARAMETER;
@@ -182,6 +184,8 @@ function begin(
   const r = takeRecord();
   r.handle = handle;
   r.completionFn = completionFn;
+  r.completionContext = completionContext;
+  r.context = injectionContext;
   r.nbl = nbl;
   setInjection(nbl, r);
   handle.pending++;
@@ -228,10 +232,10 @@ export function FwpsInjectNetworkSendAsync0(
     flags,
     netBufferList,
     completionFn,
+    injectionContext,
+    completionContext,
   );
   if (typeof r === 'number') return r;
-  r.context = injectionContext;
-  r.completionContext = completionContext;
   return accepted(r, currentInjectionSink().networkSend(netBufferList, compartmentId, af));
 }
 
@@ -256,10 +260,10 @@ export function FwpsInjectNetworkReceiveAsync0(
     flags,
     netBufferList,
     completionFn,
+    injectionContext,
+    completionContext,
   );
   if (typeof r === 'number') return r;
-  r.context = injectionContext;
-  r.completionContext = completionContext;
   return accepted(
     r,
     currentInjectionSink().networkReceive(netBufferList, compartmentId, interfaceIndex, subInterfaceIndex, af),
@@ -286,10 +290,10 @@ export function FwpsInjectForwardAsync0(
     flags,
     netBufferList,
     completionFn,
+    injectionContext,
+    completionContext,
   );
   if (typeof r === 'number') return r;
-  r.context = injectionContext;
-  r.completionContext = completionContext;
   return accepted(r, currentInjectionSink().forward(netBufferList, compartmentId, interfaceIndex, addressFamily));
 }
 
@@ -317,14 +321,14 @@ export function FwpsInjectTransportSendAsync0(
     flags,
     netBufferList,
     completionFn,
+    injectionContext,
+    completionContext,
   );
   if (typeof r === 'number') return r;
   const remote = sendArgs?.remoteAddress;
   if (sendArgs !== null && (!remote || remote.length !== (addressFamily === AF_INET ? 4 : 16))) {
     return accepted(r, STATUS_INVALID_PARAMETER);
   }
-  r.context = injectionContext;
-  r.completionContext = completionContext;
   return accepted(
     r,
     currentInjectionSink().transportSend(netBufferList, endpointHandle, sendArgs, addressFamily, compartmentId),
@@ -354,10 +358,10 @@ export function FwpsInjectTransportReceiveAsync0(
     flags,
     netBufferList,
     completionFn,
+    injectionContext,
+    completionContext,
   );
   if (typeof r === 'number') return r;
-  r.context = injectionContext;
-  r.completionContext = completionContext;
   return accepted(
     r,
     currentInjectionSink().transportReceive(
