@@ -4,33 +4,23 @@
  * Buffer.allocUnsafe(2048) with a wrapper object.
  */
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPool, poolTag, resetSystem } from '../src/ddi/index.js';
-import { bestOf, heapUsedAfterGc, machine, nsPerOp, row } from './lib.js';
+import {
+  allocUnsafeBaselineNs,
+  baselineSinkValue,
+  bestOf,
+  freeListBaselineNs,
+  heapUsedAfterGc,
+  machine,
+  nsPerOp,
+  row,
+} from './lib.js';
 
 const N = 5_000_000;
 const TAG = poolTag('hcnB');
 
-// Baseline 1: a free list of preallocated objects (the ~8 ns anchor).
-class Slot {
-  next: Slot | null = null;
-  length = 0;
-}
-const freeList: Slot[] = Array.from({ length: 64 }, () => new Slot());
-const freeListNs = bestOf(3, () =>
-  nsPerOp(N, (i) => {
-    const s = freeList.pop()!;
-    s.length = i;
-    freeList.push(s);
-  }),
-);
+const freeListNs = freeListBaselineNs(N);
 
-// Baseline 2: a fresh Buffer and wrapper per packet.
-let sink = 0;
-const allocUnsafeNs = bestOf(3, () =>
-  nsPerOp(N / 5, (i) => {
-    const wrapper = { data: Buffer.allocUnsafe(2048), length: i };
-    sink += wrapper.data.length;
-  }),
-);
+const allocUnsafeNs = allocUnsafeBaselineNs(N / 5, 2048, true);
 
 function poolNs(mode: 'off' | 'standard' | 'full'): number {
   resetSystem({ verifier: mode });
@@ -57,4 +47,4 @@ const before = heapUsedAfterGc();
 for (let i = 0; i < 10_000_000; i++) ExFreePoolWithTag(ExAllocatePoolWithTag(NonPagedPool, 2048, TAG), TAG);
 const after = heapUsedAfterGc();
 console.log(`heap growth over 10,000,000 allocate+free cycles: ${((after - before) / 1024).toFixed(1)} KiB`);
-if (sink < 0) console.log(sink);
+if (baselineSinkValue() < 0) console.log(baselineSinkValue());

@@ -27,30 +27,13 @@ import {
   NdisUnchainBufferAtFront,
 } from '../src/ddi/ndis5.js';
 import type { VerifierMode } from '../src/kernel/verifier.js';
-import { bestOf, machine, nsPerOp, row } from './lib.js';
+import { allocUnsafeBaselineNs, bestOf, freeListBaselineNs, machine, nsPerOp, row } from './lib.js';
 
 const N = 2_000_000;
 let sink = 0;
 
-class Slot {
-  next: Slot | null = null;
-  length = 0;
-}
-const freeList: Slot[] = Array.from({ length: 64 }, () => new Slot());
-const freeListNs = bestOf(3, () =>
-  nsPerOp(N, (i) => {
-    const s = freeList.pop()!;
-    s.length = i;
-    freeList.push(s);
-  }),
-);
-const allocUnsafeNs = bestOf(3, () =>
-  nsPerOp(N / 4, (i) => {
-    const b = Buffer.allocUnsafe(1500);
-    b[0] = i;
-    sink += b.length;
-  }),
-);
+const freeListNs = freeListBaselineNs(N);
+const allocUnsafeNs = allocUnsafeBaselineNs(N / 4, 1500, false);
 
 interface Rig {
   mem: number;

@@ -38,3 +38,43 @@ export function row(name: string, ns: number, baseline?: number): void {
   const ratio = baseline === undefined ? '' : `  ${(ns / baseline).toFixed(2)}x baseline`;
   console.log(`${name.padEnd(58)} ${ns.toFixed(1).padStart(9)} ns/op${ratio}`);
 }
+
+class Slot {
+  next: Slot | null = null;
+  length = 0;
+}
+const freeList: Slot[] = Array.from({ length: 64 }, () => new Slot());
+/** Written by the baselines so V8 cannot drop their work. */
+let baselineSink = 0;
+
+/** DESIGN.md's ~8 ns anchor: pop, touch and push of a preallocated object free list (best of 3). */
+export function freeListBaselineNs(iterations: number): number {
+  return bestOf(3, () =>
+    nsPerOp(iterations, (i) => {
+      const s = freeList.pop()!;
+      s.length = i;
+      freeList.push(s);
+    }),
+  );
+}
+
+/** Node's way to get a packet buffer: Buffer.allocUnsafe(size), optionally with a wrapper object (best of 3). */
+export function allocUnsafeBaselineNs(iterations: number, size: number, wrapped: boolean): number {
+  return bestOf(3, () =>
+    nsPerOp(iterations, (i) => {
+      if (wrapped) {
+        const wrapper = { data: Buffer.allocUnsafe(size), length: i };
+        baselineSink += wrapper.data.length;
+      } else {
+        const b = Buffer.allocUnsafe(size);
+        b[0] = i;
+        baselineSink += b.length;
+      }
+    }),
+  );
+}
+
+/** What the baselines wrote (print it only if negative, which it never is). */
+export function baselineSinkValue(): number {
+  return baselineSink;
+}

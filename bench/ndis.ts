@@ -23,7 +23,7 @@ import {
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
 } from '../src/ddi/ndis.js';
 import type { VerifierMode } from '../src/kernel/verifier.js';
-import { bestOf, heapUsedAfterGc, machine, nsPerOp, row } from './lib.js';
+import { allocUnsafeBaselineNs, bestOf, freeListBaselineNs, heapUsedAfterGc, machine, nsPerOp, row } from './lib.js';
 
 const N = 5_000_000;
 
@@ -47,18 +47,7 @@ function pool(mode: VerifierMode) {
 }
 
 // Baseline 1: a free list of preallocated objects (DESIGN.md's ~8 ns anchor).
-class Slot {
-  next: Slot | null = null;
-  length = 0;
-}
-const freeList: Slot[] = Array.from({ length: 64 }, () => new Slot());
-const freeListNs = bestOf(3, () =>
-  nsPerOp(N, (i) => {
-    const s = freeList.pop()!;
-    s.length = i;
-    freeList.push(s);
-  }),
-);
+const freeListNs = freeListBaselineNs(N);
 
 // Baseline 3 (the floor of this design): plain objects with the same fields as NET_BUFFER_LIST and NET_BUFFER,
 // popped from a free list, every field and reserved slot reset, pushed back; no checks, no pools, no MDL.
@@ -133,12 +122,7 @@ const floorNs = bestOf(3, () =>
 
 // Baseline 2: a fresh 2 KiB Buffer and a wrapper object per packet.
 let sink = 0;
-const allocUnsafeNs = bestOf(3, () =>
-  nsPerOp(N / 5, (i) => {
-    const wrapper = { data: Buffer.allocUnsafe(2048), length: i };
-    sink += wrapper.data.length;
-  }),
-);
+const allocUnsafeNs = allocUnsafeBaselineNs(N / 5, 2048, true);
 
 function allocFreeNs(mode: VerifierMode): number {
   const p = pool(mode);
