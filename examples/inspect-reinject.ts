@@ -23,19 +23,11 @@ import {
   FILE_DEVICE_NETWORK,
   FILE_DEVICE_SECURE_OPEN,
   FWP_ACTION_BLOCK,
-  FWP_ACTION_CALLOUT_TERMINATING,
   FWP_ACTION_PERMIT,
   FWP_DIRECTION_INBOUND,
   FWP_DIRECTION_OUTBOUND,
-  FWP_EMPTY,
-  FWPM_CALLOUT0,
-  FWPM_FILTER0,
   FWPM_LAYER_INBOUND_IPPACKET_V4,
   FWPM_LAYER_OUTBOUND_IPPACKET_V4,
-  FWPM_SESSION_FLAG_DYNAMIC,
-  FWPM_SESSION0,
-  FWPM_SUBLAYER0,
-  FWPS_CALLOUT0,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
   type FWPS_CLASSIFY_OUT0,
   FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX,
@@ -52,17 +44,7 @@ import {
   FWPS_PACKET_INJECTED_BY_SELF,
   FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
   FWPS_RIGHT_ACTION_WRITE,
-  FwpmCalloutAdd0,
-  FwpmEngineClose0,
-  FwpmEngineOpen0,
-  FwpmFilterAdd0,
-  FwpmSubLayerAdd0,
-  FwpmTransactionAbort0,
-  FwpmTransactionBegin0,
-  FwpmTransactionCommit0,
   FwpsAllocateCloneNetBufferList0,
-  FwpsCalloutRegister0,
-  FwpsCalloutUnregisterById0,
   FwpsDereferenceNetBufferList0,
   FwpsFreeCloneNetBufferList0,
   FwpsInjectionHandleCreate0,
@@ -94,13 +76,12 @@ import {
   NotificationEvent,
   NT_SUCCESS,
   poolTag,
-  RPC_C_AUTHN_WINNT,
   RtlCopyMemory,
   STATUS_INSUFFICIENT_RESOURCES,
-  STATUS_SUCCESS,
   UNSPECIFIED_COMPARTMENT_ID,
 } from 'wdknet/ddi';
 import { PacketAccounting } from './lib/accounting.js';
+import { CalloutRegistration, RegisterCallouts, UnregisterCallouts } from './lib/callouts.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPV4_PROTOCOL, ipv4HeaderLength, isLaterFragment, read16 } from './lib/inet.js';
 
 /** This driver's keys (made up for the example, as a real driver generates its own). */
@@ -140,10 +121,7 @@ let device: DEVICE_OBJECT | null = null;
 let pendingInjections = 0;
 let unloadWaiting = false;
 const injectionsDone = new KEVENT();
-let engineHandle: unknown = null;
 let injectionHandle: unknown = null;
-let outboundCalloutId = 0;
-let inboundCalloutId = 0;
 let scratch = 0;
 /** A view of `scratch`, made once when it is allocated: the inspection reads headers there, no view per packet. */
 let scratchView: Uint8Array = new Uint8Array(0);
@@ -330,6 +308,27 @@ function finish(packet: PendedPacket, reason: string): void {
   inspectStats.dropAbsorbed(reason);
 }
 
+/** The sublayer, the two callouts and their filters; the engine handle and callout ids once registered. */
+const inspectCallouts = new CalloutRegistration({
+  sublayerKey: INSPECT_SUBLAYER,
+  sublayerName: 'Inspect-reinject sublayer',
+  sublayerWeight: 0x100,
+  filterName: 'Inspect every packet',
+  classifyFn: InspectClassify,
+  callouts: [
+    {
+      calloutKey: INSPECT_OUTBOUND_CALLOUT,
+      layerKey: FWPM_LAYER_OUTBOUND_IPPACKET_V4,
+      name: 'Inspect outbound IP packets',
+    },
+    {
+      calloutKey: INSPECT_INBOUND_CALLOUT,
+      layerKey: FWPM_LAYER_INBOUND_IPPACKET_V4,
+      name: 'Inspect inbound IP packets',
+    },
+  ],
+});
+
 /** DriverEntry: creates the device, the injection handle, registers and adds the callouts and their filters. */
 export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
   pendingInjections = 0;
@@ -362,62 +361,9 @@ export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string):
   }
   injectionHandle = injection.value;
 
-  status = registerCallouts();
+  status = RegisterCallouts(device, inspectCallouts);
   if (!NT_SUCCESS(status)) cleanup();
   return status;
-}
-
-function registerCallouts(): number {
-  const session = new FWPM_SESSION0();
-  session.flags = FWPM_SESSION_FLAG_DYNAMIC; // our objects go away with the engine handle
-  const engine = { value: null as unknown };
-  let status = FwpmEngineOpen0(null, RPC_C_AUTHN_WINNT, null, session, engine);
-  if (!NT_SUCCESS(status)) return status;
-  engineHandle = engine.value;
-
-  status = FwpmTransactionBegin0(engineHandle, 0);
-  if (!NT_SUCCESS(status)) return status;
-  const sublayer = new FWPM_SUBLAYER0();
-  sublayer.subLayerKey = INSPECT_SUBLAYER;
-  sublayer.displayData.name = 'Inspect-reinject sublayer';
-  sublayer.weight = 0x100;
-  status = FwpmSubLayerAdd0(engineHandle, sublayer, null);
-  if (NT_SUCCESS(status)) status = addCallout(INSPECT_OUTBOUND_CALLOUT, FWPM_LAYER_OUTBOUND_IPPACKET_V4, false);
-  if (NT_SUCCESS(status)) status = addCallout(INSPECT_INBOUND_CALLOUT, FWPM_LAYER_INBOUND_IPPACKET_V4, true);
-  if (!NT_SUCCESS(status)) {
-    FwpmTransactionAbort0(engineHandle);
-    return status;
-  }
-  return FwpmTransactionCommit0(engineHandle);
-}
-
-function addCallout(calloutKey: string, layerKey: string, inbound: boolean): number {
-  const sCallout = new FWPS_CALLOUT0();
-  sCallout.calloutKey = calloutKey;
-  sCallout.classifyFn = InspectClassify;
-  sCallout.notifyFn = () => STATUS_SUCCESS;
-  const id = { value: 0 };
-  let status = FwpsCalloutRegister0(device, sCallout, id);
-  if (!NT_SUCCESS(status)) return status;
-  if (inbound) inboundCalloutId = id.value;
-  else outboundCalloutId = id.value;
-
-  const mCallout = new FWPM_CALLOUT0();
-  mCallout.calloutKey = calloutKey;
-  mCallout.displayData.name = inbound ? 'Inspect inbound IP packets' : 'Inspect outbound IP packets';
-  mCallout.applicableLayer = layerKey;
-  status = FwpmCalloutAdd0(engineHandle, mCallout, null, null);
-  if (!NT_SUCCESS(status)) return status;
-
-  const filter = new FWPM_FILTER0();
-  filter.layerKey = layerKey;
-  filter.subLayerKey = INSPECT_SUBLAYER;
-  filter.displayData.name = 'Inspect every packet';
-  filter.action.type = FWP_ACTION_CALLOUT_TERMINATING;
-  filter.action.calloutKey = calloutKey;
-  filter.weight.type = FWP_EMPTY; // the engine picks the weight
-  filter.numFilterConditions = 0;
-  return FwpmFilterAdd0(engineHandle, filter, null, null);
 }
 
 /** DriverUnload: stops taking packets, lets every queued one finish, and releases everything. */
@@ -428,11 +374,7 @@ function DriverUnload(_DriverObject: DRIVER_OBJECT): void {
 
 function cleanup(): void {
   // Closing the dynamic session removes the filters, so classify stops; then the callouts can go.
-  if (engineHandle !== null) FwpmEngineClose0(engineHandle);
-  engineHandle = null;
-  if (outboundCalloutId !== 0) FwpsCalloutUnregisterById0(outboundCalloutId);
-  if (inboundCalloutId !== 0) FwpsCalloutUnregisterById0(inboundCalloutId);
-  outboundCalloutId = inboundCalloutId = 0;
+  UnregisterCallouts(inspectCallouts);
   // Queued packets are inspected and injected; their completions free the clones and the references.
   KeFlushQueuedDpcs();
   if (pendingInjections > 0) {

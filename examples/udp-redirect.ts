@@ -20,17 +20,9 @@ import {
   FILE_DEVICE_NETWORK,
   FILE_DEVICE_SECURE_OPEN,
   FWP_ACTION_BLOCK,
-  FWP_ACTION_CALLOUT_TERMINATING,
   FWP_ACTION_PERMIT,
-  FWP_EMPTY,
-  FWPM_CALLOUT0,
-  FWPM_FILTER0,
   FWPM_LAYER_INBOUND_IPPACKET_V4,
   FWPM_LAYER_OUTBOUND_IPPACKET_V4,
-  FWPM_SESSION_FLAG_DYNAMIC,
-  FWPM_SESSION0,
-  FWPM_SUBLAYER0,
-  FWPS_CALLOUT0,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
   type FWPS_CLASSIFY_OUT0,
   FWPS_FIELD_INBOUND_IPPACKET_V4_INTERFACE_INDEX,
@@ -47,17 +39,7 @@ import {
   FWPS_PACKET_INJECTED_BY_SELF,
   FWPS_PACKET_PREVIOUSLY_INJECTED_BY_SELF,
   FWPS_RIGHT_ACTION_WRITE,
-  FwpmCalloutAdd0,
-  FwpmEngineClose0,
-  FwpmEngineOpen0,
-  FwpmFilterAdd0,
-  FwpmSubLayerAdd0,
-  FwpmTransactionAbort0,
-  FwpmTransactionBegin0,
-  FwpmTransactionCommit0,
   FwpsAllocateCloneNetBufferList0,
-  FwpsCalloutRegister0,
-  FwpsCalloutUnregisterById0,
   FwpsFreeCloneNetBufferList0,
   FwpsInjectionHandleCreate0,
   FwpsInjectionHandleDestroy0,
@@ -84,13 +66,13 @@ import {
   NotificationEvent,
   NT_SUCCESS,
   poolTag,
-  RPC_C_AUTHN_WINNT,
   RtlCopyMemory,
   STATUS_INSUFFICIENT_RESOURCES,
   STATUS_SUCCESS,
   UNSPECIFIED_COMPARTMENT_ID,
 } from 'wdknet/ddi';
 import { PacketAccounting } from './lib/accounting.js';
+import { CalloutRegistration, RegisterCallouts, UnregisterCallouts } from './lib/callouts.js';
 import {
   fixIpv4Checksum,
   IPPROTO_UDP,
@@ -139,10 +121,7 @@ let device: DEVICE_OBJECT | null = null;
 let pendingInjections = 0;
 let unloadWaiting = false;
 const injectionsDone = new KEVENT();
-let engineHandle: unknown = null;
 let injectionHandle: unknown = null;
-let outboundCalloutId = 0;
-let inboundCalloutId = 0;
 let scratch = 0;
 /** A view of `scratch`, made once when it is allocated: headers are read and rewritten there, no view per packet. */
 let scratchView: Uint8Array = new Uint8Array(0);
@@ -302,6 +281,23 @@ function RedirectInjectComplete(_context: unknown, netBufferList: NET_BUFFER_LIS
   else redirectStats.dropAbsorbed('inject-completed-with-error');
 }
 
+/** The sublayer, the two callouts and their filters; the engine handle and callout ids once registered. */
+const redirectCallouts = new CalloutRegistration({
+  sublayerKey: REDIRECT_SUBLAYER,
+  sublayerName: 'UDP redirect sublayer',
+  sublayerWeight: 0x300,
+  filterName: 'UDP redirect',
+  classifyFn: RedirectClassify,
+  callouts: [
+    {
+      calloutKey: REDIRECT_OUTBOUND_CALLOUT,
+      layerKey: FWPM_LAYER_OUTBOUND_IPPACKET_V4,
+      name: 'UDP redirect: requests',
+    },
+    { calloutKey: REDIRECT_INBOUND_CALLOUT, layerKey: FWPM_LAYER_INBOUND_IPPACKET_V4, name: 'UDP redirect: replies' },
+  ],
+});
+
 /** DriverEntry: device, scratch buffer, injection handle, callouts and filters. */
 export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
   pendingInjections = 0;
@@ -326,58 +322,9 @@ export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string):
     return status;
   }
   injectionHandle = injection.value;
-  status = registerCallouts();
+  status = RegisterCallouts(device, redirectCallouts);
   if (!NT_SUCCESS(status)) cleanup();
   return status;
-}
-
-function registerCallouts(): number {
-  const session = new FWPM_SESSION0();
-  session.flags = FWPM_SESSION_FLAG_DYNAMIC;
-  const engine = { value: null as unknown };
-  let status = FwpmEngineOpen0(null, RPC_C_AUTHN_WINNT, null, session, engine);
-  if (!NT_SUCCESS(status)) return status;
-  engineHandle = engine.value;
-  status = FwpmTransactionBegin0(engineHandle, 0);
-  if (!NT_SUCCESS(status)) return status;
-  const sublayer = new FWPM_SUBLAYER0();
-  sublayer.subLayerKey = REDIRECT_SUBLAYER;
-  sublayer.displayData.name = 'UDP redirect sublayer';
-  sublayer.weight = 0x300;
-  status = FwpmSubLayerAdd0(engineHandle, sublayer, null);
-  if (NT_SUCCESS(status)) status = addCallout(REDIRECT_OUTBOUND_CALLOUT, FWPM_LAYER_OUTBOUND_IPPACKET_V4, false);
-  if (NT_SUCCESS(status)) status = addCallout(REDIRECT_INBOUND_CALLOUT, FWPM_LAYER_INBOUND_IPPACKET_V4, true);
-  if (!NT_SUCCESS(status)) {
-    FwpmTransactionAbort0(engineHandle);
-    return status;
-  }
-  return FwpmTransactionCommit0(engineHandle);
-}
-
-function addCallout(calloutKey: string, layerKey: string, inbound: boolean): number {
-  const sCallout = new FWPS_CALLOUT0();
-  sCallout.calloutKey = calloutKey;
-  sCallout.classifyFn = RedirectClassify;
-  sCallout.notifyFn = () => STATUS_SUCCESS;
-  const id = { value: 0 };
-  let status = FwpsCalloutRegister0(device, sCallout, id);
-  if (!NT_SUCCESS(status)) return status;
-  if (inbound) inboundCalloutId = id.value;
-  else outboundCalloutId = id.value;
-  const mCallout = new FWPM_CALLOUT0();
-  mCallout.calloutKey = calloutKey;
-  mCallout.displayData.name = inbound ? 'UDP redirect: replies' : 'UDP redirect: requests';
-  mCallout.applicableLayer = layerKey;
-  status = FwpmCalloutAdd0(engineHandle, mCallout, null, null);
-  if (!NT_SUCCESS(status)) return status;
-  const filter = new FWPM_FILTER0();
-  filter.layerKey = layerKey;
-  filter.subLayerKey = REDIRECT_SUBLAYER;
-  filter.displayData.name = 'UDP redirect';
-  filter.action.type = FWP_ACTION_CALLOUT_TERMINATING;
-  filter.action.calloutKey = calloutKey;
-  filter.weight.type = FWP_EMPTY;
-  return FwpmFilterAdd0(engineHandle, filter, null, null);
 }
 
 function DriverUnload(_DriverObject: DRIVER_OBJECT): void {
@@ -385,11 +332,8 @@ function DriverUnload(_DriverObject: DRIVER_OBJECT): void {
 }
 
 function cleanup(): void {
-  if (engineHandle !== null) FwpmEngineClose0(engineHandle);
-  engineHandle = null;
-  if (outboundCalloutId !== 0) FwpsCalloutUnregisterById0(outboundCalloutId);
-  if (inboundCalloutId !== 0) FwpsCalloutUnregisterById0(inboundCalloutId);
-  outboundCalloutId = inboundCalloutId = 0;
+  // Closing the dynamic session removes the filters, so classify stops; then the callouts can go.
+  UnregisterCallouts(redirectCallouts);
   // Injections still in flight complete (and free their clones) before the handle goes.
   KeFlushQueuedDpcs();
   if (pendingInjections > 0) {
