@@ -23,24 +23,16 @@ import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../n
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../ndis/macros.js';
 import { NdisAllocateNetBufferPool, NdisFreeNetBufferPool } from '../ndis/netBuffer.js';
-import {
-  NdisAllocateNetBufferList,
-  NdisAllocateNetBufferListPool,
-  NdisFreeNetBufferList,
-  NdisFreeNetBufferListPool,
-} from '../ndis/netBufferList.js';
+import { NdisAllocateNetBufferList, NdisFreeNetBufferList, NdisFreeNetBufferListPool } from '../ndis/netBufferList.js';
 import type { NetBufferListPool, NetBufferPool } from '../ndis/pools.js';
 import { NdisAdvanceNetBufferDataStart, NdisRetreatNetBufferDataStart } from '../ndis/retreat.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_PROTOCOL_ID_TCP_IP,
-  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
   NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
   type NET_BUFFER,
   type NET_BUFFER_LIST,
-  NET_BUFFER_LIST_POOL_PARAMETERS,
-  NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
   NET_BUFFER_POOL_PARAMETERS,
   NET_BUFFER_POOL_PARAMETERS_REVISION_1,
 } from '../ndis/structures.js';
@@ -85,6 +77,7 @@ import * as H from './headers.js';
 import { Layer } from './layers.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
+import { allocateListPool } from './pools.js';
 import { type HeldFragment, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
 
@@ -274,9 +267,10 @@ export class IpLayer {
   /** Makes the host's packet pools. Called once before traffic. */
   start(): void {
     if (this.smallPool !== null) return;
-    this.smallPool = makePool(SMALL_DATA);
-    this.largePool = makePool(LARGE_DATA);
-    this.clonePool = makePool(0);
+    this.smallPool = allocateListPool(TAG_HOST_PACKETS, SMALL_DATA, true, NDIS_PROTOCOL_ID_TCP_IP);
+    this.largePool = allocateListPool(TAG_HOST_PACKETS, LARGE_DATA, true, NDIS_PROTOCOL_ID_TCP_IP);
+    // The clone pool holds only descriptors: its NET_BUFFERs come from the NET_BUFFER pool.
+    this.clonePool = allocateListPool(TAG_HOST_PACKETS, 0, false, NDIS_PROTOCOL_ID_TCP_IP);
     this.cloneNbPool = makeNbPool();
     if (this.smallPool === null || this.largePool === null || this.clonePool === null || this.cloneNbPool === null) {
       throw new Error('the host cannot allocate its packet pools');
@@ -1892,22 +1886,6 @@ function makeNbPool(): NetBufferPool | null {
   p.PoolTag = TAG_HOST_PACKETS;
   p.DataSize = 0;
   return NdisAllocateNetBufferPool(null, p);
-}
-
-function makePool(dataSize: number): NetBufferListPool | null {
-  const p = new NET_BUFFER_LIST_POOL_PARAMETERS();
-  p.Header = new NDIS_OBJECT_HEADER(
-    NDIS_OBJECT_TYPE_DEFAULT,
-    NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-    NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-  );
-  p.ProtocolId = NDIS_PROTOCOL_ID_TCP_IP;
-  // The clone pool (no data) holds only descriptors: its NET_BUFFERs come from the NET_BUFFER pool.
-  p.fAllocateNetBuffer = dataSize > 0;
-  p.ContextSize = 0;
-  p.PoolTag = TAG_HOST_PACKETS;
-  p.DataSize = dataSize;
-  return NdisAllocateNetBufferListPool(null, p);
 }
 
 /** An absorbed list stays with its callout while a clone of it or a FwpsReferenceNetBufferList0 reference is out. */

@@ -98,19 +98,12 @@ import {
 import {
   NdisAllocateNetBufferAndNetBufferList,
   NdisAllocateNetBufferList,
-  NdisAllocateNetBufferListPool,
   NdisFreeNetBufferList,
   NdisFreeNetBufferListPool,
 } from '../ndis/netBufferList.js';
 import type { NetBufferListPool } from '../ndis/pools.js';
-import {
-  NDIS_OBJECT_HEADER,
-  NDIS_OBJECT_TYPE_DEFAULT,
-  NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-  type NET_BUFFER_LIST,
-  NET_BUFFER_LIST_POOL_PARAMETERS,
-  NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-} from '../ndis/structures.js';
+import { NDIS_OBJECT_HEADER, NDIS_OBJECT_TYPE_DEFAULT, type NET_BUFFER_LIST } from '../ndis/structures.js';
+import { allocateListPool } from './pools.js';
 import type { Wire, WirePort } from './wire.js';
 
 /** The NIC's receive-buffer pool tag: "VNic" in poolmon (decided). */
@@ -232,19 +225,6 @@ export function unloadVirtualNicDriver(): void {
   NdisMDeregisterMiniportDriver(handle);
   vnicDriver.handle = null;
   vnicDriver.object = null;
-}
-
-function makePool(dataSize: number): NetBufferListPool | null {
-  const p = new NET_BUFFER_LIST_POOL_PARAMETERS();
-  p.Header = new NDIS_OBJECT_HEADER(
-    NDIS_OBJECT_TYPE_DEFAULT,
-    NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-    NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
-  );
-  p.fAllocateNetBuffer = true;
-  p.DataSize = dataSize;
-  p.PoolTag = TAG_VNIC;
-  return NdisAllocateNetBufferListPool(null, p);
 }
 
 const RunStateNic = { Paused: 0, Running: 1, Pausing: 2, Halted: 3 } as const;
@@ -529,8 +509,8 @@ export class VirtualNic implements WirePort {
     this.adapter = handle;
     if (mac !== undefined) this.mac.set(Array.from(mac).slice(0, 6));
     else this.mac.set([0x02, 0, 0, (ifIndex >>> 16) & 0xff, (ifIndex >>> 8) & 0xff, ifIndex & 0xff]);
-    this.rxPool = makePool(this.mtu + LINK_OVERHEAD);
-    this.zcPool = makePool(0);
+    this.rxPool = allocateListPool(TAG_VNIC, this.mtu + LINK_OVERHEAD, true);
+    this.zcPool = allocateListPool(TAG_VNIC, 0, true);
     if (this.rxPool === null || this.zcPool === null) return this.failInit();
     for (let i = 0; i < this.receiveBuffers; i++) {
       const nbl = NdisAllocateNetBufferList(this.rxPool, 0, 0);
