@@ -7,6 +7,7 @@
  * Handlers a filter leaves NULL are bypassed: NDIS passes that traffic straight on. A filter sets SourceHandle to
  * its NdisFilterHandle on the NBLs it originates, and those come back to it, never to the drivers above.
  */
+
 import type { DRIVER_OBJECT } from '../kernel/driver.js';
 import { DISPATCH_LEVEL, PASSIVE_LEVEL } from '../kernel/irql.js';
 import {
@@ -30,6 +31,7 @@ import {
   registry,
   TAG_FILTER_DRIVER,
 } from './driver-blocks.js';
+import { checkCharacteristics } from './driver-characteristics.js';
 import {
   NDIS_FILTER_CHARACTERISTICS_REVISION_1,
   NDIS_FILTER_CHARACTERISTICS_REVISION_3,
@@ -41,8 +43,6 @@ import {
   NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
   NDIS_SEND_FLAGS_DISPATCH_LEVEL,
   NDIS_SIZEOF_FILTER_DRIVER_CHARACTERISTICS_REVISION_1,
-  NDIS_STATUS_BAD_CHARACTERISTICS,
-  NDIS_STATUS_BAD_VERSION,
 } from './driver-constants.js';
 import {
   cancelDown,
@@ -111,18 +111,14 @@ export function NdisFRegisterFilterDriver(
   requireNdisIrql(PASSIVE_LEVEL, 'NdisFRegisterFilterDriver');
   NdisFilterDriverHandle.value = null;
   const c = FilterDriverCharacteristics;
-  if (
-    c.Header.Type !== NDIS_OBJECT_TYPE_FILTER_DRIVER_CHARACTERISTICS ||
-    c.Header.Size < NDIS_SIZEOF_FILTER_DRIVER_CHARACTERISTICS_REVISION_1 ||
-    c.Header.Revision < NDIS_FILTER_CHARACTERISTICS_REVISION_1 ||
-    c.Header.Revision > NDIS_FILTER_CHARACTERISTICS_REVISION_3
-  ) {
-    return NDIS_STATUS_BAD_CHARACTERISTICS;
-  }
-  if (c.MajorNdisVersion !== 6) return NDIS_STATUS_BAD_VERSION;
-  for (const name of REQUIRED_FILTER_HANDLERS) {
-    if (typeof c[name] !== 'function') return NDIS_STATUS_BAD_CHARACTERISTICS;
-  }
+  const valid = checkCharacteristics(c, {
+    type: NDIS_OBJECT_TYPE_FILTER_DRIVER_CHARACTERISTICS,
+    minSize: NDIS_SIZEOF_FILTER_DRIVER_CHARACTERISTICS_REVISION_1,
+    minRevision: NDIS_FILTER_CHARACTERISTICS_REVISION_1,
+    maxRevision: NDIS_FILTER_CHARACTERISTICS_REVISION_3,
+    required: REQUIRED_FILTER_HANDLERS,
+  });
+  if (valid !== NDIS_STATUS_SUCCESS) return valid;
   const address = allocateBlock('driver', TAG_FILTER_DRIVER);
   if (address === 0) return NDIS_STATUS_RESOURCES;
   const driver = new NdisFilterDriverBlock(DriverObject, FilterDriverContext, c, address);

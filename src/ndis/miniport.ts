@@ -7,6 +7,7 @@
  * Adapters arrive the way Plug and Play would start a device: {@link addMiniportAdapter} (wdknet's, not a DDI)
  * calls the driver's MiniportInitializeEx and then brings the stack up; {@link removeMiniportAdapter} halts it.
  */
+
 import type { DRIVER_OBJECT } from '../kernel/driver.js';
 import { DISPATCH_LEVEL, PASSIVE_LEVEL } from '../kernel/irql.js';
 import {
@@ -32,6 +33,7 @@ import {
   TAG_MINIPORT_BLOCK,
   TAG_MINIPORT_DRIVER,
 } from './driver-blocks.js';
+import { checkCharacteristics } from './driver-characteristics.js';
 import {
   IF_TYPE_ETHERNET_CSMACD,
   NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
@@ -46,8 +48,6 @@ import {
   NDIS_RECEIVE_FLAGS_RESOURCES,
   NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL,
   NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
-  NDIS_STATUS_BAD_CHARACTERISTICS,
-  NDIS_STATUS_BAD_VERSION,
   NdisHaltDeviceSurpriseRemoved,
 } from './driver-constants.js';
 import {
@@ -127,18 +127,14 @@ export function NdisMRegisterMiniportDriver(
   void RegistryPath;
   NdisMiniportDriverHandle.value = null;
   const c = MiniportDriverCharacteristics;
-  if (
-    c.Header.Type !== NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS ||
-    c.Header.Size < NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1 ||
-    c.Header.Revision < NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1 ||
-    c.Header.Revision > NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3
-  ) {
-    return NDIS_STATUS_BAD_CHARACTERISTICS;
-  }
-  if (c.MajorNdisVersion !== 6) return NDIS_STATUS_BAD_VERSION;
-  for (const name of REQUIRED_MINIPORT_HANDLERS) {
-    if (typeof c[name] !== 'function') return NDIS_STATUS_BAD_CHARACTERISTICS;
-  }
+  const valid = checkCharacteristics(c, {
+    type: NDIS_OBJECT_TYPE_MINIPORT_DRIVER_CHARACTERISTICS,
+    minSize: NDIS_SIZEOF_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+    minRevision: NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
+    maxRevision: NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_3,
+    required: REQUIRED_MINIPORT_HANDLERS,
+  });
+  if (valid !== NDIS_STATUS_SUCCESS) return valid;
   if (registry.miniportDrivers.some((d) => d.DriverObject === DriverObject)) return NDIS_STATUS_FAILURE;
   const address = allocateBlock('driver', TAG_MINIPORT_DRIVER);
   if (address === 0) return NDIS_STATUS_RESOURCES;

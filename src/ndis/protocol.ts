@@ -4,6 +4,7 @@
  * NdisReturnNetBufferLists (for indications made without NDIS_RECEIVE_FLAGS_RESOURCES),
  * NdisCancelSendNetBufferLists and NdisOidRequest. Opening and closing bindings is in binding.ts.
  */
+
 import { DISPATCH_LEVEL, PASSIVE_LEVEL } from '../kernel/irql.js';
 import {
   NDIS_STATUS_CLOSING,
@@ -27,6 +28,7 @@ import {
   registry,
   TAG_PROTOCOL,
 } from './driver-blocks.js';
+import { checkCharacteristics } from './driver-characteristics.js';
 import {
   NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
   NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
@@ -36,7 +38,6 @@ import {
   NDIS_SEND_FLAGS_DISPATCH_LEVEL,
   NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
   NDIS_STATUS_BAD_CHARACTERISTICS,
-  NDIS_STATUS_BAD_VERSION,
 } from './driver-constants.js';
 import {
   bindingReturn,
@@ -94,19 +95,15 @@ export function NdisRegisterProtocolDriver(
   requireNdisIrql(PASSIVE_LEVEL, 'NdisRegisterProtocolDriver');
   NdisProtocolHandle.value = null;
   const c = ProtocolCharacteristics;
-  if (
-    c.Header.Type !== NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS ||
-    c.Header.Size < NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1 ||
-    c.Header.Revision < NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1 ||
-    c.Header.Revision > NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_2
-  ) {
-    return NDIS_STATUS_BAD_CHARACTERISTICS;
-  }
-  if (c.MajorNdisVersion !== 6) return NDIS_STATUS_BAD_VERSION;
+  const valid = checkCharacteristics(c, {
+    type: NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+    minSize: NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+    minRevision: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+    maxRevision: NDIS_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_2,
+    required: REQUIRED_PROTOCOL_HANDLERS,
+  });
+  if (valid !== NDIS_STATUS_SUCCESS) return valid;
   if (c.Name === '') return NDIS_STATUS_BAD_CHARACTERISTICS;
-  for (const name of REQUIRED_PROTOCOL_HANDLERS) {
-    if (typeof c[name] !== 'function') return NDIS_STATUS_BAD_CHARACTERISTICS;
-  }
   const address = allocateBlock('driver', TAG_PROTOCOL);
   if (address === 0) return NDIS_STATUS_RESOURCES;
   const protocol = new NdisProtocolBlock(ProtocolDriverContext, c, address);
