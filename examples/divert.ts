@@ -17,7 +17,6 @@ import {
   type DEVICE_OBJECT,
   type DRIVER_OBJECT,
   ExAllocatePoolWithTag,
-  Executive,
   ExFreePoolWithTag,
   FILE_DEVICE_NETWORK,
   FILE_DEVICE_SECURE_OPEN,
@@ -56,14 +55,9 @@ import {
   IoDeleteDevice,
   IoFreeMdl,
   KDPC,
-  KEVENT,
   KeFlushQueuedDpcs,
   KeInitializeDpc,
-  KeInitializeEvent,
   KeInsertQueueDpc,
-  KernelMode,
-  KeSetEvent,
-  KeWaitForSingleObject,
   type MDL,
   MmBuildMdlForNonPagedPool,
   NDIS_OBJECT_HEADER,
@@ -82,7 +76,6 @@ import {
   NET_BUFFER_LIST_POOL_PARAMETERS,
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
   NonPagedPoolNx,
-  NotificationEvent,
   NT_SUCCESS,
   poolTag,
   RtlCopyMemory,
@@ -91,6 +84,7 @@ import {
 } from 'wdknet/ddi';
 import { PacketAccounting } from './lib/accounting.js';
 import { CalloutRegistration, RegisterCallouts, UnregisterCallouts } from './lib/callouts.js';
+import { PendingInjections } from './lib/injections.js';
 
 /** Which way a diverted packet was going. */
 export type DivertDirection = 'outbound' | 'inbound';
@@ -145,9 +139,7 @@ class DivertedPacket {
 
 let device: DEVICE_OBJECT | null = null;
 /** Injections accepted and not yet completed; DriverUnload waits for them (the completion is our code). */
-let pendingInjections = 0;
-let unloadWaiting = false;
-const injectionsDone = new KEVENT();
+const pendingInjections = new PendingInjections();
 let injectionHandle: unknown = null;
 let nblPool: ReturnType<typeof NdisAllocateNetBufferListPool> = null;
 const divertDpc = new KDPC();
@@ -313,12 +305,12 @@ function deliver(packet: DivertedPacket): void {
   if (!NT_SUCCESS(injected)) {
     FwpsFreeNetBufferList0(nbl);
     release(packet, 'inject-failed');
-  } else pendingInjections++;
+  } else pendingInjections.started();
 }
 
 /** FWPS_INJECT_COMPLETE0: the stack is done with our list. */
 function DivertInjectComplete(context: unknown, netBufferList: NET_BUFFER_LIST, _dispatchLevel: boolean): void {
-  if (--pendingInjections === 0 && unloadWaiting) KeSetEvent(injectionsDone, 0, false);
+  pendingInjections.completed();
   const packet = context as DivertedPacket;
   const ok = NT_SUCCESS(netBufferList.Status);
   FwpsFreeNetBufferList0(netBufferList);
@@ -360,9 +352,7 @@ const divertCallouts = new CalloutRegistration({
 
 /** DriverEntry: device, NBL pool, injection handle, callouts and filters at both IP-packet layers. */
 export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
-  pendingInjections = 0;
-  unloadWaiting = false;
-  KeInitializeEvent(injectionsDone, NotificationEvent, false);
+  pendingInjections.reset();
   divertStats.reset();
   queueHead = queueTail = null;
   freeSlots.length = 0;
@@ -410,10 +400,7 @@ function cleanup(): void {
   UnregisterCallouts(divertCallouts);
   // Whatever is queued goes to user code and is injected; the completions return every list to the pool.
   KeFlushQueuedDpcs();
-  if (pendingInjections > 0) {
-    unloadWaiting = true;
-    KeWaitForSingleObject(injectionsDone, Executive, KernelMode, false, null);
-  }
+  pendingInjections.waitForAll();
   if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
   injectionHandle = null;
   if (nblPool !== null) NdisFreeNetBufferListPool(nblPool);

@@ -18,7 +18,6 @@ import {
   type DEVICE_OBJECT,
   type DRIVER_OBJECT,
   ExAllocatePoolWithTag,
-  Executive,
   ExFreePoolWithTag,
   FILE_DEVICE_NETWORK,
   FILE_DEVICE_SECURE_OPEN,
@@ -56,14 +55,9 @@ import {
   IoCreateDevice,
   IoDeleteDevice,
   KDPC,
-  KEVENT,
   KeFlushQueuedDpcs,
   KeInitializeDpc,
-  KeInitializeEvent,
   KeInsertQueueDpc,
-  KernelMode,
-  KeSetEvent,
-  KeWaitForSingleObject,
   NDIS_STATUS_SUCCESS,
   NdisAdvanceNetBufferDataStart,
   NdisGetDataBuffer,
@@ -73,7 +67,6 @@ import {
   type NET_BUFFER_LIST,
   NET_BUFFER_LIST_FIRST_NB,
   NonPagedPoolNx,
-  NotificationEvent,
   NT_SUCCESS,
   poolTag,
   RtlCopyMemory,
@@ -83,6 +76,7 @@ import {
 import { PacketAccounting } from './lib/accounting.js';
 import { CalloutRegistration, RegisterCallouts, UnregisterCallouts } from './lib/callouts.js';
 import { IPPROTO_TCP, IPPROTO_UDP, IPV4_PROTOCOL, ipv4HeaderLength, isLaterFragment, read16 } from './lib/inet.js';
+import { PendingInjections } from './lib/injections.js';
 
 /** This driver's keys (made up for the example, as a real driver generates its own). */
 export const INSPECT_OUTBOUND_CALLOUT = '6a4a5ce2-6b71-4a4b-9a40-3b1e6f2a7c01';
@@ -118,9 +112,7 @@ class PendedPacket {
 
 let device: DEVICE_OBJECT | null = null;
 /** Injections accepted and not yet completed; DriverUnload waits for them (the completion is our code). */
-let pendingInjections = 0;
-let unloadWaiting = false;
-const injectionsDone = new KEVENT();
+const pendingInjections = new PendingInjections();
 let injectionHandle: unknown = null;
 let scratch = 0;
 /** A view of `scratch`, made once when it is allocated: the inspection reads headers there, no view per packet. */
@@ -268,7 +260,7 @@ function inspectAndReinject(packet: PendedPacket): void {
         );
   // A failed injection never completes: clean up here.
   if (!NT_SUCCESS(status)) finish(packet, 'inject-failed');
-  else pendingInjections++;
+  else pendingInjections.started();
 }
 
 /** Reads the headers and applies the policy. The NET_BUFFER's data starts at the IP header. */
@@ -288,7 +280,7 @@ function isBlocked(nb: NET_BUFFER): boolean {
 
 /** FWPS_INJECT_COMPLETE0: the clone has been through the stack; free it and let the original go. */
 function InspectInjectComplete(context: unknown, netBufferList: NET_BUFFER_LIST, dispatchLevel: boolean): void {
-  if (--pendingInjections === 0 && unloadWaiting) KeSetEvent(injectionsDone, 0, false);
+  pendingInjections.completed();
   const packet = context as PendedPacket;
   const ok = NT_SUCCESS(netBufferList.Status);
   FwpsFreeCloneNetBufferList0(netBufferList, 0);
@@ -331,9 +323,7 @@ const inspectCallouts = new CalloutRegistration({
 
 /** DriverEntry: creates the device, the injection handle, registers and adds the callouts and their filters. */
 export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
-  pendingInjections = 0;
-  unloadWaiting = false;
-  KeInitializeEvent(injectionsDone, NotificationEvent, false);
+  pendingInjections.reset();
   inspectStats.reset();
   unloading = false;
   queueHead = queueTail = null;
@@ -377,10 +367,7 @@ function cleanup(): void {
   UnregisterCallouts(inspectCallouts);
   // Queued packets are inspected and injected; their completions free the clones and the references.
   KeFlushQueuedDpcs();
-  if (pendingInjections > 0) {
-    unloadWaiting = true;
-    KeWaitForSingleObject(injectionsDone, Executive, KernelMode, false, null);
-  }
+  pendingInjections.waitForAll();
   if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
   injectionHandle = null;
   scratchView = new Uint8Array(0);

@@ -15,7 +15,6 @@ import {
   type DEVICE_OBJECT,
   type DRIVER_OBJECT,
   ExAllocatePoolWithTag,
-  Executive,
   ExFreePoolWithTag,
   FILE_DEVICE_NETWORK,
   FILE_DEVICE_SECURE_OPEN,
@@ -48,12 +47,7 @@ import {
   FwpsQueryPacketInjectionState0,
   IoCreateDevice,
   IoDeleteDevice,
-  KEVENT,
   KeFlushQueuedDpcs,
-  KeInitializeEvent,
-  KernelMode,
-  KeSetEvent,
-  KeWaitForSingleObject,
   NDIS_STATUS_SUCCESS,
   NdisAdvanceNetBufferDataStart,
   NdisGetDataBuffer,
@@ -63,7 +57,6 @@ import {
   type NET_BUFFER_LIST,
   NET_BUFFER_LIST_FIRST_NB,
   NonPagedPoolNx,
-  NotificationEvent,
   NT_SUCCESS,
   poolTag,
   RtlCopyMemory,
@@ -90,6 +83,7 @@ import {
   UDP_CHECKSUM,
   UDP_HEADER,
 } from './lib/inet.js';
+import { PendingInjections } from './lib/injections.js';
 
 /** Key of the outbound IP-packet callout (made up for the example, as a driver generates its own). */
 export const REDIRECT_OUTBOUND_CALLOUT = '3b7c2e91-5d4a-4f6b-b8e2-7a1c9d0e4f01';
@@ -118,9 +112,7 @@ export function configureRedirect(fromAddress: number, fromPort: number, toAddre
 
 let device: DEVICE_OBJECT | null = null;
 /** Injections accepted and not yet completed; DriverUnload waits for them (the completion is our code). */
-let pendingInjections = 0;
-let unloadWaiting = false;
-const injectionsDone = new KEVENT();
+const pendingInjections = new PendingInjections();
 let injectionHandle: unknown = null;
 let scratch = 0;
 /** A view of `scratch`, made once when it is allocated: headers are read and rewritten there, no view per packet. */
@@ -253,7 +245,7 @@ function RedirectClassify(
     block(classifyOut, 'inject-failed');
     return;
   }
-  pendingInjections++;
+  pendingInjections.started();
   classifyOut.actionType = FWP_ACTION_BLOCK;
   classifyOut.rights &= ~FWPS_RIGHT_ACTION_WRITE;
   classifyOut.flags |= FWPS_CLASSIFY_OUT_FLAG_ABSORB;
@@ -274,7 +266,7 @@ function block(classifyOut: FWPS_CLASSIFY_OUT0, reason: string): void {
 
 /** FWPS_INJECT_COMPLETE0: the rewritten clone has been through the stack. */
 function RedirectInjectComplete(_context: unknown, netBufferList: NET_BUFFER_LIST, _dispatchLevel: boolean): void {
-  if (--pendingInjections === 0 && unloadWaiting) KeSetEvent(injectionsDone, 0, false);
+  pendingInjections.completed();
   const ok = NT_SUCCESS(netBufferList.Status);
   FwpsFreeCloneNetBufferList0(netBufferList, 0);
   if (ok) redirectStats.reinjected++;
@@ -300,9 +292,7 @@ const redirectCallouts = new CalloutRegistration({
 
 /** DriverEntry: device, scratch buffer, injection handle, callouts and filters. */
 export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
-  pendingInjections = 0;
-  unloadWaiting = false;
-  KeInitializeEvent(injectionsDone, NotificationEvent, false);
+  pendingInjections.reset();
   redirectStats.reset();
   const deviceBox = { value: null as DEVICE_OBJECT | null };
   let status = IoCreateDevice(DriverObject, 0, null, FILE_DEVICE_NETWORK, FILE_DEVICE_SECURE_OPEN, false, deviceBox);
@@ -336,10 +326,7 @@ function cleanup(): void {
   UnregisterCallouts(redirectCallouts);
   // Injections still in flight complete (and free their clones) before the handle goes.
   KeFlushQueuedDpcs();
-  if (pendingInjections > 0) {
-    unloadWaiting = true;
-    KeWaitForSingleObject(injectionsDone, Executive, KernelMode, false, null);
-  }
+  pendingInjections.waitForAll();
   if (injectionHandle !== null) FwpsInjectionHandleDestroy0(injectionHandle);
   injectionHandle = null;
   scratchView = new Uint8Array(0);
