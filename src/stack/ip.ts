@@ -589,12 +589,8 @@ export class IpLayer {
     const key = `${H.get32(ip + H.IPV4_SOURCE)}>${H.get32(ip + H.IPV4_DESTINATION)}#${H.get16(ip + H.IPV4_ID)}/${protocol}`;
     const held = { nbl, payloadVa, offset, length, headerVa: ip, headerLength: hlen, nextHeaderAt: 0, nextHeader: 0 };
     const status = this.reassembly.add(key, held, more);
-    if (status === Reassembled.Held) return this.event('held', nbl, 'IPv4 reassembly');
-    const fragments = this.reassembly.take(key);
-    if (status === Reassembled.Overlap) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
-      return this.drop(nbl, DropReason.FragmentOverlap);
-    }
+    const fragments = this.completed(key, nbl, status, 'IPv4 reassembly');
+    if (fragments === null) return;
     const whole = this.rebuild(fragments);
     if (whole === null) return;
     const first = fragments[0]!;
@@ -657,12 +653,8 @@ export class IpLayer {
       },
       more,
     );
-    if (status === Reassembled.Held) return this.event('held', nbl, 'IPv6 reassembly');
-    const fragments = this.reassembly.take(key);
-    if (status === Reassembled.Overlap) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
-      return this.drop(nbl, DropReason.FragmentOverlap);
-    }
+    const fragments = this.completed(key, nbl, status, 'IPv6 reassembly');
+    if (fragments === null) return;
     const whole = this.rebuild(fragments);
     if (whole === null) return;
     const first = fragments[0]!;
@@ -677,6 +669,24 @@ export class IpLayer {
     NdisAdvanceNetBufferDataStart(wnb, whlen, false, null);
     if (walked.next === H.IPPROTO_NONE) return this.deliver(whole);
     this.deliverTransport(iface, whole, 6, wip, whlen, walked.next);
+  }
+
+  /**
+   * What became of the fragment `nbl` just added under `key`: null while the datagram is still incomplete (held)
+   * or when the fragments overlap (all dropped, counted); otherwise every fragment of it, taken from the queue.
+   */
+  private completed(key: string, nbl: NET_BUFFER_LIST, status: number, what: string): HeldFragment[] | null {
+    if (status === Reassembled.Held) {
+      this.event('held', nbl, what);
+      return null;
+    }
+    const fragments = this.reassembly.take(key);
+    if (status === Reassembled.Overlap) {
+      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
+      this.drop(nbl, DropReason.FragmentOverlap);
+      return null;
+    }
+    return fragments;
   }
 
   /**
