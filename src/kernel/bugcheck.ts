@@ -81,4 +81,9 @@ export const DdiRule = {
   IrqlExAllocatePool: 0x00020004,
   /** IrqlExFree (WDM): ExFreePool* only at IRQL <= DISPATCH_LEVEL. */
   IrqlExFree: 0x00020005,
+  /**
+   * wdknet's id for the documented IRQL limit of a DDI whose Driver Verifier rule publishes no number of its own
+   * (IoAllocateMdl, IoCreateDevice, KeSetEvent, ...): 0x0002F001, outside the published 0x000200xx WDM ids.
+   */
+  IrqlDocumentedLimit: 0x0002f001,
 } as const;

@@ -4,6 +4,7 @@
  * later at DISPATCH_LEVEL on the kernel's deferred work queue, in FIFO order with WFP and NDIS completions.
  * Queueing is allocation-free: the queue entry is the KDPC object itself.
  */
+import { DdiRule } from './bugcheck.js';
 import { drainDeferredWork, queueDeferredWork } from './deferred.js';
 import { PASSIVE_LEVEL, requireIrqlAtMost } from './irql.js';
 
@@ -68,7 +69,7 @@ export function KeRemoveQueueDpc(Dpc: KDPC): boolean {
 
 /** KeFlushQueuedDpcs: returns after every queued DPC has run. IRQL PASSIVE_LEVEL. */
 export function KeFlushQueuedDpcs(): void {
-  requireIrqlAtMost(PASSIVE_LEVEL, 'KeFlushQueuedDpcs', 0x00020004);
+  requireIrqlAtMost(PASSIVE_LEVEL, 'KeFlushQueuedDpcs', DdiRule.IrqlDocumentedLimit);
   drainDeferredWork();
 }
 

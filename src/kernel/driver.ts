@@ -4,6 +4,7 @@
  * named kernel devices that answer IOCTLs. `loadDriver` runs a driver module's DriverEntry; `unloadDriver` runs
  * its DriverUnload.
  */
+import { DdiRule } from './bugcheck.js';
 import { DISPATCH_LEVEL, PASSIVE_LEVEL, requireIrqlAtMost } from './irql.js';
 import {
   NT_SUCCESS,
@@ -100,7 +101,7 @@ export function IoCreateDevice(
   Exclusive: boolean,
   DeviceObject: { value: DEVICE_OBJECT | null },
 ): number {
-  requireIrqlAtMost(PASSIVE_LEVEL, 'IoCreateDevice', 0x00020004);
+  requireIrqlAtMost(PASSIVE_LEVEL, 'IoCreateDevice', DdiRule.IrqlDocumentedLimit);
   void Exclusive;
   if (DeviceName !== null && devices.has(DeviceName)) return STATUS_OBJECT_NAME_COLLISION;
   const device = new DEVICE_OBJECT(DriverObject, DeviceName, DeviceType, DeviceCharacteristics);
@@ -146,7 +147,7 @@ export function sendDeviceIoControl(
   InputBufferLength: number,
   OutputBuffer?: { value: unknown },
 ): number {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'IoCallDriver', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'IoCallDriver', DdiRule.IrqlDocumentedLimit);
   if (DeviceObject.deviceControl === null) return STATUS_INVALID_DEVICE_REQUEST;
   const request: DeviceIoControlRequest = {
     IoControlCode,

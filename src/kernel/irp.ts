@@ -8,7 +8,7 @@
  * deferred work run (what would signal the event on Windows), and a wait that can then never be satisfied is
  * reported as Driver Verifier's deadlock detection would (0xC4, Parameter 1 0x1001) instead of hanging.
  */
-import { bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from './bugcheck.js';
+import { bugCheck, DdiRule, DRIVER_VERIFIER_DETECTED_VIOLATION } from './bugcheck.js';
 import { drainDeferredWork } from './deferred.js';
 import {
   type DEVICE_OBJECT,
@@ -61,7 +61,7 @@ export function KeInitializeEvent(Event: KEVENT, Type: number, State: boolean): 
 export function KeSetEvent(Event: KEVENT, Increment: number, Wait: boolean): number {
   void Increment;
   void Wait;
-  requireIrqlAtMost(DISPATCH_LEVEL, 'KeSetEvent', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'KeSetEvent', DdiRule.IrqlDocumentedLimit);
   const previous = Event.SignalState;
   Event.SignalState = 1;
   return previous;
@@ -69,7 +69,7 @@ export function KeSetEvent(Event: KEVENT, Increment: number, Wait: boolean): num
 
 /** KeResetEvent: clears the event and returns its previous state. IRQL <= DISPATCH_LEVEL. */
 export function KeResetEvent(Event: KEVENT): number {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'KeResetEvent', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'KeResetEvent', DdiRule.IrqlDocumentedLimit);
   const previous = Event.SignalState;
   Event.SignalState = 0;
   return previous;
@@ -91,7 +91,7 @@ export function KeWaitForSingleObject(
   void WaitMode;
   void Alertable;
   const zeroTimeout = Timeout !== null && Number(Timeout.value) === 0;
-  requireIrqlAtMost(zeroTimeout ? DISPATCH_LEVEL : APC_LEVEL, 'KeWaitForSingleObject', 0x00020004);
+  requireIrqlAtMost(zeroTimeout ? DISPATCH_LEVEL : APC_LEVEL, 'KeWaitForSingleObject', DdiRule.IrqlDocumentedLimit);
   if (Object.SignalState === 0 && !zeroTimeout && KeGetCurrentIrql() === PASSIVE_LEVEL) drainDeferredWork();
   if (Object.SignalState !== 0) {
     if (Object.Type === SynchronizationEvent) Object.SignalState = 0;
@@ -142,7 +142,7 @@ export function IoBuildDeviceIoControlRequest(
   Event: KEVENT | null,
   IoStatusBlock: IO_STATUS_BLOCK,
 ): IRP | null {
-  requireIrqlAtMost(PASSIVE_LEVEL, 'IoBuildDeviceIoControlRequest', 0x00020004);
+  requireIrqlAtMost(PASSIVE_LEVEL, 'IoBuildDeviceIoControlRequest', DdiRule.IrqlDocumentedLimit);
   void DeviceObject;
   if (!poolCharge(TAG_IRP, SIZEOF_IRP, 'IoBuildDeviceIoControlRequest')) return null;
   const irp = new IRP();
@@ -163,7 +163,7 @@ export function IoBuildDeviceIoControlRequest(
  * caller's IO_STATUS_BLOCK, the caller's event signaled, and the IRP freed. IRQL <= DISPATCH_LEVEL.
  */
 export function IoCallDriver(DeviceObject: DEVICE_OBJECT, Irp: IRP): number {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'IoCallDriver', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'IoCallDriver', DdiRule.IrqlDocumentedLimit);
   if (Irp.sent) {
     bugCheck(DRIVER_VERIFIER_DETECTED_VIOLATION, 0x1002, 0, 0, 0, 'IoCallDriver with an IRP that was already sent');
   }

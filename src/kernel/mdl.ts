@@ -7,7 +7,7 @@
  * limit and the leak report see MDLs as Windows does. Freed MDLs go back to a free list and are reused.
  */
 import { ADDRESS_AND_SIZE_TO_SPAN_PAGES, ARENA_BASE, BYTE_OFFSET, inArena, PAGE_ALIGN, PAGE_SIZE } from './arena.js';
-import { BAD_POOL_CALLER, bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from './bugcheck.js';
+import { BAD_POOL_CALLER, bugCheck, DdiRule, DRIVER_VERIFIER_DETECTED_VIOLATION } from './bugcheck.js';
 import { DISPATCH_LEVEL, requireIrqlAtMost } from './irql.js';
 import { poisonFreed } from './poison.js';
 import { findPoolBlock, poolCharge, poolRelease } from './pool.js';
@@ -168,7 +168,7 @@ export function IoAllocateMdl(
   ChargeQuota: boolean,
   Irp: null,
 ): MDL | null {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'IoAllocateMdl', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'IoAllocateMdl', DdiRule.IrqlDocumentedLimit);
   if (Irp !== null || SecondaryBuffer) {
     throw new TypeError('IoAllocateMdl: IRPs are not modelled by wdknet; pass SecondaryBuffer=false and Irp=null');
   }
@@ -183,7 +183,7 @@ export function IoAllocateMdl(
  * BAD_POOL_CALLER as Windows reports freeing memory that was not (or no longer) allocated this way.
  */
 export function IoFreeMdl(Mdl: MDL): void {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'IoFreeMdl', 0x00020005);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'IoFreeMdl', DdiRule.IrqlDocumentedLimit);
   checkFreeable(Mdl, MdlOrigin.Io, 'IoFreeMdl');
   releaseMdlObject(Mdl, TAG_MDL, 'MDL');
 }
@@ -219,7 +219,7 @@ export function checkFreeable(m: MDL, origin: number, ddi: string): void {
  * is already mapped). The range must be in nonpaged memory.
  */
 export function MmBuildMdlForNonPagedPool(MemoryDescriptorList: MDL): void {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'MmBuildMdlForNonPagedPool', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'MmBuildMdlForNonPagedPool', DdiRule.IrqlDocumentedLimit);
   const m = MemoryDescriptorList;
   const va = m.StartVa + m.ByteOffset;
   if (!inArena(va, m.ByteCount)) {
@@ -323,7 +323,7 @@ export function IoBuildPartialMdl(SourceMdl: MDL, TargetMdl: MDL, VirtualAddress
 /** NdisAllocateMdl: an MDL for a buffer in nonpaged memory, mapped. NdisHandle is the caller's NDIS handle. */
 export function NdisAllocateMdl(NdisHandle: unknown, VirtualAddress: number, Length: number): MDL | null {
   void NdisHandle;
-  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisAllocateMdl', 0x00020004);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisAllocateMdl', DdiRule.IrqlDocumentedLimit);
   if (!(Length >= 0) || Length > MAX_MDL_BYTE_COUNT) return null;
   const m = allocateMdlObject(VirtualAddress, Length, MdlOrigin.Io, null, TAG_MDL, 'NdisAllocateMdl');
   if (m !== null) {
@@ -335,7 +335,7 @@ export function NdisAllocateMdl(NdisHandle: unknown, VirtualAddress: number, Len
 
 /** NdisFreeMdl: frees an MDL from NdisAllocateMdl. */
 export function NdisFreeMdl(Mdl: MDL): void {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisFreeMdl', 0x00020005);
+  requireIrqlAtMost(DISPATCH_LEVEL, 'NdisFreeMdl', DdiRule.IrqlDocumentedLimit);
   checkFreeable(Mdl, MdlOrigin.Io, 'NdisFreeMdl');
   releaseMdlObject(Mdl, TAG_MDL, 'MDL');
 }

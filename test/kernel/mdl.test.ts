@@ -32,6 +32,7 @@ import {
   resetSystem,
 } from '../../src/ddi/index.js';
 import { poolTagStats } from '../../src/index.js';
+import { DdiRule } from '../../src/kernel/bugcheck.js';
 import { TAG_MDL } from '../../src/kernel/mdl.js';
 import { assertBugCheck } from '../helpers.js';
 
@@ -144,6 +145,10 @@ describe('IRQL', () => {
   it('IoAllocateMdl above DISPATCH_LEVEL violates its IRQL rule', () => {
     const old = { value: 0 };
     KeRaiseIrql(DISPATCH_LEVEL + 1, old);
-    assertBugCheck(() => IoAllocateMdl(0x1000_0000, 16, false, false, null), DRIVER_VERIFIER_DETECTED_VIOLATION);
+    assertBugCheck(
+      () => IoAllocateMdl(0x1000_0000, 16, false, false, null),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      DdiRule.IrqlDocumentedLimit,
+    );
   });
 });
