@@ -204,9 +204,8 @@ function accepted(r: InjectionRecord, status: number): number {
 
 /** The address family of a network-layer injection: the handle's, or the packet's IP version for AF_UNSPEC. */
 function networkFamily(handle: unknown, nbl: NET_BUFFER_LIST | null): number {
-  if (!(handle instanceof FwpsInjectionHandle) || handle.addressFamily !== AF_UNSPEC || nbl === null) {
-    return handle instanceof FwpsInjectionHandle ? handle.addressFamily : AF_UNSPEC;
-  }
+  if (!(handle instanceof FwpsInjectionHandle)) return AF_UNSPEC;
+  if (handle.addressFamily !== AF_UNSPEC || nbl === null) return handle.addressFamily;
   return ipVersionOf(nbl);
 }
 
