@@ -184,25 +184,20 @@ export class PcapngReader {
   }
 
   private enhancedPacket(p: number, length: number, at: number): CaptureRecord {
-    const v = this.window.view;
-    const le = this.le;
     if (length < 32) throw new CaptureFormatError(at + 4, 'block_total_length', length, 'too short for an EPB');
-    const id = v.getUint32(p + 8, le);
-    const iface = this.interfaceOf(id, at + 8);
-    const r = this.record;
-    this.packetData(p, 28, length, v.getUint32(p + 20, le), at + 20);
-    r.origlen = v.getUint32(p + 24, le);
-    r.tsHigh = v.getUint32(p + 12, le);
-    r.tsLow = v.getUint32(p + 16, le);
-    setTimestamp(r, r.tsHigh, r.tsLow, iface.unitsPerSecond, iface.tsOffset);
-    return this.finish(id, iface, BT_EPB, at);
+    return this.timestampedPacket(p, length, at, this.window.view.getUint32(p + 8, this.le), BT_EPB);
   }
 
+  /** The obsolete Packet Block: an EPB but for a 16-bit interface id followed by a 16-bit drops count. */
   private obsoletePacket(p: number, length: number, at: number): CaptureRecord {
+    if (length < 32) throw new CaptureFormatError(at + 4, 'block_total_length', length, 'too short for a PB');
+    return this.timestampedPacket(p, length, at, this.window.view.getUint16(p + 8, this.le), BT_PB);
+  }
+
+  /** The body EPB and PB share: timestamp at +12, captured length at +20, original length at +24, data at +28. */
+  private timestampedPacket(p: number, length: number, at: number, id: number, blockType: number): CaptureRecord {
     const v = this.window.view;
     const le = this.le;
-    if (length < 32) throw new CaptureFormatError(at + 4, 'block_total_length', length, 'too short for a PB');
-    const id = v.getUint16(p + 8, le);
     const iface = this.interfaceOf(id, at + 8);
     const r = this.record;
     this.packetData(p, 28, length, v.getUint32(p + 20, le), at + 20);
@@ -210,7 +205,7 @@ export class PcapngReader {
     r.tsHigh = v.getUint32(p + 12, le);
     r.tsLow = v.getUint32(p + 16, le);
     setTimestamp(r, r.tsHigh, r.tsLow, iface.unitsPerSecond, iface.tsOffset);
-    return this.finish(id, iface, BT_PB, at);
+    return this.finish(id, iface, blockType, at);
   }
 
   private simplePacket(p: number, length: number, at: number): CaptureRecord {
