@@ -37,6 +37,7 @@ import {
   type FWP_VALUE0,
 } from '../wfp/values.js';
 import { type Classifier, type ClassifyRequest, Verdict } from './filters.js';
+import { get32 } from './headers.js';
 import type { InjectionOwner, InjectPoint, IpLayer } from './ip.js';
 import { Layer } from './layers.js';
 
@@ -194,14 +195,7 @@ export class WfpClassifier {
   /** Writes an address into `v`; returns its NL_ADDRESS_TYPE. */
   private address(v: FWP_VALUE0, v4: boolean, va: number, fallback4: number): number {
     if (v4) {
-      const a =
-        va === 0
-          ? fallback4 >>> 0
-          : ((memory[va - ARENA_BASE]! << 24) |
-              (memory[va - ARENA_BASE + 1]! << 16) |
-              (memory[va - ARENA_BASE + 2]! << 8) |
-              memory[va - ARENA_BASE + 3]!) >>>
-            0;
+      const a = va === 0 ? fallback4 >>> 0 : get32(va);
       v.type = FWP_UINT32;
       v.uint32 = a;
       return addressType4(a);
