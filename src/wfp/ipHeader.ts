@@ -5,6 +5,7 @@
  * Addresses (`sourceAddress`, `remoteAddress`: `const UCHAR*` in C, network byte order) are accepted as an
  * address in simulated memory (a number, per the pinned conventions) or, for convenience, as bytes.
  */
+
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
 import { checkAccess } from '../kernel/memory.js';
@@ -13,6 +14,7 @@ import { mdlVa } from '../ndis/chain.js';
 import { checkLiveNbl } from '../ndis/netBufferList.js';
 import { NdisAdvanceNetBufferDataStart, NdisRetreatNetBufferDataStart } from '../ndis/retreat.js';
 import type { NET_BUFFER, NET_BUFFER_LIST } from '../ndis/structures.js';
+import { finishChecksum, internetChecksum, sumWords } from '../packet/checksum.js';
 import { AF_INET, AF_INET6 } from './constants.js';
 import { WFP_RULE_IRQL_PACKET } from './packets.js';
 
@@ -56,20 +58,6 @@ function walk(nb: NET_BUFFER, skip: number, n: number, visit: (addr: number, at:
     off = 0;
   }
   return done;
-}
-
-/** The 16-bit one's complement sum of `b`, added to `sum`. */
-function sum16(b: Uint8Array, sum: number): number {
-  let s = sum;
-  for (let i = 0; i + 1 < b.length; i += 2) s += (b[i]! << 8) | b[i + 1]!;
-  if (b.length & 1) s += b[b.length - 1]! << 8;
-  return s;
-}
-
-function fold(s: number): number {
-  let x = s;
-  while (x > 0xffff) x = (x & 0xffff) + Math.floor(x / 0x10000);
-  return ~x & 0xffff;
 }
 
 /**
@@ -131,7 +119,7 @@ export function FwpsConstructIpHeaderForTransportPacket0(
       h[9] = nextProtocol;
       h.set(src, 12);
       h.set(dst, 16);
-      const c = fold(sum16(h, 0));
+      const c = internetChecksum(h, 0, hlen);
       h[10] = c >> 8;
       h[11] = c & 0xff;
     } else {
@@ -159,11 +147,11 @@ function fixTransportChecksum(seg: Uint8Array, protocol: number, src: Uint8Array
   }
   seg[at] = 0;
   seg[at + 1] = 0;
-  let s = sum16(src, 0);
-  s = sum16(dst, s);
+  let s = sumWords(src, 0, src.length);
+  s = sumWords(dst, 0, dst.length, s);
   s += protocol + seg.length;
-  s = sum16(seg, s);
-  let c = fold(s);
+  s = sumWords(seg, 0, seg.length, s);
+  let c = finishChecksum(s);
   if (protocol === 17 && c === 0) c = 0xffff;
   seg[at] = c >> 8;
   seg[at + 1] = c & 0xff;
