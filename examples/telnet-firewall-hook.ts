@@ -98,11 +98,18 @@ let peek: Uint8Array = new Uint8Array(0);
 let ipDevice: DEVICE_OBJECT | null = null;
 let registered = false;
 
+/** One descriptor view, re-pointed at each descriptor the hook reads: no object per packet. */
+let view: IPRcvBuf | null = null;
+function descriptor(address: number): IPRcvBuf {
+  if (view === null) view = new IPRcvBuf(address);
+  return view.at(address);
+}
+
 /** Copies up to PEEK bytes from the start of the chain at `head` into the scratch buffer; returns how many. */
 function gather(head: number): number {
   let got = 0;
   for (let rcv = head; rcv !== 0 && got < PEEK; ) {
-    const d = new IPRcvBuf(rcv);
+    const d = descriptor(rcv);
     const n = Math.min(d.ipr_size, PEEK - got);
     if (n > 0) RtlCopyMemory(scratch + got, d.ipr_buffer, n);
     got += n;
@@ -178,7 +185,7 @@ function rewrite(original: number, ihl: number): number {
   if (restLength > 0) {
     second = newDescriptor(restLength);
     if (second !== 0) {
-      new IPRcvBuf(first).ipr_next = second;
+      descriptor(first).ipr_next = second;
     } else {
       FreeIprBuff(first); // only the buffer goes (FH-5): the descriptor is reused for the whole packet
       if (IPAllocBuff(first, total) !== 1) {
@@ -190,9 +197,9 @@ function rewrite(original: number, ihl: number): number {
   }
 
   // The bytes, in order, from the original chain; then the headers and marker changed in the first buffer.
-  const firstBuffer = new IPRcvBuf(first).ipr_buffer;
+  const firstBuffer = descriptor(first).ipr_buffer;
   copyFromChain(original, 0, firstBuffer, firstSize);
-  if (second !== 0) copyFromChain(original, headLength, new IPRcvBuf(second).ipr_buffer, restLength);
+  if (second !== 0) copyFromChain(original, headLength, descriptor(second).ipr_buffer, restLength);
   const h = bytesAt(firstBuffer, headLength);
   let udpChecksum = read16(h, ihl + UDP_CHECKSUM);
   const markerAt = ihl + UDP_HEADER;
@@ -212,7 +219,7 @@ function rewrite(original: number, ihl: number): number {
 function newDescriptor(size: number): number {
   const rcv = ExAllocatePoolWithTag(NonPagedPool, IPRcvBuf.sizeof, TAG_TCP);
   if (rcv === 0) return 0;
-  const d = new IPRcvBuf(rcv);
+  const d = descriptor(rcv);
   d.ipr_next = 0; // pool memory is not zeroed: a stale ipr_next would chain garbage
   d.ipr_flags = 0;
   if (IPAllocBuff(rcv, size) !== 1) {
@@ -225,7 +232,7 @@ function newDescriptor(size: number): number {
 /** Copies `length` bytes starting `skip` bytes into the chain at `head` to simulated memory at `to`. */
 function copyFromChain(head: number, skip: number, to: number, length: number): void {
   for (let rcv = head; rcv !== 0 && length > 0; ) {
-    const d = new IPRcvBuf(rcv);
+    const d = descriptor(rcv);
     const size = d.ipr_size;
     if (skip >= size) skip -= size;
     else {

@@ -92,17 +92,30 @@ export const IPRcvBufField = {
  * IPRcvBuf: a view of the descriptor at `address` in simulated memory. Pointer fields (ipr_next, ipr_buffer,
  * ipr_pMdl, ipr_pClientCnt, ipr_RcvContext) are addresses; NULL is 0.
  */
+function checkedAddress(address: number): number {
+  if (!Number.isInteger(address) || address <= 0) {
+    throw new TypeError(`IPRcvBuf: 0x${Number(address).toString(16)} is not the address of a descriptor`);
+  }
+  return address;
+}
+
 export class IPRcvBuf {
   /** sizeof(IPRcvBuf) on x64: what to pass to ExAllocatePoolWithTag. */
   static readonly sizeof = SIZEOF_IPRCVBUF;
   /** The descriptor's address. */
-  readonly address: number;
+  address: number;
 
   constructor(address: number) {
-    if (!Number.isInteger(address) || address <= 0) {
-      throw new TypeError(`IPRcvBuf: 0x${Number(address).toString(16)} is not the address of a descriptor`);
-    }
-    this.address = address;
+    this.address = checkedAddress(address);
+  }
+
+  /**
+   * Points this view at another descriptor and returns it, so a hook that walks a chain on every packet can use
+   * one view instead of making an object per descriptor (the view holds nothing but the address).
+   */
+  at(address: number): this {
+    this.address = checkedAddress(address);
+    return this;
   }
 
   /** Next buffer descriptor in the chain (an address), or 0. */

@@ -89,6 +89,21 @@ describe('IPRcvBuf and its buffers (IPAllocBuff, IPFreeBuff, FreeIprBuff)', () =
     ExFreePool(rcv.address);
   });
 
+  it('one view re-pointed with at() reads each descriptor of a chain; an address that is not one is refused', () => {
+    const a = newDescriptor();
+    const b = newDescriptor();
+    a.ipr_size = 11;
+    b.ipr_size = 22;
+    const view = new IPRcvBuf(a.address);
+    assert.equal(view.ipr_size, 11);
+    assert.equal(view.at(b.address), view);
+    assert.equal(view.ipr_size, 22);
+    assert.throws(() => view.at(0), TypeError);
+    assert.equal(view.address, b.address, 'a refused at() leaves the view where it was');
+    ExFreePool(a.address);
+    ExFreePool(b.address);
+  });
+
   it("FH-1 / FH-2: IPAllocBuff allocates Size bytes for the descriptor's buffer and returns 1", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 70_000 }), (size) => {
