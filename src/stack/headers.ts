@@ -3,6 +3,7 @@
  * big-endian accessors over simulated memory it uses on the per-packet path. Values are the RFCs' and IANA's.
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { read16, read32, write16, write32 } from '../packet/checksum.js';
 
 // The numbers the packet layer already names (IANA EtherTypes, IP protocols, TCP flags).
 export {
@@ -96,16 +97,14 @@ export function get8(va: number): number {
   return memory[va - ARENA_BASE]!;
 }
 
-/** Big-endian 16-bit value at `va`. */
+/** Big-endian 16-bit value at `va` (the packet layer's reader, over simulated memory). */
 export function get16(va: number): number {
-  const o = va - ARENA_BASE;
-  return (memory[o]! << 8) | memory[o + 1]!;
+  return read16(memory, va - ARENA_BASE);
 }
 
 /** Big-endian 32-bit value at `va`, unsigned. */
 export function get32(va: number): number {
-  const o = va - ARENA_BASE;
-  return ((memory[o]! << 24) | (memory[o + 1]! << 16) | (memory[o + 2]! << 8) | memory[o + 3]!) >>> 0;
+  return read32(memory, va - ARENA_BASE);
 }
 
 /** Writes a byte at `va`. */
@@ -115,18 +114,12 @@ export function put8(va: number, value: number): void {
 
 /** Writes a big-endian 16-bit value at `va`. */
 export function put16(va: number, value: number): void {
-  const o = va - ARENA_BASE;
-  memory[o] = (value >>> 8) & 0xff;
-  memory[o + 1] = value & 0xff;
+  write16(memory, va - ARENA_BASE, value);
 }
 
 /** Writes a big-endian 32-bit value at `va`. */
 export function put32(va: number, value: number): void {
-  const o = va - ARENA_BASE;
-  memory[o] = value >>> 24;
-  memory[o + 1] = (value >>> 16) & 0xff;
-  memory[o + 2] = (value >>> 8) & 0xff;
-  memory[o + 3] = value & 0xff;
+  write32(memory, va - ARENA_BASE, value);
 }
 
 /** Copies `length` bytes between simulated addresses (ranges may overlap). */
