@@ -7,6 +7,7 @@
  * nothing). Run: node --import tsx --expose-gc bench/wfp.ts
  */
 import { drainDeferredWork } from '../src/kernel/deferred.js';
+import { seededRandom as prng } from '../src/kernel/faults.js';
 import { IoAllocateMdl, MmBuildMdlForNonPagedPool } from '../src/kernel/mdl.js';
 import { bytesAt } from '../src/kernel/memory.js';
 import { ExAllocatePoolWithTag, NonPagedPoolNx } from '../src/kernel/pool.js';
@@ -66,18 +67,6 @@ import {
   setNumber,
 } from '../src/wfp/index.js';
 import { bestOf, heapUsedAfterGc, machine, nsPerOp } from './lib.js';
-
-/** A small deterministic PRNG (mulberry32), so every run adds the same filters and packets. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SUBLAYER = '6265e6e8-0000-4000-8000-000000000001';
 const PACKETS = 1024;

@@ -37,8 +37,11 @@ export interface FaultStats {
 
 let stats: FaultStats = { calls: 0, injected: 0, byTag: {}, byDdi: {} };
 
-/** mulberry32: a small, fast, well-distributed 32-bit generator; deterministic for a seed. */
-function generator(seed: number): () => number {
+/**
+ * mulberry32: a small, fast, well-distributed 32-bit generator returning numbers in [0, 1); the same seed gives
+ * the same sequence (fault schedules, and benchmarks that need repeatable inputs).
+ */
+export function seededRandom(seed: number): () => number {
   let a = seed >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
@@ -51,7 +54,7 @@ function generator(seed: number): () => number {
 
 /** Starts failing allocations according to `plan` (replacing any earlier plan). */
 export function enableFaultInjection(plan: FaultPlan): void {
-  const random = generator(plan.seed ?? 1);
+  const random = seededRandom(plan.seed ?? 1);
   const tags = plan.tags ? new Set(plan.tags.map((t) => t >>> 0)) : null;
   const ddis = plan.ddis ? new Set(plan.ddis) : null;
   const failCalls = plan.failCalls ? new Set(plan.failCalls) : null;
