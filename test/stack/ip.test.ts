@@ -526,6 +526,40 @@ describe('host IP layer: WFP layers', () => {
     r.finish();
   });
 
+  it('inbound UDP: TRANSPORT, ALE and DATAGRAM_DATA describe the same ports and sizes; only DATAGRAM_DATA carries the flow handle', () => {
+    const r = router();
+    const seen: { layer: number; local: number; remote: number; ip: number; transport: number; flow: number }[] = [];
+    r.host.classifier = (req: ClassifyRequest) => {
+      seen.push({
+        layer: req.layerId,
+        local: req.localPort,
+        remote: req.remotePort,
+        ip: req.ipHeaderSize,
+        transport: req.transportHeaderSize,
+        flow: req.flowHandle,
+      });
+      return Verdict.Permit;
+    };
+    r.host.endpoints.bind(IPPROTO_UDP, 53);
+    send(
+      r.if1,
+      frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', srcPort: 5000, dstPort: 53, dstMac: MAC1 }),
+    );
+    const at = (layer: number) => seen.find((s) => s.layer === layer)!;
+    for (const layer of [
+      Layer.InboundTransport4,
+      Layer.AleAuthRecvAccept4,
+      Layer.AleFlowEstablished4,
+      Layer.DatagramData4,
+    ]) {
+      const s = at(layer);
+      assert.ok(s !== undefined, `layer ${layer} classified`);
+      assert.deepEqual([s.local, s.remote, s.ip, s.transport], [53, 5000, 20, 8], `layer ${layer}`);
+      assert.equal(s.flow !== 0, layer === Layer.DatagramData4, `flow handle at layer ${layer}`);
+    }
+    r.finish();
+  });
+
   it('ALE authorizes only the first packet of a flow', () => {
     const r = router();
     const seen = record(r);
