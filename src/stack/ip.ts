@@ -824,40 +824,14 @@ export class IpLayer {
     let flow = this.flows.find(protocol, localPort, remotePort, remoteWords);
     if (flow === 0) {
       for (const layer of version === 4 ? ALE_INBOUND_4 : ALE_INBOUND_6) {
-        this.describeInbound(
-          layer,
-          version,
-          nbl,
-          iface.ifIndex,
-          protocol,
-          dstVa,
-          srcVa,
-          localPort,
-          remotePort,
-          hlen,
-          thlen,
-          0,
-        );
+        this.redescribe(layer, 0);
         if (!this.classify(nbl)) return;
       }
       flow = this.flows.add(protocol, localPort, remotePort, remoteWords);
     }
     if (protocol === H.IPPROTO_UDP) {
       const datagramLayer = version === 4 ? Layer.DatagramData4 : Layer.DatagramData6;
-      this.describeInbound(
-        datagramLayer,
-        version,
-        nbl,
-        iface.ifIndex,
-        protocol,
-        dstVa,
-        srcVa,
-        localPort,
-        remotePort,
-        hlen,
-        thlen,
-        flow,
-      );
+      this.redescribe(datagramLayer, flow);
       if (!this.classify(nbl)) return;
     }
     endpoint.packets++;
@@ -889,6 +863,19 @@ export class IpLayer {
     r.ipHeaderSize = hlen;
     r.transportHeaderSize = thlen;
     r.flowHandle = flow;
+  }
+
+  /**
+   * The packet the request already describes (from {@link describeInbound}, nothing classified in between but
+   * its own layers) at another layer: the same addresses, ports and sizes, with flow handle `flow`.
+   */
+  private redescribe(layer: number, flow: number): void {
+    const r = this.request;
+    setDiscardLayer(r.nbl!, layer + 1);
+    r.layerId = layer;
+    r.flowHandle = flow;
+    r.absorbedBy = '';
+    r.discardFilterId = 0;
   }
 
   private protocolUnreachable(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number) {
