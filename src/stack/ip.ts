@@ -146,6 +146,10 @@ const scratch6 = new Uint32Array(4);
 /** A remote address as four words (IPv4 mapped: 0, 0, 0xffff, address) for the flow table. */
 const remoteWords = new Uint32Array(4);
 const nextHop6 = new Uint32Array(4);
+/** ff02::1, all nodes (RFC 4291 2.7.1). */
+const ALL_NODES = Uint32Array.of(0xff020000, 0, 0, 1);
+/** The solicited-node group ff02::1:ffXX:XXXX of an address (RFC 4291 2.7.1); the last word is set per use. */
+const solicitedNode = Uint32Array.of(0xff020000, 0, 1, 0);
 const solicit = { value: false };
 const replacementBox: { value: NET_BUFFER_LIST | null } = { value: null };
 
@@ -1501,7 +1505,8 @@ export class IpLayer {
     const src = t + 32;
     const dst = t + 48;
     this.writeSource6(out.ifIndex, src);
-    writeIpv6Words(dst, [0xff020000, 0, 1, (0xff000000 | (target[3]! & 0xffffff)) >>> 0]);
+    solicitedNode[3] = 0xff000000 | (target[3]! & 0xffffff);
+    writeIpv6Words(dst, solicitedNode);
     nb.DataLength = 32;
     this.send6(nbl, H.IPPROTO_ICMPV6, src, dst, 255);
   }
@@ -1521,7 +1526,7 @@ export class IpLayer {
     const src = t + 32;
     const dst = t + 48;
     H.move(src, targetVa, 16);
-    if (toAllNodes) writeIpv6Words(dst, [0xff020000, 0, 0, 1]);
+    if (toAllNodes) writeIpv6Words(dst, ALL_NODES);
     else H.move(dst, toVa, 16);
     nb.DataLength = 32;
     this.send6(nbl, H.IPPROTO_ICMPV6, src, dst, 255);
