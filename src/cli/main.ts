@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CaptureFormatError } from '../capture/errors.js';
 import type { VerifierMode } from '../kernel/verifier.js';
+import { DEFAULT_INTERRUPT_MODERATION_US } from '../stack/replay.js';
 import { findDriverModules } from './drivers.js';
 import { inspectCapture } from './inspect.js';
 import { type RunOptions, runCapture } from './run.js';
@@ -24,6 +25,12 @@ program
 function positiveInteger(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a positive integer');
+  return n;
+}
+
+function nonNegativeInteger(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number, 0 or more');
   return n;
 }
 
@@ -54,6 +61,7 @@ interface RunFlags {
   trace?: string;
   faults?: string;
   hosts: number;
+  interruptModeration: number;
   progress?: boolean;
   json?: boolean;
   examples?: boolean;
@@ -74,6 +82,7 @@ async function prepareRun(capture: string | undefined, flags: RunFlags): Promise
     trace: flags.trace,
     faults: flags.faults,
     hosts: flags.hosts,
+    interruptModerationUs: flags.interruptModeration,
   };
   if (!existsSync(options.capture)) throw new Error(`no such capture: ${options.capture}`);
   if (useBar) {
@@ -112,6 +121,13 @@ program
   .option('--trace <file>', 'write each NET_BUFFER_LIST life as Chrome trace-event JSON (Perfetto)')
   .option('--faults <spec>', 'fail allocations: probability=0.01,seed=1,every=N,calls=1:5,tags=fPCT,ddis=X,skip=N')
   .option('--hosts <n>', 'hosts to play the capture into', positiveInteger, 1)
+  .option(
+    '--interrupt-moderation <us>',
+    'NICs indicate received frames in batches of up to 32, at most this many microseconds of capture time late ' +
+      '(0: each frame as it arrives)',
+    nonNegativeInteger,
+    DEFAULT_INTERRUPT_MODERATION_US,
+  )
   .option('--progress', 'show a progress bar even when stderr is not a terminal')
   .option('--no-progress', 'never show a progress bar')
   .option('--no-examples', 'do not load the examples when playing the sample')

@@ -30,6 +30,8 @@ export interface RunOptions {
   trace?: string;
   faults?: string;
   hosts: number;
+  /** NIC interrupt moderation in microseconds (0: off; default: replay's DEFAULT_INTERRUPT_MODERATION_US). */
+  interruptModerationUs?: number;
   /** Progress callback: bytes of the capture read, of `total`. */
   progress?: (done: number, total: number) => void;
 }
@@ -158,6 +160,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
       output: options.out,
       onHost,
       hosts: options.hosts,
+      interruptModerationUs: options.interruptModerationUs,
       onFirstFrame: faults === undefined ? undefined : () => enableFaultInjection(faults),
       progressEvery: 1000,
       onProgress: options.progress === undefined ? undefined : (_frames, offset) => options.progress!(offset, total),

@@ -368,6 +368,11 @@ export class VirtualNic implements WirePort {
     if (++this.batchCount >= this.receiveBatch) this.flush();
   }
 
+  /** Frames received and waiting for the batch to be indicated. */
+  get pendingReceives(): number {
+    return this.batchCount;
+  }
+
   /** Indicates the frames collected so far as one chain (the wire calls this when it has delivered all it had). */
   flush(): void {
     const head = this.batchHead;

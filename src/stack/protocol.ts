@@ -6,6 +6,12 @@
  *
  * Receives indicated with NDIS_RECEIVE_FLAGS_RESOURCES must not be kept past the handler: the binding copies such
  * a frame into a list of its own first (as tcpip does) and frees that copy when the host is done with it.
+ *
+ * Like tcpip, the protocol batches: while NDIS is inside one of its handlers (a receive indication, a send
+ * completion), what the host sends is queued and what it gives back is collected, and when the outermost handler
+ * is done the sends go down as NBL chains (one NdisSendNetBufferLists per run of sends on the same binding, in the
+ * order the host made them) and the returns as one NdisReturnNetBufferLists chain per binding. Outside a handler
+ * (a send from a timer or an application) nothing waits.
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
@@ -70,23 +76,48 @@ export class IpBinding implements IpInterface {
     this.adapterName = params.AdapterName;
   }
 
-  /** See {@link IpInterface.transmit}: NdisSendNetBufferLists, completed through the protocol's handler. */
+  /**
+   * See {@link IpInterface.transmit}: NdisSendNetBufferLists, completed through the protocol's handler; queued
+   * while the protocol is inside an NDIS handler.
+   */
   transmit(nbl: NET_BUFFER_LIST): void {
     nbl.SourceHandle = this.handle;
     nbl.Next = null;
-    const flags = KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_SEND_FLAGS_DISPATCH_LEVEL : 0;
-    NdisSendNetBufferLists(this.handle, nbl, 0, flags);
+    if (this.protocol.batching()) {
+      this.protocol.queueSend(nbl);
+      return;
+    }
+    NdisSendNetBufferLists(this.handle, nbl, 0, sendFlags());
   }
 
-  /** See {@link IpInterface.returnReceived}: NdisReturnNetBufferLists, or the copy freed. */
+  /** See {@link IpInterface.returnReceived}: NdisReturnNetBufferLists (collected into a chain), or the copy freed. */
   returnReceived(nbl: NET_BUFFER_LIST): void {
     if (nbl.MiniportReserved[0] === COPIED) {
       nbl.MiniportReserved[0] = null;
       this.protocol.host.releaseOwn(nbl);
       return;
     }
-    const flags = KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0;
-    NdisReturnNetBufferLists(this.handle, nbl, flags);
+    if (this.protocol.batching()) {
+      nbl.Next = null;
+      if (this.returnTail === null) this.returnHead = nbl;
+      else this.returnTail.Next = nbl;
+      this.returnTail = nbl;
+      return;
+    }
+    NdisReturnNetBufferLists(this.handle, nbl, returnFlags());
+  }
+
+  /** Receives collected for NdisReturnNetBufferLists, as a chain. */
+  private returnHead: NET_BUFFER_LIST | null = null;
+  private returnTail: NET_BUFFER_LIST | null = null;
+
+  /** Gives back the collected receives in one call. Returns false when there were none. */
+  returnCollected(): boolean {
+    const head = this.returnHead;
+    if (head === null) return false;
+    this.returnHead = this.returnTail = null;
+    NdisReturnNetBufferLists(this.handle, head, returnFlags());
+    return true;
   }
 
   /** ProtocolReceiveNetBufferLists for this binding. */
@@ -119,12 +150,28 @@ export class IpBinding implements IpInterface {
   }
 }
 
+function sendFlags(): number {
+  return KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_SEND_FLAGS_DISPATCH_LEVEL : 0;
+}
+
+function returnFlags(): number {
+  return KeGetCurrentIrql() === DISPATCH_LEVEL ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0;
+}
+
 /** The IP protocol driver of one host. */
 export class IpProtocol {
   /** NdisProtocolHandle. */
   handle: NDIS_HANDLE = null;
   readonly bindings: IpBinding[] = [];
   private readonly chars = new NDIS_PROTOCOL_DRIVER_CHARACTERISTICS();
+  /** NDIS handlers of this protocol in progress (nested: a send completes inside a receive indication). */
+  private handlerDepth = 0;
+  /** Sends queued while in a handler, in order, linked through NET_BUFFER_LIST.Next. */
+  private sendHead: NET_BUFFER_LIST | null = null;
+  private sendTail: NET_BUFFER_LIST | null = null;
+  /** Send batches handed to NDIS and lists in them (for the report: how well the batching works). */
+  sendCalls = 0;
+  sendsBatched = 0;
 
   /**
    * `accept` decides which adapters this host binds to (by adapter name and interface index): one protocol per
@@ -150,16 +197,82 @@ export class IpProtocol {
     c.OpenAdapterCompleteHandlerEx = () => {};
     c.CloseAdapterCompleteHandlerEx = () => {};
     c.NetPnPEventHandler = () => NDIS_STATUS_SUCCESS;
-    c.ReceiveNetBufferListsHandler = (ctx, nbls, _port, _count, flags) => (ctx as IpBinding).receive(nbls, flags);
-    c.SendNetBufferListsCompleteHandler = (_ctx, nbls) => {
-      let x: NET_BUFFER_LIST | null = nbls;
-      while (x !== null) {
-        const next: NET_BUFFER_LIST | null = x.Next;
-        x.Next = null;
-        this.host.sendComplete(x, x.Status);
-        x = next;
+    c.ReceiveNetBufferListsHandler = (ctx, nbls, _port, _count, flags) => {
+      this.handlerDepth++;
+      try {
+        (ctx as IpBinding).receive(nbls, flags);
+      } finally {
+        this.leaveHandler();
       }
     };
+    c.SendNetBufferListsCompleteHandler = (_ctx, nbls) => {
+      this.handlerDepth++;
+      try {
+        let x: NET_BUFFER_LIST | null = nbls;
+        while (x !== null) {
+          const next: NET_BUFFER_LIST | null = x.Next;
+          x.Next = null;
+          this.host.sendComplete(x, x.Status);
+          x = next;
+        }
+      } finally {
+        this.leaveHandler();
+      }
+    };
+  }
+
+  /** True while sends and returns are being collected (inside an NDIS handler of this protocol). */
+  batching(): boolean {
+    return this.handlerDepth > 0;
+  }
+
+  /** Queues a send made inside a handler (its SourceHandle names the binding). */
+  queueSend(nbl: NET_BUFFER_LIST): void {
+    if (this.sendTail === null) this.sendHead = nbl;
+    else this.sendTail.Next = nbl;
+    this.sendTail = nbl;
+  }
+
+  /**
+   * The outermost handler is done: send what was queued and give back what was collected, until nothing is left
+   * (the completions of these sends, if the miniport completes at once, collect more returns). The handler depth
+   * stays raised meanwhile, so what those completions produce is batched too.
+   */
+  private leaveHandler(): void {
+    if (this.handlerDepth > 1) {
+      this.handlerDepth--;
+      return;
+    }
+    try {
+      for (;;) {
+        let sent = false;
+        let x = this.sendHead;
+        this.sendHead = this.sendTail = null;
+        while (x !== null) {
+          // One NdisSendNetBufferLists per run of lists bound for the same adapter.
+          const head: NET_BUFFER_LIST = x;
+          const handle = head.SourceHandle;
+          let last: NET_BUFFER_LIST = head;
+          let n = 1;
+          while (last.Next !== null && last.Next.SourceHandle === handle) {
+            last = last.Next;
+            n++;
+          }
+          x = last.Next;
+          last.Next = null;
+          this.sendCalls++;
+          this.sendsBatched += n;
+          NdisSendNetBufferLists(handle, head, 0, sendFlags());
+          sent = true;
+        }
+        let returned = false;
+        const bindings = this.bindings;
+        for (let i = 0; i < bindings.length; i++) if (bindings[i]!.returnCollected()) returned = true;
+        if (!sent && !returned && this.sendHead === null) break;
+      }
+    } finally {
+      this.handlerDepth--;
+    }
   }
 
   private bind(bindContext: NDIS_HANDLE, params: NDIS_BIND_PARAMETERS): number {

@@ -18,11 +18,10 @@ import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { InterfaceDescription, PcapngBlock } from '../capture/pcapng-blocks.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
-import { openCapture } from '../capture/reader.js';
+import { DEFAULT_POOL_WINDOW, PoolCapture } from '../capture/pool-window.js';
 import { FileSink } from '../capture/sink.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { drainDeferredWork, pendingDeferredWork } from '../kernel/deferred.js';
-import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import {
   NDIS_PACKET_TYPE_BROADCAST,
   NDIS_PACKET_TYPE_DIRECTED,
@@ -32,7 +31,7 @@ import {
 import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
 import { bindToFirewallHooks } from './fwhook-binding.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
-import { IpLayer, TAG_HOST_PACKETS } from './ip.js';
+import { IpLayer } from './ip.js';
 import { NicCounters, unloadVirtualNicDriver, VirtualNic } from './nic.js';
 import { findPeerIdentities, Peer } from './peers.js';
 import { type IpBinding, IpProtocol } from './protocol.js';
@@ -55,7 +54,23 @@ export interface ReplayOptions {
   onFirstFrame?: () => void;
   /** Hosts in all: 1 (the default) is the machine under test alone; more add peers (see peers.ts). */
   hosts?: number;
+  /**
+   * Interrupt moderation of the host's NICs, in microseconds of capture time (default
+   * {@link DEFAULT_INTERRUPT_MODERATION_US}; 0 turns it off). With it on, a NIC indicates the frames it received as
+   * one NET_BUFFER_LIST chain when {@link MODERATION_FRAMES} are waiting or when the first of them has waited this
+   * long, as a real adapter's moderated receive interrupt does; what the host sends in reply leaves at that moment.
+   * With it off, every frame is indicated the moment it arrives.
+   */
+  interruptModerationUs?: number;
 }
+
+/**
+ * Default interrupt moderation: 50 us (decided; physical adapters' defaults range from tens to a few hundred
+ * microseconds, and a capture's replies then keep their timing to within that).
+ */
+export const DEFAULT_INTERRUPT_MODERATION_US = 50;
+/** Most frames a moderated NIC collects before it indicates them (one receive DPC's worth). */
+export const MODERATION_FRAMES = 32;
 
 /** What a replay did. */
 export interface ReplayResult {
@@ -75,6 +90,8 @@ export interface ReplayResult {
   configuredFromCapture: boolean;
   /** Hosts 2..n. */
   peers: Peer[];
+  /** Host 1's IP protocol driver (its bindings, and how its sends were batched). */
+  protocol: IpProtocol;
 }
 
 /** Router MACs in auto mode: locally administered 02:57:44:4b:00:<if> ("WDK"). */
@@ -83,20 +100,23 @@ const AUTO_MAC = 0x02_57_44_4b_00_00;
 const AUTO_IPV4 = 0xc6_12_00_01;
 /** The NICs take any frame an IP packet fits in (the largest IPv4 packet). */
 const NIC_MTU = 65535;
-/** Staging memory for the frame being played (the NIC copies it from there into a receive buffer). */
-const STAGING = 262_144 + 64;
 
 /** One capture interface: its wire, NIC and the host's binding to it. */
 interface Port {
   wire: Wire;
   nic: VirtualNic;
   binding: IpBinding;
+  /** Capture time of the first frame the NIC is holding for its next indication. */
+  heldSinceSeconds: number;
+  heldSinceNanoseconds: number;
 }
 
 /** Plays `options.input` through a fresh host. Call `finish()` on the result to stop the host and close files. */
 export function replay(options: ReplayOptions): ReplayResult & { finish(): void } {
   const interfaces: InterfaceDescription[] = [];
-  const reader = openCapture(options.input, {
+  // The capture is read straight into nonpaged pool: each frame already lies in kernel memory, where the NIC
+  // copies it into a receive buffer as a real NIC's DMA would (no staging copy, no view per frame).
+  const capture = new PoolCapture(options.input, DEFAULT_POOL_WINDOW, {
     onBlock: (block: PcapngBlock) => {
       if (block.kind === 'idb') interfaces.push(block);
       if (block.kind === 'shb') interfaces.length = 0;
@@ -118,8 +138,28 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   const notAttached = new Map<number, number>();
   let cutShort = 0;
   let started = false;
-  const staging = ExAllocatePoolWithTag(NonPagedPoolNx, STAGING, TAG_HOST_PACKETS);
-  if (staging === 0) throw new Error('no memory to stage frames in');
+  const moderationNs = Math.max(
+    0,
+    Math.round((options.interruptModerationUs ?? DEFAULT_INTERRUPT_MODERATION_US) * 1000),
+  );
+  /**
+   * The moderation timer of every NIC holding frames fires up to capture time (seconds, nanoseconds): each such
+   * NIC indicates its batch at the moment its timer expires (the clock is set to that moment for what is sent).
+   */
+  const fireModerationTimers = (seconds: number, nanoseconds: number, atEnd: boolean): void => {
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i];
+      if (p === undefined || p.nic.pendingReceives === 0) continue;
+      const waited = (seconds - p.heldSinceSeconds) * 1e9 + (nanoseconds - p.heldSinceNanoseconds);
+      if (waited < moderationNs && !atEnd) continue;
+      const due = p.heldSinceNanoseconds + moderationNs;
+      clock.seconds = p.heldSinceSeconds + Math.floor(due / 1e9);
+      clock.nanoseconds = due % 1e9;
+      p.nic.flush();
+      if (pendingDeferredWork() > 0) drainDeferredWork();
+      host.reapAbsorbed();
+    }
+  };
 
   const portFor = (interfaceId: number): Port => {
     const existing = ports[interfaceId];
@@ -138,6 +178,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       mac,
       mtu: NIC_MTU,
       ifIndex,
+      // Room for a moderated batch in flight plus what the host may hold (neighbour queues, callouts).
+      receiveBuffers: 256,
+      receiveBatch: moderationNs > 0 ? MODERATION_FRAMES : 1,
       packetFilter: own
         ? NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST
         : NDIS_PACKET_TYPE_PROMISCUOUS,
@@ -145,10 +188,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     const wire = new Wire(`wire ${ifIndex}`);
     nic.connect(wire);
     // What the host's NIC puts on the wire is the output (frames from outside are the input).
-    wire.tap((frame, from) => {
+    wire.tapAddress((address, length, from) => {
       if (from === OUTSIDE) return;
       framesWritten++;
-      writer?.write(ifIndex, frame, 0, frame.length);
+      writer?.write(ifIndex, memory, address - ARENA_BASE, length);
     });
     drainNdisPnpWork(); // NDIS binds the new adapter to the host's protocol
     const binding = protocol.bindings.find((b) => b.ifIndex === nic.ifIndex);
@@ -166,7 +209,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       host.routes.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex, metric: 1000 + ifIndex });
       host.routes.add({ family: 'ipv6', prefix: [0, 0, 0, 0], length: 0, ifIndex, metric: 1000 + ifIndex });
     }
-    const port = { wire, nic, binding };
+    const port: Port = { wire, nic, binding, heldSinceSeconds: 0, heldSinceNanoseconds: 0 };
     ports[interfaceId] = port;
     return port;
   };
@@ -199,8 +242,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   const every = options.progressEvery ?? 10000;
   let framesRead = 0;
   try {
-    for (let r = reader.next(); r !== null; r = reader.next()) {
+    for (let r = capture.next(); r !== null; r = capture.next()) {
       framesRead++;
+      if (moderationNs > 0) fireModerationTimers(r.seconds, r.nanoseconds, false);
       clock.seconds = r.seconds;
       clock.nanoseconds = r.nanoseconds;
       if (r.linkType !== LINKTYPE_ETHERNET) {
@@ -215,19 +259,25 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
           for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.linkType === LINKTYPE_ETHERNET) portFor(i);
           options.onFirstFrame?.();
         }
-        // The frame arrives off the wire: staged in kernel memory, then copied by the NIC into a receive buffer.
-        const length = Math.min(r.caplen, STAGING);
-        stage(r.data, r.offset, staging - ARENA_BASE, length);
         // A frame for a peer's MAC goes to that peer; every other frame to host 1.
         const peer = peers.length === 0 ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
-        (peer === undefined ? port.nic : peer.nic).receiveFrame(staging, length);
+        if (peer !== undefined) peer.nic.receiveFrame(capture.address + r.offset, r.caplen);
+        else {
+          if (port.nic.pendingReceives === 0) {
+            port.heldSinceSeconds = r.seconds;
+            port.heldSinceNanoseconds = r.nanoseconds;
+          }
+          port.nic.receiveFrame(capture.address + r.offset, r.caplen);
+        }
         if (pendingDeferredWork() > 0) drainDeferredWork();
         host.reapAbsorbed();
       }
       if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
     }
+    // The capture ends: the timers of NICs still holding frames fire.
+    fireModerationTimers(clock.seconds, clock.nanoseconds, true);
   } finally {
-    reader.close();
+    capture.close();
   }
   const nics = new NicCounters();
   const result = {
@@ -239,6 +289,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     framesWritten: 0,
     configuredFromCapture: configured,
     peers,
+    protocol,
     finish() {
       drainDeferredWork();
       host.stop();
@@ -259,7 +310,6 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         p.wire.close();
       }
       unloadVirtualNicDriver();
-      ExFreePoolWithTag(staging, TAG_HOST_PACKETS);
       writer?.close();
       result.framesWritten = framesWritten;
     },
@@ -273,14 +323,6 @@ function destinationMac(data: Uint8Array, at: number): number {
     (data[at]! * 0x10000 + ((data[at + 1]! << 8) | data[at + 2]!)) * 0x1000000 +
     ((data[at + 3]! << 16) | (data[at + 4]! << 8) | data[at + 5]!)
   );
-}
-
-/**
- * Copies a frame from the capture reader's buffer into simulated memory. The view made here is the one object
- * per frame, at the edge between the capture and the kernel (a byte loop over the arena costs 20 times more).
- */
-function stage(data: Uint8Array, from: number, to: number, length: number): void {
-  memory.set(data.subarray(from, from + length), to);
 }
 
 function openWriter(

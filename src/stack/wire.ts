@@ -35,6 +35,12 @@ export interface WirePort {
 /** Called with every frame put on the wire: a view of its bytes (valid during the call) and the sender's id. */
 export type WireTap = (frame: Uint8Array, fromPort: number) => void;
 
+/**
+ * Called with every frame put on the wire where it lies in simulated memory (`length` bytes at `address`, valid
+ * during the call) and the sender's id: the allocation-free tap, for a capture writer that copies the bytes itself.
+ */
+export type WireAddressTap = (address: number, length: number, fromPort: number) => void;
+
 /** The port id of frames put on the wire with {@link Wire.inject}: from outside, so every port receives them. */
 export const OUTSIDE = -1;
 
@@ -46,6 +52,7 @@ export class Wire {
   readonly name: string;
   private readonly ports: (WirePort | null)[] = [];
   private readonly taps: WireTap[] = [];
+  private readonly addressTaps: WireAddressTap[] = [];
   /** The ring: a pool block of `size` bytes at `base`. */
   private base = 0;
   private size = 0;
@@ -106,6 +113,15 @@ export class Wire {
     };
   }
 
+  /** Adds a tap that sees frames by address (no view made per frame); returns a function that removes it. */
+  tapAddress(fn: WireAddressTap): () => void {
+    this.addressTaps.push(fn);
+    return () => {
+      const i = this.addressTaps.indexOf(fn);
+      if (i >= 0) this.addressTaps.splice(i, 1);
+    };
+  }
+
   /** Frames queued and not yet delivered. */
   get pending(): number {
     return this.count;
@@ -147,6 +163,8 @@ export class Wire {
     this.byteTail = address - this.base + length;
     if (this.count === 1) this.byteHead = address - this.base;
     this.framesQueued++;
+    const addressTaps = this.addressTaps;
+    for (let i = 0; i < addressTaps.length; i++) addressTaps[i]!(address, length, from);
     if (this.taps.length > 0) {
       const view = bytesAt(address, length);
       for (let i = 0; i < this.taps.length; i++) this.taps[i]!(view, from);
