@@ -64,14 +64,38 @@ export class PcapWriter {
     caplen: number,
     origlen: number = caplen,
   ): void {
+    this.stamp.seconds = seconds;
+    this.stamp.fraction = fraction;
+    this.emitRecord(data, offset, caplen, origlen);
+  }
+
+  /**
+   * Writes one packet stamped with `time`, whose fields are read here rather than passed: a seconds value after
+   * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet.
+   */
+  writePacketAt(
+    time: Readonly<{ seconds: number; nanoseconds: number }>,
+    data: Uint8Array,
+    offset: number,
+    caplen: number,
+  ): void {
+    this.stamp.seconds = time.seconds;
+    this.stamp.fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
+    this.emitRecord(data, offset, caplen, caplen);
+  }
+
+  /** The next record's timestamp (seconds, and the fraction in the file's unit). */
+  private readonly stamp = { seconds: 0.5, fraction: 0.5 };
+
+  private emitRecord(data: Uint8Array, offset: number, caplen: number, origlen: number): void {
     const sink = this.sink;
     // Common case: header and frame fit the sink buffer and are written with one reservation.
     const whole = PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length;
     const at = sink.reserve(whole ? PCAP_RECORD_HEADER_SIZE + caplen : PCAP_RECORD_HEADER_SIZE);
     const v = sink.view;
     const le = this.le;
-    v.setUint32(at, seconds >>> 0, le);
-    v.setUint32(at + 4, fraction >>> 0, le);
+    v.setUint32(at, this.stamp.seconds >>> 0, le);
+    v.setUint32(at + 4, this.stamp.fraction >>> 0, le);
     v.setUint32(at + 8, caplen, le);
     v.setUint32(at + 12, origlen, le);
     if (whole) copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);

@@ -18,10 +18,18 @@ export interface ByteSink {
 }
 
 /**
- * Copies `length` bytes of `src` from `offset` to `dst` at `at`. Small copies use a loop so that no subarray
- * object is made per packet.
+ * Copies `length` bytes of `src` from `offset` to `dst` at `at`. When both lie in one ArrayBuffer and `src` spans
+ * the destination (a sink buffer in kernel pool, written from kernel memory) it is one copyWithin; otherwise small
+ * copies use a loop, so that no subarray object is made per packet.
  */
 export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: number, length: number): void {
+  if (src.buffer === dst.buffer) {
+    const to = dst.byteOffset - src.byteOffset + at;
+    if (to >= 0 && to + length <= src.length) {
+      src.copyWithin(to, offset, offset + length);
+      return;
+    }
+  }
   if (length <= 128) {
     for (let i = 0; i < length; i++) dst[at + i] = src[offset + i]!;
   } else {
@@ -37,9 +45,10 @@ abstract class BufferedSink implements ByteSink {
   readonly view: DataView;
   protected used = 0;
 
-  constructor(size: number) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+  /** A sink with a buffer of `buffer` bytes, or the caller's buffer (e.g. a view of kernel pool). */
+  constructor(buffer: number | Uint8Array) {
+    this.buf = typeof buffer === 'number' ? new Uint8Array(buffer) : buffer;
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
   }
 
   protected abstract emit(bytes: Uint8Array, offset: number, length: number): void;
@@ -79,9 +88,12 @@ abstract class BufferedSink implements ByteSink {
 export class FileSink extends BufferedSink {
   private fd: number;
 
-  /** Creates (or truncates) `path`. */
-  constructor(path: string, bufferSize = DEFAULT_SINK_BUFFER) {
-    super(bufferSize);
+  /**
+   * Creates (or truncates) `path`, written through a buffer of `buffer` bytes or through the caller's buffer (which
+   * must stay valid until {@link close}).
+   */
+  constructor(path: string, buffer: number | Uint8Array = DEFAULT_SINK_BUFFER) {
+    super(buffer);
     this.fd = openSync(path, 'w');
   }
 

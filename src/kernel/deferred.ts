@@ -16,6 +16,8 @@ let head = 0;
 let tail = 0;
 let scheduled = false;
 let draining = false;
+/** KeRaiseIrql's out parameter (the old IRQL is taken before the raise, so the box is only written). */
+const oldIrql = { value: 0 };
 
 /** Queues `fn(context)` to run later at DISPATCH_LEVEL. Allocation-free in steady state. */
 export function queueDeferredWork(fn: Work, context: unknown): void {
@@ -38,7 +40,7 @@ export function drainDeferredWork(): number {
   if (draining) return 0;
   draining = true;
   let ran = 0;
-  const box = { value: 0 };
+  const box = oldIrql;
   try {
     while (head < tail) {
       const fn = work[head]!;

@@ -143,6 +143,17 @@ export function writeMac(va: number, mac: number): void {
   memory[o + 5] = low & 0xff;
 }
 
+/** Writes a MAC given as its upper and lower 24 bits (two small integers: nothing is allocated to pass them). */
+export function writeMacHalves(va: number, high: number, low: number): void {
+  const o = va - ARENA_BASE;
+  memory[o] = high >>> 16;
+  memory[o + 1] = (high >>> 8) & 0xff;
+  memory[o + 2] = high & 0xff;
+  memory[o + 3] = low >>> 16;
+  memory[o + 4] = (low >>> 8) & 0xff;
+  memory[o + 5] = low & 0xff;
+}
+
 /** The Ethernet broadcast address. */
 export const MAC_BROADCAST = 0xffff_ffff_ffff;
 

@@ -53,7 +53,7 @@ import {
   NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
 } from '../packet/offload.js';
 import { netBufferListReferences } from '../wfp/packets.js';
-import { isGroupMac, MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac } from './addr.js';
+import { MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac, writeMacHalves } from './addr.js';
 import { DropReason, HostCounters } from './counters.js';
 import { EndpointTable } from './endpoints.js';
 import {
@@ -451,20 +451,23 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
-    const dstMac = readMac(frame + H.ETH_DST);
-    const forUs = dstMac === iface.mac || isGroupMac(dstMac);
+    // The group bit is the low bit of the first byte (broadcast included).
+    const forUs = (H.get8(frame + H.ETH_DST) & 1) !== 0 || readMac(frame + H.ETH_DST) === iface.mac;
     if (!forUs && !iface.promiscuous) return this.drop(nbl, DropReason.NotForThisHost);
     const type = H.get16(frame + H.ETH_TYPE);
     if (type === H.ETHERTYPE_ARP) return this.receiveArp(iface, nbl, frame);
     if (type !== H.ETHERTYPE_IPV4 && type !== H.ETHERTYPE_IPV6) return this.drop(nbl, DropReason.NoProtocol);
-    const srcMac = readMac(frame + H.ETH_SRC);
     NdisAdvanceNetBufferDataStart(nb, H.ETH_HEADER, false, null);
-    if (type === H.ETHERTYPE_IPV4) this.receive4(iface, nbl, srcMac);
-    else this.receive6(iface, nbl, srcMac);
+    // The sender's MAC is passed by address: as a 48-bit number it would be allocated on each call.
+    if (type === H.ETHERTYPE_IPV4) this.receive4(iface, nbl, frame + H.ETH_SRC);
+    else this.receive6(iface, nbl, frame + H.ETH_SRC);
   }
 
-  /** IPv4 receive, data at the IP header (also where injected receives come in). */
-  private receive4(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMac: number) {
+  /**
+   * IPv4 receive, data at the IP header (also where injected receives come in). `srcMacVa` is where the sender's
+   * MAC lies in the frame, or 0 when there is no link header.
+   */
+  private receive4(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMacVa: number) {
     setDiscardLayer(nbl, Layer.InboundIppacket4 + 1);
     const nb = nbl.FirstNetBuffer!;
     const ip = contiguous(nb, H.IPV4_HEADER);
@@ -484,9 +487,9 @@ export class IpLayer {
     const src = H.get32(ip + H.IPV4_SOURCE);
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     if (src >>> 24 === 127 || src >>> 28 === 0xe) return this.drop(nbl, DropReason.Martian);
-    if (this.learnFromTraffic && srcMac >= 0 && src !== 0) {
-      const waiting = this.neighbors.learn4(iface.ifIndex, src, srcMac);
-      if (waiting !== null) this.transmitResolved(iface, waiting, srcMac);
+    if (this.learnFromTraffic && srcMacVa !== 0 && src !== 0) {
+      const waiting = this.neighbors.learn4At(iface.ifIndex, src, srcMacVa);
+      if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
     }
 
     if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)) return;
@@ -497,8 +500,8 @@ export class IpLayer {
     this.forward4(iface, nbl, ip, hlen);
   }
 
-  /** IPv6 receive, data at the IP header. */
-  private receive6(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMac: number) {
+  /** IPv6 receive, data at the IP header; `srcMacVa` as for {@link receive4}. */
+  private receive6(iface: IpInterface, nbl: NET_BUFFER_LIST, srcMacVa: number) {
     setDiscardLayer(nbl, Layer.InboundIppacket6 + 1);
     const nb = nbl.FirstNetBuffer!;
     const ip = contiguous(nb, H.IPV6_HEADER);
@@ -511,11 +514,11 @@ export class IpLayer {
     if (H.IPV6_HEADER + payload > nb.DataLength) return this.drop(nbl, DropReason.Malformed);
     nb.DataLength = H.IPV6_HEADER + payload;
     if (H.get8(ip + H.IPV6_SOURCE) === 0xff) return this.drop(nbl, DropReason.Martian);
-    if (this.learnFromTraffic && srcMac >= 0) {
+    if (this.learnFromTraffic && srcMacVa !== 0) {
       readIpv6Words(ip + H.IPV6_SOURCE, scratch6);
       if ((scratch6[0]! | scratch6[1]! | scratch6[2]! | scratch6[3]!) !== 0) {
-        const waiting = this.neighbors.learn6(iface.ifIndex, scratch6, 0, srcMac);
-        if (waiting !== null) this.transmitResolved(iface, waiting, srcMac);
+        const waiting = this.neighbors.learn6At(iface.ifIndex, scratch6, 0, srcMacVa);
+        if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
       }
     }
     if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)) return;
@@ -1102,44 +1105,51 @@ export class IpLayer {
 
   /** Resolves the IPv4 next hop and sends; data at the IP header. */
   private output4(out: IpInterface, nbl: NET_BUFFER_LIST, nextHop: number) {
-    let mac = nextHop === 0xffffffff ? MAC_BROADCAST : this.neighbors.mac4(out.ifIndex, nextHop);
-    if (nextHop >>> 28 === 0xe) mac = 0x01005e000000 + (nextHop & 0x7fffff);
-    if (mac < 0) {
+    if (nextHop === 0xffffffff) return this.transmitFrame(out, nbl, 0xffffff, 0xffffff, H.ETHERTYPE_IPV4);
+    // RFC 1112 6.4: 01:00:5e and the group's low 23 bits.
+    if (nextHop >>> 28 === 0xe) return this.transmitFrame(out, nbl, 0x01005e, nextHop & 0x7fffff, H.ETHERTYPE_IPV4);
+    const slot = this.neighbors.reachable4(out.ifIndex, nextHop);
+    if (slot < 0) {
       const displaced = this.neighbors.hold4(out.ifIndex, nextHop, nbl, solicit);
       this.event('held', nbl, 'neighbour cache');
       if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
       if (solicit.value) this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, nextHop);
       return;
     }
-    this.transmitFrame(out, nbl, mac, H.ETHERTYPE_IPV4);
+    this.transmitFrame(out, nbl, this.neighbors.macHigh(slot), this.neighbors.macLow(slot), H.ETHERTYPE_IPV4);
   }
 
   /** Resolves the IPv6 next hop (words in `hop`) and sends; data at the IP header. */
   private output6(out: IpInterface, nbl: NET_BUFFER_LIST, hop: Uint32Array) {
-    let mac: number;
-    if (hop[0]! >>> 24 === 0xff) mac = 0x333300000000 + hop[3]!;
-    else mac = this.neighbors.mac6(out.ifIndex, hop);
-    if (mac < 0) {
+    // RFC 2464 7: 33:33 and the group's last 32 bits.
+    if (hop[0]! >>> 24 === 0xff) {
+      return this.transmitFrame(out, nbl, 0x333300 | (hop[3]! >>> 24), hop[3]! & 0xffffff, H.ETHERTYPE_IPV6);
+    }
+    const slot = this.neighbors.reachable6(out.ifIndex, hop);
+    if (slot < 0) {
       const displaced = this.neighbors.hold6(out.ifIndex, hop, 0, nbl, solicit);
       this.event('held', nbl, 'neighbour cache');
       if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
       if (solicit.value) this.sendNeighborSolicit(out, hop);
       return;
     }
-    this.transmitFrame(out, nbl, mac, H.ETHERTYPE_IPV6);
+    this.transmitFrame(out, nbl, this.neighbors.macHigh(slot), this.neighbors.macLow(slot), H.ETHERTYPE_IPV6);
   }
 
   /** A held packet whose neighbour answered. Its data is at the IP header. */
   private transmitResolved(out: IpInterface, nbl: NET_BUFFER_LIST, mac: number) {
     const ip = contiguous(nbl.FirstNetBuffer!, 1);
-    this.transmitFrame(out, nbl, mac, H.get8(ip) >>> 4 === 4 ? H.ETHERTYPE_IPV4 : H.ETHERTYPE_IPV6);
+    const high = (mac / 0x1000000) | 0;
+    const type = H.get8(ip) >>> 4 === 4 ? H.ETHERTYPE_IPV4 : H.ETHERTYPE_IPV6;
+    this.transmitFrame(out, nbl, high, mac - high * 0x1000000, type);
   }
 
   /**
    * Puts the Ethernet header in front (retreat) and hands the frame to the adapter. A list received from below
-   * is sent as a clone that shares its MDLs (a protocol never sends what it was indicated).
+   * is sent as a clone that shares its MDLs (a protocol never sends what it was indicated). The destination MAC
+   * comes as its upper and lower 24 bits.
    */
-  private transmitFrame(out: IpInterface, nbl: NET_BUFFER_LIST, dstMac: number, type: number) {
+  private transmitFrame(out: IpInterface, nbl: NET_BUFFER_LIST, dstHigh: number, dstLow: number, type: number) {
     const packet = nbl; // the list whose life the trace follows
     if (nbl.ProtocolReserved[0] === Origin.Received) {
       const clone = NdisAllocateCloneNetBufferList(
@@ -1161,7 +1171,7 @@ export class IpLayer {
       return this.drop(nbl, DropReason.NoResources);
     }
     const frame = contiguous(nb, H.ETH_HEADER);
-    writeMac(frame + H.ETH_DST, dstMac);
+    writeMacHalves(frame + H.ETH_DST, dstHigh, dstLow);
     writeMac(frame + H.ETH_SRC, out.mac);
     H.put16(frame + H.ETH_TYPE, type);
     this.counters.transmitted++;
@@ -1487,7 +1497,8 @@ export class IpLayer {
     H.put32(a + 14, senderIp);
     writeMac(a + 18, targetMac);
     H.put32(a + 24, targetIp);
-    this.transmitFrame(out, nbl, dstMac, H.ETHERTYPE_ARP);
+    const high = (dstMac / 0x1000000) | 0;
+    this.transmitFrame(out, nbl, high, dstMac - high * 0x1000000, H.ETHERTYPE_ARP);
   }
 
   private sendNeighborSolicit(out: IpInterface, target: Uint32Array) {
@@ -1690,8 +1701,8 @@ export class IpLayer {
         else if (point === 'forward') {
           if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
           else this.forward6(iface, nbl, ip);
-        } else if (v4) this.receive4(iface, nbl, -1);
-        else this.receive6(iface, nbl, -1);
+        } else if (v4) this.receive4(iface, nbl, 0);
+        else this.receive6(iface, nbl, 0);
       }
     } finally {
       this.injectQueue.length = 0;
@@ -1828,8 +1839,8 @@ export class IpLayer {
     try {
       const ip = contiguous(nbl.FirstNetBuffer!, 1);
       if (direction === DIRECTION_INBOUND) {
-        if (version === 4) this.receive4(iface, nbl, -1);
-        else this.receive6(iface, nbl, -1);
+        if (version === 4) this.receive4(iface, nbl, 0);
+        else this.receive6(iface, nbl, 0);
       } else if (version === 4) this.sendIp4(nbl, ip);
       else this.sendIp6(nbl, ip);
     } finally {

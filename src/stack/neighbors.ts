@@ -16,6 +16,8 @@ export const NEIGHBOR_REACHABLE = 2;
 /** A configured entry that learning never overwrites. */
 export const NEIGHBOR_PERMANENT = 3;
 
+import { readMac } from './addr.js';
+
 const EMPTY = -1;
 
 /** The neighbour cache. `T` is the type of a packet held while resolution is under way. */
@@ -88,6 +90,57 @@ export class NeighborCache<T> {
   private mapped(address: number): Uint32Array {
     this.v4[3] = address >>> 0;
     return this.v4;
+  }
+
+  /**
+   * The slot of a reachable IPv4 neighbour, or -1: its MAC is then {@link macHigh} and {@link macLow}. The data
+   * path uses this rather than {@link mac4}: a 48-bit MAC is above V8's small-integer range, so returning one as a
+   * number allocates, where two 24-bit halves do not.
+   */
+  reachable4(ifIndex: number, address: number): number {
+    return this.reachable6(ifIndex, this.mapped(address), 0);
+  }
+
+  /** As {@link reachable4}, for an IPv6 neighbour (words at `w[at..at+4)`). */
+  reachable6(ifIndex: number, w: ArrayLike<number>, at = 0): number {
+    const i = this.find(ifIndex, w, at);
+    return i >= 0 && this.states[i]! >= NEIGHBOR_REACHABLE ? i : -1;
+  }
+
+  /** The upper 24 bits of the MAC in `slot` (from {@link reachable4} / {@link reachable6}). */
+  macHigh(slot: number): number {
+    return (this.macs[slot]! / 0x1000000) | 0;
+  }
+
+  /** The lower 24 bits of the MAC in `slot`. */
+  macLow(slot: number): number {
+    const mac = this.macs[slot]!;
+    return mac - ((mac / 0x1000000) | 0) * 0x1000000;
+  }
+
+  /**
+   * As {@link learn4}, with the MAC read from simulated memory at `macVa` (six bytes, a frame's source address), so
+   * no MAC number crosses a call. Returns the packet that waited for it, if any.
+   */
+  learn4At(ifIndex: number, address: number, macVa: number): T | null {
+    const mac = readMac(macVa);
+    const i = this.find(ifIndex, this.mapped(address), 0);
+    // The common case, a neighbour heard from again with the MAC already known, changes nothing.
+    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && this.macs[i] === mac) return null;
+    // Otherwise the MAC is read again there: passing it on as a number would allocate it here, on every call.
+    return this.learn6At(ifIndex, this.v4, 0, macVa);
+  }
+
+  /** As {@link learn6}, with the MAC read from simulated memory at `macVa`. */
+  learn6At(ifIndex: number, w: ArrayLike<number>, at: number, macVa: number): T | null {
+    const mac = readMac(macVa);
+    const i = this.find(ifIndex, w, at);
+    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && this.macs[i] === mac) return null;
+    return this.learnSlow(ifIndex, w, at, macVa);
+  }
+
+  private learnSlow(ifIndex: number, w: ArrayLike<number>, at: number, macVa: number): T | null {
+    return this.learn6(ifIndex, w, at, readMac(macVa), false);
   }
 
   /** The MAC of an IPv4 neighbour, or -1 when it is not reachable. Allocation-free. */

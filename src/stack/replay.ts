@@ -18,10 +18,12 @@ import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { InterfaceDescription, PcapngBlock } from '../capture/pcapng-blocks.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
-import { DEFAULT_POOL_WINDOW, PoolCapture } from '../capture/pool-window.js';
-import { FileSink } from '../capture/sink.js';
+import { CAPTURE_POOL_TAG, DEFAULT_POOL_WINDOW, PoolCapture } from '../capture/pool-window.js';
+import { DEFAULT_SINK_BUFFER, FileSink } from '../capture/sink.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { drainDeferredWork, pendingDeferredWork } from '../kernel/deferred.js';
+import { bytesAt } from '../kernel/memory.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import {
   NDIS_PACKET_TYPE_BROADCAST,
   NDIS_PACKET_TYPE_DIRECTED,
@@ -143,14 +145,15 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     Math.round((options.interruptModerationUs ?? DEFAULT_INTERRUPT_MODERATION_US) * 1000),
   );
   /**
-   * The moderation timer of every NIC holding frames fires up to capture time (seconds, nanoseconds): each such
+   * The moderation timer of every NIC holding frames fires up to capture time `now` (an object, not two numbers:
+   * passing a seconds value would allocate per frame): each such
    * NIC indicates its batch at the moment its timer expires (the clock is set to that moment for what is sent).
    */
-  const fireModerationTimers = (seconds: number, nanoseconds: number, atEnd: boolean): void => {
+  const fireModerationTimers = (now: Readonly<{ seconds: number; nanoseconds: number }>, atEnd: boolean): void => {
     for (let i = 0; i < ports.length; i++) {
       const p = ports[i];
       if (p === undefined || p.nic.pendingReceives === 0) continue;
-      const waited = (seconds - p.heldSinceSeconds) * 1e9 + (nanoseconds - p.heldSinceNanoseconds);
+      const waited = (now.seconds - p.heldSinceSeconds) * 1e9 + (now.nanoseconds - p.heldSinceNanoseconds);
       if (waited < moderationNs && !atEnd) continue;
       const due = p.heldSinceNanoseconds + moderationNs;
       clock.seconds = p.heldSinceSeconds + Math.floor(due / 1e9);
@@ -161,9 +164,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     }
   };
 
-  const portFor = (interfaceId: number): Port => {
-    const existing = ports[interfaceId];
-    if (existing !== undefined) return existing;
+  // Two functions, not one: a function whose closures capture its locals allocates their context on every call,
+  // even one that returns early, and portFor runs per frame.
+  const portFor = (interfaceId: number): Port => ports[interfaceId] ?? createPort(interfaceId);
+  const createPort = (interfaceId: number): Port => {
     const idb = interfaces[interfaceId];
     const macBytes = idb === undefined ? undefined : optionBytes(idb, 'if_MACaddr');
     const v4 = idb === undefined ? [] : optionList(idb, 'if_IPv4addr');
@@ -244,7 +248,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   try {
     for (let r = capture.next(); r !== null; r = capture.next()) {
       framesRead++;
-      if (moderationNs > 0) fireModerationTimers(r.seconds, r.nanoseconds, false);
+      if (moderationNs > 0) fireModerationTimers(r, false);
       clock.seconds = r.seconds;
       clock.nanoseconds = r.nanoseconds;
       if (r.linkType !== LINKTYPE_ETHERNET) {
@@ -275,7 +279,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
     }
     // The capture ends: the timers of NICs still holding frames fire.
-    fireModerationTimers(clock.seconds, clock.nanoseconds, true);
+    fireModerationTimers(clock, true);
   } finally {
     capture.close();
   }
@@ -329,7 +333,12 @@ function openWriter(
   path: string,
   clock: { seconds: number; nanoseconds: number },
 ): { write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void; close(): void } {
-  const sink = new FileSink(path);
+  // The output buffer is nonpaged pool too, so a frame is copied from the wire into it with one memory move.
+  const buffer = ExAllocatePoolWithTag(NonPagedPoolNx, DEFAULT_SINK_BUFFER, CAPTURE_POOL_TAG);
+  const sink = buffer === 0 ? new FileSink(path) : new FileSink(path, bytesAt(buffer, DEFAULT_SINK_BUFFER));
+  const release = () => {
+    if (buffer !== 0) ExFreePoolWithTag(buffer, CAPTURE_POOL_TAG);
+  };
   if (path.endsWith('.pcapng')) {
     const w = new PcapngWriter(sink);
     w.writeSection({ options: [{ code: 4, value: 'wdknet' }] });
@@ -342,15 +351,21 @@ function openWriter(
         }
         w.writePacket(ifIndex - 1, clock.seconds, clock.nanoseconds, bytes, offset, length);
       },
-      close: () => w.close(),
+      close: () => {
+        w.close();
+        release();
+      },
     };
   }
   const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
   return {
     write(_ifIndex, bytes, offset, length) {
-      w.writePacket(clock.seconds, clock.nanoseconds, bytes, offset, length);
+      w.writePacketAt(clock, bytes, offset, length);
     },
-    close: () => w.close(),
+    close: () => {
+      w.close();
+      release();
+    },
   };
 }
 
