@@ -17,15 +17,27 @@ export interface ByteSink {
   close(): void;
 }
 
+let lastSrc: Uint8Array | null = null;
+let lastDst: Uint8Array | null = null;
+/** Where `lastDst` starts in `lastSrc` when both lie in one ArrayBuffer (and it starts inside), else -1. */
+let lastDelta = -1;
+
 /**
  * Copies `length` bytes of `src` from `offset` to `dst` at `at`. When both lie in one ArrayBuffer and `src` spans
  * the destination (a sink buffer in kernel pool, written from kernel memory) it is one copyWithin; otherwise small
  * copies use a loop, so that no subarray object is made per packet.
  */
 export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: number, length: number): void {
-  if (src.buffer === dst.buffer) {
-    const to = dst.byteOffset - src.byteOffset + at;
-    if (to >= 0 && to + length <= src.length) {
+  // The `buffer` getter is slow: the answer for the last pair of arrays is kept (a writer copies from one source
+  // into one buffer, packet after packet).
+  if (src !== lastSrc || dst !== lastDst) {
+    lastSrc = src;
+    lastDst = dst;
+    lastDelta = src.buffer === dst.buffer ? dst.byteOffset - src.byteOffset : -1;
+  }
+  if (lastDelta >= 0) {
+    const to = lastDelta + at;
+    if (to + length <= src.length) {
       src.copyWithin(to, offset, offset + length);
       return;
     }

@@ -27,6 +27,9 @@ export class NeighborCache<T> {
   private ifIndex = new Int32Array(this.capacity).fill(EMPTY);
   private words = new Uint32Array(4 * this.capacity);
   private macs = new Float64Array(this.capacity);
+  /** The same MACs as upper and lower 24-bit halves, for the data path (see {@link reachable4}). */
+  private macHighs = new Int32Array(this.capacity);
+  private macLows = new Int32Array(this.capacity);
   private states = new Uint8Array(this.capacity);
   private held: (T | null)[] = new Array<T | null>(this.capacity).fill(null);
   /** Scratch for IPv4 lookups (no allocation per call). */
@@ -64,24 +67,30 @@ export class NeighborCache<T> {
     for (let k = 0; k < 4; k++) this.words[4 * i + k] = w[at + k]!;
     this.states[i] = NEIGHBOR_NONE;
     this.macs[i] = 0;
+    this.macHighs[i] = 0;
+    this.macLows[i] = 0;
     this.held[i] = null;
     this.count++;
     return i;
   }
 
   private rehash(capacity: number): void {
-    const { ifIndex, words, macs, states, held } = this;
+    const { ifIndex, words, macs, macHighs, macLows, states, held } = this;
     this.capacity = capacity;
     this.count = 0;
     this.ifIndex = new Int32Array(capacity).fill(EMPTY);
     this.words = new Uint32Array(4 * capacity);
     this.macs = new Float64Array(capacity);
+    this.macHighs = new Int32Array(capacity);
+    this.macLows = new Int32Array(capacity);
     this.states = new Uint8Array(capacity);
     this.held = new Array<T | null>(capacity).fill(null);
     for (let i = 0; i < ifIndex.length; i++) {
       if (ifIndex[i] === EMPTY) continue;
       const j = this.insert(ifIndex[i]!, words, 4 * i);
       this.macs[j] = macs[i]!;
+      this.macHighs[j] = macHighs[i]!;
+      this.macLows[j] = macLows[i]!;
       this.states[j] = states[i]!;
       this.held[j] = held[i]!;
     }
@@ -109,13 +118,12 @@ export class NeighborCache<T> {
 
   /** The upper 24 bits of the MAC in `slot` (from {@link reachable4} / {@link reachable6}). */
   macHigh(slot: number): number {
-    return (this.macs[slot]! / 0x1000000) | 0;
+    return this.macHighs[slot]!;
   }
 
   /** The lower 24 bits of the MAC in `slot`. */
   macLow(slot: number): number {
-    const mac = this.macs[slot]!;
-    return mac - ((mac / 0x1000000) | 0) * 0x1000000;
+    return this.macLows[slot]!;
   }
 
   /**
@@ -169,6 +177,9 @@ export class NeighborCache<T> {
     if (i < 0) i = this.insert(ifIndex, w, at);
     if (this.states[i] === NEIGHBOR_PERMANENT && !permanent) return null;
     this.macs[i] = mac;
+    const high = (mac / 0x1000000) | 0;
+    this.macHighs[i] = high;
+    this.macLows[i] = mac - high * 0x1000000;
     this.states[i] = permanent ? NEIGHBOR_PERMANENT : NEIGHBOR_REACHABLE;
     const waiting = this.held[i]!;
     this.held[i] = null;

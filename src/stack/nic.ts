@@ -640,6 +640,15 @@ export class VirtualNic implements WirePort {
           c.sendsNoCarrier++;
           continue;
         }
+        // Nobody else on the wire (a replay's router port): the frame is shown to the taps where it lies, when it
+        // lies in one piece. A NIC's DMA reads the buffer just the same; only the ring copy is saved.
+        const m0 = nb.CurrentMdl;
+        if (m0 !== null && m0.ByteCount - nb.CurrentMdlOffset >= length && wire.reachesNoPort(this.port)) {
+          wire.observe(mdlVa(m0) + nb.CurrentMdlOffset, length, this.port);
+          c.framesOut++;
+          c.bytesOut += length;
+          continue;
+        }
         const at = wire.reserve(length);
         if (at !== 0) {
           let to = at - ARENA_BASE;

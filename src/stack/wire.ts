@@ -175,6 +175,31 @@ export class Wire {
     }
   }
 
+  /**
+   * True when a frame port `from` sends would reach no other port: it then only passes the taps, and a NIC may
+   * hand it over with {@link Wire.observe} where it lies instead of copying it into the ring.
+   */
+  reachesNoPort(from: number): boolean {
+    const ports = this.ports;
+    for (let p = 0; p < ports.length; p++) if (p !== from && ports[p] !== null) return false;
+    return true;
+  }
+
+  /**
+   * A frame sent by port `from` that no other port receives ({@link Wire.reachesNoPort}): the taps see it where it
+   * lies (`length` bytes at `address`), and it is counted as queued and delivered, as one the ring carried would be.
+   */
+  observe(address: number, length: number, from: number): void {
+    this.framesQueued++;
+    const addressTaps = this.addressTaps;
+    for (let i = 0; i < addressTaps.length; i++) addressTaps[i]!(address, length, from);
+    if (this.taps.length > 0) {
+      const view = bytesAt(address, length);
+      for (let i = 0; i < this.taps.length; i++) this.taps[i]!(view, from);
+    }
+    this.framesDelivered++;
+  }
+
   /** Puts a copy of `frame` on the wire as sent by port `from`. Returns false if the ring could not hold it. */
   transmit(frame: Uint8Array, from: number): boolean {
     const at = this.reserve(frame.length);
