@@ -14,7 +14,7 @@ import {
 } from './pcapng-format.js';
 import { encodeOptions, type OptionInput, pad4 } from './pcapng-options.js';
 import { type ByteSink, copyInto } from './sink.js';
-import { toUnits, unitsOut, unitsPerSecondOf } from './timestamp.js';
+import { toUnits, toUnitsOf, unitsOut, unitsPerSecondOf } from './timestamp.js';
 
 /** A Section Header Block to write. */
 export interface SectionInput {
@@ -116,6 +116,43 @@ export class PcapngWriter {
     optionsOffset = 0,
     optionsLength = 0,
   ): void {
+    this.stamp.high = tsHigh;
+    this.stamp.low = tsLow;
+    this.emitEnhancedPacket(interfaceId, data, offset, caplen, origlen, options, optionsOffset, optionsLength);
+  }
+
+  /**
+   * Writes an Enhanced Packet Block stamped with `time`, whose fields are read here rather than passed: seconds
+   * and the halves of a 64-bit timestamp are above V8's small-integer range, so passing them allocates per packet.
+   */
+  writePacketAt(
+    interfaceId: number,
+    time: Readonly<{ seconds: number; nanoseconds: number }>,
+    data: Uint8Array,
+    offset: number,
+    caplen: number,
+  ): void {
+    const units = this.units[interfaceId];
+    if (units === undefined) throw new RangeError(`interface ${interfaceId} was not described in this section`);
+    toUnitsOf(time, this.offsets[interfaceId]!, units);
+    this.stamp.high = unitsOut.high;
+    this.stamp.low = unitsOut.low;
+    this.emitEnhancedPacket(interfaceId, data, offset, caplen, caplen, undefined, 0, 0);
+  }
+
+  /** The next Enhanced Packet Block's timestamp halves. */
+  private readonly stamp = { high: 0.5, low: 0.5 };
+
+  private emitEnhancedPacket(
+    interfaceId: number,
+    data: Uint8Array,
+    offset: number,
+    caplen: number,
+    origlen: number,
+    options: Uint8Array | undefined,
+    optionsOffset: number,
+    optionsLength: number,
+  ): void {
     const padded = pad4(caplen);
     const optLen = options === undefined ? 0 : pad4(optionsLength);
     const total = 32 + padded + optLen;
@@ -128,8 +165,8 @@ export class PcapngWriter {
     v.setUint32(at, BT_EPB, le);
     v.setUint32(at + 4, total, le);
     v.setUint32(at + 8, interfaceId, le);
-    v.setUint32(at + 12, tsHigh, le);
-    v.setUint32(at + 16, tsLow, le);
+    v.setUint32(at + 12, this.stamp.high, le);
+    v.setUint32(at + 16, this.stamp.low, le);
     v.setUint32(at + 20, caplen, le);
     v.setUint32(at + 24, origlen, le);
     if (whole) {

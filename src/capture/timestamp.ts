@@ -62,10 +62,19 @@ function nanosOf(rem: number, units: number): number {
 }
 
 /** Output of {@link toUnits}. */
-export const unitsOut = { high: 0, low: 0 };
+export const unitsOut = { high: 0.5, low: 0.5 };
 
-/** Converts seconds + nanoseconds to a 64-bit count of `units` per second, left in {@link unitsOut}. */
-export function toUnits(seconds: number, nanoseconds: number, units: number): void {
+/**
+ * Converts `time` less `offsetSeconds` (an interface's if_tsoffset) to a 64-bit count of `units` per second, left in
+ * {@link unitsOut}. The time is read from its fields: a seconds value passed as an argument would be allocated.
+ */
+export function toUnitsOf(
+  time: Readonly<{ seconds: number; nanoseconds: number }>,
+  offsetSeconds: number,
+  units: number,
+): void {
+  const seconds = time.seconds - offsetSeconds;
+  const nanoseconds = time.nanoseconds;
   let frac: number;
   if (units === 1e9) frac = nanoseconds;
   else if (units <= 1e9 && 1e9 % units === 0) frac = Math.floor(nanoseconds / (1e9 / units));
@@ -79,4 +88,13 @@ export function toUnits(seconds: number, nanoseconds: number, units: number): vo
   const big = BigInt(seconds) * BigInt(units) + BigInt(frac);
   unitsOut.high = Number((big >> 32n) & 0xffffffffn);
   unitsOut.low = Number(big & 0xffffffffn);
+}
+
+const scratchTime = { seconds: 0.5, nanoseconds: 0.5 };
+
+/** Converts seconds + nanoseconds to a 64-bit count of `units` per second, left in {@link unitsOut}. */
+export function toUnits(seconds: number, nanoseconds: number, units: number): void {
+  scratchTime.seconds = seconds;
+  scratchTime.nanoseconds = nanoseconds;
+  toUnitsOf(scratchTime, 0, units);
 }

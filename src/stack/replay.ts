@@ -349,7 +349,7 @@ function openWriter(
           w.writeInterface({ linkType: LINKTYPE_ETHERNET, snaplen: 262144, options: [{ code: 9, value: 9 }] });
           described++;
         }
-        w.writePacket(ifIndex - 1, clock.seconds, clock.nanoseconds, bytes, offset, length);
+        w.writePacketAt(ifIndex - 1, clock, bytes, offset, length);
       },
       close: () => {
         w.close();
