@@ -18,6 +18,7 @@
  */
 
 import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
 import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
@@ -75,7 +76,7 @@ import {
 import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
-import { put16Data, sumData } from './nb-sum.js';
+import { byteAt, put16Data, sumData } from './nb-sum.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
@@ -181,6 +182,8 @@ export class IpLayer {
   private readonly request = new ClassifyRequest();
   /** The transport send being classified (an application's, or a transport send injection). */
   private readonly outbound = new OutboundSend();
+  /** 32 bytes of kernel memory where a transport send injection's IPv6 addresses wait for their IP header. */
+  private addressScratch = 0;
   private smallPool: NetBufferListPool | null = null;
   private largePool: NetBufferListPool | null = null;
   /** Pools for the clones that carry forwarded received packets. */
@@ -283,7 +286,9 @@ export class IpLayer {
     // The clone pool holds only descriptors: its NET_BUFFERs come from the NET_BUFFER pool.
     this.clonePool = allocateListPool(TAG_HOST_PACKETS, 0, false, NDIS_PROTOCOL_ID_TCP_IP);
     this.cloneNbPool = makeNbPool();
-    if (this.smallPool === null || this.largePool === null || this.clonePool === null || this.cloneNbPool === null) {
+    this.addressScratch = ExAllocatePoolWithTag(NonPagedPoolNx, 32, TAG_HOST_PACKETS);
+    const pools = [this.smallPool, this.largePool, this.clonePool, this.cloneNbPool];
+    if (pools.includes(null) || this.addressScratch === 0) {
       throw new Error('the host cannot allocate its packet pools');
     }
   }
@@ -296,6 +301,8 @@ export class IpLayer {
     for (const nbl of this.neighbors.releaseHeld()) this.drop(nbl, DropReason.NeighborUnreachable);
     for (const nbl of this.reassembly.drain()) this.drop(nbl, DropReason.ReassemblyIncomplete);
     this.reapAbsorbed();
+    if (this.addressScratch !== 0) ExFreePoolWithTag(this.addressScratch, TAG_HOST_PACKETS);
+    this.addressScratch = 0;
     if (this.inFlight === 0 && this.absorbedPending.length === 0) {
       for (const pool of [this.smallPool, this.largePool, this.clonePool]) {
         if (pool !== null && pool.outstanding === 0) NdisFreeNetBufferListPool(pool);
@@ -360,6 +367,14 @@ export class IpLayer {
       this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
       iface.returnReceived(nbl);
     } else if (origin === Origin.Injected) {
+      // A header the host put in front of an injected list (a transport send's IP header) comes off first, freeing
+      // the MDL the retreat may have had to allocate: restoreOffset cannot tell such a retreat from none.
+      const nb = nbl.FirstNetBuffer!;
+      const front = nb.ProtocolReserved[1];
+      if (typeof front === 'number') {
+        nb.ProtocolReserved[1] = null;
+        NdisAdvanceNetBufferDataStart(nb, front, true, null);
+      }
       restoreOffset(nbl);
       const owner = nbl.ProtocolReserved[1] as InjectionOwner;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
@@ -1766,12 +1781,12 @@ export class IpLayer {
 
   /**
    * A transport send injection (data at the transport header) from `endpoint` to the address in slot `slot` of
-   * the queue. As tcpip does for a send from a socket: the route gives the interface and the source address, the
-   * IP header goes in front (TTL / hop limit 128, the endpoint's protocol), the packet goes through the transport
-   * layers of its flow again (ALE only if the flow is new, DATAGRAM_DATA, OUTBOUND_TRANSPORT: the injector's
-   * callout sees it there as FWPS_PACKET_INJECTED_BY_SELF), then the transport checksum is computed (after the
-   * layers, which may have changed the data) and it goes down the IP output path (firewall hook, OUTBOUND_IPPACKET,
-   * neighbour, adapter).
+   * the queue. As tcpip does for a send from a socket: the route gives the interface and the source address; the
+   * packet goes through the transport layers of its flow again (ALE only if the flow is new, DATAGRAM_DATA,
+   * OUTBOUND_TRANSPORT: the injector's callout sees it there as FWPS_PACKET_INJECTED_BY_SELF); then the transport
+   * checksum is computed over the data as the layers left it, the IP header goes in front (TTL / hop limit 128,
+   * the endpoint's protocol) and it goes down the IP output path (firewall hook, OUTBOUND_IPPACKET, neighbour,
+   * adapter).
    */
   private sendInjectedTransport(nbl: NET_BUFFER_LIST, v6: boolean, endpoint: Endpoint, slot: number, scope: number) {
     const nb = nbl.FirstNetBuffer!;
@@ -1780,19 +1795,14 @@ export class IpLayer {
     if (!endpoint.isOpen) return this.drop(nbl, DropReason.SendFailed);
     const protocol = endpoint.protocol;
     const length = nb.DataLength;
-    const t = contiguous(nb, 4);
-    if (t === 0) return this.drop(nbl, DropReason.Malformed);
-    const header =
-      protocol === H.IPPROTO_UDP
-        ? H.UDP_HEADER
-        : length >= H.TCP_MIN_HEADER
-          ? (H.get8(t + H.TCP_OFFSET) >>> 4) << 2
-          : 0;
+    // The transport header may lie across MDLs in a list the callout built: read it byte by byte.
+    const tcpHeader = length >= H.TCP_MIN_HEADER ? (byteAt(nb, H.TCP_OFFSET) >>> 4) << 2 : 0;
+    const header = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : tcpHeader;
     if (header < (protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER) || header > length) {
       return this.drop(nbl, DropReason.Malformed);
     }
-    const srcPort = H.get16(t);
-    const dstPort = H.get16(t + 2);
+    const srcPort = (byteAt(nb, 0) << 8) | byteAt(nb, 1);
+    const dstPort = (byteAt(nb, 2) << 8) | byteAt(nb, 3);
     const remote = this.injectRemote;
     const at = 16 * slot;
     let ifIndex = 0;
@@ -1816,20 +1826,39 @@ export class IpLayer {
       else if (route === -2) ifIndex = this.interfaceList()[0]?.ifIndex ?? 0;
     }
     if (this.interfaces[ifIndex] === undefined) return this.drop(nbl, DropReason.NoRoute);
-    // The IP header is written now, in front of the data, so the transport layers can point at its addresses;
-    // the data goes back to the transport header for them.
+    // The transport layers point at the addresses: IPv6 ones in the host's scratch until the IP header exists.
+    const addresses = this.addressScratch;
+    if (addresses === 0) return this.drop(nbl, DropReason.NoResources); // the host has stopped
+    const src4 = v6 ? 0 : this.sourceFor4(ifIndex);
+    if (v6) {
+      this.writeSource6(ifIndex, addresses);
+      writeIpv6Words(addresses + 16, scratch6);
+    }
+    const scopeId = v6 && scopedAt(addresses + 16) ? ifIndex : 0;
+    const send = this.outbound;
+    send.set(v6, ifIndex, protocol, srcPort, dstPort, header, addresses, src4, d4, endpoint.handle, scopeId);
+    if (!this.classifySend(nbl)) return;
+    // The checksum over the pseudo-header and the segment as the layers left it (the NICs offload nothing).
+    const field = protocol === H.IPPROTO_UDP ? H.UDP_CHECKSUM : H.TCP_CHECKSUM;
+    put16Data(nb, field, 0);
+    const pseudo = v6
+      ? pseudoSumAt6(addresses, addresses + 16, protocol, length)
+      : pseudoHeaderSumV4(src4, d4, protocol, length);
+    const sum = finishChecksum(sumData(nb, 0, length, pseudo));
+    put16Data(nb, field, protocol === H.IPPROTO_UDP && sum === 0 ? 0xffff : sum);
+    // The IP header in front; the list records it, so that it comes off again before the list goes back.
     const hlen = v6 ? H.IPV6_HEADER : H.IPV4_HEADER;
     if (NdisRetreatNetBufferDataStart(nb, hlen, 0, null) !== 0) return this.drop(nbl, DropReason.NoResources);
+    nb.ProtocolReserved[1] = hlen;
     const ip = contiguous(nb, hlen);
     if (ip === 0) return this.drop(nbl, DropReason.NoResources);
-    const src4 = v6 ? 0 : this.sourceFor4(ifIndex);
     if (v6) {
       H.put32(ip, 0x60000000);
       H.put16(ip + H.IPV6_PAYLOAD_LENGTH, length);
       H.put8(ip + H.IPV6_NEXT_HEADER, protocol);
       H.put8(ip + H.IPV6_HOP_LIMIT, 128);
-      this.writeSource6(ifIndex, ip + H.IPV6_SOURCE);
-      writeIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
+      H.move(ip + H.IPV6_SOURCE, addresses, 32);
+      this.sendIp6(nbl, ip);
     } else {
       H.put8(ip, 0x45);
       H.put8(ip + 1, 0);
@@ -1842,24 +1871,8 @@ export class IpLayer {
       H.put32(ip + H.IPV4_SOURCE, src4);
       H.put32(ip + H.IPV4_DESTINATION, d4);
       H.put16(ip + H.IPV4_CHECKSUM, finishChecksum(sumAt(ip, H.IPV4_HEADER)));
+      this.sendIp4(nbl, ip);
     }
-    NdisAdvanceNetBufferDataStart(nb, hlen, false, null);
-    const addresses = ip + H.IPV6_SOURCE; // IPv6: source, then destination right after it
-    const scopeId = v6 && scopedAt(ip + H.IPV6_DESTINATION) ? ifIndex : 0;
-    const send = this.outbound;
-    send.set(v6, ifIndex, protocol, srcPort, dstPort, header, addresses, src4, d4, endpoint.handle, scopeId);
-    if (!this.classifySend(nbl)) return;
-    // The checksum over the pseudo-header and the segment as it is now (the NICs offload nothing).
-    const field = protocol === H.IPPROTO_UDP ? H.UDP_CHECKSUM : H.TCP_CHECKSUM;
-    put16Data(nb, field, 0);
-    const pseudo = v6
-      ? pseudoSumAt6(ip + H.IPV6_SOURCE, ip + H.IPV6_DESTINATION, protocol, length)
-      : pseudoHeaderSumV4(src4, d4, protocol, length);
-    const sum = finishChecksum(sumData(nb, 0, length, pseudo));
-    put16Data(nb, field, protocol === H.IPPROTO_UDP && sum === 0 ? 0xffff : sum);
-    NdisRetreatNetBufferDataStart(nb, hlen, 0, null);
-    if (v6) this.sendIp6(nbl, ip);
-    else this.sendIp4(nbl, ip);
   }
 
   /**

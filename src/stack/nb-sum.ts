@@ -1,6 +1,6 @@
 /**
- * The Internet checksum over a NET_BUFFER's data wherever its MDLs put it, and writing a 16-bit field that may
- * straddle two MDLs. For packets a callout hands the host (an injected list can be any MDL chain), where the
+ * The Internet checksum over a NET_BUFFER's data wherever its MDLs put it, and reading and writing header bytes
+ * that may straddle two MDLs. For packets a callout hands the host (an injected list can be any MDL chain), where the
  * host's own packets are one contiguous buffer. Neither function allocates.
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
@@ -46,4 +46,15 @@ export function put16Data(nb: NET_BUFFER, skip: number, value: number): boolean 
     off -= m.ByteCount;
   }
   return byte === 2;
+}
+
+/** The data byte `skip` bytes past `nb`'s data start, or -1 past the data. */
+export function byteAt(nb: NET_BUFFER, skip: number): number {
+  if (skip >= nb.DataLength) return -1;
+  let off = nb.CurrentMdlOffset + skip;
+  for (let m = nb.CurrentMdl; m !== null; m = m.Next) {
+    if (off < m.ByteCount) return memory[mdlVa(m) + off - ARENA_BASE]!;
+    off -= m.ByteCount;
+  }
+  return -1;
 }

@@ -258,10 +258,13 @@ function hostWithInterface(ifIndex: number): IpLayer | null {
 /** The bound host that owns the IP source address of `nbl` (data at the IP header), or null. */
 function hostWithSource(nbl: NET_BUFFER_LIST): IpLayer | null {
   const nb = nbl.FirstNetBuffer;
-  const ip = nb === null ? 0 : contiguous(nb, 40);
+  const ip = nb === null ? 0 : contiguous(nb, 20);
   if (ip === 0) return null;
   const v4 = memory[ip - ARENA_BASE]! >>> 4 === 4;
-  if (!v4) readIpv6Words(ip + 8, source6);
+  if (!v4) {
+    if (contiguous(nb!, 40) === 0) return null;
+    readIpv6Words(ip + 8, source6);
+  }
   for (let i = 0; i < bound.length; i++) {
     const h = bound[i]!;
     if (v4 ? ownsAddress4(h, get32(ip + 12)) : h.isLocal6(source6)) return h;
