@@ -7,6 +7,9 @@
  * routed to the host they belong to when several hosts share the engine.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { drainDeferredWork, queueDeferredWork } from '../../src/kernel/deferred.js';
@@ -26,6 +29,7 @@ import {
 import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
 import { IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
+import { replay } from '../../src/stack/replay.js';
 import { bindToFilterEngine, unbindFromFilterEngine } from '../../src/stack/wfp-binding.js';
 import {
   AF_INET,
@@ -643,6 +647,118 @@ describe('injections on several hosts', () => {
     finish(h1, h2);
   });
 
+  it("--hosts 2 (peers.ts): a callout works on host 2 - a transport receive injection from a DPC goes to the host with that interface and reaches its endpoint; a transport send injection leaves host 2's NIC", () => {
+    // A capture of datagrams to one destination MAC, which becomes host 2 (its UDP 7 endpoint is bound).
+    const frames = [1, 2, 3].map((i) =>
+      frame({
+        protocol: 'udp',
+        src: '10.0.0.1',
+        dst: '10.0.0.2',
+        srcMac: 0x02_00_00_00_00_01,
+        dstMac: 0x02_00_00_00_00_02,
+        srcPort: 4000 + i,
+        dstPort: 7,
+        payload: new Uint8Array(10 + i),
+      }),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'wdknet-inject-'));
+    const input = join(dir, 'peer.pcap');
+    writeFileSync(input, pcap(frames));
+    const engine = openEngine();
+    const receive = transportHandle();
+    const states: number[] = [];
+    const completions: number[] = [];
+    // As receiveReinjector, but the injection runs later, from a DPC (no classify running then).
+    addCallout(
+      engine,
+      guid(40),
+      (values, meta, layerData, _ctx, _filter, _flow, out) => {
+        const nbl = layerData as NET_BUFFER_LIST;
+        const state = FwpsQueryPacketInjectionState0(receive, nbl, null);
+        states.push(state);
+        if (state === FWPS_PACKET_INJECTED_BY_SELF) {
+          out.actionType = FWP_ACTION_PERMIT;
+          return;
+        }
+        const clone = { value: null as NET_BUFFER_LIST | null };
+        assert.equal(FwpsAllocateCloneNetBufferList0(nbl, null, null, 0, clone), STATUS_SUCCESS);
+        NdisRetreatNetBufferDataStart(
+          clone.value!.FirstNetBuffer!,
+          meta.ipHeaderSize + meta.transportHeaderSize,
+          0,
+          null,
+        );
+        const ifIndex = values.incomingValue[FWPS_FIELD_INBOUND_TRANSPORT_V4_INTERFACE_INDEX]!.value.uint32;
+        queueDeferredWork(() => {
+          const status = FwpsInjectTransportReceiveAsync0(
+            receive,
+            null,
+            null,
+            0,
+            AF_INET,
+            1,
+            ifIndex,
+            0,
+            clone.value!,
+            (_c, n) => {
+              completions.push(n.Status);
+              FwpsFreeCloneNetBufferList0(n, 0);
+            },
+            null,
+          );
+          assert.equal(status, STATUS_SUCCESS);
+        }, null);
+        absorb(out);
+      },
+      { layerKey: FWPM_LAYER_INBOUND_TRANSPORT_V4 },
+    );
+    addFilter(engine, {
+      layerKey: FWPM_LAYER_INBOUND_TRANSPORT_V4,
+      action: FWP_ACTION_CALLOUT_TERMINATING,
+      calloutKey: guid(40),
+    });
+    const send = transportHandle();
+    const seen: Seen[] = [];
+    const sent: number[] = [];
+    addCallout(engine, guid(41), reinjector(send, false, seen, sent), { layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4 });
+    addFilter(engine, {
+      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
+      action: FWP_ACTION_CALLOUT_TERMINATING,
+      calloutKey: guid(41),
+    });
+    const run = replay({ input, hosts: 2 });
+    try {
+      assert.equal(run.peers.length, 1);
+      const peer = run.peers[0]!;
+      const echo = peer.ip.endpoints.lookup(IPPROTO_UDP, 7)!;
+      assert.equal(echo.packets, 3, 'host 2 took the three reinjected datagrams');
+      assert.equal(peer.ip.counters.injected, 3);
+      assert.equal(run.host.counters.injected, 0, 'host 1 took none');
+      assert.deepEqual(completions, [STATUS_SUCCESS, STATUS_SUCCESS, STATUS_SUCCESS]);
+      assert.deepEqual(
+        states,
+        [0, 1, 0, 1, 0, 1].map((x) => (x === 0 ? FWPS_PACKET_NOT_INJECTED : FWPS_PACKET_INJECTED_BY_SELF)),
+      );
+      // Host 2 sends; the callout reinjects with the endpoint handle host 2 handed it.
+      const onWire: Uint8Array[] = [];
+      peer.wire.tap((f) => onWire.push(f.slice()));
+      peer.ip.sendFrom(IPPROTO_UDP, 5000, parseIpv4('10.0.0.1'), 9, new Uint8Array(16));
+      drainDeferredWork();
+      assert.equal(seen[0]!.handle, peer.ip.endpoints.sender(IPPROTO_UDP, 5000)!.handle);
+      assert.deepEqual(sent, [STATUS_SUCCESS]);
+      assert.equal(onWire.length, 1);
+      const info = decode(onWire[0]!);
+      assert.equal(info.ipSrc, parseIpv4('10.0.0.2'));
+      assert.equal(info.ipDst, parseIpv4('10.0.0.1'));
+      assert.equal(transportChecksumStatus(onWire[0]!, info), CHECKSUM_GOOD);
+    } finally {
+      run.finish();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    assert.equal(run.peers[0]!.ip.counters.balance(0), 0);
+    assert.deepEqual(collectLeaks(), []);
+  });
+
   it('FwpsInjectNetworkSendAsync0 from a DPC, outside any classify, goes to the host that owns the source address', () => {
     const h1 = makeHost(1, MAC_HOST, '10.0.1.1', 'fd00::1');
     const h2 = makeHost(2, 0x02_00_00_00_02_01, '10.0.2.1', 'fd00:2::1', '10.0.2.10', 'fd00:2::10');
@@ -676,6 +792,26 @@ describe('injections on several hosts', () => {
     finish(h1, h2);
   });
 });
+
+/** A classic pcap file (Ethernet) holding `frames`. */
+function pcap(frames: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(24 + frames.reduce((n, f) => n + 16 + f.length, 0));
+  const v = new DataView(out.buffer);
+  v.setUint32(0, 0xa1b2c3d4, true);
+  v.setUint16(4, 2, true);
+  v.setUint16(6, 4, true);
+  v.setUint32(16, 65535, true);
+  v.setUint32(20, 1, true);
+  let at = 24;
+  frames.forEach((f, i) => {
+    v.setUint32(at, 1_700_000_000 + i, true);
+    v.setUint32(at + 8, f.length, true);
+    v.setUint32(at + 12, f.length, true);
+    out.set(f, at + 16);
+    at += 16 + f.length;
+  });
+  return out;
+}
 
 /** Four words as sixteen bytes. */
 function words(w: Uint32Array): number[] {
