@@ -12,7 +12,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import {
+  DD_IP_DEVICE_NAME,
+  FORWARD,
+  IOCTL_IP_SET_FIREWALL_HOOK,
+  IP_SET_FIREWALL_HOOK_INFO,
+  IP_TRANSMIT,
+  type IPPacketFirewallPtr,
+} from '../../src/fwhook/index.js';
 import { drainDeferredWork, queueDeferredWork } from '../../src/kernel/deferred.js';
+import { type DEVICE_OBJECT, IoGetDeviceObjectPointer, sendDeviceIoControl } from '../../src/kernel/driver.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../../src/kernel/status.js';
 import { resetSystem } from '../../src/kernel/system.js';
@@ -27,6 +36,8 @@ import {
   transportChecksumStatus,
 } from '../../src/packet/index.js';
 import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
+import { DropReason } from '../../src/stack/counters.js';
+import { bindToFirewallHooks } from '../../src/stack/fwhook-binding.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { replay } from '../../src/stack/replay.js';
@@ -307,6 +318,100 @@ describe('FwpsInjectTransportSendAsync0 into the host', () => {
     assert.equal(transportChecksumStatus(f, info), CHECKSUM_GOOD);
     assert.deepEqual(f.subarray(info.payloadOffset, info.payloadOffset + info.payloadLength), payload);
     assert.deepEqual(completions, [STATUS_SUCCESS]);
+    finish(h);
+  });
+
+  it('nf-fwpsk-fwpsinjecttransportsendasync0: the reinjected datagram passes the firewall hook on transmit (IP_TRANSMIT), once', () => {
+    const h = makeHost();
+    bindToFirewallHooks(h.host);
+    const engine = openEngine();
+    const injection = transportHandle();
+    const completions: number[] = [];
+    addCallout(engine, guid(6), reinjector(injection, false, [], completions), {
+      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
+    });
+    addFilter(engine, {
+      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
+      action: FWP_ACTION_CALLOUT_TERMINATING,
+      calloutKey: guid(6),
+    });
+    const directions: number[] = [];
+    const hook: IPPacketFirewallPtr = (_p, _r, _s, _d, ctx) => {
+      directions.push(ctx.Direction);
+      return FORWARD;
+    };
+    assert.equal(setHook(hook, true), STATUS_SUCCESS);
+    h.host.sendFrom(IPPROTO_UDP, 5000, parseIpv4(PEER4), 53, new Uint8Array(8));
+    drainDeferredWork();
+    assert.deepEqual(directions, [IP_TRANSMIT]);
+    assert.equal(h.out.length, 1);
+    assert.deepEqual(completions, [STATUS_SUCCESS]);
+    assert.equal(setHook(hook, false), STATUS_SUCCESS);
+    finish(h);
+  });
+
+  it('nf-fwpsk-fwpsinjecttransportsendasync0: an accepted injection the host cannot send (no route; its endpoint closed before its turn) completes once with an error in NET_BUFFER_LIST.Status, counted as dropped', () => {
+    const h = makeHost();
+    const engine = openEngine();
+    const injection = transportHandle();
+    const statuses: number[] = [];
+    let closeFirst = false;
+    addCallout(
+      engine,
+      guid(7),
+      (values, meta, layerData, _ctx, _filter, _flow, out) => {
+        const nbl = layerData as NET_BUFFER_LIST;
+        if (FwpsQueryPacketInjectionState0(injection, nbl, null) === FWPS_PACKET_INJECTED_BY_SELF) {
+          out.actionType = FWP_ACTION_PERMIT;
+          return;
+        }
+        const clone = { value: null as NET_BUFFER_LIST | null };
+        assert.equal(FwpsAllocateCloneNetBufferList0(nbl, null, null, 0, clone), STATUS_SUCCESS);
+        const params = new FWPS_TRANSPORT_SEND_PARAMS0();
+        // The second case: the original's own destination; the first: an address no route covers.
+        params.remoteAddress = closeFirst
+          ? bytes4(values.incomingValue[FWPS_FIELD_OUTBOUND_TRANSPORT_V4_IP_REMOTE_ADDRESS]!.value.uint32)
+          : bytes4(parseIpv4('192.0.2.1'));
+        const status = FwpsInjectTransportSendAsync0(
+          injection,
+          null,
+          meta.transportEndpointHandle,
+          0,
+          params,
+          AF_INET,
+          1,
+          clone.value!,
+          (_c, n) => {
+            statuses.push(n.Status);
+            FwpsFreeCloneNetBufferList0(n, 0);
+          },
+          null,
+        );
+        assert.equal(status, STATUS_SUCCESS, 'accepted: the host finds out later');
+        // The injection waits for this classify to end; the socket closes first.
+        if (closeFirst) h.host.endpoints.unbind(IPPROTO_UDP, 7000);
+        absorb(out);
+      },
+      { layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4 },
+    );
+    addFilter(engine, {
+      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
+      action: FWP_ACTION_CALLOUT_TERMINATING,
+      calloutKey: guid(7),
+    });
+    h.host.sendFrom(IPPROTO_UDP, 5000, parseIpv4(PEER4), 53, new Uint8Array(8));
+    drainDeferredWork();
+    assert.equal(statuses.length, 1);
+    assert.ok(statuses[0]! < 0, 'an NTSTATUS error');
+    assert.equal(h.host.counters.dropped[DropReason.NoRoute], 1);
+    closeFirst = true;
+    h.host.endpoints.bind(IPPROTO_UDP, 7000);
+    h.host.sendFrom(IPPROTO_UDP, 7000, parseIpv4(PEER4), 53, new Uint8Array(8));
+    drainDeferredWork();
+    assert.equal(statuses.length, 2);
+    assert.ok(statuses[1]! < 0);
+    assert.equal(h.host.counters.dropped[DropReason.SendFailed], 1);
+    assert.equal(h.out.length, 0);
     finish(h);
   });
 
@@ -824,6 +929,18 @@ describe('injections on several hosts', () => {
     finish(h1, h2);
   });
 });
+
+/** Registers (or removes) a firewall hook through the IP device, as a driver does. */
+function setHook(hook: IPPacketFirewallPtr, add: boolean): number {
+  const device = { value: null as DEVICE_OBJECT | null };
+  IoGetDeviceObjectPointer(DD_IP_DEVICE_NAME, device);
+  return sendDeviceIoControl(
+    device.value!,
+    IOCTL_IP_SET_FIREWALL_HOOK,
+    new IP_SET_FIREWALL_HOOK_INFO(hook, 1, add),
+    16,
+  );
+}
 
 /** A classic pcap file (Ethernet) holding `frames`. */
 function pcap(frames: Uint8Array[]): Uint8Array {
