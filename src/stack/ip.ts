@@ -1877,10 +1877,12 @@ export class IpLayer {
 
   /**
    * A transport receive injection (data at the IP header): delivered into the transport, past the IP layers - no
-   * IP validation, firewall hook or INBOUND_IPPACKET again, as tcpip indicates it (decided from the
-   * documentation's "into the receive data path" at the transport, ALE and datagram layers it names). The
-   * transport checks it as any arrival (checksum, port) and classifies INBOUND_TRANSPORT, the ALE receive layers
-   * for a new flow and DATAGRAM_DATA, then the endpoint takes it.
+   * IP validation, firewall hook or INBOUND_IPPACKET again. Decided: the function's page says it injects into the
+   * receive path from the transport, datagram and ICMP error layers, and the list starts at the IP header only so
+   * the transport can read the addresses; the "Packet Injection Functions" page's example has such a packet
+   * traverse "the network layer" again, which this host reads as the IP header being parsed, not re-filtered.
+   * The transport checks it as any arrival (checksum, port) and classifies INBOUND_TRANSPORT, the ALE receive
+   * layers for a new flow and DATAGRAM_DATA, then the endpoint takes it.
    */
   private receiveInjectedTransport(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, v4: boolean) {
     const nb = nbl.FirstNetBuffer!;
