@@ -3,8 +3,22 @@
  * sources (they send datagrams or segments through the host). A packet for a port nobody bound is answered as
  * Windows answers it: ICMP port unreachable for UDP, a reset for TCP. There is no TCP state machine: a TCP sink
  * takes segments as they come and never answers (decided; the host's job is the data path, not TCP).
+ *
+ * Every endpoint has a handle, the number WFP hands callouts as transportEndpointHandle and takes back in
+ * FwpsInjectTransportSendAsync0. Handles are unique across every host of the machine, so a handle alone names
+ * the endpoint and the host it belongs to ({@link endpointFromHandle}); a closed endpoint's handle names nothing.
  */
+import { onSystemReset } from '../kernel/system.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
+
+/** Every open endpoint of the machine, by handle. */
+const open = new Map<number, Endpoint>();
+/**
+ * The next handle. Windows hands out the endpoint object's address; here a counter from a base that looks like
+ * one and cannot be mistaken for a small integer (decided). Steps of 16, as pool allocations are aligned.
+ */
+const HANDLE_BASE = 0xe0000000;
+let nextHandle = HANDLE_BASE;
 
 /** A bound port. */
 export class Endpoint {
@@ -14,38 +28,94 @@ export class Endpoint {
   bytes = 0;
   /** Optional observer (tests, applications): called with the payload address and length. */
   onReceive: ((payloadVa: number, length: number) => void) | null = null;
+  /** Its transportEndpointHandle; 0 once it is closed. */
+  handle: number;
 
   constructor(
+    /** The table (the host) it belongs to. */
+    readonly table: EndpointTable,
     /** IPPROTO_UDP or IPPROTO_TCP. */
     readonly protocol: number,
     /** The local port. */
     readonly port: number,
-  ) {}
+    /**
+     * Whether it takes what arrives for its port. An application that sends from a port it never bound has an
+     * endpoint that only sends (decided: the host's sources have always left replies to such ports unanswered
+     * by anyone but the transport, which answers port unreachable).
+     */
+    public receives: boolean,
+  ) {
+    nextHandle += 16;
+    this.handle = nextHandle;
+    open.set(this.handle, this);
+  }
+
+  /** Whether it is still open (its handle still names it). */
+  get isOpen(): boolean {
+    return this.handle !== 0;
+  }
+
+  /** Closes it: its handle no longer names anything. */
+  close(): void {
+    if (this.handle === 0) return;
+    open.delete(this.handle);
+    this.handle = 0;
+  }
+}
+
+/** The open endpoint with transportEndpointHandle `handle`, or undefined (never handed out, or closed since). */
+export function endpointFromHandle(handle: number): Endpoint | undefined {
+  return open.get(handle);
 }
 
 /** The ports bound on one host, by protocol. Lookup is a typed-array index: no allocation. */
 export class EndpointTable {
   private readonly udp: (Endpoint | undefined)[] = new Array(65536);
   private readonly tcp: (Endpoint | undefined)[] = new Array(65536);
+  /** Send-only endpoints of ports nobody bound (see {@link Endpoint.receives}). */
+  private readonly udpSenders: (Endpoint | undefined)[] = new Array(65536);
+  private readonly tcpSenders: (Endpoint | undefined)[] = new Array(65536);
 
   /** Binds `port` for `protocol` (a sink); returns the endpoint. Binding a bound port is an error. */
   bind(protocol: number, port: number): Endpoint {
     const table = this.table(protocol);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port ${port} is not 1..65535`);
     if (table[port] !== undefined) throw new Error(`port ${port} is already bound`);
-    const e = new Endpoint(protocol, port);
+    // An application that sent from the port before binding it keeps its endpoint (and handle), now receiving.
+    const senders = protocol === IPPROTO_UDP ? this.udpSenders : this.tcpSenders;
+    let e = senders[port];
+    if (e !== undefined) {
+      senders[port] = undefined;
+      e.receives = true;
+    } else e = new Endpoint(this, protocol, port, true);
     table[port] = e;
     return e;
   }
 
-  /** Releases a port. */
+  /** Releases a port: its endpoint closes, and its handle with it. */
   unbind(protocol: number, port: number): void {
-    this.table(protocol)[port] = undefined;
+    const table = this.table(protocol);
+    table[port]?.close();
+    table[port] = undefined;
   }
 
   /** The endpoint bound to `port`, or undefined. */
   lookup(protocol: number, port: number): Endpoint | undefined {
     return protocol === IPPROTO_UDP ? this.udp[port] : protocol === IPPROTO_TCP ? this.tcp[port] : undefined;
+  }
+
+  /**
+   * The endpoint an application's send from `port` leaves through: the one bound there, else a send-only one for
+   * the port (made on its first send, kept after). Undefined for a protocol without ports.
+   */
+  sender(protocol: number, port: number): Endpoint | undefined {
+    const bound = this.lookup(protocol, port);
+    if (bound !== undefined) return bound;
+    const senders = protocol === IPPROTO_UDP ? this.udpSenders : protocol === IPPROTO_TCP ? this.tcpSenders : null;
+    if (senders === null) return undefined;
+    let e = senders[port];
+    if (e === undefined) senders[port] = e = new Endpoint(this, protocol, port, false);
+    return e;
   }
 
   /** Every bound endpoint. */
@@ -59,3 +129,8 @@ export class EndpointTable {
     throw new RangeError(`protocol ${protocol} has no ports`);
   }
 }
+
+onSystemReset(() => {
+  open.clear();
+  nextHandle = HANDLE_BASE;
+});

@@ -58,6 +58,10 @@ export class ClassifyRequest {
   transportHeaderSize = 0;
   /** ALE flow handle, 0 when none. */
   flowHandle = 0;
+  /** The transport endpoint's handle (metadata transportEndpointHandle), 0 when the layer has none. */
+  endpointHandle = 0;
+  /** Outbound layers with an endpoint: the remote address's scope (metadata remoteScopeId); -1 when none. */
+  remoteScopeId = -1;
   /** The packet; its NET_BUFFER's data starts where the layer says it must. */
   nbl: NET_BUFFER_LIST | null = null;
   /** After a call that absorbed: the name of the callout that absorbed it. */

@@ -18,6 +18,7 @@
  */
 
 import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
 import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
@@ -55,7 +56,7 @@ import {
 import { netBufferListReferences } from '../wfp/packets.js';
 import { MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac, writeMacHalves } from './addr.js';
 import { DropReason, HostCounters } from './counters.js';
-import { EndpointTable } from './endpoints.js';
+import { type Endpoint, EndpointTable } from './endpoints.js';
 import {
   type Classifier,
   ClassifyRequest,
@@ -75,6 +76,7 @@ import {
 import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
+import { byteAt, put16Data, sumData } from './nb-sum.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
@@ -178,6 +180,10 @@ export class IpLayer {
   private addresses6 = new Uint32Array(0);
   private readonly addresses6If: number[] = [];
   private readonly request = new ClassifyRequest();
+  /** The transport send being classified (an application's, or a transport send injection). */
+  private readonly outbound = new OutboundSend();
+  /** 32 bytes of kernel memory where a transport send injection's IPv6 addresses wait for their IP header. */
+  private addressScratch = 0;
   private smallPool: NetBufferListPool | null = null;
   private largePool: NetBufferListPool | null = null;
   /** Pools for the clones that carry forwarded received packets. */
@@ -190,6 +196,10 @@ export class IpLayer {
   /** Injected packets waiting their turn (processed after the current one, never re-entrantly). */
   private readonly injectQueue: NET_BUFFER_LIST[] = [];
   private readonly injectPoint: number[] = [];
+  /** Per queued injection: the endpoint of a transport send (else null), its remote scope, its remote address. */
+  private readonly injectEndpoint: (Endpoint | null)[] = [];
+  private readonly injectScope: number[] = [];
+  private injectRemote = new Uint8Array(16 * 8);
   private processingDepth = 0;
 
   constructor(options: IpLayerOptions = {}) {
@@ -276,7 +286,9 @@ export class IpLayer {
     // The clone pool holds only descriptors: its NET_BUFFERs come from the NET_BUFFER pool.
     this.clonePool = allocateListPool(TAG_HOST_PACKETS, 0, false, NDIS_PROTOCOL_ID_TCP_IP);
     this.cloneNbPool = makeNbPool();
-    if (this.smallPool === null || this.largePool === null || this.clonePool === null || this.cloneNbPool === null) {
+    this.addressScratch = ExAllocatePoolWithTag(NonPagedPoolNx, 32, TAG_HOST_PACKETS);
+    const pools = [this.smallPool, this.largePool, this.clonePool, this.cloneNbPool];
+    if (pools.includes(null) || this.addressScratch === 0) {
       throw new Error('the host cannot allocate its packet pools');
     }
   }
@@ -289,6 +301,8 @@ export class IpLayer {
     for (const nbl of this.neighbors.releaseHeld()) this.drop(nbl, DropReason.NeighborUnreachable);
     for (const nbl of this.reassembly.drain()) this.drop(nbl, DropReason.ReassemblyIncomplete);
     this.reapAbsorbed();
+    if (this.addressScratch !== 0) ExFreePoolWithTag(this.addressScratch, TAG_HOST_PACKETS);
+    this.addressScratch = 0;
     if (this.inFlight === 0 && this.absorbedPending.length === 0) {
       for (const pool of [this.smallPool, this.largePool, this.clonePool]) {
         if (pool !== null && pool.outstanding === 0) NdisFreeNetBufferListPool(pool);
@@ -353,6 +367,14 @@ export class IpLayer {
       this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
       iface.returnReceived(nbl);
     } else if (origin === Origin.Injected) {
+      // A header the host put in front of an injected list (a transport send's IP header) comes off first, freeing
+      // the MDL the retreat may have had to allocate: restoreOffset cannot tell such a retreat from none.
+      const nb = nbl.FirstNetBuffer!;
+      const front = nb.ProtocolReserved[1];
+      if (typeof front === 'number') {
+        nb.ProtocolReserved[1] = null;
+        NdisAdvanceNetBufferDataStart(nb, front, true, null);
+      }
       restoreOffset(nbl);
       const owner = nbl.ProtocolReserved[1] as InjectionOwner;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
@@ -804,6 +826,7 @@ export class IpLayer {
       thlen,
       0,
     );
+    if (endpoint !== undefined) this.request.endpointHandle = endpoint.handle;
     if (endpoint === undefined) {
       // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
       if (protocol === H.IPPROTO_TCP) this.sendReset(version, ip, t, length);
@@ -1603,62 +1626,68 @@ export class IpLayer {
     if (v6) {
       this.writeSource6(ifIndex, addresses);
       writeIpv6Words(addresses + 16, dst);
-      readIpv6Words(addresses + 16, remoteWords);
-    } else {
-      src4 = this.sourceFor4(ifIndex);
-      remoteWords[0] = remoteWords[1] = 0;
-      remoteWords[2] = 0xffff;
-      remoteWords[3] = dst >>> 0;
-    }
+    } else src4 = this.sourceFor4(ifIndex);
     const d4 = v6 ? 0 : (dst as number) >>> 0;
-    let flow = this.flows.find(protocol, srcPort, dstPort, remoteWords);
-    if (flow === 0) {
-      for (const layer of v6 ? ALE_OUTBOUND_6 : ALE_OUTBOUND_4) {
-        this.describeSend(layer, v6, nbl, ifIndex, protocol, srcPort, dstPort, header, 0, addresses, src4, d4);
-        if (!this.classify(nbl)) return false;
-      }
-      flow = this.flows.add(protocol, srcPort, dstPort, remoteWords);
-    }
-    if (protocol === H.IPPROTO_UDP) {
-      const layer = v6 ? Layer.DatagramData6 : Layer.DatagramData4;
-      this.describeSend(layer, v6, nbl, ifIndex, protocol, srcPort, dstPort, header, flow, addresses, src4, d4);
-      if (!this.classify(nbl)) return false;
-    }
-    const layer = v6 ? Layer.OutboundTransport6 : Layer.OutboundTransport4;
-    this.describeSend(layer, v6, nbl, ifIndex, protocol, srcPort, dstPort, header, flow, addresses, src4, d4);
-    if (!this.classify(nbl)) return false;
+    // The application's socket: the endpoint bound to the port, or the send-only one of a port never bound.
+    const endpoint = this.endpoints.sender(protocol, srcPort)!;
+    const scope = v6 && scopedAt(addresses + 16) ? ifIndex : 0;
+    const send = this.outbound;
+    send.set(v6, ifIndex, protocol, srcPort, dstPort, header, addresses, src4, d4, endpoint.handle, scope);
+    if (!this.classifySend(nbl)) return false;
     if (v6) this.send6(nbl, protocol, addresses, addresses + 16, 128);
     else this.send4(nbl, protocol, src4, d4, 128);
     return true;
   }
 
-  /** Fills the request for an outbound transport-level layer of {@link sendFrom}. */
-  private describeSend(
-    layer: number,
-    v6: boolean,
-    nbl: NET_BUFFER_LIST,
-    ifIndex: number,
-    protocol: number,
-    srcPort: number,
-    dstPort: number,
-    header: number,
-    flow: number,
-    addresses: number,
-    src4: number,
-    dst4: number,
-  ): void {
-    const r = this.fill(layer, v6 ? 6 : 4, DIRECTION_OUTBOUND, nbl, ifIndex, protocol);
-    r.localPort = srcPort;
-    r.remotePort = dstPort;
-    r.transportHeaderSize = header;
-    r.flowHandle = flow;
-    if (v6) {
-      r.localAddressVa = addresses;
-      r.remoteAddressVa = addresses + 16;
-    } else {
-      r.localAddress4 = src4;
-      r.remoteAddress4 = dst4;
+  /**
+   * The transport-level layers of the send {@link outbound} describes (data at the transport header): ALE_AUTH_CONNECT
+   * and ALE_FLOW_ESTABLISHED for a flow's first packet, DATAGRAM_DATA for UDP, then OUTBOUND_TRANSPORT. True when the
+   * packet goes on (else it was dropped or absorbed).
+   */
+  private classifySend(nbl: NET_BUFFER_LIST): boolean {
+    const s = this.outbound;
+    if (s.v6) readIpv6Words(s.addresses + 16, remoteWords);
+    else {
+      remoteWords[0] = remoteWords[1] = 0;
+      remoteWords[2] = 0xffff;
+      remoteWords[3] = s.dst4;
     }
+    let flow = this.flows.find(s.protocol, s.srcPort, s.dstPort, remoteWords);
+    if (flow === 0) {
+      for (const layer of s.v6 ? ALE_OUTBOUND_6 : ALE_OUTBOUND_4) {
+        const r = this.describeSend(layer, nbl, 0);
+        // ALE_FLOW_ESTABLISHED carries no remote scope.
+        if (layer === Layer.AleFlowEstablished4 || layer === Layer.AleFlowEstablished6) r.remoteScopeId = -1;
+        if (!this.classify(nbl)) return false;
+      }
+      flow = this.flows.add(s.protocol, s.srcPort, s.dstPort, remoteWords);
+    }
+    if (s.protocol === H.IPPROTO_UDP) {
+      this.describeSend(s.v6 ? Layer.DatagramData6 : Layer.DatagramData4, nbl, flow);
+      if (!this.classify(nbl)) return false;
+    }
+    this.describeSend(s.v6 ? Layer.OutboundTransport6 : Layer.OutboundTransport4, nbl, flow);
+    return this.classify(nbl);
+  }
+
+  /** Fills the request for an outbound transport-level layer of the send {@link outbound} describes; returns it. */
+  private describeSend(layer: number, nbl: NET_BUFFER_LIST, flow: number): ClassifyRequest {
+    const s = this.outbound;
+    const r = this.fill(layer, s.v6 ? 6 : 4, DIRECTION_OUTBOUND, nbl, s.ifIndex, s.protocol);
+    r.localPort = s.srcPort;
+    r.remotePort = s.dstPort;
+    r.transportHeaderSize = s.header;
+    r.flowHandle = flow;
+    r.endpointHandle = s.endpoint;
+    r.remoteScopeId = s.scope;
+    if (s.v6) {
+      r.localAddressVa = s.addresses;
+      r.remoteAddressVa = s.addresses + 16;
+    } else {
+      r.localAddress4 = s.src4;
+      r.remoteAddress4 = s.dst4;
+    }
+    return r;
   }
 
   // --- injection -----------------------------------------------------------------------------------------------
@@ -1667,9 +1696,44 @@ export class IpLayer {
    * A callout injects a packet (the WFP injection sink calls this). `point` says where it re-enters:
    * 'receive' (network receive, data at the IP header), 'send' (network send, data at the IP header),
    * 'forward' (data at the IP header) or 'transport-receive' (data at the IP header of a locally destined
-   * packet). The packet is processed after the current one, never re-entrantly, and completed back to `owner`.
+   * packet, delivered into the transport). The packet is processed after the current one, never re-entrantly,
+   * and completed back to `owner`. Transport sends come in through {@link injectTransportSend}.
    */
   inject(nbl: NET_BUFFER_LIST, point: InjectPoint, owner: InjectionOwner, ifIndex: number): void {
+    this.enqueueInjected(nbl, point, owner, ifIndex, null, 0);
+  }
+
+  /**
+   * FwpsInjectTransportSendAsync0's packet: data at the transport header, sent from `endpoint` (one of this host's)
+   * to `remote` (4 or 16 bytes, network order, copied now: the caller may reuse them) with scope `scopeId`. The
+   * host builds the IP header, runs the send's transport layers again and sends it down the IP output path.
+   */
+  injectTransportSend(
+    nbl: NET_BUFFER_LIST,
+    endpoint: Endpoint,
+    remote: Uint8Array,
+    scopeId: number,
+    owner: InjectionOwner,
+  ): void {
+    const slot = this.injectQueue.length;
+    if (this.injectRemote.length < 16 * (slot + 1)) {
+      const grown = new Uint8Array(2 * this.injectRemote.length);
+      grown.set(this.injectRemote);
+      this.injectRemote = grown;
+    }
+    this.injectRemote.fill(0, 16 * slot, 16 * slot + 16);
+    this.injectRemote.set(remote, 16 * slot);
+    this.enqueueInjected(nbl, remote.length === 4 ? 'transport-send' : 'transport-send6', owner, 0, endpoint, scopeId);
+  }
+
+  private enqueueInjected(
+    nbl: NET_BUFFER_LIST,
+    point: InjectPoint,
+    owner: InjectionOwner,
+    ifIndex: number,
+    endpoint: Endpoint | null,
+    scopeId: number,
+  ): void {
     this.counters.injected++;
     nbl.ProtocolReserved[0] = Origin.Injected;
     nbl.ProtocolReserved[1] = owner;
@@ -1678,6 +1742,8 @@ export class IpLayer {
     this.event('injected', nbl, point);
     this.injectQueue.push(nbl);
     this.injectPoint.push(INJECT_POINTS.indexOf(point));
+    this.injectEndpoint.push(endpoint);
+    this.injectScope.push(scopeId);
     if (this.processingDepth === 0) this.runInjected();
   }
 
@@ -1689,6 +1755,16 @@ export class IpLayer {
         const point = INJECT_POINTS[this.injectPoint[i]!]!;
         const ifIndex = nbl.ProtocolReserved[3] as number;
         nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
+        if (point === 'transport-send' || point === 'transport-send6') {
+          this.sendInjectedTransport(
+            nbl,
+            point === 'transport-send6',
+            this.injectEndpoint[i]!,
+            i,
+            this.injectScope[i]!,
+          );
+          continue;
+        }
         const iface = this.interfaces[ifIndex] ?? this.interfaceList()[0];
         if (iface === undefined) {
           this.drop(nbl, DropReason.NoRoute);
@@ -1701,14 +1777,152 @@ export class IpLayer {
         else if (point === 'forward') {
           if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
           else this.forward6(iface, nbl, ip);
-        } else if (v4) this.receive4(iface, nbl, 0);
+        } else if (point === 'transport-receive') this.receiveInjectedTransport(iface, nbl, ip, v4);
+        else if (v4) this.receive4(iface, nbl, 0);
         else this.receive6(iface, nbl, 0);
       }
     } finally {
       this.injectQueue.length = 0;
       this.injectPoint.length = 0;
+      this.injectEndpoint.length = 0;
+      this.injectScope.length = 0;
       this.processingDepth--;
     }
+  }
+
+  /**
+   * A transport send injection (data at the transport header) from `endpoint` to the address in slot `slot` of
+   * the queue. As tcpip does for a send from a socket: the route gives the interface and the source address; the
+   * packet goes through the transport layers of its flow again (ALE only if the flow is new, DATAGRAM_DATA,
+   * OUTBOUND_TRANSPORT: the injector's callout sees it there as FWPS_PACKET_INJECTED_BY_SELF); then the transport
+   * checksum is computed over the data as the layers left it, the IP header goes in front (TTL / hop limit 128,
+   * the endpoint's protocol) and it goes down the IP output path (firewall hook, OUTBOUND_IPPACKET, neighbour,
+   * adapter).
+   */
+  private sendInjectedTransport(nbl: NET_BUFFER_LIST, v6: boolean, endpoint: Endpoint, slot: number, scope: number) {
+    const nb = nbl.FirstNetBuffer!;
+    setDiscardLayer(nbl, (v6 ? Layer.OutboundTransport6 : Layer.OutboundTransport4) + 1);
+    // The endpoint may have closed between the injection call and now: nothing to send from.
+    if (!endpoint.isOpen) return this.drop(nbl, DropReason.SendFailed);
+    const protocol = endpoint.protocol;
+    const length = nb.DataLength;
+    // The transport header may lie across MDLs in a list the callout built: read it byte by byte.
+    const tcpHeader = length >= H.TCP_MIN_HEADER ? (byteAt(nb, H.TCP_OFFSET) >>> 4) << 2 : 0;
+    const header = protocol === H.IPPROTO_UDP ? H.UDP_HEADER : tcpHeader;
+    if (header < (protocol === H.IPPROTO_UDP ? H.UDP_HEADER : H.TCP_MIN_HEADER) || header > length) {
+      return this.drop(nbl, DropReason.Malformed);
+    }
+    const srcPort = (byteAt(nb, 0) << 8) | byteAt(nb, 1);
+    const dstPort = (byteAt(nb, 2) << 8) | byteAt(nb, 3);
+    const remote = this.injectRemote;
+    const at = 16 * slot;
+    let ifIndex = 0;
+    let d4 = 0;
+    if (v6) {
+      for (let w = 0; w < 4; w++) {
+        const b = at + 4 * w;
+        scratch6[w] = ((remote[b]! << 24) | (remote[b + 1]! << 16) | (remote[b + 2]! << 8) | remote[b + 3]!) >>> 0;
+      }
+      // A link-scoped destination leaves through the interface its scope names (the socket's sin6_scope_id).
+      const scoped = scratch6[0]! >>> 22 === 0x3fa || scratch6[0]! >>> 24 === 0xff;
+      if (scoped && this.interfaces[scope] !== undefined) ifIndex = scope;
+      else {
+        const route = this.routes.lookup6(scratch6);
+        if (route >= 0) ifIndex = this.routes.interface6(route);
+      }
+    } else {
+      d4 = ((remote[at]! << 24) | (remote[at + 1]! << 16) | (remote[at + 2]! << 8) | remote[at + 3]!) >>> 0;
+      const route = d4 === 0xffffffff ? -2 : this.routes.lookup4(d4);
+      if (route >= 0) ifIndex = this.routes.interface4(route);
+      else if (route === -2) ifIndex = this.interfaceList()[0]?.ifIndex ?? 0;
+    }
+    if (this.interfaces[ifIndex] === undefined) return this.drop(nbl, DropReason.NoRoute);
+    // The transport layers point at the addresses: IPv6 ones in the host's scratch until the IP header exists.
+    const addresses = this.addressScratch;
+    if (addresses === 0) return this.drop(nbl, DropReason.NoResources); // the host has stopped
+    const src4 = v6 ? 0 : this.sourceFor4(ifIndex);
+    if (v6) {
+      this.writeSource6(ifIndex, addresses);
+      writeIpv6Words(addresses + 16, scratch6);
+    }
+    const scopeId = v6 && scopedAt(addresses + 16) ? ifIndex : 0;
+    const send = this.outbound;
+    send.set(v6, ifIndex, protocol, srcPort, dstPort, header, addresses, src4, d4, endpoint.handle, scopeId);
+    if (!this.classifySend(nbl)) return;
+    // The checksum over the pseudo-header and the segment as the layers left it (the NICs offload nothing).
+    const field = protocol === H.IPPROTO_UDP ? H.UDP_CHECKSUM : H.TCP_CHECKSUM;
+    put16Data(nb, field, 0);
+    const pseudo = v6
+      ? pseudoSumAt6(addresses, addresses + 16, protocol, length)
+      : pseudoHeaderSumV4(src4, d4, protocol, length);
+    const sum = finishChecksum(sumData(nb, 0, length, pseudo));
+    put16Data(nb, field, protocol === H.IPPROTO_UDP && sum === 0 ? 0xffff : sum);
+    // The IP header in front; the list records it, so that it comes off again before the list goes back.
+    const hlen = v6 ? H.IPV6_HEADER : H.IPV4_HEADER;
+    if (NdisRetreatNetBufferDataStart(nb, hlen, 0, null) !== 0) return this.drop(nbl, DropReason.NoResources);
+    nb.ProtocolReserved[1] = hlen;
+    const ip = contiguous(nb, hlen);
+    if (ip === 0) return this.drop(nbl, DropReason.NoResources);
+    if (v6) {
+      H.put32(ip, 0x60000000);
+      H.put16(ip + H.IPV6_PAYLOAD_LENGTH, length);
+      H.put8(ip + H.IPV6_NEXT_HEADER, protocol);
+      H.put8(ip + H.IPV6_HOP_LIMIT, 128);
+      H.move(ip + H.IPV6_SOURCE, addresses, 32);
+      this.sendIp6(nbl, ip);
+    } else {
+      H.put8(ip, 0x45);
+      H.put8(ip + 1, 0);
+      H.put16(ip + H.IPV4_TOTAL_LENGTH, length + H.IPV4_HEADER);
+      H.put16(ip + H.IPV4_ID, this.nextId++ & 0xffff);
+      H.put16(ip + H.IPV4_FRAGMENT, 0);
+      H.put8(ip + H.IPV4_TTL, 128);
+      H.put8(ip + H.IPV4_PROTOCOL, protocol);
+      H.put16(ip + H.IPV4_CHECKSUM, 0);
+      H.put32(ip + H.IPV4_SOURCE, src4);
+      H.put32(ip + H.IPV4_DESTINATION, d4);
+      H.put16(ip + H.IPV4_CHECKSUM, finishChecksum(sumAt(ip, H.IPV4_HEADER)));
+      this.sendIp4(nbl, ip);
+    }
+  }
+
+  /**
+   * A transport receive injection (data at the IP header): delivered into the transport, past the IP layers - no
+   * IP validation, firewall hook or INBOUND_IPPACKET again. Decided: the function's page says it injects into the
+   * receive path from the transport, datagram and ICMP error layers, and the list starts at the IP header only so
+   * the transport can read the addresses; the "Packet Injection Functions" page's example has such a packet
+   * traverse "the network layer" again, which this host reads as the IP header being parsed, not re-filtered.
+   * The transport checks it as any arrival (checksum, port) and classifies INBOUND_TRANSPORT, the ALE receive
+   * layers for a new flow and DATAGRAM_DATA, then the endpoint takes it.
+   */
+  private receiveInjectedTransport(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number, v4: boolean) {
+    const nb = nbl.FirstNetBuffer!;
+    setDiscardLayer(nbl, (v4 ? Layer.InboundTransport4 : Layer.InboundTransport6) + 1);
+    if (v4) {
+      if (contiguous(nb, H.IPV4_HEADER) === 0) return this.drop(nbl, DropReason.Malformed);
+      const hlen = (H.get8(ip) & 0x0f) << 2;
+      const total = H.get16(ip + H.IPV4_TOTAL_LENGTH);
+      if (hlen < H.IPV4_HEADER || total < hlen || total > nb.DataLength || contiguous(nb, hlen) === 0) {
+        return this.drop(nbl, DropReason.Malformed);
+      }
+      // A transport injection carries a whole datagram (decided: fragments are the network layer's).
+      if ((H.get16(ip + H.IPV4_FRAGMENT) & (H.IPV4_MF | H.IPV4_OFFSET_MASK)) !== 0) {
+        return this.drop(nbl, DropReason.Malformed);
+      }
+      nb.DataLength = total;
+      NdisAdvanceNetBufferDataStart(nb, hlen, false, null);
+      return this.deliverTransport(iface, nbl, 4, ip, hlen, H.get8(ip + H.IPV4_PROTOCOL));
+    }
+    if (H.get8(ip) >>> 4 !== 6 || contiguous(nb, H.IPV6_HEADER) === 0) return this.drop(nbl, DropReason.Malformed);
+    const payload = H.get16(ip + H.IPV6_PAYLOAD_LENGTH);
+    if (H.IPV6_HEADER + payload > nb.DataLength) return this.drop(nbl, DropReason.Malformed);
+    nb.DataLength = H.IPV6_HEADER + payload;
+    const hlen = walk6(nb, ip, H.get8(ip + H.IPV6_NEXT_HEADER), H.IPV6_HEADER, H.IPV6_NEXT_HEADER);
+    if (hlen < 0 || walked.next === H.IPPROTO_FRAGMENT) return this.drop(nbl, DropReason.Malformed);
+    const next = walked.next;
+    NdisAdvanceNetBufferDataStart(nb, hlen, false, null);
+    if (next === H.IPPROTO_NONE) return this.deliver(nbl);
+    this.deliverTransport(iface, nbl, 6, ip, hlen, next);
   }
 
   // --- filters -------------------------------------------------------------------------------------------------
@@ -1733,6 +1947,8 @@ export class IpLayer {
     r.localPort = r.remotePort = 0;
     r.ipHeaderSize = r.transportHeaderSize = 0;
     r.flowHandle = 0;
+    r.endpointHandle = 0;
+    r.remoteScopeId = -1;
     r.localAddressVa = r.remoteAddressVa = 0;
     r.localAddress4 = r.remoteAddress4 = 0;
     r.absorbedBy = '';
@@ -1849,6 +2065,52 @@ export class IpLayer {
   }
 }
 
+/** What the outbound transport-level layers of one send are told (preallocated per host, reused per send). */
+class OutboundSend {
+  v6 = false;
+  ifIndex = 0;
+  protocol = 0;
+  srcPort = 0;
+  dstPort = 0;
+  /** Bytes of the transport header. */
+  header = 0;
+  /** IPv6: the address of the local address bytes, the remote ones right after. */
+  addresses = 0;
+  /** IPv4: the addresses as numbers. */
+  src4 = 0;
+  dst4 = 0;
+  /** The sending endpoint's handle. */
+  endpoint = 0;
+  /** The remote address's scope (metadata remoteScopeId). */
+  scope = 0;
+
+  set(
+    v6: boolean,
+    ifIndex: number,
+    protocol: number,
+    srcPort: number,
+    dstPort: number,
+    header: number,
+    addresses: number,
+    src4: number,
+    dst4: number,
+    endpoint: number,
+    scope: number,
+  ): void {
+    this.v6 = v6;
+    this.ifIndex = ifIndex;
+    this.protocol = protocol;
+    this.srcPort = srcPort;
+    this.dstPort = dstPort;
+    this.header = header;
+    this.addresses = addresses;
+    this.src4 = src4;
+    this.dst4 = dst4;
+    this.endpoint = endpoint;
+    this.scope = scope;
+  }
+}
+
 const ALE_INBOUND_4 = [Layer.AleAuthRecvAccept4, Layer.AleFlowEstablished4];
 const ALE_INBOUND_6 = [Layer.AleAuthRecvAccept6, Layer.AleFlowEstablished6];
 const ALE_OUTBOUND_4 = [Layer.AleAuthConnect4, Layer.AleFlowEstablished4];
@@ -1862,6 +2124,12 @@ function sumAt(va: number, length: number): number {
 /** The IPv6 pseudo-header sum, the addresses at simulated addresses `srcVa` / `dstVa`. */
 function pseudoSumAt6(srcVa: number, dstVa: number, protocol: number, length: number): number {
   return pseudoHeaderSumV6(memory, srcVa - ARENA_BASE, dstVa - ARENA_BASE, protocol, length);
+}
+
+/** Is the IPv6 address at `va` scoped to a link (link-local fe80::/10, or multicast)? */
+function scopedAt(va: number): boolean {
+  const first = H.get16(va);
+  return first >>> 6 === 0x3fa || first >>> 8 === 0xff;
 }
 
 /** Does the data a sum covers (its checksum field included) verify? */
@@ -1890,9 +2158,16 @@ function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: n
   return hlen;
 }
 
-/** Where an injected packet re-enters the IP layer. */
-export type InjectPoint = 'receive' | 'send' | 'forward' | 'transport-receive';
-const INJECT_POINTS: readonly InjectPoint[] = ['receive', 'send', 'forward', 'transport-receive'];
+/** Where an injected packet re-enters the IP layer ('transport-send' / 'transport-send6': IPv4 / IPv6). */
+export type InjectPoint = 'receive' | 'send' | 'forward' | 'transport-receive' | 'transport-send' | 'transport-send6';
+const INJECT_POINTS: readonly InjectPoint[] = [
+  'receive',
+  'send',
+  'forward',
+  'transport-receive',
+  'transport-send',
+  'transport-send6',
+];
 
 /** The status an injected packet completes with when the host dropped it (STATUS_UNSUCCESSFUL, decided). */
 const STATUS_DROPPED = 0xc0000001 | 0;

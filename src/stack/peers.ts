@@ -3,7 +3,8 @@
  * (their MAC and the IPv4 / IPv6 addresses seen sent to it), so frames addressed to them are received by a host
  * that answers as that endpoint would (echo replies, resets, port unreachable, its sinks). Each peer is a full
  * host: an IP layer bound through NDIS to its own virtual NIC on its own wire. Host 1, the machine under test,
- * takes every other frame. Drivers filter host 1 only (decided: the peers are its surroundings).
+ * takes every other frame. Every peer is bound to the filter engine as host 1 is: a driver's filters and callouts
+ * see each host's traffic, and an injection goes to the host it belongs to (wfp-binding.ts).
  */
 import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { openCapture } from '../capture/reader.js';
@@ -12,6 +13,7 @@ import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
 import { IpLayer } from './ip.js';
 import { VirtualNic } from './nic.js';
 import { IpProtocol } from './protocol.js';
+import { bindToFilterEngine, unbindFromFilterEngine } from './wfp-binding.js';
 import { OUTSIDE, Wire } from './wire.js';
 
 /** Who a peer is: a destination seen in the capture. */
@@ -121,11 +123,16 @@ export class Peer {
     this.ip.endpoints.bind(IPPROTO_UDP, 53);
     this.ip.endpoints.bind(IPPROTO_UDP, 7);
     this.ip.endpoints.bind(IPPROTO_TCP, 80);
+    bindToFilterEngine(this.ip);
   }
 
-  /** Stops the peer: held packets dropped and counted, unbound, the NIC removed, the wire closed. */
+  /**
+   * Stops the peer: held packets dropped and counted, unbound from the filter engine and from its NIC, the NIC
+   * removed, the wire closed.
+   */
   stop(): void {
     this.ip.stop();
+    unbindFromFilterEngine(this.ip);
     this.wire.drain();
     this.protocol.deregister();
     this.nic.remove();

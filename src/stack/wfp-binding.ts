@@ -1,14 +1,16 @@
 /**
  * Binding a host to the WFP filter engine: the host's {@link Classifier} fills the layer's
  * FWPS_INCOMING_VALUES0 and FWPS_INCOMING_METADATA_VALUES0 from a {@link ClassifyRequest} and calls
- * classifyAtLayer; and the host is the engine's injection sink, so FwpsInject*Async0 packets re-enter its IP
- * layer where the injection function says.
+ * classifyAtLayer, with the metadata the layer has (transportEndpointHandle and remoteScopeId where a socket's
+ * endpoint is known); and the bound hosts together are the engine's injection sink, so FwpsInject*Async0 packets
+ * re-enter the IP layer of the host they belong to, where the injection function says.
  *
  * The values and metadata are preallocated per layer, and the field indexes found once by field name, so a
  * classify allocates nothing. A layer with no filters is not classified at all (its default action is PERMIT).
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
-import { STATUS_SUCCESS } from '../kernel/status.js';
+import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
+import { onSystemReset } from '../kernel/system.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
 import { classifyAtLayer } from '../wfp/classify.js';
 import {
@@ -20,13 +22,21 @@ import {
   FWPS_METADATA_FIELD_FLOW_HANDLE,
   FWPS_METADATA_FIELD_IP_HEADER_SIZE,
   FWPS_METADATA_FIELD_PACKET_DIRECTION,
+  FWPS_METADATA_FIELD_REMOTE_SCOPE_ID,
   FWPS_METADATA_FIELD_SOURCE_INTERFACE_INDEX,
+  FWPS_METADATA_FIELD_TRANSPORT_ENDPOINT_HANDLE,
   FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE,
+  STATUS_FWP_TCPIP_NOT_READY,
 } from '../wfp/constants.js';
 import { engine, layerState } from '../wfp/engine.js';
 import { completeInjectedNetBufferList, type InjectionSink, setInjectionSink } from '../wfp/injection.js';
 import { layerById } from '../wfp/layers.js';
-import { FWPS_INCOMING_METADATA_VALUES0, FWPS_INCOMING_VALUES0 } from '../wfp/structures.js';
+import { ipVersionOf } from '../wfp/sink.js';
+import {
+  FWPS_INCOMING_METADATA_VALUES0,
+  FWPS_INCOMING_VALUES0,
+  type FWPS_TRANSPORT_SEND_PARAMS0,
+} from '../wfp/structures.js';
 import {
   FWP_BYTE_ARRAY16,
   FWP_BYTE_ARRAY16_TYPE,
@@ -36,10 +46,13 @@ import {
   FWP_UINT32,
   type FWP_VALUE0,
 } from '../wfp/values.js';
+import { readIpv6Words } from './addr.js';
+import { endpointFromHandle } from './endpoints.js';
 import { type Classifier, type ClassifyRequest, Verdict } from './filters.js';
 import { get32 } from './headers.js';
 import type { InjectionOwner, InjectPoint, IpLayer } from './ip.js';
 import { Layer } from './layers.js';
+import { contiguous } from './nbl-view.js';
 
 /** The default network compartment (Windows numbers it 1). */
 const DEFAULT_COMPARTMENT = 1;
@@ -108,6 +121,9 @@ function addressType4(a: number): number {
 /** The host's classifier over the filter engine. */
 export class WfpClassifier {
   private readonly inputs: (LayerInputs | undefined)[] = [];
+
+  /** `host`: the host whose layers it runs (injections from its callouts go to it); null for none. */
+  constructor(private readonly host: IpLayer | null = null) {}
   /** Classify calls made (layers with filters only). */
   calls = 0;
 
@@ -160,6 +176,8 @@ export class WfpClassifier {
     meta.ipHeaderSize = r.ipHeaderSize;
     meta.transportHeaderSize = r.transportHeaderSize;
     meta.flowHandle = r.flowHandle;
+    meta.transportEndpointHandle = r.endpointHandle;
+    meta.remoteScopeId = r.remoteScopeId < 0 ? 0 : r.remoteScopeId;
     meta.sourceInterfaceIndex = r.interfaceIndex;
     meta.destinationInterfaceIndex = r.destinationInterfaceIndex;
     const discard = r.discardModule >= 0;
@@ -175,13 +193,22 @@ export class WfpClassifier {
       (r.ipHeaderSize > 0 ? FWPS_METADATA_FIELD_IP_HEADER_SIZE : 0) |
       (r.transportHeaderSize > 0 ? FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE : 0) |
       (r.flowHandle !== 0 ? FWPS_METADATA_FIELD_FLOW_HANDLE : 0) |
+      (r.endpointHandle !== 0 ? FWPS_METADATA_FIELD_TRANSPORT_ENDPOINT_HANDLE : 0) |
+      (r.remoteScopeId >= 0 ? FWPS_METADATA_FIELD_REMOTE_SCOPE_ID : 0) |
       (r.destinationInterfaceIndex !== 0
         ? FWPS_METADATA_FIELD_SOURCE_INTERFACE_INDEX | FWPS_METADATA_FIELD_DESTINATION_INTERFACE_INDEX
         : 0);
     // ALE_AUTH_CONNECT for TCP has no packet to show (the data position is "not applicable" then).
     const aleConnect = r.layerId === Layer.AleAuthConnect4 || r.layerId === Layer.AleAuthConnect6;
     const layerData = aleConnect && r.protocol === 6 ? null : r.nbl;
-    const out = classifyAtLayer(r.layerId, inputs.values, meta, layerData);
+    const outer = classifying;
+    classifying = this.host;
+    let out: ReturnType<typeof classifyAtLayer>;
+    try {
+      out = classifyAtLayer(r.layerId, inputs.values, meta, layerData);
+    } finally {
+      classifying = outer;
+    }
     if ((out.flags & FWPS_CLASSIFY_OUT_FLAG_ABSORB) !== 0) {
       const f = engine.filters.get(out.filterId);
       r.absorbedBy = f?.name ?? (f?.callout ? `callout ${f.callout.key}` : `filter ${out.filterId}`);
@@ -215,16 +242,65 @@ const completeToEngine: InjectionOwner = {
   },
 };
 
+/** The hosts bound to the filter engine, in the order they bound (host 1 first). */
+const bound: IpLayer[] = [];
+/** The host whose classify is running (a callout that injects from its classifyFn injects into it), or null. */
+let classifying: IpLayer | null = null;
+
+/** The bound host that owns `ifIndex`, preferring the one classifying now; null when none does. */
+function hostWithInterface(ifIndex: number): IpLayer | null {
+  if (ifIndex === 0) return null;
+  if (classifying?.interfaceAt(ifIndex) !== undefined) return classifying;
+  for (let i = 0; i < bound.length; i++) if (bound[i]!.interfaceAt(ifIndex) !== undefined) return bound[i]!;
+  return null;
+}
+
+/** The bound host that owns the IP source address of `nbl` (data at the IP header), or null. */
+function hostWithSource(nbl: NET_BUFFER_LIST): IpLayer | null {
+  const nb = nbl.FirstNetBuffer;
+  const ip = nb === null ? 0 : contiguous(nb, 20);
+  if (ip === 0) return null;
+  const v4 = memory[ip - ARENA_BASE]! >>> 4 === 4;
+  if (!v4) {
+    if (contiguous(nb!, 40) === 0) return null;
+    readIpv6Words(ip + 8, source6);
+  }
+  for (let i = 0; i < bound.length; i++) {
+    const h = bound[i]!;
+    if (v4 ? ownsAddress4(h, get32(ip + 12)) : h.isLocal6(source6)) return h;
+  }
+  return null;
+}
+const source6 = new Uint32Array(4);
+
+function ownsAddress4(h: IpLayer, address: number): boolean {
+  const list = h.ipv4Addresses();
+  for (let i = 0; i < list.length; i++) if (list[i]!.address === address) return true;
+  return false;
+}
+
 /**
- * The host as the engine's injection sink: each FwpsInject*Async0 hands its list to the IP layer at the point
- * the function documents. Transport sends (data at the transport header, no IP header yet) are not taken: this
- * host has no endpoint objects to send them from, and says so with STATUS_NOT_SUPPORTED rather than pretending.
+ * Every bound host as the engine's injection sink: each FwpsInject*Async0 goes to the host that owns it, and
+ * there to the IP layer at the point the function documents. A transport send goes to the host whose endpoint
+ * its handle names; an injection that names an interface, to the host with that interface; otherwise to the host
+ * whose classify is running (the callout injects from its classifyFn), then for a network send the host that owns
+ * the packet's source address, and last host 1.
  */
 export class HostInjectionSink implements InjectionSink {
-  constructor(private readonly host: IpLayer) {}
+  private route(nbl: NET_BUFFER_LIST, ifIndex: number, send: boolean): IpLayer | null {
+    return (
+      hostWithInterface(ifIndex) ??
+      classifying ??
+      (send ? hostWithSource(nbl) : null) ??
+      (bound[0] as IpLayer | undefined) ??
+      null
+    );
+  }
 
   private take(nbl: NET_BUFFER_LIST, point: InjectPoint, ifIndex: number): number {
-    this.host.inject(nbl, point, completeToEngine, ifIndex);
+    const host = this.route(nbl, ifIndex, point === 'send');
+    if (host === null) return STATUS_FWP_TCPIP_NOT_READY;
+    host.inject(nbl, point, completeToEngine, ifIndex);
     return STATUS_SUCCESS;
   }
 
@@ -243,27 +319,71 @@ export class HostInjectionSink implements InjectionSink {
     return this.take(nbl, 'forward', interfaceIndex);
   }
 
-  /** See {@link InjectionSink.transportSend}. */
-  transportSend(): number {
-    return 0xc00000bb | 0; // STATUS_NOT_SUPPORTED
+  /**
+   * See {@link InjectionSink.transportSend}. The endpoint handle must name an open endpoint of a bound host
+   * (else STATUS_INVALID_HANDLE, decided: Windows documents no status for a stale handle, and a verifier must not
+   * follow it); `sendArgs` may be NULL only for a list that starts at an IP header (a raw socket's), and this host
+   * has no raw sockets, so NULL is STATUS_INVALID_PARAMETER.
+   */
+  transportSend(
+    nbl: NET_BUFFER_LIST,
+    endpointHandle: number,
+    sendArgs: FWPS_TRANSPORT_SEND_PARAMS0 | null,
+    _addressFamily: number,
+    _compartmentId: number,
+  ): number {
+    const endpoint = endpointFromHandle(endpointHandle);
+    let host: IpLayer | null = null;
+    if (endpoint !== undefined) {
+      for (let i = 0; i < bound.length && host === null; i++)
+        if (bound[i]!.endpoints === endpoint.table) host = bound[i]!;
+    }
+    if (endpoint === undefined || host === null) return STATUS_INVALID_HANDLE;
+    if (sendArgs === null || sendArgs.remoteAddress === null) return STATUS_INVALID_PARAMETER;
+    host.injectTransportSend(nbl, endpoint, sendArgs.remoteAddress, sendArgs.remoteScopeId, completeToEngine);
+    return STATUS_SUCCESS;
   }
 
-  /** See {@link InjectionSink.transportReceive}. */
-  transportReceive(nbl: NET_BUFFER_LIST, _c: number, interfaceIndex: number, _s: number, _af: number): number {
+  /**
+   * See {@link InjectionSink.transportReceive}. The list must start at an IP header of the address family given
+   * (STATUS_INVALID_PARAMETER otherwise); it is delivered into the transport of the host with `interfaceIndex`.
+   */
+  transportReceive(
+    nbl: NET_BUFFER_LIST,
+    _c: number,
+    interfaceIndex: number,
+    _s: number,
+    addressFamily: number,
+  ): number {
+    if (ipVersionOf(nbl) !== addressFamily) return STATUS_INVALID_PARAMETER;
     return this.take(nbl, 'transport-receive', interfaceIndex);
   }
 }
 
-/** Binds `host` to the filter engine: its classifier and the engine's injection sink. Returns the classifier. */
+const sink = new HostInjectionSink();
+
+/**
+ * Binds `host` to the filter engine: its classifier, and the engine's injection sink (shared by every bound host,
+ * which routes each injection to its host). Returns the classifier.
+ */
 export function bindToFilterEngine(host: IpLayer): WfpClassifier {
-  const classifier = new WfpClassifier();
+  const classifier = new WfpClassifier(host);
   host.classifier = classifier.classify;
-  setInjectionSink(new HostInjectionSink(host));
+  if (!bound.includes(host)) bound.push(host);
+  setInjectionSink(sink);
   return classifier;
 }
 
-/** Unbinds (the engine goes back to its loopback sink). */
+/** Unbinds `host`; once no host is bound, the engine goes back to its loopback sink. */
 export function unbindFromFilterEngine(host: IpLayer): void {
   host.classifier = null;
-  setInjectionSink(null);
+  const i = bound.indexOf(host);
+  if (i >= 0) bound.splice(i, 1);
+  if (classifying === host) classifying = null;
+  if (bound.length === 0) setInjectionSink(null);
 }
+
+onSystemReset(() => {
+  bound.length = 0;
+  classifying = null;
+});

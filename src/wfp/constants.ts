@@ -191,6 +191,8 @@ export const STATUS_FWP_OUT_OF_BOUNDS = statusFwp(0x28);
 export const STATUS_FWP_DUPLICATE_CONDITION = statusFwp(0x2a);
 export const STATUS_FWP_ACTION_INCOMPATIBLE_WITH_LAYER = statusFwp(0x2c);
 export const STATUS_FWP_ACTION_INCOMPATIBLE_WITH_SUBLAYER = statusFwp(0x2d);
+/** The TCP/IP stack is not ready to take an injection (no host is bound to the engine). */
+export const STATUS_FWP_TCPIP_NOT_READY = statusFwp(0x100);
 export const STATUS_FWP_INJECT_HANDLE_CLOSING = statusFwp(0x101);
 export const STATUS_FWP_INJECT_HANDLE_STALE = statusFwp(0x102);
 export const STATUS_FWP_CANNOT_PEND = statusFwp(0x103);

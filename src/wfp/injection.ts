@@ -298,7 +298,9 @@ export function FwpsInjectForwardAsync0(
 
 /**
  * FwpsInjectTransportSendAsync0: injects a transport segment (data at the transport header) into the send
- * path; `sendArgs` gives the remote address, scope and control data (NULL for a connected endpoint).
+ * path from the endpoint `endpointHandle` names (the transportEndpointHandle of the classify that produced it);
+ * `sendArgs` gives the remote address, scope and control data, and may be NULL only for a list that starts at an
+ * IP header (a raw socket's send). The sink judges the endpoint and the NULL case.
  */
 export function FwpsInjectTransportSendAsync0(
   injectionHandle: unknown,
@@ -334,7 +336,10 @@ export function FwpsInjectTransportSendAsync0(
   );
 }
 
-/** FwpsInjectTransportReceiveAsync0: injects a received packet (data at the IP header) at the transport layer. */
+/**
+ * FwpsInjectTransportReceiveAsync0: injects a received packet (data at the IP header, which the list must begin
+ * with) into the receive path at the transport: the sink delivers it past the IP layers.
+ */
 export function FwpsInjectTransportReceiveAsync0(
   injectionHandle: unknown,
   injectionContext: unknown,
