@@ -37,7 +37,7 @@ export interface HostOptions {
   forwarding?: boolean;
   /** The protocol driver's name (default "TCPIP-" and a counter). */
   name?: string;
-  /** Call the WFP layers of the filter engine and take its injections. Default true (one host at a time). */
+  /** Call the WFP layers of the filter engine and take its injections. Default true (several hosts may be bound at once). */
   filterEngine?: boolean;
 }
 

@@ -247,7 +247,7 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
   lines.push(`  verifier ${options.verifier}; drivers: ${s.drivers.map((d) => d.name).join(', ') || 'none'}`);
   if (s.hosts > 1)
     lines.push(
-      `  ${s.hosts} hosts: host 1 (drivers loaded) and ${s.hosts - 1} peer(s) answering as the capture's endpoints`,
+      `  ${s.hosts} hosts: host 1 and ${s.hosts - 1} peer(s) answering as the capture's endpoints, every one bound to the filter engine`,
     );
   if (options.out !== undefined) lines.push(`  output ${options.out} (${s.framesWritten} frames)`);
   if (options.faults !== undefined) lines.push(`  fault injection: ${faultsInjected} allocations failed on purpose`);

@@ -160,8 +160,13 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       clock.nanoseconds = due % 1e9;
       p.nic.flush();
       if (pendingDeferredWork() > 0) drainDeferredWork();
-      host.reapAbsorbed();
+      reapAbsorbed();
     }
+  };
+  /** Every host gives back what callouts absorbed and have since let go. */
+  const reapAbsorbed = (): void => {
+    host.reapAbsorbed();
+    for (let i = 0; i < peers.length; i++) peers[i]!.ip.reapAbsorbed();
   };
 
   // Two functions, not one: a function whose closures capture its locals allocates their context on every call,
@@ -274,7 +279,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
           port.nic.receiveFrame(capture.address + r.offset, r.caplen);
         }
         if (pendingDeferredWork() > 0) drainDeferredWork();
-        host.reapAbsorbed();
+        reapAbsorbed();
       }
       if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
     }
