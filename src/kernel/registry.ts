@@ -532,6 +532,8 @@ export const RTL_QUERY_REGISTRY_DELETE = 0x00000040;
 export const RTL_QUERY_REGISTRY_TYPECHECK = 0x00000100;
 export const RTL_QUERY_REGISTRY_TYPECHECK_SHIFT = 24;
 
+const ENTRY_FLAGS_NOT_END = RTL_QUERY_REGISTRY_SUBKEY | RTL_QUERY_REGISTRY_TOPKEY | RTL_QUERY_REGISTRY_DIRECT;
+
 const RELATIVE_ROOTS = [
   '',
   '\\Registry\\Machine\\System\\CurrentControlSet\\Services',
@@ -619,7 +621,9 @@ export function RtlQueryRegistryValues(
     const entry = QueryTable[i];
     // Decided: a table without its NULL entry would be read past its end in C; here it is an invalid parameter.
     if (entry === undefined) return STATUS_INVALID_PARAMETER;
-    if (entry.QueryRoutine === null && entry.Name === null && (entry.Flags & RTL_QUERY_REGISTRY_TOPKEY) === 0) break;
+    // The NULL entry ends the table; an entry whose flags need a Name (SUBKEY, DIRECT) or act alone (TOPKEY) is
+    // not the end even with both NULL, and is checked below.
+    if (entry.QueryRoutine === null && entry.Name === null && (entry.Flags & ENTRY_FLAGS_NOT_END) === 0) break;
     const flags = entry.Flags;
     if ((flags & RTL_QUERY_REGISTRY_TOPKEY) !== 0) {
       current = top;
