@@ -16,7 +16,14 @@
  */
 import { ARENA_BASE, memory, memoryView } from './arena.js';
 import { DdiRule } from './bugcheck.js';
-import { createHandle, type HANDLE, lookupHandle, OBJ_VALID_ATTRIBUTES, type OBJECT_ATTRIBUTES } from './handles.js';
+import {
+  createHandle,
+  type HANDLE,
+  lookupHandle,
+  OBJ_VALID_ATTRIBUTES,
+  type OBJECT_ATTRIBUTES,
+  SIZEOF_OBJECT_ATTRIBUTES,
+} from './handles.js';
 import { PASSIVE_LEVEL, requireIrqlAtMost } from './irql.js';
 import { checkAccess } from './memory.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, PagedPool } from './pool.js';
@@ -345,7 +352,8 @@ const KEY_TYPE = 'Key';
 function resolveKey(ObjectAttributes: OBJECT_ATTRIBUTES | null): RegistryKey | number {
   // Decided: a NULL OBJECT_ATTRIBUTES from a kernel caller is reported as an invalid parameter (Windows would
   // fault on it).
-  if (ObjectAttributes === null || ObjectAttributes.Length !== 48) return STATUS_INVALID_PARAMETER;
+  if (ObjectAttributes === null || ObjectAttributes.Length !== SIZEOF_OBJECT_ATTRIBUTES)
+    return STATUS_INVALID_PARAMETER;
   if ((ObjectAttributes.Attributes & ~OBJ_VALID_ATTRIBUTES) !== 0) return STATUS_INVALID_PARAMETER;
   const name = ObjectAttributes.ObjectName === null ? '' : unicodeStringValue(ObjectAttributes.ObjectName);
   if (name === null) return STATUS_OBJECT_NAME_INVALID;
