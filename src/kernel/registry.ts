@@ -423,6 +423,10 @@ export function ZwQueryValueKey(
   ResultLength: { value: number },
 ): number {
   requireIrqlAtMost(PASSIVE_LEVEL, 'ZwQueryValueKey', DdiRule.IrqlZwPassive);
+  // An unknown class is refused before the handle is even looked at, as NtQueryValueKey does.
+  if (!Number.isInteger(KeyValueInformationClass) || KeyValueInformationClass < 0 || KeyValueInformationClass > 4) {
+    return STATUS_INVALID_PARAMETER;
+  }
   const entry = lookupHandle(KeyHandle, KEY_TYPE);
   if (entry === undefined) return STATUS_INVALID_HANDLE;
   if ((entry.access & KEY_QUERY_VALUE) === 0) return STATUS_ACCESS_DENIED;
@@ -761,6 +765,8 @@ function storeDirect(value: RegistryValue, entry: RTL_QUERY_REGISTRY_TABLE): num
   if (isStringType(value.type)) {
     if (value.type === REG_MULTI_SZ && (entry.Flags & RTL_QUERY_REGISTRY_NOEXPAND) === 0)
       return STATUS_INVALID_PARAMETER;
+    // Decided: a string value meeting an EntryContext that is no UNICODE_STRING (DIRECT without TYPECHECK, the
+    // overflow the documentation warns of) is refused as an invalid parameter instead of corrupting memory.
     if (!(target instanceof UNICODE_STRING)) return STATUS_INVALID_PARAMETER;
     let text = decodeUtf16(data);
     // The string without its terminating NUL (a REG_MULTI_SZ keeps the NULs between its strings).
@@ -782,6 +788,7 @@ function storeDirect(value: RegistryValue, entry: RTL_QUERY_REGISTRY_TABLE): num
     target.value = word.getUint32(0, true);
     return STATUS_SUCCESS;
   }
+  // Decided, as above: nonstring data needs an address or a ULONG box.
   if (typeof target !== 'number' || target === 0) return STATUS_INVALID_PARAMETER;
   if (data.length <= 4) {
     checkAccess(target, data.length, true);

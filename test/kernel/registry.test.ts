@@ -324,6 +324,11 @@ describe('registry: ZwQueryValueKey (wdm.h) and KEY_VALUE_PARTIAL_INFORMATION', 
   it('ZwQueryValueKey: STATUS_INVALID_PARAMETER for a class that is not a KEY_VALUE_INFORMATION_CLASS value', () => {
     const p = buffer(64);
     assert.equal(ZwQueryValueKey(key, RTL_CONSTANT_STRING('Port'), 99, p, 64, { value: 0 }), STATUS_INVALID_PARAMETER);
+    assert.equal(
+      ZwQueryValueKey(0x80000400, RTL_CONSTANT_STRING('Port'), 5, p, 64, { value: 0 }),
+      STATUS_INVALID_PARAMETER,
+      'checked before the handle',
+    );
     ExFreePoolWithTag(p, TAG);
     ZwClose(key);
   });
