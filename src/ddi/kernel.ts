@@ -188,6 +188,7 @@ export {
   MAXIMUM_ALLOWED,
   READ_CONTROL,
   REG_BINARY,
+  REG_CREATED_NEW_KEY,
   REG_DWORD,
   REG_DWORD_BIG_ENDIAN,
   REG_DWORD_LITTLE_ENDIAN,
@@ -195,6 +196,12 @@ export {
   REG_LINK,
   REG_MULTI_SZ,
   REG_NONE,
+  REG_OPENED_EXISTING_KEY,
+  REG_OPTION_BACKUP_RESTORE,
+  REG_OPTION_CREATE_LINK,
+  REG_OPTION_NON_VOLATILE,
+  REG_OPTION_OPEN_LINK,
+  REG_OPTION_VOLATILE,
   REG_QWORD,
   REG_QWORD_LITTLE_ENDIAN,
   REG_SZ,
@@ -223,8 +230,10 @@ export {
   STANDARD_RIGHTS_READ,
   STANDARD_RIGHTS_WRITE,
   SYNCHRONIZE,
+  ZwCreateKey,
   ZwOpenKey,
   ZwQueryValueKey,
+  ZwSetValueKey,
 } from '../kernel/registry.js';
 export * from '../kernel/status.js';
 export { resetSystem, type SystemOptions } from '../kernel/system.js';

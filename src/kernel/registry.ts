@@ -32,6 +32,7 @@ import {
   STATUS_ACCESS_DENIED,
   STATUS_BUFFER_OVERFLOW,
   STATUS_BUFFER_TOO_SMALL,
+  STATUS_CHILD_MUST_BE_VOLATILE,
   STATUS_INSUFFICIENT_RESOURCES,
   STATUS_INVALID_HANDLE,
   STATUS_INVALID_PARAMETER,
@@ -195,6 +196,8 @@ export interface RegistryValue {
 export class RegistryKey {
   readonly subkeys = new Map<string, RegistryKey>();
   readonly values = new Map<string, RegistryValue>();
+  /** Created with REG_OPTION_VOLATILE (it would not survive a reboot; its subkeys must be volatile too). */
+  volatile = false;
   constructor(
     readonly name: string,
     readonly parent: RegistryKey | null,
@@ -348,8 +351,16 @@ function mapKeyAccess(desired: number): number {
 
 const KEY_TYPE = 'Key';
 
-/** Resolves an OBJECT_ATTRIBUTES to a key: the key, or the status the object manager would give. */
-function resolveKey(ObjectAttributes: OBJECT_ATTRIBUTES | null): RegistryKey | number {
+/** Where an OBJECT_ATTRIBUTES points: the key the name starts from, the name's components below it, and the
+ * root handle's access when the name is relative. */
+interface KeyName {
+  readonly start: RegistryKey;
+  readonly parts: readonly string[];
+  readonly rootAccess: number | null;
+}
+
+/** Parses an OBJECT_ATTRIBUTES naming a key, or returns the status the object manager would give. */
+function parseKeyName(ObjectAttributes: OBJECT_ATTRIBUTES | null): KeyName | number {
   // Decided: a NULL OBJECT_ATTRIBUTES from a kernel caller is reported as an invalid parameter (Windows would
   // fault on it).
   if (ObjectAttributes === null || ObjectAttributes.Length !== SIZEOF_OBJECT_ATTRIBUTES)
@@ -361,12 +372,11 @@ function resolveKey(ObjectAttributes: OBJECT_ATTRIBUTES | null): RegistryKey | n
   if (rootHandle !== null && rootHandle !== 0) {
     const entry = lookupHandle(rootHandle, KEY_TYPE);
     if (entry === undefined) return STATUS_INVALID_HANDLE;
-    // A relative name never starts at the root; an empty one opens the key itself again.
+    // A relative name never starts at the root; an empty one names the key itself.
     if (name.startsWith('\\')) return STATUS_OBJECT_PATH_SYNTAX_BAD;
-    if (name === '') return entry.object as RegistryKey;
-    const parts = name.split('\\');
+    const parts = name === '' ? [] : name.split('\\');
     if (parts.some((p) => p === '')) return STATUS_OBJECT_NAME_INVALID;
-    return descend(entry.object as RegistryKey, parts, false) ?? STATUS_OBJECT_NAME_NOT_FOUND;
+    return { start: entry.object as RegistryKey, parts, rootAccess: entry.access };
   }
   if (name === '') return STATUS_OBJECT_NAME_INVALID;
   if (!name.startsWith('\\')) return STATUS_OBJECT_PATH_SYNTAX_BAD;
@@ -377,7 +387,14 @@ function resolveKey(ObjectAttributes: OBJECT_ATTRIBUTES | null): RegistryKey | n
     // other object directories a key could be opened in).
     return parts.length === 2 ? STATUS_OBJECT_NAME_NOT_FOUND : STATUS_OBJECT_PATH_NOT_FOUND;
   }
-  return descend(root, parts.slice(2), false) ?? STATUS_OBJECT_NAME_NOT_FOUND;
+  return { start: root, parts: parts.slice(2), rootAccess: null };
+}
+
+/** Resolves an OBJECT_ATTRIBUTES to an existing key, or the status the object manager would give. */
+function resolveKey(ObjectAttributes: OBJECT_ATTRIBUTES | null): RegistryKey | number {
+  const name = parseKeyName(ObjectAttributes);
+  if (typeof name === 'number') return name;
+  return descend(name.start, name.parts, false) ?? STATUS_OBJECT_NAME_NOT_FOUND;
 }
 
 /**
@@ -399,6 +416,90 @@ export function ZwOpenKey(
   const key = resolveKey(ObjectAttributes);
   if (typeof key === 'number') return key;
   KeyHandle.value = createHandle(KEY_TYPE, key, mapKeyAccess(DesiredAccess), key.path);
+  return STATUS_SUCCESS;
+}
+
+export const REG_OPTION_NON_VOLATILE = 0x00000000;
+export const REG_OPTION_VOLATILE = 0x00000001;
+export const REG_OPTION_CREATE_LINK = 0x00000002;
+export const REG_OPTION_BACKUP_RESTORE = 0x00000004;
+export const REG_OPTION_OPEN_LINK = 0x00000008;
+export const REG_CREATED_NEW_KEY = 0x00000001;
+export const REG_OPENED_EXISTING_KEY = 0x00000002;
+
+const KNOWN_CREATE_OPTIONS =
+  REG_OPTION_VOLATILE | REG_OPTION_CREATE_LINK | REG_OPTION_BACKUP_RESTORE | REG_OPTION_OPEN_LINK;
+
+/**
+ * ZwCreateKey: opens the key `ObjectAttributes` names, creating it if it does not exist. A new key must be a
+ * direct subkey of an existing key (else STATUS_OBJECT_NAME_NOT_FOUND), and when the name is relative the
+ * RootDirectory handle must have KEY_CREATE_SUB_KEY access (else STATUS_ACCESS_DENIED). An existing key is opened
+ * and left as it is. `Disposition.value` (optional) receives REG_CREATED_NEW_KEY or REG_OPENED_EXISTING_KEY. A
+ * volatile parent cannot have a non-volatile child (STATUS_CHILD_MUST_BE_VOLATILE); unknown CreateOptions bits
+ * are STATUS_INVALID_PARAMETER. Name checks and statuses otherwise as ZwOpenKey. `Class` is kept by nothing here.
+ * Volatility has no effect beyond that rule: the simulated machine never reboots. IRQL PASSIVE_LEVEL.
+ */
+export function ZwCreateKey(
+  KeyHandle: { value: HANDLE },
+  DesiredAccess: number,
+  ObjectAttributes: OBJECT_ATTRIBUTES | null,
+  TitleIndex: number,
+  Class: UNICODE_STRING | null,
+  CreateOptions: number,
+  Disposition: { value: number } | null,
+): number {
+  requireIrqlAtMost(PASSIVE_LEVEL, 'ZwCreateKey', DdiRule.IrqlZwPassive);
+  void TitleIndex;
+  void Class;
+  if ((CreateOptions & ~KNOWN_CREATE_OPTIONS) !== 0) return STATUS_INVALID_PARAMETER;
+  const name = parseKeyName(ObjectAttributes);
+  if (typeof name === 'number') return name;
+  let key = descend(name.start, name.parts, false);
+  let disposition = REG_OPENED_EXISTING_KEY;
+  if (key === null) {
+    const parent = descend(name.start, name.parts.slice(0, -1), false);
+    if (parent === null) return STATUS_OBJECT_NAME_NOT_FOUND;
+    if (name.rootAccess !== null && (name.rootAccess & KEY_CREATE_SUB_KEY) === 0) return STATUS_ACCESS_DENIED;
+    const volatile = (CreateOptions & REG_OPTION_VOLATILE) !== 0;
+    if (parent.volatile && !volatile) return STATUS_CHILD_MUST_BE_VOLATILE;
+    const last = name.parts[name.parts.length - 1]!;
+    key = new RegistryKey(last, parent);
+    key.volatile = volatile;
+    parent.subkeys.set(last.toLowerCase(), key);
+    disposition = REG_CREATED_NEW_KEY;
+  }
+  KeyHandle.value = createHandle(KEY_TYPE, key, mapKeyAccess(DesiredAccess), key.path);
+  if (Disposition !== null) Disposition.value = disposition;
+  return STATUS_SUCCESS;
+}
+
+/**
+ * ZwSetValueKey: creates or replaces the value `ValueName` (NULL: the key's unnamed value) of the key
+ * `KeyHandle`, with `DataSize` bytes read from `Data` as type `Type` (for the REG_*_SZ types DataSize counts the
+ * terminating zeros). The handle must have been opened with KEY_SET_VALUE (else STATUS_ACCESS_DENIED); a handle
+ * that is not an open key handle gives STATUS_INVALID_HANDLE. IRQL PASSIVE_LEVEL.
+ */
+export function ZwSetValueKey(
+  KeyHandle: HANDLE,
+  ValueName: UNICODE_STRING | null,
+  TitleIndex: number,
+  Type: number,
+  Data: number,
+  DataSize: number,
+): number {
+  requireIrqlAtMost(PASSIVE_LEVEL, 'ZwSetValueKey', DdiRule.IrqlZwPassive);
+  void TitleIndex;
+  const entry = lookupHandle(KeyHandle, KEY_TYPE);
+  if (entry === undefined) return STATUS_INVALID_HANDLE;
+  if ((entry.access & KEY_SET_VALUE) === 0) return STATUS_ACCESS_DENIED;
+  const name = ValueName === null ? '' : unicodeStringValue(ValueName);
+  if (name === null || !Number.isInteger(DataSize) || DataSize < 0) return STATUS_INVALID_PARAMETER;
+  let data = new Uint8Array(0);
+  if (DataSize > 0) {
+    checkAccess(Data, DataSize, false);
+    data = memory.slice(Data - ARENA_BASE, Data - ARENA_BASE + DataSize);
+  }
+  (entry.object as RegistryKey).values.set(name.toLowerCase(), { name, type: Type >>> 0, data });
   return STATUS_SUCCESS;
 }
 

@@ -10,6 +10,7 @@ import {
   atIrql,
   bytesAt,
   collectLeaks,
+  createRegistryKey,
   DISPATCH_LEVEL,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
   ExAllocatePoolWithTag,
@@ -37,9 +38,13 @@ import {
   PagedPool,
   poolTag,
   REG_BINARY,
+  REG_CREATED_NEW_KEY,
   REG_DWORD,
   REG_MULTI_SZ,
   REG_NONE,
+  REG_OPENED_EXISTING_KEY,
+  REG_OPTION_NON_VOLATILE,
+  REG_OPTION_VOLATILE,
   REG_QWORD,
   REG_SZ,
   RTL_CONSTANT_STRING,
@@ -61,6 +66,7 @@ import {
   STATUS_ACCESS_DENIED,
   STATUS_BUFFER_OVERFLOW,
   STATUS_BUFFER_TOO_SMALL,
+  STATUS_CHILD_MUST_BE_VOLATILE,
   STATUS_INVALID_HANDLE,
   STATUS_INVALID_PARAMETER,
   STATUS_OBJECT_NAME_INVALID,
@@ -72,8 +78,10 @@ import {
   setRegistryValue,
   UNICODE_STRING,
   ZwClose,
+  ZwCreateKey,
   ZwOpenKey,
   ZwQueryValueKey,
+  ZwSetValueKey,
 } from '../../src/kernel/index.js';
 import { assertBugCheck } from '../helpers.js';
 
@@ -720,6 +728,103 @@ describe('registry: RtlQueryRegistryValues (wdm.h)', () => {
     assert.equal(findRegistryKey(PARAMS)!.values.has('port'), false, 'deleted after the query');
     assert.equal(RtlQueryRegistryValues(RTL_REGISTRY_HANDLE, 0x80000100, [end()], null, null), STATUS_INVALID_HANDLE);
     ZwClose(h);
+  });
+});
+
+describe('registry: ZwCreateKey and ZwSetValueKey (wdm.h)', () => {
+  beforeEach(() => {
+    resetSystem();
+    createRegistryKey(serviceKeyPath('demo'));
+  });
+
+  function create(
+    name: string,
+    root: number | null = null,
+    access = KEY_ALL_ACCESS,
+    options = REG_OPTION_NON_VOLATILE,
+  ) {
+    const handle = { value: 0 };
+    const disposition = { value: 0 };
+    const status = ZwCreateKey(handle, access, attributes(name, root), 0, null, options, disposition);
+    return { status, handle: handle.value, disposition: disposition.value };
+  }
+
+  it('ZwCreateKey: creates a missing key (REG_CREATED_NEW_KEY); "If the specified key already exists, it is opened" (REG_OPENED_EXISTING_KEY)', () => {
+    const made = create(`${serviceKeyPath('demo')}\\State`);
+    assert.equal(made.status, STATUS_SUCCESS);
+    assert.equal(made.disposition, REG_CREATED_NEW_KEY);
+    const again = create(`${serviceKeyPath('demo')}\\STATE`);
+    assert.equal(again.disposition, REG_OPENED_EXISTING_KEY);
+    assert.equal(
+      findRegistryKey(`${serviceKeyPath('demo')}\\State`)!.path.endsWith('\\State'),
+      true,
+      'name as first written',
+    );
+    ZwClose(made.handle);
+    ZwClose(again.handle);
+    const noDisposition = { value: 0 };
+    assert.equal(
+      ZwCreateKey(noDisposition, KEY_READ, attributes('\\Registry\\Machine'), 0, null, 0, null),
+      STATUS_SUCCESS,
+    );
+    ZwClose(noDisposition.value);
+  });
+
+  it('ZwCreateKey: "the new key must be a direct subkey" of an existing key (else STATUS_OBJECT_NAME_NOT_FOUND)', () => {
+    assert.equal(create(`${serviceKeyPath('demo')}\\A\\B`).status, STATUS_OBJECT_NAME_NOT_FOUND);
+    assert.equal(findRegistryKey(`${serviceKeyPath('demo')}\\A`), null, 'nothing half made');
+  });
+
+  it('ZwCreateKey: relative to RootDirectory, which "must have been opened for KEY_CREATE_SUB_KEY access"', () => {
+    const service = open(serviceKeyPath('demo'), KEY_READ);
+    assert.equal(create('Sub', service.handle).status, STATUS_ACCESS_DENIED);
+    const writable = open(serviceKeyPath('demo'), KEY_ALL_ACCESS);
+    const sub = create('Sub', writable.handle);
+    assert.equal(sub.status, STATUS_SUCCESS);
+    assert.equal(sub.disposition, REG_CREATED_NEW_KEY);
+    const existing = create('Sub', service.handle);
+    assert.equal(existing.status, STATUS_SUCCESS, 'opening an existing subkey needs no create right');
+    for (const h of [service.handle, writable.handle, sub.handle, existing.handle]) ZwClose(h);
+  });
+
+  it('ZwCreateKey: a volatile key cannot have a non-volatile subkey (STATUS_CHILD_MUST_BE_VOLATILE); unknown CreateOptions are invalid', () => {
+    const v = create(`${serviceKeyPath('demo')}\\Volatile`, null, KEY_ALL_ACCESS, REG_OPTION_VOLATILE);
+    assert.equal(v.status, STATUS_SUCCESS);
+    assert.equal(create(`${serviceKeyPath('demo')}\\Volatile\\Child`).status, STATUS_CHILD_MUST_BE_VOLATILE);
+    const child = create(`${serviceKeyPath('demo')}\\Volatile\\Child`, null, KEY_ALL_ACCESS, REG_OPTION_VOLATILE);
+    assert.equal(child.status, STATUS_SUCCESS);
+    assert.equal(create(`${serviceKeyPath('demo')}\\X`, null, KEY_ALL_ACCESS, 0x100).status, STATUS_INVALID_PARAMETER);
+    ZwClose(v.handle);
+    ZwClose(child.handle);
+  });
+
+  it('ZwSetValueKey: creates a value, then "overwrites the original value entry"; ZwQueryValueKey reads back the bytes', () => {
+    const key = create(`${serviceKeyPath('demo')}\\State`).handle;
+    const data = buffer(8);
+    bytesAt(data, 8).set([1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.equal(ZwSetValueKey(key, RTL_CONSTANT_STRING('Blob'), 0, REG_BINARY, data, 8), STATUS_SUCCESS);
+    assert.equal(ZwSetValueKey(key, RTL_CONSTANT_STRING('BLOB'), 0, REG_DWORD, data, 4), STATUS_SUCCESS);
+    const out = buffer(32);
+    const rl = { value: 0 };
+    assert.equal(ZwQueryValueKey(key, RTL_CONSTANT_STRING('blob'), KeyValuePartialInformation, out, 32, rl), 0);
+    const info = new KEY_VALUE_PARTIAL_INFORMATION(out);
+    assert.deepEqual([info.Type, info.DataLength, ...bytesAt(info.Data, 4)], [REG_DWORD, 4, 1, 2, 3, 4]);
+    assert.equal(ZwSetValueKey(key, null, 0, REG_SZ, 0, 0), STATUS_SUCCESS, 'the unnamed value, empty');
+    assert.equal(ZwQueryValueKey(key, RTL_CONSTANT_STRING(''), KeyValuePartialInformation, out, 32, rl), 0);
+    assert.equal(rl.value, 12);
+    ExFreePoolWithTag(data, TAG);
+    ExFreePoolWithTag(out, TAG);
+    ZwClose(key);
+  });
+
+  it('ZwSetValueKey: "KeyHandle ... must have been opened with the KEY_SET_VALUE DesiredAccess flag" (STATUS_ACCESS_DENIED); STATUS_INVALID_HANDLE', () => {
+    const readOnly = open('\\Registry\\Machine\\Software', KEY_READ).handle;
+    assert.equal(ZwSetValueKey(readOnly, RTL_CONSTANT_STRING('x'), 0, REG_SZ, 0, 0), STATUS_ACCESS_DENIED);
+    ZwClose(readOnly);
+    assert.equal(ZwSetValueKey(readOnly, RTL_CONSTANT_STRING('x'), 0, REG_SZ, 0, 0), STATUS_INVALID_HANDLE);
+    atIrql(DISPATCH_LEVEL, () =>
+      assertBugCheck(() => ZwSetValueKey(readOnly, null, 0, REG_SZ, 0, 0), DRIVER_VERIFIER_DETECTED_VIOLATION, 0x2001f),
+    );
   });
 });
 
