@@ -6,8 +6,14 @@
  * and indicated with FwpsInjectNetworkReceiveAsync0, so the application sees the peer it talked to. The injection
  * completion frees the clone (FwpsFreeCloneNetBufferList0). Every packet is accounted in `redirectStats`.
  *
- * Configure with {@link configureRedirect} before loading (a real driver would read its registry key).
- * Load with `wdknet run <capture> --driver examples/udp-redirect.ts`.
+ * DriverEntry reads the redirection from the driver's Parameters registry key (ZwOpenKey on
+ * RegistryPath\Parameters, ZwQueryValueKey for each value): FromAddress and ToAddress (REG_SZ, dotted IPv4),
+ * FromPort and ToPort (REG_DWORD). A value that is absent keeps its current setting, the one
+ * {@link configureRedirect} made (code callers may still use it) or none. From the command line:
+ *
+ *   wdknet run capture.pcap --driver examples/udp-redirect.ts \
+ *     --param udp-redirect:FromAddress=8.8.8.8 --param udp-redirect:FromPort=dword:53 \
+ *     --param udp-redirect:ToAddress=10.53.0.1 --param udp-redirect:ToPort=dword:5353
  */
 import {
   AF_INET,
@@ -45,9 +51,13 @@ import {
   FwpsInjectNetworkReceiveAsync0,
   FwpsInjectNetworkSendAsync0,
   FwpsQueryPacketInjectionState0,
+  InitializeObjectAttributes,
   IoCreateDevice,
   IoDeleteDevice,
+  KEY_READ,
+  KEY_VALUE_PARTIAL_INFORMATION,
   KeFlushQueuedDpcs,
+  KeyValuePartialInformation,
   NDIS_STATUS_SUCCESS,
   NdisAdvanceNetBufferDataStart,
   NdisGetDataBuffer,
@@ -58,11 +68,27 @@ import {
   NET_BUFFER_LIST_FIRST_NB,
   NonPagedPoolNx,
   NT_SUCCESS,
+  OBJ_CASE_INSENSITIVE,
+  OBJ_KERNEL_HANDLE,
+  OBJECT_ATTRIBUTES,
+  PagedPool,
   poolTag,
+  REG_DWORD,
+  REG_SZ,
+  RTL_CONSTANT_STRING,
   RtlCopyMemory,
+  RtlInitUnicodeString,
+  STATUS_BUFFER_OVERFLOW,
   STATUS_INSUFFICIENT_RESOURCES,
+  STATUS_INVALID_PARAMETER,
+  STATUS_OBJECT_NAME_NOT_FOUND,
+  STATUS_OBJECT_TYPE_MISMATCH,
   STATUS_SUCCESS,
+  UNICODE_STRING,
   UNSPECIFIED_COMPARTMENT_ID,
+  ZwClose,
+  ZwOpenKey,
+  ZwQueryValueKey,
 } from 'wdknet/ddi';
 import { PacketAccounting } from './lib/accounting.js';
 import { CalloutRegistration, RegisterCallouts, UnregisterCallouts } from './lib/callouts.js';
@@ -102,7 +128,7 @@ export const redirectConfig = { fromAddress: 0, fromPort: 0, toAddress: 0, toPor
 /** Every packet, accounted for. */
 export const redirectStats = new PacketAccounting();
 
-/** Sets the redirection (before DriverEntry, as a registry key would). */
+/** Sets the redirection for code callers (before DriverEntry; values in the Parameters key take precedence). */
 export function configureRedirect(fromAddress: number, fromPort: number, toAddress: number, toPort: number): void {
   redirectConfig.fromAddress = fromAddress >>> 0;
   redirectConfig.fromPort = fromPort;
@@ -290,10 +316,98 @@ const redirectCallouts = new CalloutRegistration({
   ],
 });
 
-/** DriverEntry: device, scratch buffer, injection handle, callouts and filters. */
-export function DriverEntry(DriverObject: DRIVER_OBJECT, _RegistryPath: string): number {
+/** Room for a KEY_VALUE_PARTIAL_INFORMATION holding the longest value read ("255.255.255.255" and its NUL). */
+const VALUE_BUFFER = KEY_VALUE_PARTIAL_INFORMATION.sizeof + 32;
+
+/**
+ * Reads one value of the Parameters key into `info`: STATUS_SUCCESS with its type and data there,
+ * STATUS_OBJECT_NAME_NOT_FOUND when it is not set, or the failure (a value too long for the buffer is invalid).
+ */
+function queryValue(key: number, name: string, info: number): number {
+  const resultLength = { value: 0 };
+  const status = ZwQueryValueKey(
+    key,
+    RTL_CONSTANT_STRING(name),
+    KeyValuePartialInformation,
+    info,
+    VALUE_BUFFER,
+    resultLength,
+  );
+  // Longer than any valid value: the data did not fit (STATUS_BUFFER_OVERFLOW).
+  return status === STATUS_BUFFER_OVERFLOW ? STATUS_INVALID_PARAMETER : status;
+}
+
+/** An IPv4 address value (REG_SZ "a.b.c.d") as a number, or a failing status (as a negative number). */
+function readAddress(key: number, name: string, info: number, current: number): number {
+  const status = queryValue(key, name, info);
+  if (status === STATUS_OBJECT_NAME_NOT_FOUND) return current;
+  if (!NT_SUCCESS(status)) return status;
+  const value = new KEY_VALUE_PARTIAL_INFORMATION(info);
+  if (value.Type !== REG_SZ) return STATUS_OBJECT_TYPE_MISMATCH;
+  const chars = bytesAt(value.Data, value.DataLength);
+  let text = '';
+  for (let i = 0; i + 1 < chars.length; i += 2) {
+    const c = chars[i]! | (chars[i + 1]! << 8);
+    if (c === 0) break;
+    text += String.fromCharCode(c);
+  }
+  const parts = text.split('.');
+  if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return STATUS_INVALID_PARAMETER;
+  return parts.reduce((a, p) => a * 256 + Number(p), 0);
+}
+
+/** A port value (REG_DWORD, 1 to 65535), or a failing status. */
+function readPort(key: number, name: string, info: number, current: number): number {
+  const status = queryValue(key, name, info);
+  if (status === STATUS_OBJECT_NAME_NOT_FOUND) return current;
+  if (!NT_SUCCESS(status)) return status;
+  const value = new KEY_VALUE_PARTIAL_INFORMATION(info);
+  if (value.Type !== REG_DWORD || value.DataLength !== 4) return STATUS_OBJECT_TYPE_MISMATCH;
+  const b = bytesAt(value.Data, 4);
+  const port = (b[0]! | (b[1]! << 8) | (b[2]! << 16) | (b[3]! << 24)) >>> 0;
+  return port >= 1 && port <= 0xffff ? port : STATUS_INVALID_PARAMETER;
+}
+
+/**
+ * Reads the redirection from RegistryPath\Parameters. No key leaves the configuration as it is; a value of the
+ * wrong type or out of range fails DriverEntry with that status, and nothing changes.
+ */
+function readParameters(RegistryPath: string): number {
+  const keyName = new UNICODE_STRING();
+  RtlInitUnicodeString(keyName, `${RegistryPath}\\Parameters`);
+  const attributes = new OBJECT_ATTRIBUTES();
+  InitializeObjectAttributes(attributes, keyName, OBJ_CASE_INSENSITIVE | OBJ_KERNEL_HANDLE, null, null);
+  const key = { value: 0 };
+  const status = ZwOpenKey(key, KEY_READ, attributes);
+  if (status === STATUS_OBJECT_NAME_NOT_FOUND) return STATUS_SUCCESS;
+  if (!NT_SUCCESS(status)) return status;
+  const info = ExAllocatePoolWithTag(PagedPool, VALUE_BUFFER, TAG);
+  if (info === 0) {
+    ZwClose(key.value);
+    return STATUS_INSUFFICIENT_RESOURCES;
+  }
+  const c = redirectConfig;
+  // Addresses are 0..0xFFFFFFFF and ports 1..65535; every failing status is negative.
+  const read = [
+    readAddress(key.value, 'FromAddress', info, c.fromAddress),
+    readPort(key.value, 'FromPort', info, c.fromPort),
+    readAddress(key.value, 'ToAddress', info, c.toAddress),
+    readPort(key.value, 'ToPort', info, c.toPort),
+  ];
+  ExFreePoolWithTag(info, TAG);
+  ZwClose(key.value);
+  const failed = read.find((v) => v < 0);
+  if (failed !== undefined) return failed;
+  configureRedirect(read[0]!, read[1]!, read[2]!, read[3]!);
+  return STATUS_SUCCESS;
+}
+
+/** DriverEntry: the Parameters key, then device, scratch buffer, injection handle, callouts and filters. */
+export function DriverEntry(DriverObject: DRIVER_OBJECT, RegistryPath: string): number {
   pendingInjections.reset();
   redirectStats.reset();
+  const configured = readParameters(RegistryPath);
+  if (!NT_SUCCESS(configured)) return configured;
   const deviceBox = { value: null as DEVICE_OBJECT | null };
   let status = IoCreateDevice(DriverObject, 0, null, FILE_DEVICE_NETWORK, FILE_DEVICE_SECURE_OPEN, false, deviceBox);
   if (!NT_SUCCESS(status)) return status;

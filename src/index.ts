@@ -8,6 +8,7 @@ export * from './api/ndis.js';
 export * from './api/ndis5.js';
 export * from './api/ndisdriver.js';
 export * from './api/packet.js';
+export * from './api/registry.js';
 export * from './api/stack.js';
 export * from './api/verifier.js';
 export * from './api/wfp.js';

@@ -32,11 +32,16 @@ export class NotADriverError extends Error {
   }
 }
 
+/** The name a driver module loads as (its service and \\Driver\\ name): its file name without the extension. */
+export function driverNameOf(path: string): string {
+  return basename(path, extname(path));
+}
+
 /** Imports `path` and runs its DriverEntry (kernel `loadDriver`). */
 export async function loadDriverModule(path: string): Promise<LoadedDriver> {
   const module = await importModule(path);
   if (typeof module.DriverEntry !== 'function') throw new NotADriverError(path);
-  return loadDriver(basename(path, extname(path)), module as unknown as DriverModule);
+  return loadDriver(driverNameOf(path), module as unknown as DriverModule);
 }
 
 /**

@@ -9,6 +9,7 @@ import type { VerifierMode } from '../kernel/verifier.js';
 import { DEFAULT_INTERRUPT_MODERATION_US } from '../stack/replay.js';
 import { findDriverModules } from './drivers.js';
 import { inspectCapture } from './inspect.js';
+import { type DriverParameter, ParameterError, parseParameter } from './params.js';
 import { type RunOptions, runCapture } from './run.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -38,6 +39,20 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value];
 }
 
+function collectParameter(value: string, previous: DriverParameter[]): DriverParameter[] {
+  try {
+    return [...previous, parseParameter(value)];
+  } catch (e) {
+    if (e instanceof ParameterError) throw new InvalidArgumentError(e.message.replace(/^--param \S+: /, ''));
+    throw e;
+  }
+}
+
+const PARAM_HELP =
+  "a value under the driver's Parameters registry key, read by its DriverEntry (repeatable): " +
+  '<driver>:<Name>=<value>, where <driver> is the module file name without extension and <value> is text ' +
+  '(REG_SZ) or dword:N, qword:N, sz:text, multi:a,b,c, binary:hex';
+
 /** Runs `fn`, turning capture format errors and usage errors into a clear message and exit status 3. */
 async function guarded(fn: () => Promise<number>): Promise<void> {
   try {
@@ -56,6 +71,7 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
 
 interface RunFlags {
   driver: string[];
+  param: DriverParameter[];
   out?: string;
   verifier: VerifierMode;
   trace?: string;
@@ -83,6 +99,7 @@ async function prepareRun(capture: string | undefined, flags: RunFlags): Promise
     faults: flags.faults,
     hosts: flags.hosts,
     interruptModerationUs: flags.interruptModeration,
+    params: flags.param,
   };
   if (!existsSync(options.capture)) throw new Error(`no such capture: ${options.capture}`);
   if (useBar) {
@@ -116,6 +133,7 @@ program
   .description('play a capture into the host with drivers loaded, write what leaves, and report')
   .argument('[capture]', 'pcap or pcapng to play (default: the sample, with the examples loaded)')
   .option('-d, --driver <module>', 'a driver module exporting DriverEntry (repeatable)', collect, [])
+  .option('-p, --param <driver:Name=value>', PARAM_HELP, collectParameter, [])
   .option('-o, --out <capture>', 'write transmitted frames here (.pcap or .pcapng)')
   .addOption(new Option('--verifier <mode>', 'verifier mode').choices(['off', 'standard', 'full']).default('standard'))
   .option('--trace <file>', 'write each NET_BUFFER_LIST life as Chrome trace-event JSON (Perfetto)')
@@ -145,6 +163,7 @@ program
   .description('play a capture (default: the sample) and print the pool by tag, as poolmon does')
   .argument('[capture]', 'pcap or pcapng to play')
   .option('-d, --driver <module>', 'a driver module exporting DriverEntry (repeatable)', collect, [])
+  .option('-p, --param <driver:Name=value>', PARAM_HELP, collectParameter, [])
   .addOption(new Option('--verifier <mode>', 'verifier mode').choices(['off', 'standard', 'full']).default('standard'))
   .option('--no-examples', 'do not load the examples when playing the sample')
   .action((capture: string | undefined, flags: RunFlags) =>

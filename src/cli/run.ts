@@ -11,13 +11,15 @@ import { type LoadedDriver, unloadDriver } from '../kernel/driver.js';
 import { disableFaultInjection, enableFaultInjection, type FaultPlan, faultInjectionStats } from '../kernel/faults.js';
 import { collectLeaks, formatLeaks, type Leak } from '../kernel/leaks.js';
 import { poolmon } from '../kernel/pool.js';
+import * as statuses from '../kernel/status.js';
 import { resetSystem } from '../kernel/system.js';
 import { poolTag } from '../kernel/tags.js';
 import type { VerifierMode } from '../kernel/verifier.js';
 import { HostCounters } from '../stack/counters.js';
 import type { IpLayer } from '../stack/ip.js';
 import { type ReplayResult, replay } from '../stack/replay.js';
-import { loadDriverModule } from './drivers.js';
+import { driverNameOf, loadDriverModule } from './drivers.js';
+import { checkParameterDrivers, type DriverParameter, describeParameter, writeParameters } from './params.js';
 import { formatPoolmon } from './poolmon.js';
 import { TraceWriter } from './trace.js';
 
@@ -32,6 +34,8 @@ export interface RunOptions {
   hosts: number;
   /** NIC interrupt moderation in microseconds (0: off; default: replay's DEFAULT_INTERRUPT_MODERATION_US). */
   interruptModerationUs?: number;
+  /** Values written under the drivers' Parameters keys before they load (`--param`). */
+  params?: readonly DriverParameter[];
   /** Progress callback: bytes of the capture read, of `total`. */
   progress?: (done: number, total: number) => void;
 }
@@ -132,7 +136,11 @@ export function parseFaults(spec: string): FaultPlan {
 /** Runs a capture through the host with the given drivers and returns the outcome. */
 export async function runCapture(options: RunOptions): Promise<RunOutcome> {
   if (!Number.isInteger(options.hosts) || options.hosts < 1) throw new Error(`--hosts ${options.hosts}: at least 1`);
+  const params = options.params ?? [];
+  checkParameterDrivers(params, options.drivers.map(driverNameOf));
   resetSystem({ verifier: options.verifier });
+  // The service keys' Parameters, as an administrator would have set them before starting the drivers.
+  writeParameters(params);
   const drivers: LoadedDriver[] = [];
   /** Every driver that loaded, for the report (the list above empties as they unload). */
   const loaded: LoadedDriver[] = [];
@@ -146,7 +154,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
       if (d.status >= 0) {
         drivers.push(d);
         loaded.push(d);
-      } else throw new Error(`DriverEntry of ${path} failed with status 0x${(d.status >>> 0).toString(16)}`);
+      } else throw new Error(`DriverEntry of ${path} failed with ${statusName(d.status)}`);
     }
     // Faults start with the traffic, once the host and its first adapter are up (as Driver Verifier waits for
     // boot to finish before it starts failing allocations).
@@ -179,6 +187,13 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
   }
   options.progress?.(total, total);
   return outcome(options, result, loaded, bug);
+}
+
+/** `STATUS_OBJECT_TYPE_MISMATCH (0xC0000024)`, or the bare number for a status wdknet has no name for. */
+export function statusName(status: number): string {
+  const hex = `0x${(status >>> 0).toString(16).toUpperCase()}`;
+  const name = Object.entries(statuses).find(([k, v]) => k.startsWith('STATUS_') && v === status)?.[0];
+  return name === undefined ? `status ${hex}` : `${name} (${hex})`;
 }
 
 function outcome(
@@ -250,6 +265,7 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
       `  ${s.hosts} hosts: host 1 and ${s.hosts - 1} peer(s) answering as the capture's endpoints, every one bound to the filter engine`,
     );
   if (options.out !== undefined) lines.push(`  output ${options.out} (${s.framesWritten} frames)`);
+  for (const p of options.params ?? []) lines.push(`  parameter ${describeParameter(p)}`);
   if (options.faults !== undefined) lines.push(`  fault injection: ${faultsInjected} allocations failed on purpose`);
   lines.push('');
   lines.push('Packets');

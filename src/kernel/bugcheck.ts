@@ -20,6 +20,7 @@ export const DRIVER_LEFT_LOCKED_PAGES_IN_PROCESS = 0xcb;
 export const DRIVER_VERIFIER_IOMANAGER_VIOLATION = 0xc9;
 export const PAGE_FAULT_IN_NONPAGED_AREA = 0x50;
 export const KMODE_EXCEPTION_NOT_HANDLED = 0x1e;
+export const INVALID_KERNEL_HANDLE = 0x93;
 
 const NAMES: Record<number, string> = {
   [IRQL_NOT_GREATER_OR_EQUAL]: 'IRQL_NOT_GREATER_OR_EQUAL',
@@ -37,6 +38,7 @@ const NAMES: Record<number, string> = {
   [DRIVER_VERIFIER_IOMANAGER_VIOLATION]: 'DRIVER_VERIFIER_IOMANAGER_VIOLATION',
   [PAGE_FAULT_IN_NONPAGED_AREA]: 'PAGE_FAULT_IN_NONPAGED_AREA',
   [KMODE_EXCEPTION_NOT_HANDLED]: 'KMODE_EXCEPTION_NOT_HANDLED',
+  [INVALID_KERNEL_HANDLE]: 'INVALID_KERNEL_HANDLE',
 };
 
 const hex = (n: number) => `0x${(n >>> 0).toString(16).toUpperCase()}`;
@@ -86,4 +88,6 @@ export const DdiRule = {
    * (IoAllocateMdl, IoCreateDevice, KeSetEvent, ...): 0x0002F001, outside the published 0x000200xx WDM ids.
    */
   IrqlDocumentedLimit: 0x0002f001,
+  /** IrqlZwPassive (WDM): ZwClose, ZwOpenKey, ZwQueryValueKey and the other Zw registry calls only at PASSIVE_LEVEL. */
+  IrqlZwPassive: 0x0002001f,
 } as const;

@@ -6,6 +6,7 @@
  */
 import { DdiRule } from './bugcheck.js';
 import { DISPATCH_LEVEL, PASSIVE_LEVEL, requireIrqlAtMost } from './irql.js';
+import { createRegistryKey, serviceKeyPath } from './registry.js';
 import {
   NT_SUCCESS,
   STATUS_INVALID_DEVICE_REQUEST,
@@ -194,7 +195,9 @@ export function loadDriver(name: string, module: DriverModule): LoadedDriver {
     throw new TypeError(`driver ${name} has no DriverEntry function to call`);
   }
   const object = new DRIVER_OBJECT(`\\Driver\\${name}`);
-  const status = module.DriverEntry(object, `\\Registry\\Machine\\System\\CurrentControlSet\\Services\\${name}`);
+  // The service key exists before the driver starts, as the service control manager created it.
+  const registryPath = createRegistryKey(serviceKeyPath(name)).path;
+  const status = module.DriverEntry(object, registryPath);
   if (typeof status !== 'number') {
     throw new TypeError(`DriverEntry of ${name} returned ${typeof status}, not an NTSTATUS`);
   }

@@ -21,6 +21,14 @@ export const STATUS_DEVICE_NOT_READY = 0xc00000a3 | 0;
 export const STATUS_CANCELLED = 0xc0000120 | 0;
 export const STATUS_INVALID_HANDLE = 0xc0000008 | 0;
 export const STATUS_DATA_NOT_ACCEPTED = 0xc000021b | 0;
+/** A warning (not an error): the buffer was too small and only part of the data was written. */
+export const STATUS_BUFFER_OVERFLOW = 0x80000005 | 0;
+export const STATUS_OBJECT_TYPE_MISMATCH = 0xc0000024 | 0;
+export const STATUS_OBJECT_NAME_INVALID = 0xc0000033 | 0;
+export const STATUS_OBJECT_PATH_NOT_FOUND = 0xc000003a | 0;
+export const STATUS_OBJECT_PATH_SYNTAX_BAD = 0xc000003b | 0;
+export const STATUS_CHILD_MUST_BE_VOLATILE = 0xc0000181 | 0;
+export const STATUS_HANDLE_NOT_CLOSABLE = 0xc0000235 | 0;
 
 export const NDIS_STATUS_SUCCESS = STATUS_SUCCESS;
 export const NDIS_STATUS_PENDING = STATUS_PENDING;

@@ -5,9 +5,11 @@
  */
 import { resetDeferredWork } from './deferred.js';
 import { resetDrivers } from './driver.js';
+import { resetHandles } from './handles.js';
 import { resetIrql } from './irql.js';
 import { resetMdls } from './mdl.js';
 import { resetPool, setPoolFaultHook } from './pool.js';
+import { resetRegistry } from './registry.js';
 import { setVerifierMode, type VerifierMode } from './verifier.js';
 
 /** Options for {@link resetSystem}. */
@@ -44,6 +46,8 @@ export function resetSystem(options: SystemOptions = {}): void {
   resetDeferredWork();
   for (const hook of hooks) hook();
   resetDrivers();
+  resetHandles();
+  resetRegistry();
   resetMdls();
   resetPool(options.poolLimit);
   resetIrql();
