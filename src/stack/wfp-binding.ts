@@ -230,7 +230,11 @@ export class WfpClassifier {
     v.type = FWP_BYTE_ARRAY16_TYPE;
     const bytes = v.byteArray16!.byteArray16;
     if (va === 0) bytes.fill(0);
-    else bytes.set(memory.subarray(va - ARENA_BASE, va - ARENA_BASE + 16));
+    else {
+      // A byte loop, not set(subarray): a view per classify would be an allocation per IPv6 packet.
+      const o = va - ARENA_BASE;
+      for (let i = 0; i < 16; i++) bytes[i] = memory[o + i]!;
+    }
     return bytes[0] === 0xff ? NlatMulticast : NlatUnicast;
   }
 }
