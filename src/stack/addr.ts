@@ -132,15 +132,8 @@ export function readMac(va: number): number {
 
 /** Writes a 48-bit MAC as 6 bytes at simulated address `va`. Allocation-free. */
 export function writeMac(va: number, mac: number): void {
-  const o = va - ARENA_BASE;
   const high = (mac / 0x1000000) | 0; // below 2^24: integer arithmetic, no Math.floor
-  const low = mac - high * 0x1000000;
-  memory[o] = high >>> 16;
-  memory[o + 1] = (high >>> 8) & 0xff;
-  memory[o + 2] = high & 0xff;
-  memory[o + 3] = low >>> 16;
-  memory[o + 4] = (low >>> 8) & 0xff;
-  memory[o + 5] = low & 0xff;
+  writeMacHalves(va, high, mac - high * 0x1000000);
 }
 
 /** Writes a MAC given as its upper and lower 24 bits (two small integers: nothing is allocated to pass them). */

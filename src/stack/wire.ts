@@ -163,12 +163,7 @@ export class Wire {
     this.byteTail = address - this.base + length;
     if (this.count === 1) this.byteHead = address - this.base;
     this.framesQueued++;
-    const addressTaps = this.addressTaps;
-    for (let i = 0; i < addressTaps.length; i++) addressTaps[i]!(address, length, from);
-    if (this.taps.length > 0) {
-      const view = bytesAt(address, length);
-      for (let i = 0; i < this.taps.length; i++) this.taps[i]!(view, from);
-    }
+    this.showTaps(address, length, from);
     if (this.autoDrain && !this.scheduled) {
       this.scheduled = true;
       queueDeferredWork(drainWire, this);
@@ -191,13 +186,18 @@ export class Wire {
    */
   observe(address: number, length: number, from: number): void {
     this.framesQueued++;
+    this.showTaps(address, length, from);
+    this.framesDelivered++;
+  }
+
+  /** Every tap sees the frame (`length` bytes at `address`) sent by port `from`. */
+  private showTaps(address: number, length: number, from: number): void {
     const addressTaps = this.addressTaps;
     for (let i = 0; i < addressTaps.length; i++) addressTaps[i]!(address, length, from);
     if (this.taps.length > 0) {
       const view = bytesAt(address, length);
       for (let i = 0; i < this.taps.length; i++) this.taps[i]!(view, from);
     }
-    this.framesDelivered++;
   }
 
   /** Puts a copy of `frame` on the wire as sent by port `from`. Returns false if the ring could not hold it. */
