@@ -162,6 +162,20 @@ interface Seen {
  * absorb the original and reinject the clone with FwpsInjectTransportSendAsync0 (endpoint handle, remote address
  * and scope from the classify). Each completion frees the clone and records its status.
  */
+/**
+ * Callout `n` at `layerKey` (a filter calls it) clones, absorbs and reinjects what it sees with
+ * FwpsInjectTransportSendAsync0 ({@link reinjector}); returns the engine, the injection handle and what it saw.
+ */
+function reinjectAt(n: number, layerKey: string, family = AF_INET) {
+  const engine = openEngine();
+  const injection = transportHandle(family);
+  const seen: Seen[] = [];
+  const completions: number[] = [];
+  addCallout(engine, guid(n), reinjector(injection, family === AF_INET6, seen, completions), { layerKey });
+  addFilter(engine, { layerKey, action: FWP_ACTION_CALLOUT_TERMINATING, calloutKey: guid(n) });
+  return { engine, injection, seen, completions };
+}
+
 function reinjector(injection: unknown, v6: boolean, seen: Seen[], completions: number[]): Classify {
   return (values, meta, layerData, _ctx, _filter, _flow, out) => {
     const nbl = layerData as NET_BUFFER_LIST;
@@ -214,18 +228,7 @@ describe('FwpsInjectTransportSendAsync0 into the host', () => {
 
   it('nf-fwpsk-fwpsinjecttransportsendasync0: a UDP datagram cloned at OUTBOUND_TRANSPORT_V4, absorbed and reinjected leaves the NIC once, with a correct IPv4 header and checksums; the completion runs once with STATUS_SUCCESS', () => {
     const h = makeHost();
-    const engine = openEngine();
-    const injection = transportHandle();
-    const seen: Seen[] = [];
-    const completions: number[] = [];
-    addCallout(engine, guid(1), reinjector(injection, false, seen, completions), {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-    });
-    addFilter(engine, {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-      action: FWP_ACTION_CALLOUT_TERMINATING,
-      calloutKey: guid(1),
-    });
+    const { injection, seen, completions } = reinjectAt(1, FWPM_LAYER_OUTBOUND_TRANSPORT_V4);
     const payload = Uint8Array.from({ length: 37 }, (_, i) => (i * 7 + 3) & 0xff);
     assert.ok(h.host.sendFrom(IPPROTO_UDP, 5000, parseIpv4(PEER4), 53, payload) === false, 'absorbed');
     drainDeferredWork();
@@ -258,18 +261,7 @@ describe('FwpsInjectTransportSendAsync0 into the host', () => {
 
   it('nf-fwpsk-fwpsinjecttransportsendasync0: the same for IPv6 at OUTBOUND_TRANSPORT_V6 (source from the route, hop limit 128, UDP checksum over the IPv6 pseudo-header)', () => {
     const h = makeHost();
-    const engine = openEngine();
-    const injection = transportHandle(AF_INET6);
-    const seen: Seen[] = [];
-    const completions: number[] = [];
-    addCallout(engine, guid(2), reinjector(injection, true, seen, completions), {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V6,
-    });
-    addFilter(engine, {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V6,
-      action: FWP_ACTION_CALLOUT_TERMINATING,
-      calloutKey: guid(2),
-    });
+    const { seen, completions } = reinjectAt(2, FWPM_LAYER_OUTBOUND_TRANSPORT_V6, AF_INET6);
     const payload = Uint8Array.from({ length: 200 }, (_, i) => (i * 13) & 0xff);
     h.host.sendFrom(IPPROTO_UDP, 6000, parseIpv6(PEER6), 7, payload);
     drainDeferredWork();
@@ -292,18 +284,7 @@ describe('FwpsInjectTransportSendAsync0 into the host', () => {
 
   it('nf-fwpsk-fwpsinjecttransportsendasync0: a TCP segment reinjected from OUTBOUND_TRANSPORT_V4 leaves with its flags and a correct TCP checksum', () => {
     const h = makeHost();
-    const engine = openEngine();
-    const injection = transportHandle();
-    const seen: Seen[] = [];
-    const completions: number[] = [];
-    addCallout(engine, guid(5), reinjector(injection, false, seen, completions), {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-    });
-    addFilter(engine, {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-      action: FWP_ACTION_CALLOUT_TERMINATING,
-      calloutKey: guid(5),
-    });
+    const { seen, completions } = reinjectAt(5, FWPM_LAYER_OUTBOUND_TRANSPORT_V4);
     const payload = Uint8Array.from({ length: 33 }, (_, i) => 255 - i);
     h.host.sendFrom(IPPROTO_TCP, 5001, parseIpv4(PEER4), 80, payload, 0x18);
     drainDeferredWork();
@@ -583,18 +564,7 @@ describe('FwpsInjectTransportSendAsync0 into the host', () => {
 
   it('nf-fwpsk-fwpsinjecttransportsendasync0: the reinjected datagram goes through the layers below the transport (OUTBOUND_IPPACKET) where another callout sees it as injected by the other handle', () => {
     const h = makeHost();
-    const engine = openEngine();
-    const injection = transportHandle();
-    const seen: Seen[] = [];
-    const completions: number[] = [];
-    addCallout(engine, guid(3), reinjector(injection, false, seen, completions), {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-    });
-    addFilter(engine, {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-      action: FWP_ACTION_CALLOUT_TERMINATING,
-      calloutKey: guid(3),
-    });
+    const { engine, completions } = reinjectAt(3, FWPM_LAYER_OUTBOUND_TRANSPORT_V4);
     const other = transportHandle();
     const below: number[] = [];
     addCallout(
@@ -758,18 +728,7 @@ describe('injections on several hosts', () => {
   it('nf-fwpsk-fwpsinjecttransportsendasync0 on host 2 of 2: the endpoint handle names host 2, so the reinjected datagram leaves host 2 and host 1 sees nothing', () => {
     const h1 = makeHost(1, MAC_HOST, '10.0.1.1', 'fd00::1');
     const h2 = makeHost(2, 0x02_00_00_00_02_01, '10.0.2.1', 'fd00:2::1', '10.0.2.10', 'fd00:2::10');
-    const engine = openEngine();
-    const injection = transportHandle();
-    const seen: Seen[] = [];
-    const completions: number[] = [];
-    addCallout(engine, guid(30), reinjector(injection, false, seen, completions), {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-    });
-    addFilter(engine, {
-      layerKey: FWPM_LAYER_OUTBOUND_TRANSPORT_V4,
-      action: FWP_ACTION_CALLOUT_TERMINATING,
-      calloutKey: guid(30),
-    });
+    const { seen, completions } = reinjectAt(30, FWPM_LAYER_OUTBOUND_TRANSPORT_V4);
     h2.host.sendFrom(IPPROTO_UDP, 5000, parseIpv4('10.0.2.10'), 53, new Uint8Array(12));
     drainDeferredWork();
     assert.equal(seen[0]!.handle, h2.host.endpoints.sender(IPPROTO_UDP, 5000)!.handle);
