@@ -2,7 +2,10 @@
  * The IP layer of one host, for IPv4 and IPv6: receive, local delivery, forwarding, sending, ICMP errors, ARP
  * and neighbour discovery, with the firewall hook and the WFP layers called where tcpip calls them.
  *
- * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through: a received
+ * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through. A list that
+ * carries several NET_BUFFERs (NDIS allows it: a native 802.11 miniport's receive, a callout's injection of
+ * several segments) is split into one part per NET_BUFFER (Origin.Part); each part is one packet from then on,
+ * and the list goes back to its owner once every part is done: a received
  * frame is validated in place and forwarded in place (TTL and MACs rewritten in its own buffer, sent as a clone
  * that shares its MDLs, since a protocol may not send what it was indicated), and the original goes back to its
  * adapter when the clone's send completes. Each list records in ProtocolReserved where it came from, so that
@@ -95,6 +98,13 @@ export const Origin = {
    * (ProtocolReserved[1]) is given back.
    */
   ForwardClone: 4,
+  /**
+   * One NET_BUFFER of a list that carries several (each NET_BUFFER is one packet), cloned into a list of its own
+   * that shares the original MDLs, so that it travels, is classified and is dropped alone. ProtocolReserved[1] is
+   * the list it came from: that list goes back to its owner when its last part is done (its ChildRefCount counts
+   * the parts). Freed with NdisFreeCloneNetBufferList.
+   */
+  Part: 5,
 } as const;
 
 /** The host's own pool tag for the packets it builds: "IPst" in poolmon (decided). */
@@ -191,6 +201,8 @@ export class IpLayer {
   private readonly injectQueue: NET_BUFFER_LIST[] = [];
   private readonly injectPoint: number[] = [];
   private processingDepth = 0;
+  /** Parts of split lists waiting to run (a stack: each split runs its own parts before returning). */
+  private readonly parts: NET_BUFFER_LIST[] = [];
 
   constructor(options: IpLayerOptions = {}) {
     this.forwarding = options.forwarding ?? false;
@@ -337,6 +349,7 @@ export class IpLayer {
 
   /** Gives a list back to whoever owns it. The host is done with it. */
   private release(nbl: NET_BUFFER_LIST, status: number) {
+    if (nbl.ProtocolReserved[0] === Origin.Part) return this.releasePart(nbl, status);
     if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
@@ -364,6 +377,73 @@ export class IpLayer {
       this.event('freed', nbl, 'host pool');
       NdisFreeNetBufferList(nbl);
     }
+  }
+
+  /** A part is done: freed, and the list it came from goes back to its owner when it was the last. */
+  private releasePart(part: NET_BUFFER_LIST, status: number) {
+    const parent = part.ProtocolReserved[1] as NET_BUFFER_LIST;
+    setDiscardLayer(part, -1);
+    restoreOffset(part);
+    part.ProtocolReserved[0] = part.ProtocolReserved[1] = part.ProtocolReserved[2] = null;
+    part.ParentNetBufferList = null;
+    NdisFreeCloneNetBufferList(part, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
+    this.partDone(parent, status);
+  }
+
+  /**
+   * One hold on a split list ends (a part, or the host's own hold while it makes and runs the parts). The list
+   * completes with the first failure any of its packets had (an injector sees one status per list), else success.
+   */
+  private partDone(parent: NET_BUFFER_LIST, status: number) {
+    if (status !== 0 && parent.Status === 0) parent.Status = status;
+    if (--parent.ChildRefCount === 0) this.release(parent, parent.Status);
+  }
+
+  /**
+   * Splits a list with several NET_BUFFERs into parts, one per NET_BUFFER (a clone of that NET_BUFFER alone,
+   * original MDLs), appended to {@link parts}. The list is held once by each part and once by the host until
+   * {@link partDone} (the caller's, after running the parts). A NET_BUFFER that cannot be cloned (no resources)
+   * is counted as dropped. Returns how many NET_BUFFERs the list has: each is one packet for the counters.
+   */
+  private split(nbl: NET_BUFFER_LIST): number {
+    nbl.Status = 0;
+    nbl.ChildRefCount++;
+    const first = nbl.FirstNetBuffer!;
+    const checksums = nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo];
+    let n = 0;
+    for (let nb: NET_BUFFER | null = first; nb !== null; ) {
+      const next: NET_BUFFER | null = nb.Next;
+      n++;
+      // Clone this NET_BUFFER alone: the list is seen with it as its only one for the length of the call.
+      nbl.FirstNetBuffer = nb;
+      nb.Next = null;
+      const part = NdisAllocateCloneNetBufferList(
+        nbl,
+        this.clonePool,
+        this.cloneNbPool,
+        NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS,
+      );
+      nb.Next = next;
+      nbl.FirstNetBuffer = first;
+      nb = next;
+      if (part === null) {
+        this.counters.drop(DropReason.NoResources);
+        if (nbl.Status === 0) nbl.Status = STATUS_DROPPED;
+        continue;
+      }
+      // NDIS leaves a clone's generation links to the caller (NET_BUFFER_LIST generations).
+      part.ParentNetBufferList = nbl;
+      nbl.ChildRefCount++;
+      const pnb = part.FirstNetBuffer!;
+      part.ProtocolReserved[0] = Origin.Part;
+      part.ProtocolReserved[1] = nbl;
+      part.ProtocolReserved[2] = pnb.DataOffset;
+      part.ProtocolReserved[3] = pnb.DataOffset + pnb.DataLength;
+      // What the list's info says (the NIC's checksum verdict) applies to each of its packets.
+      part.NetBufferListInfo[TcpIpChecksumNetBufferListInfo] = checksums;
+      this.parts.push(part);
+    }
+    return n;
   }
 
   private drop(nbl: NET_BUFFER_LIST, reason: number) {
@@ -409,7 +489,7 @@ export class IpLayer {
   /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
   sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
     this.inFlight--;
-    if (nbl.ProtocolReserved[0] === Origin.Injected) {
+    if (nbl.ProtocolReserved[0] === Origin.Injected || nbl.ProtocolReserved[0] === Origin.Part) {
       // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
       // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
       // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
@@ -440,11 +520,34 @@ export class IpLayer {
     this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
     this.processingDepth++;
     try {
-      this.receiveFrame(iface, nbl);
+      if (nbl.FirstNetBuffer!.Next === null) this.receiveFrame(iface, nbl);
+      else this.receiveEach(iface, nbl);
     } finally {
       this.processingDepth--;
     }
     if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+  }
+
+  /**
+   * A received list with several NET_BUFFERs: each is a frame of its own (NDIS: a miniport should indicate one
+   * NET_BUFFER per list, but some, native 802.11 ones, attach several). Each part is received, classified and
+   * dropped alone; the list goes back to the adapter when all are done. The docs do not say how tcpip classifies
+   * such a receive at the inbound layers; each NET_BUFFER is classified in a list of its own here (decided: WFP
+   * indicates one list per classify, and inbound the packets of one indication need not share a flow).
+   */
+  private receiveEach(iface: IpInterface, nbl: NET_BUFFER_LIST) {
+    const base = this.parts.length;
+    this.counters.received += this.split(nbl) - 1;
+    try {
+      for (let i = base; i < this.parts.length; i++) {
+        const part = this.parts[i]!;
+        this.eventN('received', part, 'part of a list from adapter ', iface.ifIndex, '');
+        this.receiveFrame(iface, part);
+      }
+    } finally {
+      this.parts.length = base;
+    }
+    this.partDone(nbl, 0);
   }
 
   private receiveFrame(iface: IpInterface, nbl: NET_BUFFER_LIST) {
@@ -1679,25 +1782,43 @@ export class IpLayer {
         const ifIndex = nbl.ProtocolReserved[3] as number;
         nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
         const iface = this.interfaces[ifIndex] ?? this.interfaceList()[0];
-        if (iface === undefined) {
-          this.drop(nbl, DropReason.NoRoute);
+        if (nbl.FirstNetBuffer!.Next === null) {
+          this.injectOne(nbl, point, iface);
           continue;
         }
-        const ip = contiguous(nbl.FirstNetBuffer!, 1);
-        const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
-        if (ip === 0) this.drop(nbl, DropReason.Malformed);
-        else if (point === 'send') v4 ? this.sendIp4(nbl, ip) : this.sendIp6(nbl, ip);
-        else if (point === 'forward') {
-          if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
-          else this.forward6(iface, nbl, ip);
-        } else if (v4) this.receive4(iface, nbl, -1);
-        else this.receive6(iface, nbl, -1);
+        // Several NET_BUFFERs, each an IP packet: each part takes its own path (its own route, neighbour and
+        // verdicts), the list completes to its injector once all are done. For outgoing data Windows may classify
+        // a list of several packets of one send at once (packet indication format); the parts here are
+        // classified one by one (decided: a callout must accept both forms, and one packet's drop or route
+        // does not decide its neighbours').
+        const base = this.parts.length;
+        this.counters.injected += this.split(nbl) - 1;
+        try {
+          for (let p = base; p < this.parts.length; p++) this.injectOne(this.parts[p]!, point, iface);
+        } finally {
+          this.parts.length = base;
+        }
+        this.partDone(nbl, 0);
       }
     } finally {
       this.injectQueue.length = 0;
       this.injectPoint.length = 0;
       this.processingDepth--;
     }
+  }
+
+  /** One injected packet (a list with one NET_BUFFER, data at the IP header) enters at `point`. */
+  private injectOne(nbl: NET_BUFFER_LIST, point: InjectPoint, iface: IpInterface | undefined) {
+    if (iface === undefined) return this.drop(nbl, DropReason.NoRoute);
+    const ip = contiguous(nbl.FirstNetBuffer!, 1);
+    const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
+    if (ip === 0) this.drop(nbl, DropReason.Malformed);
+    else if (point === 'send') v4 ? this.sendIp4(nbl, ip) : this.sendIp6(nbl, ip);
+    else if (point === 'forward') {
+      if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
+      else this.forward6(iface, nbl, ip);
+    } else if (v4) this.receive4(iface, nbl, -1);
+    else this.receive6(iface, nbl, -1);
   }
 
   // --- filters -------------------------------------------------------------------------------------------------
