@@ -82,9 +82,9 @@ export class HostCounters {
   /** Absorbed, by the callout (name) that absorbed it. */
   readonly absorbedBy = new Map<string, number>();
 
-  /** Counts a drop. */
-  drop(reason: number): void {
-    this.dropped[reason]!++;
+  /** Counts a drop of `packets` packets (a list of several NET_BUFFERs dropped whole counts each). */
+  drop(reason: number, packets = 1): void {
+    this.dropped[reason]! += packets;
   }
 
   /** All drops. */
@@ -94,10 +94,10 @@ export class HostCounters {
     return n;
   }
 
-  /** Counts a packet absorbed by `callout`. */
-  absorb(callout: string): void {
-    this.absorbed++;
-    this.absorbedBy.set(callout, (this.absorbedBy.get(callout) ?? 0) + 1);
+  /** Counts `packets` packets (default one) absorbed by `callout`. */
+  absorb(callout: string, packets = 1): void {
+    this.absorbed += packets;
+    this.absorbedBy.set(callout, (this.absorbedBy.get(callout) ?? 0) + packets);
   }
 
   /**

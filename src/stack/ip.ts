@@ -201,6 +201,8 @@ export class IpLayer {
   private readonly injectQueue: NET_BUFFER_LIST[] = [];
   private readonly injectPoint: number[] = [];
   private processingDepth = 0;
+  /** The part of a send list that OUTBOUND_IPPACKET classified whole now going out (not classified again). */
+  private classifiedPart: NET_BUFFER_LIST | null = null;
   /** Parts of split lists waiting to run (a stack: each split runs its own parts before returning). */
   private readonly parts: NET_BUFFER_LIST[] = [];
 
@@ -453,7 +455,7 @@ export class IpLayer {
     if (this.classifier !== null && reason !== DropReason.NeighborQueueFull && discardLayerOf(nbl) >= 0) {
       if (this.classifyDiscard(nbl, reason)) return;
     }
-    this.counters.drop(reason);
+    this.counters.drop(reason, packetsIn(nbl));
     this.eventN('dropped', nbl, '', reason, '');
     this.release(nbl, STATUS_DROPPED);
   }
@@ -465,7 +467,7 @@ export class IpLayer {
   }
 
   private absorbed(nbl: NET_BUFFER_LIST) {
-    this.counters.absorb(this.request.absorbedBy || 'callout');
+    this.counters.absorb(this.request.absorbedBy || 'callout', packetsIn(nbl));
     this.event('absorbed', nbl, this.request.absorbedBy);
     // The callout may have cloned the list to inject later, or taken a reference with FwpsReferenceNetBufferList0
     // to keep it: the original goes back once no clone and no reference holds it.
@@ -1380,7 +1382,7 @@ export class IpLayer {
     r.localAddressVa = ip + H.IPV4_SOURCE;
     r.remoteAddressVa = ip + H.IPV4_DESTINATION;
     r.ipHeaderSize = (H.get8(ip) & 0xf) << 2;
-    if (!this.classify(nbl)) return;
+    if (nbl !== this.classifiedPart && !this.classify(nbl)) return;
     this.output4(out, nbl, route === -2 ? dst : this.routes.nextHop4(route, dst));
   }
 
@@ -1435,7 +1437,7 @@ export class IpLayer {
     r.localAddressVa = ip + H.IPV6_SOURCE;
     r.remoteAddressVa = ip + H.IPV6_DESTINATION;
     r.ipHeaderSize = H.IPV6_HEADER;
-    if (!this.classify(nbl)) return;
+    if (nbl !== this.classifiedPart && !this.classify(nbl)) return;
     this.output6(out, nbl, nextHop6);
   }
 
@@ -1762,7 +1764,7 @@ export class IpLayer {
    * packet). The packet is processed after the current one, never re-entrantly, and completed back to `owner`.
    */
   inject(nbl: NET_BUFFER_LIST, point: InjectPoint, owner: InjectionOwner, ifIndex: number): void {
-    this.counters.injected++;
+    this.counters.injected += packetsIn(nbl);
     nbl.ProtocolReserved[0] = Origin.Injected;
     nbl.ProtocolReserved[1] = owner;
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
@@ -1782,17 +1784,23 @@ export class IpLayer {
         const ifIndex = nbl.ProtocolReserved[3] as number;
         nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
         const iface = this.interfaces[ifIndex] ?? this.interfaceList()[0];
+        if (iface === undefined) {
+          this.drop(nbl, DropReason.NoRoute);
+          continue;
+        }
         if (nbl.FirstNetBuffer!.Next === null) {
           this.injectOne(nbl, point, iface);
           continue;
         }
-        // Several NET_BUFFERs, each an IP packet: each part takes its own path (its own route, neighbour and
-        // verdicts), the list completes to its injector once all are done. For outgoing data Windows may classify
-        // a list of several packets of one send at once (packet indication format); the parts here are
-        // classified one by one (decided: a callout must accept both forms, and one packet's drop or route
-        // does not decide its neighbours').
+        if (point === 'send') {
+          this.sendEach(nbl);
+          continue;
+        }
+        // Several NET_BUFFERs, each an IP packet, entering the receive or forward path: each part takes its own
+        // path and verdicts (decided, as for a receive: the docs describe several NET_BUFFERs per classify only
+        // for outgoing data), and the list completes to its injector once all are done.
         const base = this.parts.length;
-        this.counters.injected += this.split(nbl) - 1;
+        this.split(nbl);
         try {
           for (let p = base; p < this.parts.length; p++) this.injectOne(this.parts[p]!, point, iface);
         } finally {
@@ -1807,18 +1815,68 @@ export class IpLayer {
     }
   }
 
+  /**
+   * An injected send of several IP packets in one list (data at the first one's IP header). For outgoing data WFP
+   * classifies such a list once, whole (packet indication format: a list at classifyFn "can contain more than one
+   * NET_BUFFER, each of which describes an IP packet", and a callout that wants only some of them blocks the
+   * list and injects a new one), with the metadata of its first packet ("IP and transport headers are always
+   * described by the first NET_BUFFER"). So OUTBOUND_IPPACKET sees the list once, on the interface of its first
+   * packet's route; a BLOCK or ABSORB takes every packet. Past it each packet finds its own route, firewall hook
+   * verdict and neighbour, and the list completes to its injector once all are done.
+   */
+  private sendEach(nbl: NET_BUFFER_LIST) {
+    const nb = nbl.FirstNetBuffer!;
+    const ip = contiguous(nb, H.IPV6_HEADER) || contiguous(nb, H.IPV4_HEADER);
+    const version = ip === 0 ? 0 : H.get8(ip) >>> 4;
+    if (version !== 4 && version !== 6) return this.drop(nbl, DropReason.Malformed);
+    const v4 = version === 4;
+    let ifIndex = 0;
+    if (v4) {
+      const route = this.routes.lookup4(H.get32(ip + H.IPV4_DESTINATION));
+      if (route >= 0) ifIndex = this.routes.interface4(route);
+    } else {
+      readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
+      const route = this.routes.lookup6(scratch6);
+      if (route >= 0) ifIndex = this.routes.interface6(route);
+    }
+    const r = this.fill(
+      v4 ? Layer.OutboundIppacket4 : Layer.OutboundIppacket6,
+      version,
+      DIRECTION_OUTBOUND,
+      nbl,
+      ifIndex,
+      H.get8(ip + (v4 ? H.IPV4_PROTOCOL : H.IPV6_NEXT_HEADER)),
+    );
+    r.localAddressVa = ip + (v4 ? H.IPV4_SOURCE : H.IPV6_SOURCE);
+    r.remoteAddressVa = ip + (v4 ? H.IPV4_DESTINATION : H.IPV6_DESTINATION);
+    r.ipHeaderSize = v4 ? (H.get8(ip) & 0xf) << 2 : H.IPV6_HEADER;
+    if (!this.classify(nbl)) return;
+    const base = this.parts.length;
+    this.split(nbl);
+    try {
+      for (let p = base; p < this.parts.length; p++) {
+        this.classifiedPart = this.parts[p]!;
+        this.injectOne(this.classifiedPart, 'send', undefined);
+      }
+    } finally {
+      this.classifiedPart = null;
+      this.parts.length = base;
+    }
+    this.partDone(nbl, 0);
+  }
+
   /** One injected packet (a list with one NET_BUFFER, data at the IP header) enters at `point`. */
   private injectOne(nbl: NET_BUFFER_LIST, point: InjectPoint, iface: IpInterface | undefined) {
-    if (iface === undefined) return this.drop(nbl, DropReason.NoRoute);
+    if (iface === undefined && point !== 'send') return this.drop(nbl, DropReason.NoRoute);
     const ip = contiguous(nbl.FirstNetBuffer!, 1);
     const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
     if (ip === 0) this.drop(nbl, DropReason.Malformed);
     else if (point === 'send') v4 ? this.sendIp4(nbl, ip) : this.sendIp6(nbl, ip);
     else if (point === 'forward') {
-      if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
-      else this.forward6(iface, nbl, ip);
-    } else if (v4) this.receive4(iface, nbl, -1);
-    else this.receive6(iface, nbl, -1);
+      if (v4) this.forward4(iface!, nbl, ip, (H.get8(ip) & 0xf) << 2);
+      else this.forward6(iface!, nbl, ip);
+    } else if (v4) this.receive4(iface!, nbl, -1);
+    else this.receive6(iface!, nbl, -1);
   }
 
   // --- filters -------------------------------------------------------------------------------------------------
@@ -2017,6 +2075,15 @@ function makeNbPool(): NetBufferPool | null {
   p.PoolTag = TAG_HOST_PACKETS;
   p.DataSize = 0;
   return NdisAllocateNetBufferPool(null, p);
+}
+
+/** How many packets a list carries: one per NET_BUFFER. */
+function packetsIn(nbl: NET_BUFFER_LIST): number {
+  let nb = nbl.FirstNetBuffer;
+  if (nb === null || nb.Next === null) return 1;
+  let n = 0;
+  for (; nb !== null; nb = nb.Next) n++;
+  return n;
 }
 
 /** An absorbed list stays with its callout while a clone of it or a FwpsReferenceNetBufferList0 reference is out. */

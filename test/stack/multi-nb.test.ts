@@ -7,10 +7,12 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
+import { drainDeferredWork } from '../../src/kernel/deferred.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { poolTag } from '../../src/kernel/tags.js';
 import { mdlVa } from '../../src/ndis/chain.js';
+import { NDIS_RECEIVE_FLAGS_RESOURCES } from '../../src/ndis/driver-constants.js';
 import {
   NdisAllocateNetBufferMdlAndData,
   NdisAllocateNetBufferPool,
@@ -31,11 +33,15 @@ import {
   NET_BUFFER_POOL_PARAMETERS,
   NET_BUFFER_POOL_PARAMETERS_REVISION_1,
 } from '../../src/ndis/structures.js';
+import { parseIpv4 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { type ClassifyRequest, Verdict } from '../../src/stack/filters.js';
 import { IPPROTO_UDP } from '../../src/stack/headers.js';
+import { IpLayer } from '../../src/stack/ip.js';
 import { Layer } from '../../src/stack/layers.js';
+import { unloadVirtualNicDriver, VirtualNic } from '../../src/stack/nic.js';
 import { allocateListPool } from '../../src/stack/pools.js';
+import { IpProtocol } from '../../src/stack/protocol.js';
 import { arp, frame, u16 } from './frames.js';
 import { A_MAC, B_MAC, MAC1, MAC2, testHost } from './host.js';
 
@@ -132,8 +138,25 @@ describe('host IP layer: lists of several NET_BUFFERs', () => {
     const ip = (dst: string) => frame({ protocol: 'udp', src: '10.0.1.1', dst }).subarray(14);
     const completions: { nbl: NET_BUFFER_LIST; status: number }[] = [];
     const owner = { complete: (nbl: NET_BUFFER_LIST, status: number) => completions.push({ nbl, status }) };
+    const classified: { layer: number; packets: number; remote: number }[] = [];
+    r.host.classifier = (req: ClassifyRequest) => {
+      let packets = 0;
+      for (let nb = req.nbl!.FirstNetBuffer; nb !== null; nb = nb.Next) packets++;
+      classified.push({ layer: req.layerId, packets, remote: req.remoteAddressVa });
+      return Verdict.Permit;
+    };
     const good = injectable([ip('10.0.2.20'), ip('10.0.1.10')]);
     r.host.inject(good.nbl, 'send', owner, 1);
+    assert.deepEqual(
+      classified.map((c) => [c.layer, c.packets]),
+      [[Layer.OutboundIppacket4, 2]],
+      'OUTBOUND_IPPACKET classifies the list once, whole (packet indication format)',
+    );
+    assert.equal(
+      classified[0]!.remote,
+      mdlVa(good.nbl.FirstNetBuffer!.MdlChain!) + 16,
+      'described by its first packet',
+    );
     assert.equal(r.out.length, 2, 'both packets left');
     assert.deepEqual(
       r.out.map((f) => f.ifIndex),
@@ -154,6 +177,27 @@ describe('host IP layer: lists of several NET_BUFFERs', () => {
     assert.equal(r.host.counters.injected, 5, 'each NET_BUFFER counted as one packet');
     good.free();
     mixed.free();
+    r.finish();
+  });
+
+  it('injection: a BLOCK at OUTBOUND_IPPACKET takes the whole list (every packet counted), completed once with a failure', () => {
+    const r = testHost();
+    const ip = (dst: string) => frame({ protocol: 'udp', src: '10.0.1.1', dst }).subarray(14);
+    const statuses: number[] = [];
+    const owner = { complete: (_nbl: NET_BUFFER_LIST, status: number) => statuses.push(status) };
+    let calls = 0;
+    r.host.classifier = (req: ClassifyRequest) => {
+      if (req.layerId === Layer.OutboundIppacket4) calls++;
+      return req.layerId === Layer.OutboundIppacket4 ? Verdict.Block : Verdict.Permit;
+    };
+    const list = injectable([ip('10.0.2.20'), ip('10.0.1.10'), ip('10.0.2.20')]);
+    r.host.inject(list.nbl, 'send', owner, 1);
+    assert.equal(calls, 1);
+    assert.equal(r.out.length, 0);
+    assert.equal(r.host.counters.dropped[DropReason.WfpBlock], 3);
+    assert.equal(statuses.length, 1);
+    assert.notEqual(statuses[0], 0);
+    list.free();
     r.finish();
   });
 
@@ -190,5 +234,33 @@ describe('host IP layer: lists of several NET_BUFFERs', () => {
       }),
       { numRuns: 150 },
     );
+  });
+
+  it('an NDIS binding copies every NET_BUFFER of a list indicated with NDIS_RECEIVE_FLAGS_RESOURCES, not only the first', () => {
+    new VirtualNic({ name: 'B0', mac: [2, 0, 0, 0, 0, 0xb], ifIndex: 2 });
+    const ip = new IpLayer();
+    ip.start();
+    const protocol = new IpProtocol(ip, 'TCPIP-B', (name) => name.startsWith('B'));
+    protocol.register();
+    ip.addAddress4(2, parseIpv4('192.168.7.2'), 24);
+    const sink = ip.endpoints.bind(IPPROTO_UDP, 7);
+    const datagram = frame({
+      protocol: 'udp',
+      src: '192.168.7.1',
+      dst: '192.168.7.2',
+      dstPort: 7,
+      dstMac: 0x02000000000b,
+    });
+    const list = injectable([datagram, datagram, datagram]);
+    protocol.bindings[0]!.receive(list.nbl, NDIS_RECEIVE_FLAGS_RESOURCES);
+    assert.equal(sink.packets, 3);
+    assert.equal(protocol.bindings[0]!.copiedReceives, 3);
+    list.free(); // the indicating driver's again as soon as the handler returned
+    drainDeferredWork();
+    ip.stop();
+    protocol.deregister();
+    assert.equal(ip.counters.balance(0), 0);
+    unloadVirtualNicDriver();
+    assert.deepEqual(collectLeaks(), []);
   });
 });
