@@ -27,6 +27,9 @@ export const DropReason = {
   Martian: 17,
   FragmentOverlap: 18,
   ReassemblyIncomplete: 19,
+  ReassemblyTimeout: 20,
+  ReassemblyLimit: 21,
+  TcpTableFull: 22,
 } as const;
 
 /** The printable name of each {@link DropReason}. */
@@ -51,6 +54,9 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'martian source address',
   'overlapping fragment',
   'reassembly incomplete',
+  'reassembly time exceeded',
+  'reassembly memory limit',
+  'TCP connection table full',
 ];
 
 /** Counters of one host. Plain numbers and a typed array: updating them allocates nothing. */

@@ -81,7 +81,7 @@ import { Layer } from './layers.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
-import { type HeldFragment, Reassembled, ReassemblyQueue } from './reassembly.js';
+import { KEY_WORDS, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
@@ -171,8 +171,13 @@ export class IpLayer {
   readonly endpoints = new EndpointTable();
   /** Flows the ALE layers have authorized. */
   readonly flows = new FlowTable();
-  /** IPv4 datagrams being reassembled. */
+  /** IPv4 and IPv6 datagrams being reassembled. */
   readonly reassembly = new ReassemblyQueue();
+  /**
+   * The host's clock, in seconds (set with {@link tick}; the replay sets it from each frame's capture timestamp,
+   * so what times out does so at the same packet on every run).
+   */
+  now = 0;
   forwarding: boolean;
   learnFromTraffic: boolean;
   /** The WFP layers, once the host is bound to a filter engine. */
@@ -703,23 +708,30 @@ export class IpLayer {
     if (payloadVa === 0 || (more && length % 8 !== 0) || hlen + offset + length > 65535) {
       return this.drop(nbl, DropReason.Malformed);
     }
-    const key = `${H.get32(ip + H.IPV4_SOURCE)}>${H.get32(ip + H.IPV4_DESTINATION)}#${H.get16(ip + H.IPV4_ID)}/${protocol}`;
-    const held = { nbl, payloadVa, offset, length, headerVa: ip, headerLength: hlen, nextHeaderAt: 0, nextHeader: 0 };
-    const status = this.reassembly.add(key, held, more);
-    const fragments = this.completed(key, nbl, status, 'IPv4 reassembly');
-    if (fragments === null) return;
-    const whole = this.rebuild(fragments);
+    // RFC 791: source, destination, protocol and identification name the datagram.
+    const q = this.reassembly;
+    const k = q.key;
+    k[0] = (4 << 8) | protocol;
+    k[1] = k[2] = k[3] = k[5] = k[6] = k[7] = 0;
+    k[4] = H.get32(ip + H.IPV4_SOURCE);
+    k[8] = H.get32(ip + H.IPV4_DESTINATION);
+    k[9] = H.get16(ip + H.IPV4_ID);
+    const status = q.add(this.now, iface.ifIndex, nbl, payloadVa, offset, length, ip, hlen, 0, 0, more, hlen + length);
+    const d = this.completed(nbl, status, 'IPv4 reassembly');
+    if (d < 0) return;
+    const whole = this.rebuild(d);
     if (whole === null) return;
-    const first = fragments[0]!;
+    const first = q.first(d);
+    const headerLength = q.headerLength[first]!;
     const wnb = whole.FirstNetBuffer!;
     const wip = contiguous(wnb, wnb.DataLength);
     H.put16(wip + H.IPV4_TOTAL_LENGTH, wnb.DataLength);
     H.put16(wip + H.IPV4_FRAGMENT, 0);
     H.put16(wip + H.IPV4_CHECKSUM, 0);
-    H.put16(wip + H.IPV4_CHECKSUM, finishChecksum(sumAt(wip, first.headerLength)));
-    this.releaseFragments(fragments);
-    NdisAdvanceNetBufferDataStart(wnb, first.headerLength, false, null);
-    this.deliverTransport(iface, whole, 4, wip, first.headerLength, protocol);
+    H.put16(wip + H.IPV4_CHECKSUM, finishChecksum(sumAt(wip, headerLength)));
+    this.releaseFragments(d);
+    NdisAdvanceNetBufferDataStart(wnb, headerLength, false, null);
+    this.deliverTransport(iface, whole, 4, wip, headerLength, protocol);
   }
 
   private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
@@ -753,34 +765,40 @@ export class IpLayer {
     const more = (word & 1) !== 0;
     const length = nb.DataLength - 8;
     if ((more && length % 8 !== 0) || offset + length > 65535) return this.drop(nbl, DropReason.Malformed);
-    let key = '6:';
-    for (let i = 0; i < 32; i += 4) key += `${H.get32(ip + H.IPV6_SOURCE + i).toString(16)}.`;
-    key += `#${H.get32(fh + 4)}`;
-    const status = this.reassembly.add(
-      key,
-      {
-        nbl,
-        payloadVa: fh + 8,
-        offset,
-        length,
-        headerVa: ip,
-        headerLength: hlen,
-        nextHeaderAt: nextAt,
-        nextHeader: H.get8(fh),
-      },
+    // RFC 8200 4.5: source, destination and identification name the datagram.
+    const q = this.reassembly;
+    const k = q.key;
+    k[0] = 6 << 8;
+    for (let i = 0; i < 8; i++) k[1 + i] = H.get32(ip + H.IPV6_SOURCE + 4 * i);
+    k[KEY_WORDS - 1] = H.get32(fh + 4);
+    const status = q.add(
+      this.now,
+      iface.ifIndex,
+      nbl,
+      fh + 8,
+      offset,
+      length,
+      ip,
+      hlen,
+      nextAt,
+      H.get8(fh),
       more,
+      hlen + nb.DataLength,
     );
-    const fragments = this.completed(key, nbl, status, 'IPv6 reassembly');
-    if (fragments === null) return;
-    const whole = this.rebuild(fragments);
+    const d = this.completed(nbl, status, 'IPv6 reassembly');
+    if (d < 0) return;
+    const whole = this.rebuild(d);
     if (whole === null) return;
-    const first = fragments[0]!;
+    const first = q.first(d);
+    const headerLength = q.headerLength[first]!;
+    const nextHeader = q.nextHeader[first]!;
+    const nextHeaderAt = q.nextHeaderAt[first]!;
     const wnb = whole.FirstNetBuffer!;
     const wip = contiguous(wnb, wnb.DataLength);
-    H.put8(wip + first.nextHeaderAt, first.nextHeader);
+    H.put8(wip + nextHeaderAt, nextHeader);
     H.put16(wip + H.IPV6_PAYLOAD_LENGTH, wnb.DataLength - H.IPV6_HEADER);
-    this.releaseFragments(fragments);
-    const whlen = walk6(wnb, wip, first.nextHeader, first.headerLength, first.nextHeaderAt);
+    this.releaseFragments(d);
+    const whlen = walk6(wnb, wip, nextHeader, headerLength, nextHeaderAt);
     if (whlen < 0) return this.drop(whole, DropReason.Malformed);
     if (walked.next === H.IPPROTO_FRAGMENT) return this.drop(whole, DropReason.NestedFragment);
     NdisAdvanceNetBufferDataStart(wnb, whlen, false, null);
@@ -789,50 +807,123 @@ export class IpLayer {
   }
 
   /**
-   * What became of the fragment `nbl` just added under `key`: null while the datagram is still incomplete (held)
-   * or when the fragments overlap (all dropped, counted); otherwise every fragment of it, taken from the queue.
+   * What became of the fragment `nbl` just added: -1 while the datagram is still incomplete (held), when the
+   * fragments overlap (all dropped, counted, the datagram forgotten) or when the memory bound refused it (it
+   * alone dropped, counted); otherwise the complete datagram, still in the queue.
    */
-  private completed(key: string, nbl: NET_BUFFER_LIST, status: number, what: string): HeldFragment[] | null {
+  private completed(nbl: NET_BUFFER_LIST, status: number, what: string): number {
     if (status === Reassembled.Held) {
       this.event('held', nbl, what);
-      return null;
+      return -1;
     }
-    const fragments = this.reassembly.take(key);
+    if (status === Reassembled.OverLimit) {
+      this.drop(nbl, DropReason.ReassemblyLimit);
+      return -1;
+    }
+    const q = this.reassembly;
+    const d = q.datagram;
     if (status === Reassembled.Overlap) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
+      this.dropDatagram(d, DropReason.FragmentOverlap);
       this.drop(nbl, DropReason.FragmentOverlap);
-      return null;
+      return -1;
     }
-    return fragments;
+    return d;
+  }
+
+  /** Drops every fragment of datagram `d` with `reason` and forgets it. */
+  private dropDatagram(d: number, reason: number): void {
+    const q = this.reassembly;
+    // Collect first: a drop may reach a callout, which may inject, but the queue is not touched until done.
+    const base = this.parts.length;
+    for (let f = q.first(d); f >= 0; f = q.next[f]!) this.parts.push(q.nbl[f]!);
+    q.remove(d);
+    try {
+      for (let i = base; i < this.parts.length; i++) this.drop(this.parts[i]!, reason);
+    } finally {
+      this.parts.length = base;
+    }
   }
 
   /**
-   * A list of the host's own holding the datagram the fragments make: the first fragment's header part, then
-   * every payload at its offset. Null (fragments dropped, counted) when no list can be had.
+   * A list of the host's own holding the complete datagram `d`: the first fragment's header part, then every
+   * payload at its offset. Null (fragments dropped, counted, the datagram forgotten) when no list can be had.
    */
-  private rebuild(fragments: HeldFragment[]): NET_BUFFER_LIST | null {
-    const first = fragments[0]!;
-    let payload = 0;
-    for (const f of fragments) payload += f.length;
-    const whole = this.newPacket(first.headerLength + payload);
+  private rebuild(d: number): NET_BUFFER_LIST | null {
+    const q = this.reassembly;
+    const first = q.first(d);
+    const headerLength = q.headerLength[first]!;
+    const payload = q.payloadBytes(d);
+    const whole = this.newPacket(headerLength + payload);
     if (whole === null) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.NoResources);
+      this.dropDatagram(d, DropReason.NoResources);
       return null;
     }
-    const wip = contiguous(whole.FirstNetBuffer!, first.headerLength + payload);
-    H.move(wip, first.headerVa, first.headerLength);
-    for (const f of fragments) H.move(wip + first.headerLength + f.offset, f.payloadVa, f.length);
+    const wip = contiguous(whole.FirstNetBuffer!, headerLength + payload);
+    H.move(wip, q.headerVa[first]!, headerLength);
+    for (let f = first; f >= 0; f = q.next[f]!)
+      H.move(wip + headerLength + q.offset[f]!, q.payloadVa[f]!, q.length[f]!);
     return whole;
   }
 
-  /** The fragments are merged: counted, and given back to their owners; the datagram enters. */
-  private releaseFragments(fragments: HeldFragment[]): void {
-    this.counters.fragmentsMerged += fragments.length;
-    for (const f of fragments) {
-      this.event('reassembled', f.nbl, '');
-      this.release(f.nbl, 0);
+  /** The fragments of `d` are merged: counted, and given back to their owners; the datagram enters. */
+  private releaseFragments(d: number): void {
+    const q = this.reassembly;
+    this.counters.fragmentsMerged += q.fragmentCount(d);
+    const base = this.parts.length;
+    for (let f = q.first(d); f >= 0; f = q.next[f]!) this.parts.push(q.nbl[f]!);
+    q.remove(d);
+    try {
+      for (let i = base; i < this.parts.length; i++) {
+        const nbl = this.parts[i]!;
+        this.event('reassembled', nbl, '');
+        this.release(nbl, 0);
+      }
+    } finally {
+      this.parts.length = base;
     }
     this.counters.reassembled++;
+  }
+
+  /**
+   * Sets the host's clock to `now` (seconds) and abandons what has waited too long: a datagram still incomplete
+   * {@link ReassemblyQueue.timeoutSeconds} after its first-arriving fragment has its fragments dropped
+   * (reassembly time exceeded) and, when its first fragment (offset 0) is among them, the source gets ICMP time
+   * exceeded, code 1, fragment reassembly time exceeded (RFC 792; ICMPv6 code 1, RFC 8200 4.5). Call it between
+   * packets; the clock never goes back.
+   */
+  tick(now: number): void {
+    if (now > this.now) this.now = now;
+    const q = this.reassembly;
+    if (this.now < q.nextDeadline) return;
+    this.processingDepth++;
+    try {
+      for (let d = q.expired(this.now); d >= 0; d = q.expired(this.now)) this.expire(d);
+    } finally {
+      this.processingDepth--;
+    }
+    if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+  }
+
+  private expire(d: number): void {
+    const q = this.reassembly;
+    const first = q.first(d);
+    const iface = this.interfaces[q.ifIndexOf(d)];
+    if (first >= 0 && q.offset[first] === 0 && iface !== undefined) {
+      // The error quotes the first fragment, still held: it is sent before the fragments go back.
+      const v4 = q.versionOf(d) === 4;
+      this.sendIcmpError(
+        iface,
+        v4 ? 4 : 6,
+        q.headerVa[first]!,
+        v4 ? H.ICMP_TIME_EXCEEDED : H.ICMPV6_TIME_EXCEEDED,
+        1,
+        0,
+      );
+    }
+    // The drop happens outside any packet's processing (a timer): no DISCARD layer applies (decided, as for the
+    // neighbour queue).
+    for (let f = first; f >= 0; f = q.next[f]!) setDiscardLayer(q.nbl[f]!, -1);
+    this.dropDatagram(d, DropReason.ReassemblyTimeout);
   }
 
   /** Transport delivery. Data at the transport header; `ip` and `hlen` locate the IP header. */

@@ -203,6 +203,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       framesRead++;
       clock.seconds = r.seconds;
       clock.nanoseconds = r.nanoseconds;
+      // The hosts' timers (reassembly) run on capture time: the same capture times out the same way every run.
+      const now = r.seconds + r.nanoseconds / 1e9;
+      host.tick(now);
+      for (const peer of peers) peer.ip.tick(now);
       if (r.linkType !== LINKTYPE_ETHERNET) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else if (r.caplen < r.origlen) {
