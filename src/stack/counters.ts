@@ -30,6 +30,7 @@ export const DropReason = {
   ReassemblyTimeout: 20,
   ReassemblyLimit: 21,
   TcpTableFull: 22,
+  TcpNotAcceptable: 23,
 } as const;
 
 /** The printable name of each {@link DropReason}. */
@@ -57,6 +58,7 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'reassembly time exceeded',
   'reassembly memory limit',
   'TCP connection table full',
+  'TCP segment not acceptable',
 ];
 
 /** Counters of one host. Plain numbers and a typed array: updating them allocates nothing. */

@@ -58,7 +58,7 @@ import {
 import { netBufferListReferences } from '../wfp/packets.js';
 import { isGroupMac, MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac } from './addr.js';
 import { DropReason, HostCounters } from './counters.js';
-import { EndpointTable } from './endpoints.js';
+import { type Endpoint, EndpointTable } from './endpoints.js';
 import {
   type Classifier,
   ClassifyRequest,
@@ -83,6 +83,7 @@ import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
 import { KEY_WORDS, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
+import { RECEIVE_WINDOW, TcpCheck, TcpConnections } from './tcp.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
 export const Origin = {
@@ -171,6 +172,8 @@ export class IpLayer {
   readonly endpoints = new EndpointTable();
   /** Flows the ALE layers have authorized. */
   readonly flows = new FlowTable();
+  /** TCP connections to the host's bound TCP ports. */
+  readonly tcp = new TcpConnections();
   /** IPv4 and IPv6 datagrams being reassembled. */
   readonly reassembly = new ReassemblyQueue();
   /**
@@ -999,7 +1002,7 @@ export class IpLayer {
     );
     if (endpoint === undefined) {
       // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
-      if (protocol === H.IPPROTO_TCP) this.sendReset(version, ip, t, length);
+      if (protocol === H.IPPROTO_TCP) this.sendReset(iface, version, ip, t, length);
       else
         this.sendIcmpError(
           iface,
@@ -1014,6 +1017,7 @@ export class IpLayer {
     // INBOUND_TRANSPORT: data at the payload.
     NdisAdvanceNetBufferDataStart(nb, thlen, false, null);
     if (!this.classify(nbl)) return;
+    if (protocol === H.IPPROTO_TCP) return this.receiveTcp(iface, nbl, version, ip, t, thlen, endpoint, srcVa);
     // The first packet of a flow is authorized at ALE_AUTH_RECV_ACCEPT, then ALE_FLOW_ESTABLISHED (data at the
     // payload for both, inbound). There is no TCP handshake here, so both run on a flow's first packet (decided).
     if (version === 4) {
@@ -1037,6 +1041,81 @@ export class IpLayer {
     endpoint.packets++;
     endpoint.bytes += nb.DataLength;
     endpoint.onReceive?.(t + thlen, nb.DataLength);
+    this.deliver(nbl);
+  }
+
+  /**
+   * A segment for a bound TCP port, after INBOUND_TRANSPORT (data at its payload; the request still describes
+   * it). The port listens: a SYN is authorized at ALE_AUTH_RECV_ACCEPT and answered with a SYN-ACK; the ACK that
+   * completes the handshake is classified at ALE_FLOW_ESTABLISHED; then data in order reaches the endpoint and
+   * is acknowledged, as the WFP "TCP packet flows" page orders it (connection teardown is indicated at no
+   * layer). What the connection does not take is dropped as not acceptable, after the reply RFC 9293 asks for.
+   */
+  private receiveTcp(
+    iface: IpInterface,
+    nbl: NET_BUFFER_LIST,
+    version: number,
+    ip: number,
+    t: number,
+    thlen: number,
+    endpoint: Endpoint,
+    srcVa: number,
+  ) {
+    const nb = nbl.FirstNetBuffer!;
+    const length = nb.DataLength;
+    const flags = H.get8(t + H.TCP_FLAGS);
+    const seq = H.get32(t + H.TCP_SEQ);
+    const localPort = H.get16(t + 2);
+    const remotePort = H.get16(t);
+    if (version === 4) {
+      remoteWords[0] = remoteWords[1] = 0;
+      remoteWords[2] = 0xffff;
+      remoteWords[3] = H.get32(srcVa);
+    } else readIpv6Words(srcVa, remoteWords);
+    const tcp = this.tcp;
+    const reply = tcp.reply;
+    const c = tcp.find(version, localPort, remotePort, remoteWords);
+    if (c < 0) {
+      // LISTEN (RFC 9293 3.10.7.2): a reset is ignored, an ACK reset, anything but a SYN ignored.
+      if ((flags & (H.TCP_RST | H.TCP_ACK_FLAG | H.TCP_SYN)) !== H.TCP_SYN) {
+        if ((flags & H.TCP_RST) === 0 && (flags & H.TCP_ACK_FLAG) !== 0) {
+          this.sendTcp(iface, version, ip, t, H.TCP_RST, H.get32(t + H.TCP_ACK), 0, false, 0);
+        }
+        return this.drop(nbl, DropReason.TcpNotAcceptable);
+      }
+      this.redescribe(version === 4 ? Layer.AleAuthRecvAccept4 : Layer.AleAuthRecvAccept6, 0);
+      if (!this.classify(nbl)) return;
+      // Data on a SYN is not taken (no TCP Fast Open): the peer sends it again once the connection is open.
+      const opened = tcp.open(version, localPort, remotePort, remoteWords, seq, this.now);
+      if (opened < 0) return this.drop(nbl, DropReason.TcpTableFull);
+      this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, true, 0);
+      return this.deliver(nbl);
+    }
+    const check = tcp.check(c, seq, H.get32(t + H.TCP_ACK), flags, length);
+    if (check === TcpCheck.Drop) {
+      if (reply.flags !== 0)
+        this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, reply.mss, tcp.flowOf(c));
+      return this.drop(nbl, DropReason.TcpNotAcceptable);
+    }
+    if (check === TcpCheck.Closed) return this.deliver(nbl);
+    if (check === TcpCheck.Established) {
+      this.redescribe(version === 4 ? Layer.AleFlowEstablished4 : Layer.AleFlowEstablished6, 0);
+      if (!this.classify(nbl)) {
+        // The flow was refused: the connection goes without a word (decided).
+        tcp.close(c);
+        return;
+      }
+      tcp.setFlow(c, this.flows.add(H.IPPROTO_TCP, localPort, remotePort, remoteWords));
+    }
+    const taken = tcp.data(c, seq, flags, length);
+    const flow = tcp.flowOf(c);
+    if (reply.flags !== 0) this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, false, flow);
+    if (!taken) return this.drop(nbl, DropReason.TcpNotAcceptable);
+    if (tcp.deliverLength > 0) {
+      endpoint.packets++;
+      endpoint.bytes += tcp.deliverLength;
+      endpoint.onReceive?.(t + thlen + tcp.deliverOffset, tcp.deliverLength);
+    }
     this.deliver(nbl);
   }
 
@@ -1635,37 +1714,84 @@ export class IpLayer {
   }
 
   /** RFC 793 reset for a segment to a closed port (never in answer to a reset). */
-  private sendReset(version: number, ip: number, t: number, length: number) {
+  private sendReset(iface: IpInterface, version: number, ip: number, t: number, length: number) {
     const flags = H.get8(t + H.TCP_FLAGS);
     if ((flags & H.TCP_RST) !== 0) return;
     const dataLength = length - ((H.get8(t + H.TCP_OFFSET) >>> 4) << 2);
-    const nbl = this.allocate(H.TCP_MIN_HEADER + (version === 6 ? 32 : 0));
+    if ((flags & H.TCP_ACK_FLAG) !== 0) {
+      this.sendTcp(iface, version, ip, t, H.TCP_RST, H.get32(t + H.TCP_ACK), 0, false, 0);
+    } else {
+      const segLen = dataLength + ((flags & H.TCP_SYN) !== 0 ? 1 : 0) + ((flags & H.TCP_FIN) !== 0 ? 1 : 0);
+      const ack = (H.get32(t + H.TCP_SEQ) + segLen) >>> 0;
+      this.sendTcp(iface, version, ip, t, H.TCP_RST | H.TCP_ACK_FLAG, 0, ack, false, 0);
+    }
+  }
+
+  /**
+   * A TCP segment (no data) the host's TCP sends in answer to the segment at `t` (its IP header at `ip`): ports
+   * and addresses swapped, `flags`, `seq`, `ack`, the receive window (none on a reset) and, with `mss`, an MSS
+   * option (RFC 9293 3.7.1: the interface MTU less the IP and TCP headers). It goes through OUTBOUND_TRANSPORT
+   * (data at the transport header, flow handle `flow`) and OUTBOUND_IPPACKET, as the WFP "TCP packet flows"
+   * page lists for a SYN-ACK and a reset.
+   */
+  private sendTcp(
+    iface: IpInterface,
+    version: number,
+    ip: number,
+    t: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    mss: boolean,
+    flow: number,
+  ) {
+    const header = mss ? H.TCP_MIN_HEADER + 4 : H.TCP_MIN_HEADER;
+    // IPv6: 32 bytes after the segment hold the addresses until the IP header is written.
+    const nbl = this.allocate(header + (version === 6 ? 32 : 0));
     if (nbl === null) return;
     const nb = nbl.FirstNetBuffer!;
     const r = contiguous(nb, nb.DataLength);
-    H.put16(r, H.get16(t + 2));
-    H.put16(r + 2, H.get16(t));
-    if ((flags & H.TCP_ACK_FLAG) !== 0) {
-      H.put32(r + H.TCP_SEQ, H.get32(t + H.TCP_ACK));
-      H.put32(r + H.TCP_ACK, 0);
-      H.put8(r + H.TCP_FLAGS, H.TCP_RST);
-    } else {
-      const segLen = dataLength + ((flags & H.TCP_SYN) !== 0 ? 1 : 0) + ((flags & H.TCP_FIN) !== 0 ? 1 : 0);
-      H.put32(r + H.TCP_SEQ, 0);
-      H.put32(r + H.TCP_ACK, (H.get32(t + H.TCP_SEQ) + segLen) >>> 0);
-      H.put8(r + H.TCP_FLAGS, H.TCP_RST | H.TCP_ACK_FLAG);
-    }
-    H.put8(r + H.TCP_OFFSET, 5 << 4);
-    H.put16(r + H.TCP_WINDOW, 0);
+    const localPort = H.get16(t + 2);
+    const remotePort = H.get16(t);
+    H.put16(r, localPort);
+    H.put16(r + 2, remotePort);
+    H.put32(r + H.TCP_SEQ, seq);
+    H.put32(r + H.TCP_ACK, ack);
+    H.put8(r + H.TCP_OFFSET, (header >> 2) << 4);
+    H.put8(r + H.TCP_FLAGS, flags);
+    H.put16(r + H.TCP_WINDOW, (flags & H.TCP_RST) !== 0 ? 0 : RECEIVE_WINDOW);
     H.put32(r + H.TCP_CHECKSUM, 0); // checksum and urgent pointer
+    if (mss) {
+      H.put16(r + H.TCP_MIN_HEADER, 0x0204); // kind 2, length 4
+      H.put16(r + H.TCP_MIN_HEADER + 2, Math.min(iface.mtu - (version === 4 ? 40 : 60), 65535));
+    }
+    const layer = version === 4 ? Layer.OutboundTransport4 : Layer.OutboundTransport6;
     if (version === 4) {
-      this.send4(nbl, H.IPPROTO_TCP, H.get32(ip + H.IPV4_DESTINATION), H.get32(ip + H.IPV4_SOURCE), 128);
+      const src = H.get32(ip + H.IPV4_DESTINATION);
+      const dst = H.get32(ip + H.IPV4_SOURCE);
+      this.describeSend(
+        layer,
+        false,
+        nbl,
+        iface.ifIndex,
+        H.IPPROTO_TCP,
+        localPort,
+        remotePort,
+        header,
+        flow,
+        0,
+        src,
+        dst,
+      );
+      if (!this.classify(nbl)) return;
+      this.send4(nbl, H.IPPROTO_TCP, src, dst, 128);
     } else {
-      // The addresses are copied to the scratch space after the header before the IP header is written.
-      const a = r + H.TCP_MIN_HEADER;
+      const a = r + header;
       H.move(a, ip + H.IPV6_DESTINATION, 16);
       H.move(a + 16, ip + H.IPV6_SOURCE, 16);
       nb.DataLength -= 32;
+      this.describeSend(layer, true, nbl, iface.ifIndex, H.IPPROTO_TCP, localPort, remotePort, header, flow, a, 0, 0);
+      if (!this.classify(nbl)) return;
       this.send6(nbl, H.IPPROTO_TCP, a, a + 16, 128);
     }
   }
