@@ -83,7 +83,7 @@ import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
 import { KEY_WORDS, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
-import { RECEIVE_WINDOW, TcpCheck, TcpConnections } from './tcp.js';
+import { DEFAULT_MAX_CONNECTIONS, RECEIVE_WINDOW, TcpCheck, TcpConnections } from './tcp.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
 export const Origin = {
@@ -151,6 +151,8 @@ export interface IpLayerOptions {
   forwarding?: boolean;
   /** Learn neighbours from the source of every received IP frame (capture replay: static neighbours). */
   learnFromTraffic?: boolean;
+  /** Bound on TCP connections (default {@link DEFAULT_MAX_CONNECTIONS}): a SYN past it is dropped, counted. */
+  maxTcpConnections?: number;
 }
 
 const scratch6 = new Uint32Array(4);
@@ -173,7 +175,7 @@ export class IpLayer {
   /** Flows the ALE layers have authorized. */
   readonly flows = new FlowTable();
   /** TCP connections to the host's bound TCP ports. */
-  readonly tcp = new TcpConnections();
+  readonly tcp: TcpConnections;
   /** IPv4 and IPv6 datagrams being reassembled. */
   readonly reassembly = new ReassemblyQueue();
   /**
@@ -217,6 +219,7 @@ export class IpLayer {
   constructor(options: IpLayerOptions = {}) {
     this.forwarding = options.forwarding ?? false;
     this.learnFromTraffic = options.learnFromTraffic ?? false;
+    this.tcp = new TcpConnections(options.maxTcpConnections ?? DEFAULT_MAX_CONNECTIONS);
   }
 
   // --- configuration ---------------------------------------------------------------------------------------

@@ -236,6 +236,15 @@ export class TcpConnections {
       this.setReply(SYN | ACK, this.iss[c]!, rcvNxt, true);
       return TcpCheck.Drop;
     }
+    // Their FIN again in LAST-ACK: our FIN+ACK was lost; send it again.
+    if (
+      state === TcpState.LastAck &&
+      (flags & (FIN | SYN | RST)) === FIN &&
+      (seq + length) >>> 0 === (rcvNxt - 1) >>> 0
+    ) {
+      this.setReply(FIN | ACK, (sndNxt - 1) >>> 0, rcvNxt, false);
+      return TcpCheck.Drop;
+    }
     const used = length + ((flags & SYN) !== 0 ? 1 : 0) + ((flags & FIN) !== 0 ? 1 : 0);
     if (!acceptable(seq >>> 0, used, rcvNxt)) {
       // An unacceptable segment gets an ACK saying what is expected (never in answer to a reset).
@@ -313,11 +322,6 @@ export class TcpConnections {
       this.sndNxt[c] = (fin + 1) >>> 0;
       this.state[c] = TcpState.LastAck;
       this.setReply(FIN | ACK, fin, rcvNxt, false);
-      return true;
-    }
-    if ((flags & FIN) !== 0 && state === TcpState.LastAck && end === (rcvNxt - 1) >>> 0) {
-      // Their FIN again: our FIN+ACK was lost; send it again.
-      this.setReply(FIN | ACK, (this.sndNxt[c]! - 1) >>> 0, rcvNxt, false);
       return true;
     }
     if (length > 0 || (flags & FIN) !== 0) this.setReply(ACK, this.sndNxt[c]!, rcvNxt, false);

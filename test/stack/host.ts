@@ -16,8 +16,11 @@ export const A_MAC = 0x02_00_00_00_00_0a;
 export const B_MAC = 0x02_00_00_00_00_0b;
 
 /** Builds the host; `forwarding` defaults to true. */
-export function testHost(options: { neighbours?: boolean; forwarding?: boolean } = {}) {
-  const host = new IpLayer({ forwarding: options.forwarding ?? true });
+export function testHost(options: { neighbours?: boolean; forwarding?: boolean; maxTcpConnections?: number } = {}) {
+  const host = new IpLayer({
+    forwarding: options.forwarding ?? true,
+    ...(options.maxTcpConnections === undefined ? {} : { maxTcpConnections: options.maxTcpConnections }),
+  });
   const out: { ifIndex: number; bytes: Uint8Array }[] = [];
   const sink = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) =>
     out.push({ ifIndex, bytes: bytes.slice(offset, offset + length) });
