@@ -1005,8 +1005,14 @@ export class IpLayer {
     );
     if (endpoint === undefined) {
       // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
-      if (protocol === H.IPPROTO_TCP) this.sendReset(iface, version, ip, t, length);
-      else
+      if (protocol === H.IPPROTO_TCP) {
+        // The segment is indicated at INBOUND_TRANSPORT_DISCARD before the RST goes (WFP "TCP Packet Flows"); a
+        // callout that blocks it there keeps the stack from answering ("Preventing Port Scanning": stealth).
+        const verdict =
+          this.classifier === null ? Verdict.Permit : this.discardVerdict(nbl, DropReason.PortUnreachable);
+        if (verdict === Verdict.Absorb) return this.absorbed(nbl);
+        if (verdict === Verdict.Permit) this.sendReset(iface, version, ip, t, length);
+      } else
         this.sendIcmpError(
           iface,
           version,
@@ -2133,6 +2139,16 @@ export class IpLayer {
    * callout absorbed the packet there (then it is counted as absorbed, not dropped).
    */
   private classifyDiscard(nbl: NET_BUFFER_LIST, reason: number): boolean {
+    if (this.discardVerdict(nbl, reason) !== Verdict.Absorb) return false;
+    this.absorbed(nbl);
+    return true;
+  }
+
+  /**
+   * The verdict of the DISCARD layer where processing of `nbl` stopped (classified once: the mark is cleared, so
+   * the drop that follows does not classify it again). An ABSORB is the caller's to honour.
+   */
+  private discardVerdict(nbl: NET_BUFFER_LIST, reason: number): number {
     const layer = discardLayerOf(nbl);
     setDiscardLayer(nbl, -1);
     const r = this.request;
@@ -2168,9 +2184,7 @@ export class IpLayer {
       this.processingDepth--;
       r.discardModule = -1;
     }
-    if (verdict !== Verdict.Absorb) return false;
-    this.absorbed(nbl);
-    return true;
+    return verdict;
   }
 
   /** Runs the layer in `this.request`; true when the packet goes on, else it has been dropped or absorbed. */

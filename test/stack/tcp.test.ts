@@ -297,6 +297,31 @@ describe('host TCP: the WFP layers of a connection (TCP Packet Flows)', () => {
     c.finish();
   });
 
+  it('SYN to a port nobody listens on: INBOUND_IPPACKET, INBOUND_TRANSPORT_DISCARD, then the RST through OUTBOUND_TRANSPORT and OUTBOUND_IPPACKET; a BLOCK at the DISCARD layer keeps the RST from going (Preventing Port Scanning)', () => {
+    const r = testHost();
+    const seen: number[] = [];
+    let stealth = false;
+    r.host.classifier = (req: ClassifyRequest) => {
+      seen.push(req.layerId);
+      return stealth && req.layerId === Layer.InboundTransport4 + 1 ? Verdict.Block : Verdict.Permit;
+    };
+    const syn = frame({ protocol: 'tcp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 81, tcpFlags: SYN, dstMac: MAC1 });
+    r.if1.indicate(syn, 0, syn.length);
+    assert.deepEqual(seen.splice(0), [
+      Layer.InboundIppacket4,
+      Layer.InboundTransport4 + 1,
+      Layer.OutboundTransport4,
+      Layer.OutboundIppacket4,
+    ]);
+    assert.equal(decode(r.out[0]!.bytes).flags, RST | ACK);
+    stealth = true;
+    r.if1.indicate(syn, 0, syn.length);
+    assert.deepEqual(seen.splice(0), [Layer.InboundIppacket4, Layer.InboundTransport4 + 1]);
+    assert.equal(r.out.length, 1, 'no RST this time');
+    assert.equal(r.host.counters.dropped[DropReason.PortUnreachable], 2);
+    r.finish();
+  });
+
   it('a BLOCK at ALE_AUTH_RECV_ACCEPT drops the SYN: no SYN-ACK, no connection', () => {
     const c = client();
     c.host.classifier = (req) => (req.layerId === Layer.AleAuthRecvAccept4 ? Verdict.Block : Verdict.Permit);
