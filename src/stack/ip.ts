@@ -83,7 +83,7 @@ import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
 import { KEY_WORDS, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
-import { DEFAULT_MAX_CONNECTIONS, RECEIVE_WINDOW, TcpCheck, TcpConnections } from './tcp.js';
+import { DEFAULT_MAX_CONNECTIONS, type HALF_OPEN_SECONDS, RECEIVE_WINDOW, TcpCheck, TcpConnections } from './tcp.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
 export const Origin = {
@@ -894,11 +894,13 @@ export class IpLayer {
    * Sets the host's clock to `now` (seconds) and abandons what has waited too long: a datagram still incomplete
    * {@link ReassemblyQueue.timeoutSeconds} after its first-arriving fragment has its fragments dropped
    * (reassembly time exceeded) and, when its first fragment (offset 0) is among them, the source gets ICMP time
-   * exceeded, code 1, fragment reassembly time exceeded (RFC 792; ICMPv6 code 1, RFC 8200 4.5). Call it between
-   * packets; the clock never goes back.
+   * exceeded, code 1, fragment reassembly time exceeded (RFC 792; ICMPv6 code 1, RFC 8200 4.5); a TCP
+   * connection half-open too long is abandoned ({@link HALF_OPEN_SECONDS}). Call it between packets; the clock
+   * never goes back.
    */
   tick(now: number): void {
     if (now > this.now) this.now = now;
+    this.tcp.expire(this.now);
     const q = this.reassembly;
     if (this.now < q.nextDeadline) return;
     this.processingDepth++;
@@ -1028,7 +1030,8 @@ export class IpLayer {
     if (!this.classify(nbl)) return;
     if (protocol === H.IPPROTO_TCP) return this.receiveTcp(iface, nbl, version, ip, t, thlen, endpoint, srcVa);
     // The first packet of a flow is authorized at ALE_AUTH_RECV_ACCEPT, then ALE_FLOW_ESTABLISHED (data at the
-    // payload for both, inbound). There is no TCP handshake here, so both run on a flow's first packet (decided).
+    // payload for both, inbound). For UDP both run on a flow's first packet, as the ALE layers page says of non-TCP
+    // traffic (TCP went to receiveTcp above: AUTH_RECV_ACCEPT on the SYN, FLOW_ESTABLISHED on the handshake's ACK).
     if (version === 4) {
       remoteWords[0] = remoteWords[1] = 0;
       remoteWords[2] = 0xffff;

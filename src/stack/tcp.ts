@@ -50,6 +50,15 @@ export const RECEIVE_WINDOW = 65535;
 /** Default bound on connections (decided; Windows bounds half-open ones by its SYN backlog). */
 export const DEFAULT_MAX_CONNECTIONS = 4096;
 
+/**
+ * Seconds a connection may stay half-open (SYN-RECEIVED, its SYN-ACK unanswered) before it is abandoned. Windows
+ * retransmits the SYN-ACK twice (TcpMaxSynRetransmissions 2) with a doubling timeout from 3 seconds, then gives
+ * up: 3 + 6 + 12 seconds. This host does not retransmit (decided: it has no timer of its own, only the capture's
+ * clock); it only frees the slot when the peer would have been given up on, so a SYN scan in a capture does not
+ * fill the table for good.
+ */
+export const HALF_OPEN_SECONDS = 21;
+
 /** a < b in sequence space (RFC 9293 3.4: arithmetic modulo 2^32). */
 function before(a: number, b: number): boolean {
   return ((a - b) | 0) < 0;
@@ -91,6 +100,12 @@ export class TcpConnections {
   private readonly irs: Uint32Array;
   private readonly rcvNxt: Uint32Array;
   private readonly flow: Float64Array;
+  /** When each half-open connection is given up (seconds on the host clock). */
+  private readonly giveUpAt: Float64Array;
+  /** The earliest {@link giveUpAt} of any half-open connection (Infinity: none); {@link expire} is cheap before it. */
+  nextGiveUp = Number.POSITIVE_INFINITY;
+  /** Half-open connections abandoned so far. */
+  abandoned = 0;
 
   constructor(capacity = DEFAULT_MAX_CONNECTIONS) {
     this.capacity = capacity;
@@ -113,6 +128,7 @@ export class TcpConnections {
     this.irs = new Uint32Array(capacity);
     this.rcvNxt = new Uint32Array(capacity);
     this.flow = new Float64Array(capacity);
+    this.giveUpAt = new Float64Array(capacity);
   }
 
   /** Connections open now (any state but CLOSED). */
@@ -178,8 +194,26 @@ export class TcpConnections {
     this.rcvNxt[c] = (seq + 1) >>> 0;
     this.flow[c] = 0;
     this.state[c] = TcpState.SynReceived;
+    const giveUp = now + HALF_OPEN_SECONDS;
+    this.giveUpAt[c] = giveUp;
+    if (giveUp < this.nextGiveUp) this.nextGiveUp = giveUp;
     this.setReply(SYN | ACK, iss, this.rcvNxt[c]!, true);
     return c;
+  }
+
+  /** Abandons the half-open connections whose time has come by `now` (see {@link HALF_OPEN_SECONDS}). */
+  expire(now: number): void {
+    if (now < this.nextGiveUp) return;
+    let next = Number.POSITIVE_INFINITY;
+    for (let c = 0; c < this.capacity; c++) {
+      if (this.state[c] !== TcpState.SynReceived) continue;
+      const at = this.giveUpAt[c]!;
+      if (at <= now) {
+        this.close(c);
+        this.abandoned++;
+      } else if (at < next) next = at;
+    }
+    this.nextGiveUp = next;
   }
 
   /** The state of connection `c`. */

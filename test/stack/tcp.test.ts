@@ -13,7 +13,7 @@ import { DropReason } from '../../src/stack/counters.js';
 import { type ClassifyRequest, DIRECTION_INBOUND, Verdict } from '../../src/stack/filters.js';
 import { IPPROTO_TCP } from '../../src/stack/headers.js';
 import { Layer } from '../../src/stack/layers.js';
-import { TcpState } from '../../src/stack/tcp.js';
+import { HALF_OPEN_SECONDS, TcpState } from '../../src/stack/tcp.js';
 import { checksumOk, frame, pseudo4, u16 } from './frames.js';
 import { MAC1, testHost } from './host.js';
 
@@ -241,6 +241,38 @@ describe('host TCP: the listener (RFC 9293 passive open)', () => {
     assert.equal(r.host.tcp.size(), 2);
     assert.equal(r.out.length, 2, 'two SYN-ACKs');
     assert.equal(r.host.counters.dropped[DropReason.TcpTableFull], 1);
+    r.finish();
+  });
+
+  it('a half-open connection is abandoned when Windows would have given up its SYN-ACK (HALF_OPEN_SECONDS on the host clock), freeing its slot; an open one stays', () => {
+    const r = testHost({ maxTcpConnections: 2 });
+    r.host.endpoints.bind(IPPROTO_TCP, 80);
+    const syn = (port: number, flags = SYN, seq = 1000, ack = 0) => {
+      const f = frame({
+        protocol: 'tcp',
+        src: '10.0.1.10',
+        dst: '10.0.1.1',
+        srcPort: port,
+        dstPort: 80,
+        tcpFlags: flags,
+        seq,
+        ack,
+        dstMac: MAC1,
+      });
+      r.if1.indicate(f, 0, f.length);
+      return decode(r.out[r.out.length - 1]!.bytes);
+    };
+    r.host.tick(100);
+    const synAck = syn(1);
+    syn(1, ACK, 1001, synAck.seq + 1); // port 1: open
+    syn(2); // port 2: half-open
+    assert.equal(r.host.tcp.size(), 2);
+    r.host.tick(100 + HALF_OPEN_SECONDS - 1);
+    assert.equal(r.host.tcp.size(), 2);
+    r.host.tick(100 + HALF_OPEN_SECONDS);
+    assert.equal(r.host.tcp.size(), 1, 'the half-open one went, the open one stays');
+    assert.equal(r.host.tcp.abandoned, 1);
+    assert.equal(syn(3).flags, SYN | ACK, 'its slot takes a new connection');
     r.finish();
   });
 
