@@ -103,6 +103,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     },
   });
   const host = new IpLayer({ forwarding: true });
+  // The capture's TCP peers acknowledge the sequence numbers of the stack they were recorded with.
+  host.tcp.followCapture = true;
   // Host 1 binds only the NICs made for it (peers register protocols of their own for theirs).
   const adapters = new Set<string>();
   const protocol = new IpProtocol(host, 'TCPIP', (name) => adapters.has(name));

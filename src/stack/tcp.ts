@@ -106,6 +106,14 @@ export class TcpConnections {
   nextGiveUp = Number.POSITIVE_INFINITY;
   /** Half-open connections abandoned so far. */
   abandoned = 0;
+  /**
+   * Capture replay: the peer's segments were recorded talking to another stack, so they acknowledge that stack's
+   * sequence numbers, not ours. With this set, the ACK that completes the handshake takes our sequence space to
+   * the one it acknowledges, and an ACK of data we never sent (what the recorded server sent) moves it on, so the
+   * conversation goes on as recorded instead of being reset. Off by default: a live peer must acknowledge what
+   * was sent (RFC 9293).
+   */
+  followCapture = false;
 
   constructor(capacity = DEFAULT_MAX_CONNECTIONS) {
     this.capacity = capacity;
@@ -304,16 +312,25 @@ export class TcpConnections {
         this.state[c] = TcpState.Established;
         return TcpCheck.Established;
       }
+      if (this.followCapture) {
+        this.iss[c] = (ack - 1) >>> 0;
+        this.sndUna[c] = this.sndNxt[c] = ack;
+        this.state[c] = TcpState.Established;
+        return TcpCheck.Established;
+      }
       this.setReply(RST, ack, 0, false);
       return TcpCheck.Drop;
     }
-    if (before(sndNxt, ack)) {
+    if (before(sndNxt, ack) && this.followCapture) {
+      // What the recorded server sent: as if this host had sent it.
+      this.sndNxt[c] = ack;
+    } else if (before(sndNxt, ack)) {
       // It acknowledges something never sent: ACK and drop.
       this.setReply(ACK, sndNxt, rcvNxt, false);
       return TcpCheck.Drop;
     }
     if (before(this.sndUna[c]!, ack)) this.sndUna[c] = ack;
-    if (state === TcpState.LastAck && ack === sndNxt) {
+    if (state === TcpState.LastAck && ack === this.sndNxt[c]) {
       this.close(c);
       return TcpCheck.Closed;
     }
