@@ -399,6 +399,7 @@ export class IpLayer {
     restoreOffset(part);
     part.ProtocolReserved[0] = part.ProtocolReserved[1] = part.ProtocolReserved[2] = null;
     part.ParentNetBufferList = null;
+    this.event('freed', part, 'part');
     NdisFreeCloneNetBufferList(part, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
     this.partDone(parent, status);
   }
@@ -430,14 +431,18 @@ export class IpLayer {
       // Clone this NET_BUFFER alone: the list is seen with it as its only one for the length of the call.
       nbl.FirstNetBuffer = nb;
       nb.Next = null;
-      const part = NdisAllocateCloneNetBufferList(
-        nbl,
-        this.clonePool,
-        this.cloneNbPool,
-        NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS,
-      );
-      nb.Next = next;
-      nbl.FirstNetBuffer = first;
+      let part: NET_BUFFER_LIST | null;
+      try {
+        part = NdisAllocateCloneNetBufferList(
+          nbl,
+          this.clonePool,
+          this.cloneNbPool,
+          NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS,
+        );
+      } finally {
+        nb.Next = next;
+        nbl.FirstNetBuffer = first;
+      }
       nb = next;
       if (part === null) {
         this.counters.drop(DropReason.NoResources);

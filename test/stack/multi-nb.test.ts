@@ -8,6 +8,7 @@ import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
 import { drainDeferredWork } from '../../src/kernel/deferred.js';
+import { disableFaultInjection, enableFaultInjection } from '../../src/kernel/faults.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { poolTag } from '../../src/kernel/tags.js';
@@ -262,5 +263,25 @@ describe('host IP layer: lists of several NET_BUFFERs', () => {
     assert.equal(ip.counters.balance(0), 0);
     unloadVirtualNicDriver();
     assert.deepEqual(collectLeaks(), []);
+  });
+
+  it('under the full verifier and with the clone allocations failing (low resources), every NET_BUFFER is still accounted for and the list goes back once', () => {
+    for (const failing of [false, true]) {
+      resetSystem({ verifier: 'full' });
+      const r = testHost();
+      const sink = r.host.endpoints.bind(IPPROTO_UDP, 53);
+      // Each part takes a list and a NET_BUFFER: calls 1 and 5 fail the first part's list, the third's NET_BUFFER.
+      if (failing) enableFaultInjection({ failCalls: [1, 5], ddis: ['NdisAllocateCloneNetBufferList'] });
+      r.if1.indicateMany(
+        [1, 2, 3, 4].map(() =>
+          frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.1.1', dstPort: 53, dstMac: MAC1 }),
+        ),
+      );
+      disableFaultInjection();
+      assert.equal(sink.packets, failing ? 2 : 4);
+      assert.equal(r.host.counters.dropped[DropReason.NoResources], failing ? 2 : 0);
+      assert.equal(r.if1.returned, 1);
+      r.finish();
+    }
   });
 });
