@@ -1308,6 +1308,9 @@ export class IpLayer {
       return this.drop(nbl, DropReason.NoRoute);
     }
     const out = this.interfaces[this.routes.interface4(route)]!;
+    // A forwarded fragment is classified alone. WFP indicates the fragments of a datagram as one chain (a list
+    // each) only when tcpip groups forwarded fragments (Set-NetIPv4Protocol -GroupForwardedFragments); this host
+    // does not group them (decided).
     const r = this.fill(Layer.Ipforward4, 4, DIRECTION_OUTBOUND, nbl, arrival.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
     r.localAddressVa = ip + H.IPV4_SOURCE;
     r.remoteAddressVa = ip + H.IPV4_DESTINATION;
