@@ -776,10 +776,11 @@ export class IpLayer {
     const more = (word & 1) !== 0;
     const length = nb.DataLength - 8;
     if ((more && length % 8 !== 0) || offset + length > 65535) return this.drop(nbl, DropReason.Malformed);
-    // RFC 8200 4.5: source, destination and identification name the datagram.
+    // RFC 8200 4.5: source, destination and identification name the datagram. A fragment that is a whole
+    // datagram (offset 0, M clear: an atomic fragment) is processed alone, apart from any datagram with its key.
     const q = this.reassembly;
     const k = q.key;
-    k[0] = 6 << 8;
+    k[0] = (6 << 8) | (offset === 0 && !more ? 1 : 0);
     for (let i = 0; i < 8; i++) k[1 + i] = H.get32(ip + H.IPV6_SOURCE + 4 * i);
     k[KEY_WORDS - 1] = H.get32(fh + 4);
     const status = q.add(

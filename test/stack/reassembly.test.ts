@@ -140,6 +140,23 @@ describe('host IP layer: reassembly timeout and limit', () => {
   });
 });
 
+describe('host IP layer: IPv6 atomic fragments', () => {
+  beforeEach(() => resetSystem());
+
+  it('a fragment that is a whole datagram (offset 0, M clear) is processed alone, not mixed with fragments of its identification (RFC 8200 4.5)', () => {
+    const r = testHost();
+    const sink = r.host.endpoints.bind(IPPROTO_UDP, 53);
+    const [, second] = fragment6(datagram6(), [32, 40], 0x77);
+    r.if1.indicate(second!, 0, second!.length);
+    const [atomic] = fragment6(datagram6(), [72], 0x77);
+    r.if1.indicate(atomic!, 0, atomic!.length);
+    assert.equal(sink.packets, 1, 'delivered at once');
+    assert.equal(r.host.counters.dropped[DropReason.FragmentOverlap], 0);
+    assert.deepEqual(r.host.held(), [{ owner: 'reassembly (fragments waiting)', count: 1 }], 'the other still waits');
+    r.finish();
+  });
+});
+
 describe('ReassemblyQueue', () => {
   const nbl = {} as NET_BUFFER_LIST;
 
