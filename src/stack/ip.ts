@@ -993,6 +993,9 @@ export class IpLayer {
     if (l4Verdict < 0 || (l4Verdict === 0 && !zeroUdp && !verifies(pseudo + sumAt(t, length)))) {
       return this.drop(nbl, DropReason.BadTransportChecksum);
     }
+    // TCP is unicast: a segment to a broadcast or multicast address is dropped without a word (RFC 1122 4.2.3.10).
+    if (protocol === H.IPPROTO_TCP && !this.unicastTo(version, dstVa))
+      return this.drop(nbl, DropReason.TcpNotAcceptable);
     const localPort = H.get16(t + 2);
     const remotePort = H.get16(t);
     const endpoint = this.endpoints.lookup(protocol, localPort);
@@ -1257,6 +1260,15 @@ export class IpLayer {
     }
     if (op === H.ARP_REQUEST && forMe) this.sendArp(iface, H.ARP_REPLY, senderMac, targetIp, senderMac, senderIp);
     this.deliver(nbl);
+  }
+
+  /** Is the destination at `dstVa` one of the host's unicast addresses (not a broadcast or multicast)? */
+  private unicastTo(version: number, dstVa: number): boolean {
+    if (version === 6) return H.get8(dstVa) !== 0xff;
+    const dst = H.get32(dstVa);
+    const list = this.addresses4;
+    for (let i = 0; i < list.length; i++) if (list[i]!.address === dst) return true;
+    return false;
   }
 
   private ownsAddress4(address: number, ifIndex: number): boolean {

@@ -115,6 +115,29 @@ describe('host TCP: the listener (RFC 9293 passive open)', () => {
     c.finish();
   });
 
+  it('a SYN to a broadcast address is dropped without a word, listener or not (RFC 1122 4.2.3.10)', () => {
+    const c = client();
+    for (const [dst, port] of [
+      ['255.255.255.255', 80],
+      ['10.0.1.255', 80],
+      ['10.0.1.255', 81],
+    ] as const) {
+      const f = frame({
+        protocol: 'tcp',
+        src: '10.0.1.10',
+        dst,
+        dstPort: port,
+        tcpFlags: SYN,
+        dstMac: 0xffff_ffff_ffff,
+      });
+      c.if1.indicate(f, 0, f.length);
+    }
+    assert.equal(c.out.length, 0);
+    assert.equal(c.host.tcp.size(), 0);
+    assert.equal(c.host.counters.dropped[DropReason.TcpNotAcceptable], 3);
+    c.finish();
+  });
+
   it('a retransmitted SYN while in SYN-RECEIVED gets the same SYN-ACK again', () => {
     const c = client();
     const [first] = c.send(SYN, 7);
