@@ -1019,9 +1019,8 @@ export class IpLayer {
       if (protocol === H.IPPROTO_TCP) {
         // The segment is indicated at INBOUND_TRANSPORT_DISCARD before the RST goes (WFP "TCP Packet Flows"); a
         // callout that blocks it there keeps the stack from answering ("Preventing Port Scanning": stealth).
-        const verdict =
-          this.classifier === null ? Verdict.Permit : this.discardVerdict(nbl, DropReason.PortUnreachable);
-        if (verdict === Verdict.Absorb) return this.absorbed(nbl);
+        const verdict = this.discardFirst(nbl, DropReason.PortUnreachable);
+        if (verdict === Verdict.Absorb) return;
         if (verdict === Verdict.Permit) this.sendReset(iface, version, ip, t, length);
       } else
         this.sendIcmpError(
@@ -1099,7 +1098,9 @@ export class IpLayer {
     if (c < 0) {
       // LISTEN (RFC 9293 3.10.7.2): a reset is ignored, an ACK reset, anything but a SYN ignored.
       if ((flags & (H.TCP_RST | H.TCP_ACK_FLAG | H.TCP_SYN)) !== H.TCP_SYN) {
-        if ((flags & H.TCP_RST) === 0 && (flags & H.TCP_ACK_FLAG) !== 0) {
+        const verdict = this.discardFirst(nbl, DropReason.TcpNotAcceptable);
+        if (verdict === Verdict.Absorb) return;
+        if (verdict === Verdict.Permit && (flags & H.TCP_RST) === 0 && (flags & H.TCP_ACK_FLAG) !== 0) {
           this.sendTcp(iface, version, ip, t, H.TCP_RST, H.get32(t + H.TCP_ACK), 0, false, 0);
         }
         return this.drop(nbl, DropReason.TcpNotAcceptable);
@@ -1114,8 +1115,16 @@ export class IpLayer {
     }
     const check = tcp.check(c, seq, H.get32(t + H.TCP_ACK), flags, length);
     if (check === TcpCheck.Drop) {
-      if (reply.flags !== 0)
-        this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, reply.mss, tcp.flowOf(c));
+      // The reply is decided now; it goes after the DISCARD layer, if that lets it.
+      const rflags = reply.flags;
+      const rseq = reply.seq;
+      const rack = reply.ack;
+      const rmss = reply.mss;
+      const verdict = this.discardFirst(nbl, DropReason.TcpNotAcceptable);
+      if (verdict === Verdict.Absorb) return;
+      if (verdict === Verdict.Permit && rflags !== 0) {
+        this.sendTcp(iface, version, ip, t, rflags, rseq, rack, rmss, tcp.flowOf(c));
+      }
       return this.drop(nbl, DropReason.TcpNotAcceptable);
     }
     if (check === TcpCheck.Closed) return this.deliver(nbl);
@@ -1130,8 +1139,16 @@ export class IpLayer {
     }
     const taken = tcp.data(c, seq, flags, length);
     const flow = tcp.flowOf(c);
+    if (!taken) {
+      // Out of order: the ACK of what is expected goes after the DISCARD layer, if that lets it.
+      const rseq = reply.seq;
+      const rack = reply.ack;
+      const verdict = this.discardFirst(nbl, DropReason.TcpNotAcceptable);
+      if (verdict === Verdict.Absorb) return;
+      if (verdict === Verdict.Permit) this.sendTcp(iface, version, ip, t, H.TCP_ACK_FLAG, rseq, rack, false, flow);
+      return this.drop(nbl, DropReason.TcpNotAcceptable);
+    }
     if (reply.flags !== 0) this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, false, flow);
-    if (!taken) return this.drop(nbl, DropReason.TcpNotAcceptable);
     if (tcp.deliverLength > 0) {
       endpoint.packets++;
       endpoint.bytes += tcp.deliverLength;
@@ -2166,6 +2183,19 @@ export class IpLayer {
     if (this.discardVerdict(nbl, reason) !== Verdict.Absorb) return false;
     this.absorbed(nbl);
     return true;
+  }
+
+  /**
+   * The DISCARD layer's verdict on a packet about to be dropped, classified before the drop so that what the
+   * transport owes in answer (a reset, an ACK) goes only if it permits: a callout that blocks there silences the
+   * answer ("Preventing Port Scanning"); one that absorbs takes the packet (counted absorbed). Permit when no
+   * layer applies. The drop that follows does not classify again.
+   */
+  private discardFirst(nbl: NET_BUFFER_LIST, reason: number): number {
+    if (this.classifier === null || discardLayerOf(nbl) < 0) return Verdict.Permit;
+    const verdict = this.discardVerdict(nbl, reason);
+    if (verdict === Verdict.Absorb) this.absorbed(nbl);
+    return verdict;
   }
 
   /**

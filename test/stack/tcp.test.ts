@@ -377,6 +377,26 @@ describe('host TCP: the WFP layers of a connection (TCP Packet Flows)', () => {
     r.finish();
   });
 
+  it('a segment the connection does not take is indicated at INBOUND_TRANSPORT_DISCARD, still described (its ports), before the ACK it is owed; a BLOCK there silences the ACK', () => {
+    const c = client();
+    const iss = c.open(100);
+    const discards: { layer: number; local: number; remote: number }[] = [];
+    let silence = false;
+    c.host.classifier = (req: ClassifyRequest) => {
+      if (req.layerId !== Layer.InboundTransport4 + 1) return Verdict.Permit;
+      discards.push({ layer: req.layerId, local: req.localPort, remote: req.remotePort });
+      return silence ? Verdict.Block : Verdict.Permit;
+    };
+    const [ack] = c.send(ACK | PSH, 500, iss + 1, Uint8Array.of(1)); // out of order
+    assert.equal(ack!.ack, 101);
+    assert.deepEqual(discards.splice(0), [{ layer: Layer.InboundTransport4 + 1, local: 80, remote: 40000 }]);
+    silence = true;
+    assert.deepEqual(c.send(ACK | PSH, 500, iss + 1, Uint8Array.of(1)), [], 'no ACK');
+    assert.equal(discards.length, 1);
+    assert.equal(c.host.counters.dropped[DropReason.TcpNotAcceptable], 2);
+    c.finish();
+  });
+
   it('a BLOCK at ALE_AUTH_RECV_ACCEPT drops the SYN: no SYN-ACK, no connection', () => {
     const c = client();
     c.host.classifier = (req) => (req.layerId === Layer.AleAuthRecvAccept4 ? Verdict.Block : Verdict.Permit);
