@@ -193,6 +193,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     };
     for (const identity of findPeerIdentities(options.input, options.hosts! - 1)) {
       const peer = new Peer(identity, peers.length + 2, toOutput);
+      peer.ip.tcp.followCapture = true;
       peers.push(peer);
       peerByMac.set(identity.mac, peer);
     }
