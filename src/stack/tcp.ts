@@ -3,8 +3,10 @@
  * passive side of RFC 9293 (LISTEN -> SYN-RECEIVED -> ESTABLISHED -> CLOSE-WAIT -> LAST-ACK -> CLOSED) with the
  * segment-arrival checks of its section 3.10.7, for an application that accepts every connection, reads what
  * arrives in order and closes as soon as the peer has (decided: it never sends data, so nothing is ever
- * retransmitted and no timer runs). It does not queue segments that arrive out of order (decided): it answers
- * them with an ACK of the sequence number it expects, as for any unacceptable segment, and the peer retransmits.
+ * retransmitted). It does not queue segments that arrive out of order (decided): it answers them with an ACK of
+ * the sequence number it expects, as for any unacceptable segment, and the peer retransmits. It acknowledges
+ * every segment at once (decided: Windows delays an ACK up to 200 ms or to the second segment, which needs a
+ * timer per connection; the only timer here is the host clock's abandonment of half-open connections).
  *
  * This file decides; the IP layer sends and classifies. A segment goes through {@link TcpConnections.check} (the
  * sequence, RST, SYN and ACK checks) and then, when it goes on, {@link TcpConnections.data} (the text and FIN);
