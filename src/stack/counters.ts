@@ -27,6 +27,10 @@ export const DropReason = {
   Martian: 17,
   FragmentOverlap: 18,
   ReassemblyIncomplete: 19,
+  ReassemblyTimeout: 20,
+  ReassemblyLimit: 21,
+  TcpTableFull: 22,
+  TcpNotAcceptable: 23,
 } as const;
 
 /** The printable name of each {@link DropReason}. */
@@ -51,6 +55,10 @@ export const DROP_REASON_NAMES: readonly string[] = [
   'martian source address',
   'overlapping fragment',
   'reassembly incomplete',
+  'reassembly time exceeded',
+  'reassembly memory limit',
+  'TCP connection table full',
+  'TCP segment not acceptable',
 ];
 
 /** Counters of one host. Plain numbers and a typed array: updating them allocates nothing. */
@@ -82,9 +90,9 @@ export class HostCounters {
   /** Absorbed, by the callout (name) that absorbed it. */
   readonly absorbedBy = new Map<string, number>();
 
-  /** Counts a drop. */
-  drop(reason: number): void {
-    this.dropped[reason]!++;
+  /** Counts a drop of `packets` packets (a list of several NET_BUFFERs dropped whole counts each). */
+  drop(reason: number, packets = 1): void {
+    this.dropped[reason]! += packets;
   }
 
   /** All drops. */
@@ -94,10 +102,10 @@ export class HostCounters {
     return n;
   }
 
-  /** Counts a packet absorbed by `callout`. */
-  absorb(callout: string): void {
-    this.absorbed++;
-    this.absorbedBy.set(callout, (this.absorbedBy.get(callout) ?? 0) + 1);
+  /** Counts `packets` packets (default one) absorbed by `callout`. */
+  absorb(callout: string, packets = 1): void {
+    this.absorbed += packets;
+    this.absorbedBy.set(callout, (this.absorbedBy.get(callout) ?? 0) + packets);
   }
 
   /**

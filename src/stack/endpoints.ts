@@ -1,8 +1,8 @@
 /**
  * Local endpoints that an application binds: UDP and TCP sinks (they consume what arrives and count it) and
  * sources (they send datagrams or segments through the host). A packet for a port nobody bound is answered as
- * Windows answers it: ICMP port unreachable for UDP, a reset for TCP. There is no TCP state machine: a TCP sink
- * takes segments as they come and never answers (decided; the host's job is the data path, not TCP).
+ * Windows answers it: ICMP port unreachable for UDP, a reset for TCP. A bound TCP port listens: the host's TCP
+ * (tcp.ts) accepts connections to it, and the data that arrives in order on them reaches the sink.
  *
  * Every endpoint has a handle, the number WFP hands callouts as transportEndpointHandle and takes back in
  * FwpsInjectTransportSendAsync0. Handles are unique across every host of the machine, so a handle alone names

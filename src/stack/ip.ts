@@ -2,7 +2,10 @@
  * The IP layer of one host, for IPv4 and IPv6: receive, local delivery, forwarding, sending, ICMP errors, ARP
  * and neighbour discovery, with the firewall hook and the WFP layers called where tcpip calls them.
  *
- * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through: a received
+ * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through. A list that
+ * carries several NET_BUFFERs (NDIS allows it: a native 802.11 miniport's receive, a callout's injection of
+ * several segments) is split into one part per NET_BUFFER (Origin.Part); each part is one packet from then on,
+ * and the list goes back to its owner once every part is done: a received
  * frame is validated in place and forwarded in place (TTL and MACs rewritten in its own buffer, sent as a clone
  * that shares its MDLs, since a protocol may not send what it was indicated), and the original goes back to its
  * adapter when the clone's send completes. Each list records in ProtocolReserved where it came from, so that
@@ -80,8 +83,9 @@ import { byteAt, put16Data, sumData } from './nb-sum.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
-import { type HeldFragment, Reassembled, ReassemblyQueue } from './reassembly.js';
+import { KEY_WORDS, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
+import { DEFAULT_MAX_CONNECTIONS, type HALF_OPEN_SECONDS, RECEIVE_WINDOW, TcpCheck, TcpConnections } from './tcp.js';
 
 /** Where a NET_BUFFER_LIST came from (ProtocolReserved[0]), which decides how it is given back. */
 export const Origin = {
@@ -97,6 +101,13 @@ export const Origin = {
    * (ProtocolReserved[1]) is given back.
    */
   ForwardClone: 4,
+  /**
+   * One NET_BUFFER of a list that carries several (each NET_BUFFER is one packet), cloned into a list of its own
+   * that shares the original MDLs, so that it travels, is classified and is dropped alone. ProtocolReserved[1] is
+   * the list it came from: that list goes back to its owner when its last part is done (its ChildRefCount counts
+   * the parts). Freed with NdisFreeCloneNetBufferList.
+   */
+  Part: 5,
 } as const;
 
 /** The host's own pool tag for the packets it builds: "IPst" in poolmon (decided). */
@@ -142,6 +153,8 @@ export interface IpLayerOptions {
   forwarding?: boolean;
   /** Learn neighbours from the source of every received IP frame (capture replay: static neighbours). */
   learnFromTraffic?: boolean;
+  /** Bound on TCP connections (default {@link DEFAULT_MAX_CONNECTIONS}): a SYN past it is dropped, counted. */
+  maxTcpConnections?: number;
 }
 
 const scratch6 = new Uint32Array(4);
@@ -163,8 +176,15 @@ export class IpLayer {
   readonly endpoints = new EndpointTable();
   /** Flows the ALE layers have authorized. */
   readonly flows = new FlowTable();
-  /** IPv4 datagrams being reassembled. */
+  /** TCP connections to the host's bound TCP ports. */
+  readonly tcp: TcpConnections;
+  /** IPv4 and IPv6 datagrams being reassembled. */
   readonly reassembly = new ReassemblyQueue();
+  /**
+   * The host's clock, in seconds (set with {@link tick}; the replay sets it from each frame's capture timestamp,
+   * so what times out does so at the same packet on every run).
+   */
+  now = 0;
   forwarding: boolean;
   learnFromTraffic: boolean;
   /** The WFP layers, once the host is bound to a filter engine. */
@@ -201,10 +221,15 @@ export class IpLayer {
   private readonly injectScope: number[] = [];
   private injectRemote = new Uint8Array(16 * 8);
   private processingDepth = 0;
+  /** The part of a send list that OUTBOUND_IPPACKET classified whole now going out (not classified again). */
+  private classifiedPart: NET_BUFFER_LIST | null = null;
+  /** Parts of split lists waiting to run (a stack: each split runs its own parts before returning). */
+  private readonly parts: NET_BUFFER_LIST[] = [];
 
   constructor(options: IpLayerOptions = {}) {
     this.forwarding = options.forwarding ?? false;
     this.learnFromTraffic = options.learnFromTraffic ?? false;
+    this.tcp = new TcpConnections(options.maxTcpConnections ?? DEFAULT_MAX_CONNECTIONS);
   }
 
   // --- configuration ---------------------------------------------------------------------------------------
@@ -351,6 +376,7 @@ export class IpLayer {
 
   /** Gives a list back to whoever owns it. The host is done with it. */
   private release(nbl: NET_BUFFER_LIST, status: number) {
+    if (nbl.ProtocolReserved[0] === Origin.Part) return this.releasePart(nbl, status);
     if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
@@ -388,6 +414,78 @@ export class IpLayer {
     }
   }
 
+  /** A part is done: freed, and the list it came from goes back to its owner when it was the last. */
+  private releasePart(part: NET_BUFFER_LIST, status: number) {
+    const parent = part.ProtocolReserved[1] as NET_BUFFER_LIST;
+    setDiscardLayer(part, -1);
+    restoreOffset(part);
+    part.ProtocolReserved[0] = part.ProtocolReserved[1] = part.ProtocolReserved[2] = null;
+    part.ParentNetBufferList = null;
+    this.event('freed', part, 'part');
+    NdisFreeCloneNetBufferList(part, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
+    this.partDone(parent, status);
+  }
+
+  /**
+   * One hold on a split list ends (a part, or the host's own hold while it makes and runs the parts). The list
+   * completes with the first failure any of its packets had (an injector sees one status per list), else success.
+   */
+  private partDone(parent: NET_BUFFER_LIST, status: number) {
+    if (status !== 0 && parent.Status === 0) parent.Status = status;
+    if (--parent.ChildRefCount === 0) this.release(parent, parent.Status);
+  }
+
+  /**
+   * Splits a list with several NET_BUFFERs into parts, one per NET_BUFFER (a clone of that NET_BUFFER alone,
+   * original MDLs), appended to {@link parts}. The list is held once by each part and once by the host until
+   * {@link partDone} (the caller's, after running the parts). A NET_BUFFER that cannot be cloned (no resources)
+   * is counted as dropped. Returns how many NET_BUFFERs the list has: each is one packet for the counters.
+   */
+  private split(nbl: NET_BUFFER_LIST): number {
+    nbl.Status = 0;
+    nbl.ChildRefCount++;
+    const first = nbl.FirstNetBuffer!;
+    const checksums = nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo];
+    let n = 0;
+    for (let nb: NET_BUFFER | null = first; nb !== null; ) {
+      const next: NET_BUFFER | null = nb.Next;
+      n++;
+      // Clone this NET_BUFFER alone: the list is seen with it as its only one for the length of the call.
+      nbl.FirstNetBuffer = nb;
+      nb.Next = null;
+      let part: NET_BUFFER_LIST | null;
+      try {
+        part = NdisAllocateCloneNetBufferList(
+          nbl,
+          this.clonePool,
+          this.cloneNbPool,
+          NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS,
+        );
+      } finally {
+        nb.Next = next;
+        nbl.FirstNetBuffer = first;
+      }
+      nb = next;
+      if (part === null) {
+        this.counters.drop(DropReason.NoResources);
+        if (nbl.Status === 0) nbl.Status = STATUS_DROPPED;
+        continue;
+      }
+      // NDIS leaves a clone's generation links to the caller (NET_BUFFER_LIST generations).
+      part.ParentNetBufferList = nbl;
+      nbl.ChildRefCount++;
+      const pnb = part.FirstNetBuffer!;
+      part.ProtocolReserved[0] = Origin.Part;
+      part.ProtocolReserved[1] = nbl;
+      part.ProtocolReserved[2] = pnb.DataOffset;
+      part.ProtocolReserved[3] = pnb.DataOffset + pnb.DataLength;
+      // What the list's info says (the NIC's checksum verdict) applies to each of its packets.
+      part.NetBufferListInfo[TcpIpChecksumNetBufferListInfo] = checksums;
+      this.parts.push(part);
+    }
+    return n;
+  }
+
   private drop(nbl: NET_BUFFER_LIST, reason: number) {
     // Where tcpip discards a packet, the layer's DISCARD layer is classified (callouts audit drops there); a callout
     // that absorbs it there takes it over. Drops outside a packet's own processing (a neighbour queue displacing
@@ -395,7 +493,7 @@ export class IpLayer {
     if (this.classifier !== null && reason !== DropReason.NeighborQueueFull && discardLayerOf(nbl) >= 0) {
       if (this.classifyDiscard(nbl, reason)) return;
     }
-    this.counters.drop(reason);
+    this.counters.drop(reason, packetsIn(nbl));
     this.eventN('dropped', nbl, '', reason, '');
     this.release(nbl, STATUS_DROPPED);
   }
@@ -407,7 +505,7 @@ export class IpLayer {
   }
 
   private absorbed(nbl: NET_BUFFER_LIST) {
-    this.counters.absorb(this.request.absorbedBy || 'callout');
+    this.counters.absorb(this.request.absorbedBy || 'callout', packetsIn(nbl));
     this.event('absorbed', nbl, this.request.absorbedBy);
     // The callout may have cloned the list to inject later, or taken a reference with FwpsReferenceNetBufferList0
     // to keep it: the original goes back once no clone and no reference holds it.
@@ -431,7 +529,7 @@ export class IpLayer {
   /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
   sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
     this.inFlight--;
-    if (nbl.ProtocolReserved[0] === Origin.Injected) {
+    if (nbl.ProtocolReserved[0] === Origin.Injected || nbl.ProtocolReserved[0] === Origin.Part) {
       // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
       // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
       // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
@@ -462,11 +560,34 @@ export class IpLayer {
     this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
     this.processingDepth++;
     try {
-      this.receiveFrame(iface, nbl);
+      if (nbl.FirstNetBuffer!.Next === null) this.receiveFrame(iface, nbl);
+      else this.receiveEach(iface, nbl);
     } finally {
       this.processingDepth--;
     }
     if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+  }
+
+  /**
+   * A received list with several NET_BUFFERs: each is a frame of its own (NDIS: a miniport should indicate one
+   * NET_BUFFER per list, but some, native 802.11 ones, attach several). Each part is received, classified and
+   * dropped alone; the list goes back to the adapter when all are done. The docs do not say how tcpip classifies
+   * such a receive at the inbound layers; each NET_BUFFER is classified in a list of its own here (decided: WFP
+   * indicates one list per classify, and inbound the packets of one indication need not share a flow).
+   */
+  private receiveEach(iface: IpInterface, nbl: NET_BUFFER_LIST) {
+    const base = this.parts.length;
+    this.counters.received += this.split(nbl) - 1;
+    try {
+      for (let i = base; i < this.parts.length; i++) {
+        const part = this.parts[i]!;
+        this.eventN('received', part, 'part of a list from adapter ', iface.ifIndex, '');
+        this.receiveFrame(iface, part);
+      }
+    } finally {
+      this.parts.length = base;
+    }
+    this.partDone(nbl, 0);
   }
 
   private receiveFrame(iface: IpInterface, nbl: NET_BUFFER_LIST) {
@@ -623,23 +744,30 @@ export class IpLayer {
     if (payloadVa === 0 || (more && length % 8 !== 0) || hlen + offset + length > 65535) {
       return this.drop(nbl, DropReason.Malformed);
     }
-    const key = `${H.get32(ip + H.IPV4_SOURCE)}>${H.get32(ip + H.IPV4_DESTINATION)}#${H.get16(ip + H.IPV4_ID)}/${protocol}`;
-    const held = { nbl, payloadVa, offset, length, headerVa: ip, headerLength: hlen, nextHeaderAt: 0, nextHeader: 0 };
-    const status = this.reassembly.add(key, held, more);
-    const fragments = this.completed(key, nbl, status, 'IPv4 reassembly');
-    if (fragments === null) return;
-    const whole = this.rebuild(fragments);
+    // RFC 791: source, destination, protocol and identification name the datagram.
+    const q = this.reassembly;
+    const k = q.key;
+    k[0] = (4 << 8) | protocol;
+    k[1] = k[2] = k[3] = k[5] = k[6] = k[7] = 0;
+    k[4] = H.get32(ip + H.IPV4_SOURCE);
+    k[8] = H.get32(ip + H.IPV4_DESTINATION);
+    k[9] = H.get16(ip + H.IPV4_ID);
+    const status = q.add(this.now, iface.ifIndex, nbl, payloadVa, offset, length, ip, hlen, 0, 0, more, hlen + length);
+    const d = this.completed(nbl, status, 'IPv4 reassembly');
+    if (d < 0) return;
+    const whole = this.rebuild(d);
     if (whole === null) return;
-    const first = fragments[0]!;
+    const first = q.first(d);
+    const headerLength = q.headerLength[first]!;
     const wnb = whole.FirstNetBuffer!;
     const wip = contiguous(wnb, wnb.DataLength);
     H.put16(wip + H.IPV4_TOTAL_LENGTH, wnb.DataLength);
     H.put16(wip + H.IPV4_FRAGMENT, 0);
     H.put16(wip + H.IPV4_CHECKSUM, 0);
-    H.put16(wip + H.IPV4_CHECKSUM, finishChecksum(sumAt(wip, first.headerLength)));
-    this.releaseFragments(fragments);
-    NdisAdvanceNetBufferDataStart(wnb, first.headerLength, false, null);
-    this.deliverTransport(iface, whole, 4, wip, first.headerLength, protocol);
+    H.put16(wip + H.IPV4_CHECKSUM, finishChecksum(sumAt(wip, headerLength)));
+    this.releaseFragments(d);
+    NdisAdvanceNetBufferDataStart(wnb, headerLength, false, null);
+    this.deliverTransport(iface, whole, 4, wip, headerLength, protocol);
   }
 
   private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
@@ -673,34 +801,41 @@ export class IpLayer {
     const more = (word & 1) !== 0;
     const length = nb.DataLength - 8;
     if ((more && length % 8 !== 0) || offset + length > 65535) return this.drop(nbl, DropReason.Malformed);
-    let key = '6:';
-    for (let i = 0; i < 32; i += 4) key += `${H.get32(ip + H.IPV6_SOURCE + i).toString(16)}.`;
-    key += `#${H.get32(fh + 4)}`;
-    const status = this.reassembly.add(
-      key,
-      {
-        nbl,
-        payloadVa: fh + 8,
-        offset,
-        length,
-        headerVa: ip,
-        headerLength: hlen,
-        nextHeaderAt: nextAt,
-        nextHeader: H.get8(fh),
-      },
+    // RFC 8200 4.5: source, destination and identification name the datagram. A fragment that is a whole
+    // datagram (offset 0, M clear: an atomic fragment) is processed alone, apart from any datagram with its key.
+    const q = this.reassembly;
+    const k = q.key;
+    k[0] = (6 << 8) | (offset === 0 && !more ? 1 : 0);
+    for (let i = 0; i < 8; i++) k[1 + i] = H.get32(ip + H.IPV6_SOURCE + 4 * i);
+    k[KEY_WORDS - 1] = H.get32(fh + 4);
+    const status = q.add(
+      this.now,
+      iface.ifIndex,
+      nbl,
+      fh + 8,
+      offset,
+      length,
+      ip,
+      hlen,
+      nextAt,
+      H.get8(fh),
       more,
+      hlen + nb.DataLength,
     );
-    const fragments = this.completed(key, nbl, status, 'IPv6 reassembly');
-    if (fragments === null) return;
-    const whole = this.rebuild(fragments);
+    const d = this.completed(nbl, status, 'IPv6 reassembly');
+    if (d < 0) return;
+    const whole = this.rebuild(d);
     if (whole === null) return;
-    const first = fragments[0]!;
+    const first = q.first(d);
+    const headerLength = q.headerLength[first]!;
+    const nextHeader = q.nextHeader[first]!;
+    const nextHeaderAt = q.nextHeaderAt[first]!;
     const wnb = whole.FirstNetBuffer!;
     const wip = contiguous(wnb, wnb.DataLength);
-    H.put8(wip + first.nextHeaderAt, first.nextHeader);
+    H.put8(wip + nextHeaderAt, nextHeader);
     H.put16(wip + H.IPV6_PAYLOAD_LENGTH, wnb.DataLength - H.IPV6_HEADER);
-    this.releaseFragments(fragments);
-    const whlen = walk6(wnb, wip, first.nextHeader, first.headerLength, first.nextHeaderAt);
+    this.releaseFragments(d);
+    const whlen = walk6(wnb, wip, nextHeader, headerLength, nextHeaderAt);
     if (whlen < 0) return this.drop(whole, DropReason.Malformed);
     if (walked.next === H.IPPROTO_FRAGMENT) return this.drop(whole, DropReason.NestedFragment);
     NdisAdvanceNetBufferDataStart(wnb, whlen, false, null);
@@ -709,50 +844,139 @@ export class IpLayer {
   }
 
   /**
-   * What became of the fragment `nbl` just added under `key`: null while the datagram is still incomplete (held)
-   * or when the fragments overlap (all dropped, counted); otherwise every fragment of it, taken from the queue.
+   * What became of the fragment `nbl` just added: -1 while the datagram is still incomplete (held), when the
+   * fragments overlap (all dropped, counted, the datagram forgotten) or when the memory bound refused it (it
+   * alone dropped, counted); otherwise the complete datagram, still in the queue.
    */
-  private completed(key: string, nbl: NET_BUFFER_LIST, status: number, what: string): HeldFragment[] | null {
+  private completed(nbl: NET_BUFFER_LIST, status: number, what: string): number {
     if (status === Reassembled.Held) {
       this.event('held', nbl, what);
-      return null;
+      return -1;
     }
-    const fragments = this.reassembly.take(key);
+    if (status === Reassembled.OverLimit) {
+      this.drop(nbl, DropReason.ReassemblyLimit);
+      return -1;
+    }
+    const q = this.reassembly;
+    const d = q.datagram;
     if (status === Reassembled.Overlap) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.FragmentOverlap);
+      this.dropDatagram(d, DropReason.FragmentOverlap);
       this.drop(nbl, DropReason.FragmentOverlap);
-      return null;
+      return -1;
     }
-    return fragments;
+    return d;
+  }
+
+  /** Drops every fragment of datagram `d` with `reason` and forgets it. */
+  private dropDatagram(d: number, reason: number): void {
+    const q = this.reassembly;
+    // Collect first: a drop may reach a callout, which may inject, but the queue is not touched until done.
+    const base = this.parts.length;
+    for (let f = q.first(d); f >= 0; f = q.next[f]!) this.parts.push(q.nbl[f]!);
+    q.remove(d);
+    try {
+      for (let i = base; i < this.parts.length; i++) this.drop(this.parts[i]!, reason);
+    } finally {
+      this.parts.length = base;
+    }
   }
 
   /**
-   * A list of the host's own holding the datagram the fragments make: the first fragment's header part, then
-   * every payload at its offset. Null (fragments dropped, counted) when no list can be had.
+   * A list of the host's own holding the complete datagram `d`: the first fragment's header part, then every
+   * payload at its offset. Null (fragments dropped, counted, the datagram forgotten) when no list can be had.
    */
-  private rebuild(fragments: HeldFragment[]): NET_BUFFER_LIST | null {
-    const first = fragments[0]!;
-    let payload = 0;
-    for (const f of fragments) payload += f.length;
-    const whole = this.newPacket(first.headerLength + payload);
+  private rebuild(d: number): NET_BUFFER_LIST | null {
+    const q = this.reassembly;
+    const first = q.first(d);
+    const headerLength = q.headerLength[first]!;
+    const payload = q.payloadBytes(d);
+    const whole = this.newPacket(headerLength + payload);
     if (whole === null) {
-      for (const f of fragments) this.drop(f.nbl, DropReason.NoResources);
+      this.dropDatagram(d, DropReason.NoResources);
       return null;
     }
-    const wip = contiguous(whole.FirstNetBuffer!, first.headerLength + payload);
-    H.move(wip, first.headerVa, first.headerLength);
-    for (const f of fragments) H.move(wip + first.headerLength + f.offset, f.payloadVa, f.length);
+    const wip = contiguous(whole.FirstNetBuffer!, headerLength + payload);
+    H.move(wip, q.headerVa[first]!, headerLength);
+    for (let f = first; f >= 0; f = q.next[f]!)
+      H.move(wip + headerLength + q.offset[f]!, q.payloadVa[f]!, q.length[f]!);
     return whole;
   }
 
-  /** The fragments are merged: counted, and given back to their owners; the datagram enters. */
-  private releaseFragments(fragments: HeldFragment[]): void {
-    this.counters.fragmentsMerged += fragments.length;
-    for (const f of fragments) {
-      this.event('reassembled', f.nbl, '');
-      this.release(f.nbl, 0);
+  /** The fragments of `d` are merged: counted, and given back to their owners; the datagram enters. */
+  private releaseFragments(d: number): void {
+    const q = this.reassembly;
+    this.counters.fragmentsMerged += q.fragmentCount(d);
+    const base = this.parts.length;
+    for (let f = q.first(d); f >= 0; f = q.next[f]!) this.parts.push(q.nbl[f]!);
+    q.remove(d);
+    try {
+      for (let i = base; i < this.parts.length; i++) {
+        const nbl = this.parts[i]!;
+        this.event('reassembled', nbl, '');
+        this.release(nbl, 0);
+      }
+    } finally {
+      this.parts.length = base;
     }
     this.counters.reassembled++;
+  }
+
+  /**
+   * Sets the host's clock to `now` (seconds) and abandons what has waited too long: a datagram still incomplete
+   * {@link ReassemblyQueue.timeoutSeconds} after its first-arriving fragment has its fragments dropped
+   * (reassembly time exceeded) and, when its first fragment (offset 0) is among them, the source gets ICMP time
+   * exceeded, code 1, fragment reassembly time exceeded (RFC 792; ICMPv6 code 1, RFC 8200 4.5); a TCP
+   * connection half-open too long is abandoned ({@link HALF_OPEN_SECONDS}). Call it between packets; the clock
+   * never goes back.
+   */
+  tick(now: number): void {
+    if (now > this.now) this.now = now;
+    this.runTimers();
+  }
+
+  /**
+   * {@link tick} for a caller with the time as seconds and nanoseconds (a replay, per frame): the fields are read
+   * here, and the timers run only when one is due, so a frame costs no allocation and no timer scan.
+   */
+  tickAt(time: Readonly<{ seconds: number; nanoseconds: number }>): void {
+    const now = time.seconds + time.nanoseconds / 1e9;
+    if (now > this.now) this.now = now;
+    if (this.now >= this.tcp.nextGiveUp || this.now >= this.reassembly.nextDeadline) this.runTimers();
+  }
+
+  private runTimers(): void {
+    this.tcp.expire(this.now);
+    const q = this.reassembly;
+    if (this.now < q.nextDeadline) return;
+    this.processingDepth++;
+    try {
+      for (let d = q.expired(this.now); d >= 0; d = q.expired(this.now)) this.expire(d);
+    } finally {
+      this.processingDepth--;
+    }
+    if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+  }
+
+  private expire(d: number): void {
+    const q = this.reassembly;
+    const first = q.first(d);
+    const iface = this.interfaces[q.ifIndexOf(d)];
+    if (first >= 0 && q.offset[first] === 0 && iface !== undefined) {
+      // The error quotes the first fragment, still held: it is sent before the fragments go back.
+      const v4 = q.versionOf(d) === 4;
+      this.sendIcmpError(
+        iface,
+        v4 ? 4 : 6,
+        q.headerVa[first]!,
+        v4 ? H.ICMP_TIME_EXCEEDED : H.ICMPV6_TIME_EXCEEDED,
+        1,
+        0,
+      );
+    }
+    // The drop happens outside any packet's processing (a timer): no DISCARD layer applies (decided, as for the
+    // neighbour queue).
+    for (let f = first; f >= 0; f = q.next[f]!) setDiscardLayer(q.nbl[f]!, -1);
+    this.dropDatagram(d, DropReason.ReassemblyTimeout);
   }
 
   /** Transport delivery. Data at the transport header; `ip` and `hlen` locate the IP header. */
@@ -808,6 +1032,9 @@ export class IpLayer {
     if (l4Verdict < 0 || (l4Verdict === 0 && !zeroUdp && !verifies(pseudo + sumAt(t, length)))) {
       return this.drop(nbl, DropReason.BadTransportChecksum);
     }
+    // TCP is unicast: a segment to a broadcast or multicast address is dropped without a word (RFC 1122 4.2.3.10).
+    if (protocol === H.IPPROTO_TCP && !this.unicastTo(version, dstVa))
+      return this.drop(nbl, DropReason.TcpNotAcceptable);
     const localPort = H.get16(t + 2);
     const remotePort = H.get16(t);
     const endpoint = this.endpoints.lookup(protocol, localPort);
@@ -829,8 +1056,13 @@ export class IpLayer {
     if (endpoint !== undefined) this.request.endpointHandle = endpoint.handle;
     if (endpoint === undefined) {
       // Nobody listens: Windows answers from the transport (TCP RST / ICMP port unreachable).
-      if (protocol === H.IPPROTO_TCP) this.sendReset(version, ip, t, length);
-      else
+      if (protocol === H.IPPROTO_TCP) {
+        // The segment is indicated at INBOUND_TRANSPORT_DISCARD before the RST goes (WFP "TCP Packet Flows"); a
+        // callout that blocks it there keeps the stack from answering ("Preventing Port Scanning": stealth).
+        const verdict = this.discardFirst(nbl, DropReason.PortUnreachable);
+        if (verdict === Verdict.Absorb) return;
+        if (verdict === Verdict.Permit) this.sendReset(iface, version, ip, t, length);
+      } else
         this.sendIcmpError(
           iface,
           version,
@@ -844,8 +1076,10 @@ export class IpLayer {
     // INBOUND_TRANSPORT: data at the payload.
     NdisAdvanceNetBufferDataStart(nb, thlen, false, null);
     if (!this.classify(nbl)) return;
+    if (protocol === H.IPPROTO_TCP) return this.receiveTcp(iface, nbl, version, ip, t, thlen, endpoint, srcVa);
     // The first packet of a flow is authorized at ALE_AUTH_RECV_ACCEPT, then ALE_FLOW_ESTABLISHED (data at the
-    // payload for both, inbound). There is no TCP handshake here, so both run on a flow's first packet (decided).
+    // payload for both, inbound). For UDP both run on a flow's first packet, as the ALE layers page says of non-TCP
+    // traffic (TCP went to receiveTcp above: AUTH_RECV_ACCEPT on the SYN, FLOW_ESTABLISHED on the handshake's ACK).
     if (version === 4) {
       remoteWords[0] = remoteWords[1] = 0;
       remoteWords[2] = 0xffff;
@@ -867,6 +1101,99 @@ export class IpLayer {
     endpoint.packets++;
     endpoint.bytes += nb.DataLength;
     endpoint.onReceive?.(t + thlen, nb.DataLength);
+    this.deliver(nbl);
+  }
+
+  /**
+   * A segment for a bound TCP port, after INBOUND_TRANSPORT (data at its payload; the request still describes
+   * it). The port listens: a SYN is authorized at ALE_AUTH_RECV_ACCEPT and answered with a SYN-ACK; the ACK that
+   * completes the handshake is classified at ALE_FLOW_ESTABLISHED; then data in order reaches the endpoint and
+   * is acknowledged, as the WFP "TCP packet flows" page orders it (connection teardown is indicated at no
+   * layer). What the connection does not take is dropped as not acceptable, after the reply RFC 9293 asks for.
+   */
+  private receiveTcp(
+    iface: IpInterface,
+    nbl: NET_BUFFER_LIST,
+    version: number,
+    ip: number,
+    t: number,
+    thlen: number,
+    endpoint: Endpoint,
+    srcVa: number,
+  ) {
+    const nb = nbl.FirstNetBuffer!;
+    const length = nb.DataLength;
+    const flags = H.get8(t + H.TCP_FLAGS);
+    const seq = H.get32(t + H.TCP_SEQ);
+    const localPort = H.get16(t + 2);
+    const remotePort = H.get16(t);
+    if (version === 4) {
+      remoteWords[0] = remoteWords[1] = 0;
+      remoteWords[2] = 0xffff;
+      remoteWords[3] = H.get32(srcVa);
+    } else readIpv6Words(srcVa, remoteWords);
+    const tcp = this.tcp;
+    const reply = tcp.reply;
+    const c = tcp.find(version, localPort, remotePort, remoteWords);
+    if (c < 0) {
+      // LISTEN (RFC 9293 3.10.7.2): a reset is ignored, an ACK reset, anything but a SYN ignored.
+      if ((flags & (H.TCP_RST | H.TCP_ACK_FLAG | H.TCP_SYN)) !== H.TCP_SYN) {
+        const verdict = this.discardFirst(nbl, DropReason.TcpNotAcceptable);
+        if (verdict === Verdict.Absorb) return;
+        if (verdict === Verdict.Permit && (flags & H.TCP_RST) === 0 && (flags & H.TCP_ACK_FLAG) !== 0) {
+          this.sendTcp(iface, version, ip, t, H.TCP_RST, H.get32(t + H.TCP_ACK), 0, false, 0);
+        }
+        return this.drop(nbl, DropReason.TcpNotAcceptable);
+      }
+      this.redescribe(version === 4 ? Layer.AleAuthRecvAccept4 : Layer.AleAuthRecvAccept6, 0);
+      if (!this.classify(nbl)) return;
+      // Data on a SYN is not taken (no TCP Fast Open): the peer sends it again once the connection is open.
+      const opened = tcp.open(version, localPort, remotePort, remoteWords, seq, this.now);
+      if (opened < 0) return this.drop(nbl, DropReason.TcpTableFull);
+      this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, true, 0);
+      return this.deliver(nbl);
+    }
+    const check = tcp.check(c, seq, H.get32(t + H.TCP_ACK), flags, length);
+    if (check === TcpCheck.Drop) {
+      // The reply is decided now; it goes after the DISCARD layer, if that lets it.
+      const rflags = reply.flags;
+      const rseq = reply.seq;
+      const rack = reply.ack;
+      const rmss = reply.mss;
+      const verdict = this.discardFirst(nbl, DropReason.TcpNotAcceptable);
+      if (verdict === Verdict.Absorb) return;
+      if (verdict === Verdict.Permit && rflags !== 0) {
+        this.sendTcp(iface, version, ip, t, rflags, rseq, rack, rmss, tcp.flowOf(c));
+      }
+      return this.drop(nbl, DropReason.TcpNotAcceptable);
+    }
+    if (check === TcpCheck.Closed) return this.deliver(nbl);
+    if (check === TcpCheck.Established) {
+      this.redescribe(version === 4 ? Layer.AleFlowEstablished4 : Layer.AleFlowEstablished6, 0);
+      if (!this.classify(nbl)) {
+        // The flow was refused: the connection goes without a word (decided).
+        tcp.close(c);
+        return;
+      }
+      tcp.setFlow(c, this.flows.add(H.IPPROTO_TCP, localPort, remotePort, remoteWords));
+    }
+    const taken = tcp.data(c, seq, flags, length);
+    const flow = tcp.flowOf(c);
+    if (!taken) {
+      // Out of order: the ACK of what is expected goes after the DISCARD layer, if that lets it.
+      const rseq = reply.seq;
+      const rack = reply.ack;
+      const verdict = this.discardFirst(nbl, DropReason.TcpNotAcceptable);
+      if (verdict === Verdict.Absorb) return;
+      if (verdict === Verdict.Permit) this.sendTcp(iface, version, ip, t, H.TCP_ACK_FLAG, rseq, rack, false, flow);
+      return this.drop(nbl, DropReason.TcpNotAcceptable);
+    }
+    if (reply.flags !== 0) this.sendTcp(iface, version, ip, t, reply.flags, reply.seq, reply.ack, false, flow);
+    if (tcp.deliverLength > 0) {
+      endpoint.packets++;
+      endpoint.bytes += tcp.deliverLength;
+      endpoint.onReceive?.(t + thlen + tcp.deliverOffset, tcp.deliverLength);
+    }
     this.deliver(nbl);
   }
 
@@ -992,6 +1319,15 @@ export class IpLayer {
     this.deliver(nbl);
   }
 
+  /** Is the destination at `dstVa` one of the host's unicast addresses (not a broadcast or multicast)? */
+  private unicastTo(version: number, dstVa: number): boolean {
+    if (version === 6) return H.get8(dstVa) !== 0xff;
+    const dst = H.get32(dstVa);
+    const list = this.addresses4;
+    for (let i = 0; i < list.length; i++) if (list[i]!.address === dst) return true;
+    return false;
+  }
+
   private ownsAddress4(address: number, ifIndex: number): boolean {
     for (const a of this.addresses4) if (a.address === address && a.ifIndex === ifIndex) return true;
     return false;
@@ -1042,6 +1378,9 @@ export class IpLayer {
       return this.drop(nbl, DropReason.NoRoute);
     }
     const out = this.interfaces[this.routes.interface4(route)]!;
+    // A forwarded fragment is classified alone. WFP indicates the fragments of a datagram as one chain (a list
+    // each) only when tcpip groups forwarded fragments (Set-NetIPv4Protocol -GroupForwardedFragments); this host
+    // does not group them (decided).
     const r = this.fill(Layer.Ipforward4, 4, DIRECTION_OUTBOUND, nbl, arrival.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
     r.localAddressVa = ip + H.IPV4_SOURCE;
     r.remoteAddressVa = ip + H.IPV4_DESTINATION;
@@ -1310,7 +1649,7 @@ export class IpLayer {
     r.localAddressVa = ip + H.IPV4_SOURCE;
     r.remoteAddressVa = ip + H.IPV4_DESTINATION;
     r.ipHeaderSize = (H.get8(ip) & 0xf) << 2;
-    if (!this.classify(nbl)) return;
+    if (nbl !== this.classifiedPart && !this.classify(nbl)) return;
     this.output4(out, nbl, route === -2 ? dst : this.routes.nextHop4(route, dst));
   }
 
@@ -1365,7 +1704,7 @@ export class IpLayer {
     r.localAddressVa = ip + H.IPV6_SOURCE;
     r.remoteAddressVa = ip + H.IPV6_DESTINATION;
     r.ipHeaderSize = H.IPV6_HEADER;
-    if (!this.classify(nbl)) return;
+    if (nbl !== this.classifiedPart && !this.classify(nbl)) return;
     this.output6(out, nbl, nextHop6);
   }
 
@@ -1472,37 +1811,75 @@ export class IpLayer {
   }
 
   /** RFC 793 reset for a segment to a closed port (never in answer to a reset). */
-  private sendReset(version: number, ip: number, t: number, length: number) {
+  private sendReset(iface: IpInterface, version: number, ip: number, t: number, length: number) {
     const flags = H.get8(t + H.TCP_FLAGS);
     if ((flags & H.TCP_RST) !== 0) return;
     const dataLength = length - ((H.get8(t + H.TCP_OFFSET) >>> 4) << 2);
-    const nbl = this.allocate(H.TCP_MIN_HEADER + (version === 6 ? 32 : 0));
+    if ((flags & H.TCP_ACK_FLAG) !== 0) {
+      this.sendTcp(iface, version, ip, t, H.TCP_RST, H.get32(t + H.TCP_ACK), 0, false, 0);
+    } else {
+      const segLen = dataLength + ((flags & H.TCP_SYN) !== 0 ? 1 : 0) + ((flags & H.TCP_FIN) !== 0 ? 1 : 0);
+      const ack = (H.get32(t + H.TCP_SEQ) + segLen) >>> 0;
+      this.sendTcp(iface, version, ip, t, H.TCP_RST | H.TCP_ACK_FLAG, 0, ack, false, 0);
+    }
+  }
+
+  /**
+   * A TCP segment (no data) the host's TCP sends in answer to the segment at `t` (its IP header at `ip`): ports
+   * and addresses swapped, `flags`, `seq`, `ack`, the receive window (none on a reset) and, with `mss`, an MSS
+   * option (RFC 9293 3.7.1: the interface MTU less the IP and TCP headers). It goes through OUTBOUND_TRANSPORT
+   * (data at the transport header, flow handle `flow`) and OUTBOUND_IPPACKET, as the WFP "TCP packet flows"
+   * page lists for a SYN-ACK and a reset.
+   */
+  private sendTcp(
+    iface: IpInterface,
+    version: number,
+    ip: number,
+    t: number,
+    flags: number,
+    seq: number,
+    ack: number,
+    mss: boolean,
+    flow: number,
+  ) {
+    const header = mss ? H.TCP_MIN_HEADER + 4 : H.TCP_MIN_HEADER;
+    // IPv6: 32 bytes after the segment hold the addresses until the IP header is written.
+    const nbl = this.allocate(header + (version === 6 ? 32 : 0));
     if (nbl === null) return;
     const nb = nbl.FirstNetBuffer!;
     const r = contiguous(nb, nb.DataLength);
-    H.put16(r, H.get16(t + 2));
-    H.put16(r + 2, H.get16(t));
-    if ((flags & H.TCP_ACK_FLAG) !== 0) {
-      H.put32(r + H.TCP_SEQ, H.get32(t + H.TCP_ACK));
-      H.put32(r + H.TCP_ACK, 0);
-      H.put8(r + H.TCP_FLAGS, H.TCP_RST);
-    } else {
-      const segLen = dataLength + ((flags & H.TCP_SYN) !== 0 ? 1 : 0) + ((flags & H.TCP_FIN) !== 0 ? 1 : 0);
-      H.put32(r + H.TCP_SEQ, 0);
-      H.put32(r + H.TCP_ACK, (H.get32(t + H.TCP_SEQ) + segLen) >>> 0);
-      H.put8(r + H.TCP_FLAGS, H.TCP_RST | H.TCP_ACK_FLAG);
-    }
-    H.put8(r + H.TCP_OFFSET, 5 << 4);
-    H.put16(r + H.TCP_WINDOW, 0);
+    const localPort = H.get16(t + 2);
+    const remotePort = H.get16(t);
+    H.put16(r, localPort);
+    H.put16(r + 2, remotePort);
+    H.put32(r + H.TCP_SEQ, seq);
+    H.put32(r + H.TCP_ACK, ack);
+    H.put8(r + H.TCP_OFFSET, (header >> 2) << 4);
+    H.put8(r + H.TCP_FLAGS, flags);
+    H.put16(r + H.TCP_WINDOW, (flags & H.TCP_RST) !== 0 ? 0 : RECEIVE_WINDOW);
     H.put32(r + H.TCP_CHECKSUM, 0); // checksum and urgent pointer
+    if (mss) {
+      H.put16(r + H.TCP_MIN_HEADER, 0x0204); // kind 2, length 4
+      H.put16(r + H.TCP_MIN_HEADER + 2, Math.min(iface.mtu - (version === 4 ? 40 : 60), 65535));
+    }
+    const layer = version === 4 ? Layer.OutboundTransport4 : Layer.OutboundTransport6;
+    // The listening endpoint's handle when the port is bound; a reset from a closed port has none.
+    const endpoint = this.endpoints.lookup(H.IPPROTO_TCP, localPort)?.handle ?? 0;
     if (version === 4) {
-      this.send4(nbl, H.IPPROTO_TCP, H.get32(ip + H.IPV4_DESTINATION), H.get32(ip + H.IPV4_SOURCE), 128);
+      const src = H.get32(ip + H.IPV4_DESTINATION);
+      const dst = H.get32(ip + H.IPV4_SOURCE);
+      this.outbound.set(false, iface.ifIndex, H.IPPROTO_TCP, localPort, remotePort, header, 0, src, dst, endpoint, 0);
+      this.describeSend(layer, nbl, flow);
+      if (!this.classify(nbl)) return;
+      this.send4(nbl, H.IPPROTO_TCP, src, dst, 128);
     } else {
-      // The addresses are copied to the scratch space after the header before the IP header is written.
-      const a = r + H.TCP_MIN_HEADER;
+      const a = r + header;
       H.move(a, ip + H.IPV6_DESTINATION, 16);
       H.move(a + 16, ip + H.IPV6_SOURCE, 16);
       nb.DataLength -= 32;
+      this.outbound.set(true, iface.ifIndex, H.IPPROTO_TCP, localPort, remotePort, header, a, 0, 0, endpoint, 0);
+      this.describeSend(layer, nbl, flow);
+      if (!this.classify(nbl)) return;
       this.send6(nbl, H.IPPROTO_TCP, a, a + 16, 128);
     }
   }
@@ -1734,7 +2111,7 @@ export class IpLayer {
     endpoint: Endpoint | null,
     scopeId: number,
   ): void {
-    this.counters.injected++;
+    this.counters.injected += packetsIn(nbl);
     nbl.ProtocolReserved[0] = Origin.Injected;
     nbl.ProtocolReserved[1] = owner;
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
@@ -1770,16 +2147,25 @@ export class IpLayer {
           this.drop(nbl, DropReason.NoRoute);
           continue;
         }
-        const ip = contiguous(nbl.FirstNetBuffer!, 1);
-        const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
-        if (ip === 0) this.drop(nbl, DropReason.Malformed);
-        else if (point === 'send') v4 ? this.sendIp4(nbl, ip) : this.sendIp6(nbl, ip);
-        else if (point === 'forward') {
-          if (v4) this.forward4(iface, nbl, ip, (H.get8(ip) & 0xf) << 2);
-          else this.forward6(iface, nbl, ip);
-        } else if (point === 'transport-receive') this.receiveInjectedTransport(iface, nbl, ip, v4);
-        else if (v4) this.receive4(iface, nbl, 0);
-        else this.receive6(iface, nbl, 0);
+        if (nbl.FirstNetBuffer!.Next === null) {
+          this.injectOne(nbl, point, iface);
+          continue;
+        }
+        if (point === 'send') {
+          this.sendEach(nbl);
+          continue;
+        }
+        // Several NET_BUFFERs, each an IP packet, entering the receive or forward path: each part takes its own
+        // path and verdicts (decided, as for a receive: the docs describe several NET_BUFFERs per classify only
+        // for outgoing data), and the list completes to its injector once all are done.
+        const base = this.parts.length;
+        this.split(nbl);
+        try {
+          for (let p = base; p < this.parts.length; p++) this.injectOne(this.parts[p]!, point, iface);
+        } finally {
+          this.parts.length = base;
+        }
+        this.partDone(nbl, 0);
       }
     } finally {
       this.injectQueue.length = 0;
@@ -1925,6 +2311,71 @@ export class IpLayer {
     this.deliverTransport(iface, nbl, 6, ip, hlen, next);
   }
 
+  /**
+   * An injected send of several IP packets in one list (data at the first one's IP header). For outgoing data WFP
+   * classifies such a list once, whole (packet indication format: a list at classifyFn "can contain more than one
+   * NET_BUFFER, each of which describes an IP packet", and a callout that wants only some of them blocks the
+   * list and injects a new one), with the metadata of its first packet ("IP and transport headers are always
+   * described by the first NET_BUFFER"). So OUTBOUND_IPPACKET sees the list once, on the interface of its first
+   * packet's route; a BLOCK or ABSORB takes every packet. Past it each packet finds its own route, firewall hook
+   * verdict and neighbour, and the list completes to its injector once all are done.
+   */
+  private sendEach(nbl: NET_BUFFER_LIST) {
+    const nb = nbl.FirstNetBuffer!;
+    const ip = contiguous(nb, H.IPV6_HEADER) || contiguous(nb, H.IPV4_HEADER);
+    const version = ip === 0 ? 0 : H.get8(ip) >>> 4;
+    if (version !== 4 && version !== 6) return this.drop(nbl, DropReason.Malformed);
+    const v4 = version === 4;
+    let ifIndex = 0;
+    if (v4) {
+      const route = this.routes.lookup4(H.get32(ip + H.IPV4_DESTINATION));
+      if (route >= 0) ifIndex = this.routes.interface4(route);
+    } else {
+      readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
+      const route = this.routes.lookup6(scratch6);
+      if (route >= 0) ifIndex = this.routes.interface6(route);
+    }
+    const r = this.fill(
+      v4 ? Layer.OutboundIppacket4 : Layer.OutboundIppacket6,
+      version,
+      DIRECTION_OUTBOUND,
+      nbl,
+      ifIndex,
+      H.get8(ip + (v4 ? H.IPV4_PROTOCOL : H.IPV6_NEXT_HEADER)),
+    );
+    r.localAddressVa = ip + (v4 ? H.IPV4_SOURCE : H.IPV6_SOURCE);
+    r.remoteAddressVa = ip + (v4 ? H.IPV4_DESTINATION : H.IPV6_DESTINATION);
+    r.ipHeaderSize = v4 ? (H.get8(ip) & 0xf) << 2 : H.IPV6_HEADER;
+    if (!this.classify(nbl)) return;
+    const base = this.parts.length;
+    this.split(nbl);
+    try {
+      for (let p = base; p < this.parts.length; p++) {
+        this.classifiedPart = this.parts[p]!;
+        this.injectOne(this.classifiedPart, 'send', undefined);
+      }
+    } finally {
+      this.classifiedPart = null;
+      this.parts.length = base;
+    }
+    this.partDone(nbl, 0);
+  }
+
+  /** One injected packet (a list with one NET_BUFFER, data at the IP header) enters at `point`. */
+  private injectOne(nbl: NET_BUFFER_LIST, point: InjectPoint, iface: IpInterface | undefined) {
+    if (iface === undefined && point !== 'send') return this.drop(nbl, DropReason.NoRoute);
+    const ip = contiguous(nbl.FirstNetBuffer!, 1);
+    const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
+    if (ip === 0) this.drop(nbl, DropReason.Malformed);
+    else if (point === 'send') v4 ? this.sendIp4(nbl, ip) : this.sendIp6(nbl, ip);
+    else if (point === 'forward') {
+      if (v4) this.forward4(iface!, nbl, ip, (H.get8(ip) & 0xf) << 2);
+      else this.forward6(iface!, nbl, ip);
+    } else if (point === 'transport-receive') this.receiveInjectedTransport(iface!, nbl, ip, v4);
+    else if (v4) this.receive4(iface!, nbl, 0);
+    else this.receive6(iface!, nbl, 0);
+  }
+
   // --- filters -------------------------------------------------------------------------------------------------
 
   private fill(
@@ -1961,6 +2412,29 @@ export class IpLayer {
    * callout absorbed the packet there (then it is counted as absorbed, not dropped).
    */
   private classifyDiscard(nbl: NET_BUFFER_LIST, reason: number): boolean {
+    if (this.discardVerdict(nbl, reason) !== Verdict.Absorb) return false;
+    this.absorbed(nbl);
+    return true;
+  }
+
+  /**
+   * The DISCARD layer's verdict on a packet about to be dropped, classified before the drop so that what the
+   * transport owes in answer (a reset, an ACK) goes only if it permits: a callout that blocks there silences the
+   * answer ("Preventing Port Scanning"); one that absorbs takes the packet (counted absorbed). Permit when no
+   * layer applies. The drop that follows does not classify again.
+   */
+  private discardFirst(nbl: NET_BUFFER_LIST, reason: number): number {
+    if (this.classifier === null || discardLayerOf(nbl) < 0) return Verdict.Permit;
+    const verdict = this.discardVerdict(nbl, reason);
+    if (verdict === Verdict.Absorb) this.absorbed(nbl);
+    return verdict;
+  }
+
+  /**
+   * The verdict of the DISCARD layer where processing of `nbl` stopped (classified once: the mark is cleared, so
+   * the drop that follows does not classify it again). An ABSORB is the caller's to honour.
+   */
+  private discardVerdict(nbl: NET_BUFFER_LIST, reason: number): number {
     const layer = discardLayerOf(nbl);
     setDiscardLayer(nbl, -1);
     const r = this.request;
@@ -1996,9 +2470,7 @@ export class IpLayer {
       this.processingDepth--;
       r.discardModule = -1;
     }
-    if (verdict !== Verdict.Absorb) return false;
-    this.absorbed(nbl);
-    return true;
+    return verdict;
   }
 
   /** Runs the layer in `this.request`; true when the packet goes on, else it has been dropped or absorbed. */
@@ -2182,6 +2654,15 @@ function makeNbPool(): NetBufferPool | null {
   p.PoolTag = TAG_HOST_PACKETS;
   p.DataSize = 0;
   return NdisAllocateNetBufferPool(null, p);
+}
+
+/** How many packets a list carries: one per NET_BUFFER. */
+function packetsIn(nbl: NET_BUFFER_LIST): number {
+  let nb = nbl.FirstNetBuffer;
+  if (nb === null || nb.Next === null) return 1;
+  let n = 0;
+  for (; nb !== null; nb = nb.Next) n++;
+  return n;
 }
 
 /** An absorbed list stays with its callout while a clone of it or a FwpsReferenceNetBufferList0 reference is out. */

@@ -42,7 +42,7 @@ import {
   NdisReturnNetBufferLists,
   NdisSendNetBufferLists,
 } from '../ndis/protocol.js';
-import { NDIS_OBJECT_HEADER, type NET_BUFFER_LIST } from '../ndis/structures.js';
+import { NDIS_OBJECT_HEADER, type NET_BUFFER, type NET_BUFFER_LIST } from '../ndis/structures.js';
 import type { IpInterface, IpLayer } from './ip.js';
 import { contiguous } from './nbl-view.js';
 
@@ -131,18 +131,19 @@ export class IpBinding implements IpInterface {
         x.Next = null;
         host.receive(this, x);
       } else {
-        // The list must be back when this handler returns: work on a copy.
-        const nb = x.FirstNetBuffer!;
-        const length = nb.DataLength;
-        const src = contiguous(nb, length);
-        const copy = src === 0 ? null : host.newPacket(length);
-        if (copy === null) this.copyFailures++;
-        else {
-          const dst = mdlVa(copy.FirstNetBuffer!.CurrentMdl!) + copy.FirstNetBuffer!.CurrentMdlOffset;
-          memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + length);
-          copy.MiniportReserved[0] = COPIED;
-          this.copiedReceives++;
-          host.receive(this, copy);
+        // The list must be back when this handler returns: work on a copy, one per NET_BUFFER (each a frame).
+        for (let nb: NET_BUFFER | null = x.FirstNetBuffer; nb !== null; nb = nb.Next) {
+          const length = nb.DataLength;
+          const src = contiguous(nb, length);
+          const copy = src === 0 ? null : host.newPacket(length);
+          if (copy === null) this.copyFailures++;
+          else {
+            const dst = mdlVa(copy.FirstNetBuffer!.CurrentMdl!) + copy.FirstNetBuffer!.CurrentMdlOffset;
+            memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + length);
+            copy.MiniportReserved[0] = COPIED;
+            this.copiedReceives++;
+            host.receive(this, copy);
+          }
         }
       }
       x = next;

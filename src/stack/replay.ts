@@ -125,6 +125,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     },
   });
   const host = new IpLayer({ forwarding: true });
+  // The capture's TCP peers acknowledge the sequence numbers of the stack they were recorded with.
+  host.tcp.followCapture = true;
   // Host 1 binds only the NICs made for it (peers register protocols of their own for theirs).
   const adapters = new Set<string>();
   const protocol = new IpProtocol(host, 'TCPIP', (name) => adapters.has(name));
@@ -243,6 +245,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     };
     for (const identity of findPeerIdentities(options.input, options.hosts! - 1)) {
       const peer = new Peer(identity, peers.length + 2, toOutput);
+      peer.ip.tcp.followCapture = true;
       peers.push(peer);
       peerByMac.set(identity.mac, peer);
     }
@@ -256,6 +259,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       if (moderationNs > 0) fireModerationTimers(r, false);
       clock.seconds = r.seconds;
       clock.nanoseconds = r.nanoseconds;
+      // The hosts' timers (reassembly) run on capture time: the same capture times out the same way every run.
+      host.tickAt(r);
+      for (let i = 0; i < peers.length; i++) peers[i]!.ip.tickAt(r);
       if (r.linkType !== LINKTYPE_ETHERNET) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else if (r.caplen < r.origlen) {

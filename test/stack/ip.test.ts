@@ -13,7 +13,7 @@ import {
 } from '../../src/packet/offload.js';
 import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
-import { type ClassifyRequest, Verdict } from '../../src/stack/filters.js';
+import { type ClassifyRequest, DIRECTION_OUTBOUND, Verdict } from '../../src/stack/filters.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { Layer } from '../../src/stack/layers.js';
@@ -259,22 +259,32 @@ describe('host IP layer: local delivery and ICMP', () => {
     r.finish();
   });
 
-  it('TCP to a bound sink is delivered', () => {
+  it('TCP to a bound sink: a SYN is answered with a SYN-ACK, and data reaches the sink once the connection is open', () => {
     const r = router();
     const telnet = r.host.endpoints.bind(IPPROTO_TCP, 23);
-    send(
-      r.if1,
+    const segment = (flags: number, seq: number, ack: number, payload = new Uint8Array(0)) =>
       frame({
         protocol: 'tcp',
         src: '10.0.1.10',
         dst: '10.0.1.1',
         dstPort: 23,
-        payload: new Uint8Array([1, 2, 3]),
+        tcpFlags: flags,
+        seq,
+        ack,
+        payload,
         dstMac: MAC1,
-      }),
-    );
+      });
+    send(r.if1, segment(0x02, 1000, 0, new Uint8Array([9, 9])));
+    assert.equal(telnet.bytes, 0, 'data on a SYN is not taken');
+    assert.equal(r.out.length, 1);
+    const synAck = r.out[0]!.bytes;
+    assert.equal(synAck[34 + 13], 0x12, 'SYN+ACK');
+    const iss = ((synAck[38]! << 24) | (synAck[39]! << 16) | (synAck[40]! << 8) | synAck[41]!) >>> 0;
+    send(r.if1, segment(0x10, 1001, (iss + 1) >>> 0));
+    send(r.if1, segment(0x18, 1001, (iss + 1) >>> 0, new Uint8Array([1, 2, 3])));
     assert.equal(telnet.bytes, 3);
-    assert.equal(r.out.length, 0);
+    assert.equal(telnet.packets, 1);
+    assert.equal(r.out.length, 2, 'the data was acknowledged');
     r.finish();
   });
 
@@ -424,6 +434,14 @@ describe('host IP layer: WFP layers', () => {
     const seen: { layer: number; offset: number; ip: number; transport: number }[] = [];
     r.host.classifier = (req: ClassifyRequest) => {
       const nb = req.nbl!.FirstNetBuffer!;
+      // The host's own replies (a SYN-ACK) are outbound: this table is for received frames.
+      if (
+        req.direction === DIRECTION_OUTBOUND &&
+        req.layerId !== Layer.Ipforward4 &&
+        req.layerId !== Layer.Ipforward6
+      ) {
+        return Verdict.Permit;
+      }
       seen.push({
         layer: req.layerId,
         offset: nb.DataOffset,

@@ -10,19 +10,29 @@ import { poolTag } from '../../src/kernel/tags.js';
 import { mdlVa } from '../../src/ndis/chain.js';
 import { TcpIpChecksumNetBufferListInfo } from '../../src/ndis/info.js';
 import {
+  NdisAllocateNetBufferMdlAndData,
+  NdisAllocateNetBufferPool,
+  NdisFreeNetBuffer,
+  NdisFreeNetBufferPool,
+} from '../../src/ndis/netBuffer.js';
+import {
   NdisAllocateNetBufferList,
   NdisAllocateNetBufferListPool,
   NdisFreeNetBufferList,
   NdisFreeNetBufferListPool,
 } from '../../src/ndis/netBufferList.js';
-import type { NetBufferListPool } from '../../src/ndis/pools.js';
+import type { NetBufferListPool, NetBufferPool } from '../../src/ndis/pools.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  type NET_BUFFER,
   type NET_BUFFER_LIST,
   NET_BUFFER_LIST_POOL_PARAMETERS,
   NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NET_BUFFER_POOL_PARAMETERS,
+  NET_BUFFER_POOL_PARAMETERS_REVISION_1,
 } from '../../src/ndis/structures.js';
 import type { IpInterface, IpLayer } from '../../src/stack/ip.js';
 
@@ -48,6 +58,10 @@ export class TapAdapter implements IpInterface {
   noResources = 0;
   private small: NetBufferListPool | null = null;
   private large: NetBufferListPool | null = null;
+  /** NET_BUFFERs (with their data) for the second and later frames of a list that carries several. */
+  private extra: NetBufferPool | null = null;
+  /** Lists given back by the host. */
+  returned = 0;
 
   constructor(
     readonly ifIndex: number,
@@ -60,14 +74,19 @@ export class TapAdapter implements IpInterface {
   start(): void {
     this.small = makePool(SMALL_FRAME);
     this.large = makePool(LARGE_FRAME);
-    if (this.small === null || this.large === null) throw new Error('the tap cannot allocate its receive pools');
+    this.extra = makeNbPool(SMALL_FRAME);
+    if (this.small === null || this.large === null || this.extra === null) {
+      throw new Error('the tap cannot allocate its receive pools');
+    }
   }
 
   /** Frees the receive pools (every indicated frame must have come back). */
   stop(): void {
     if (this.small !== null) NdisFreeNetBufferListPool(this.small);
     if (this.large !== null) NdisFreeNetBufferListPool(this.large);
+    if (this.extra !== null) NdisFreeNetBufferPool(this.extra);
     this.small = this.large = null;
+    this.extra = null;
   }
 
   /** Indicates `frame[offset, offset + length)` to the host. Returns false when it cannot (too big, no memory). */
@@ -91,6 +110,29 @@ export class TapAdapter implements IpInterface {
     this.indicated++;
     this.host.receive(this, nbl);
     return true;
+  }
+
+  /**
+   * Indicates several frames (each at most 2048 bytes) in ONE list, a NET_BUFFER each, as a miniport that
+   * attaches several NET_BUFFERs to a list does. Returns the list (the host gives it back once).
+   */
+  indicateMany(frames: readonly Uint8Array[], checksumInfo = 0): NET_BUFFER_LIST {
+    const nbl = NdisAllocateNetBufferList(this.small!, 0, 0);
+    if (nbl === null) throw new Error('no receive list');
+    let tail: NET_BUFFER | null = null;
+    for (const bytes of frames) {
+      const nb: NET_BUFFER | null = tail === null ? nbl.FirstNetBuffer! : NdisAllocateNetBufferMdlAndData(this.extra!);
+      if (nb === null) throw new Error('no receive buffer');
+      memory.set(bytes, mdlVa(nb.MdlChain!) + nb.DataOffset - ARENA_BASE);
+      nb.DataLength = bytes.length;
+      if (tail !== null) tail.Next = nb;
+      tail = nb;
+    }
+    nbl.SourceHandle = this;
+    nbl.NetBufferListInfo[TcpIpChecksumNetBufferListInfo] = checksumInfo;
+    this.indicated += frames.length;
+    this.host.receive(this, nbl);
+    return nbl;
   }
 
   /** See {@link IpInterface.transmit}: the frame goes to the output and the send completes at once. */
@@ -119,7 +161,16 @@ export class TapAdapter implements IpInterface {
 
   /** See {@link IpInterface.returnReceived}. */
   returnReceived(nbl: NET_BUFFER_LIST): void {
+    this.returned++;
     nbl.SourceHandle = null;
+    const extra = nbl.FirstNetBuffer!.Next;
+    nbl.FirstNetBuffer!.Next = null;
+    for (let nb: NET_BUFFER | null = extra; nb !== null; ) {
+      const next: NET_BUFFER | null = nb.Next;
+      nb.Next = null;
+      NdisFreeNetBuffer(nb);
+      nb = next;
+    }
     NdisFreeNetBufferList(nbl);
   }
 }
@@ -135,4 +186,16 @@ function makePool(dataSize: number): NetBufferListPool | null {
   p.PoolTag = TAG_TAP;
   p.DataSize = dataSize;
   return NdisAllocateNetBufferListPool(null, p);
+}
+
+function makeNbPool(dataSize: number): NetBufferPool | null {
+  const p = new NET_BUFFER_POOL_PARAMETERS();
+  p.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+    NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  );
+  p.PoolTag = TAG_TAP;
+  p.DataSize = dataSize;
+  return NdisAllocateNetBufferPool(null, p);
 }
