@@ -74,7 +74,12 @@ const STATE_ALLOCATED = 0x414b4457; // "WDKA"
 const STATE_FREE = 0x464b4457; // "WDKF"
 const GUARD_BYTE = 0xab;
 const FREED_FILL = 0xfd;
+/** Full mode: freed small blocks held out of circulation, oldest released first. */
 const QUARANTINE = 64;
+/** Full mode: freed big blocks held out of circulation, at most this many blocks ... */
+const BIG_QUARANTINE_BLOCKS = 64;
+/** ... and at most this many pages (8 MiB) in all, so the quarantine's memory stays bounded. */
+const BIG_QUARANTINE_PAGES = 2048;
 
 /** One row of poolmon: what a tag has allocated and freed. */
 export interface TagStats {
@@ -134,6 +139,9 @@ const tagStats: TagStats[] = [];
 const tagIndex = new Map<number, number>();
 const sites = new Map<number, string>();
 const quarantine: number[] = [];
+/** Full mode: first pages of freed big blocks not yet back on `bigFree`, oldest first. */
+const bigQuarantine: number[] = [];
+let bigQuarantinePages = 0;
 
 // --- configuration -----------------------------------------------------------------------------------------
 
@@ -154,6 +162,8 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   lastKey = -1;
   sites.clear();
   quarantine.length = 0;
+  bigQuarantine.length = 0;
+  bigQuarantinePages = 0;
 }
 
 /**
@@ -343,7 +353,7 @@ function takeSmall(cls: number, blockSize: number): number {
   const free = smallFree[cls]!;
   if (free.length > 0) return free.pop()!;
   if (runNext[cls]! + blockSize > runEnd[cls]!) {
-    if (bump + RUN_BYTES > ARENA_RESERVE) return -1;
+    if (bump + RUN_BYTES > ARENA_RESERVE) return drainQuarantine() ? takeSmall(cls, blockSize) : -1;
     const start = bump;
     bump += RUN_BYTES;
     for (let p = start >>> PAGE_SHIFT; p < bump >>> PAGE_SHIFT; p++) {
@@ -361,7 +371,7 @@ function takeSmall(cls: number, blockSize: number): number {
 function takeBig(pages: number): number {
   const free = bigFree.get(pages);
   if (free !== undefined && free.length > 0) return free.pop()!;
-  if (bump + pages * PAGE_SIZE > ARENA_RESERVE) return -1;
+  if (bump + pages * PAGE_SIZE > ARENA_RESERVE) return drainQuarantine() ? takeBig(pages) : -1;
   const first = bump >>> PAGE_SHIFT;
   bump += pages * PAGE_SIZE;
   pageKind[first] = -1;
@@ -542,10 +552,10 @@ function release(address: number, tag: number, ddi: string): void {
     if (verifierLevel >= VERIFIER_FULL) {
       sites.delete(address);
       memory.fill(FREED_FILL, off, off + pages * PAGE_SIZE);
+      quarantineBig(page, pages);
+    } else {
+      freeBig(page, pages);
     }
-    let list = bigFree.get(pages);
-    if (list === undefined) bigFree.set(pages, (list = []));
-    list.push(page);
     return;
   }
   bugCheck(BAD_POOL_CALLER, 0x46, address, 0, 0, `${ddi}(0x${address.toString(16)}): not an allocated pool address`);
@@ -594,6 +604,55 @@ function quarantineBlock(block: number): void {
     const old = quarantine.shift()!;
     smallFree[pageKind[old >>> PAGE_SHIFT]! >>> 4]!.push(old);
   }
+}
+
+/** Puts a freed big block (its first page and page count) back where the allocator can take it again. */
+function freeBig(first: number, pages: number): void {
+  let list = bigFree.get(pages);
+  if (list === undefined) bigFree.set(pages, (list = []));
+  list.push(first);
+}
+
+/**
+ * Full mode keeps freed big blocks out of circulation too, like special pool's no-access freed pages, so a use
+ * after free still lands on a freed block (DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL) instead of on whatever was
+ * allocated there next. Bounded: at most BIG_QUARANTINE_BLOCKS blocks and BIG_QUARANTINE_PAGES pages are held;
+ * past either the oldest goes back to the free lists (decided here: Windows' special pool also recycles its
+ * oldest freed pages when it must).
+ */
+function quarantineBig(first: number, pages: number): void {
+  bigQuarantine.push(first);
+  bigQuarantinePages += pages;
+  while (
+    bigQuarantine.length > 1 &&
+    (bigQuarantine.length > BIG_QUARANTINE_BLOCKS || bigQuarantinePages > BIG_QUARANTINE_PAGES)
+  ) {
+    releaseOldestBig();
+  }
+}
+
+function releaseOldestBig(): void {
+  const old = bigQuarantine.shift()!;
+  const pages = bigPages[old]!;
+  bigQuarantinePages -= pages;
+  freeBig(old, pages);
+}
+
+/**
+ * The arena is out of uncarved space: give every quarantined block back so the allocation can still be met (a
+ * quarantine must never make an allocation fail that would succeed without it). True when anything was freed.
+ */
+function drainQuarantine(): boolean {
+  if (quarantine.length === 0 && bigQuarantine.length === 0) return false;
+  while (bigQuarantine.length > 0) releaseOldestBig();
+  for (const block of quarantine) smallFree[pageKind[block >>> PAGE_SHIFT]! >>> 4]!.push(block);
+  quarantine.length = 0;
+  return true;
+}
+
+/** Full mode: how many freed blocks (small, big) and big-block pages the quarantine holds now. */
+export function poolQuarantine(): { small: number; big: number; bigPages: number } {
+  return { small: quarantine.length, big: bigQuarantine.length, bigPages: bigQuarantinePages };
 }
 
 // --- queries -----------------------------------------------------------------------------------------------

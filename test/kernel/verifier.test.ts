@@ -9,11 +9,13 @@ import {
   NonPagedPool,
   PAGE_FAULT_IN_NONPAGED_AREA,
   poolTag,
+  RtlFillMemory,
   resetSystem,
   SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
 } from '../../src/ddi/index.js';
 import { outstandingAllocations } from '../../src/index.js';
-import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
+import { ARENA_BASE, memory, PAGE_SIZE } from '../../src/kernel/arena.js';
+import { findPoolBlock, poolQuarantine } from '../../src/kernel/pool.js';
 import { assertBugCheck } from '../helpers.js';
 
 const TAG = poolTag('tseT');
@@ -38,6 +40,50 @@ describe('full verifier: special-pool style checks', () => {
     memory[p - ARENA_BASE + 12] = 0;
     const e = assertBugCheck(() => ExFreePool(p), SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION);
     assert.equal(e.parameters[1], p + 12);
+  });
+
+  it('a freed big (page-sized) block stays quarantined: a use after free is DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL even after the same size is allocated again', () => {
+    const size = 3 * PAGE_SIZE;
+    const p = ExAllocatePoolWithTag(NonPagedPool, size, TAG);
+    ExFreePool(p);
+    const q = ExAllocatePoolWithTag(NonPagedPool, size, TAG);
+    assert.notEqual(q, p, 'the freed block must not be handed out again at once');
+    const e = assertBugCheck(() => bytesAt(p + 100, 4), DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL);
+    assert.equal(e.parameters[0], p + 100);
+    // The freed pages hold the poison fill, not the new owner's data.
+    RtlFillMemory(q, size, 0x11);
+    assert.equal(memory[p - ARENA_BASE + 100], 0xfd);
+    ExFreePool(q);
+  });
+
+  it('the big-block quarantine is bounded: past 64 blocks the oldest is recycled, and the memory it holds stays under 8 MiB', () => {
+    const size = 2 * PAGE_SIZE - 16; // with the 16 guard bytes, exactly two pages
+    const freed: number[] = [];
+    for (let i = 0; i < 70; i++) freed.push(ExAllocatePoolWithTag(NonPagedPool, size, TAG));
+    for (const p of freed) ExFreePool(p);
+    const q = poolQuarantine();
+    assert.equal(q.big, 64);
+    assert.equal(q.bigPages, 128);
+    // The six oldest went back to the free list and are reused; the newest stay poisoned.
+    const again = ExAllocatePoolWithTag(NonPagedPool, size, TAG);
+    assert.ok(freed.slice(0, 6).includes(again));
+    assertBugCheck(() => bytesAt(freed[69]!, 1), DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL);
+    const huge = 1024 * PAGE_SIZE;
+    for (let i = 0; i < 3; i++) ExFreePool(ExAllocatePoolWithTag(NonPagedPool, huge, TAG));
+    assert.ok(poolQuarantine().bigPages <= 2048, `quarantine holds ${poolQuarantine().bigPages} pages`);
+    ExFreePool(again);
+  });
+
+  it('the quarantine never makes an allocation fail: when the arena runs out it gives its blocks back', () => {
+    resetSystem({ verifier: 'full', poolLimit: 1 << 30 });
+    const huge = 64 * 1024 * 1024;
+    // 1 GiB of address space holds 15 such blocks: allocate and free many more than fit.
+    for (let i = 0; i < 40; i++) {
+      const p = ExAllocatePoolWithTag(NonPagedPool, huge, TAG);
+      assert.notEqual(p, 0, `allocation ${i} failed`);
+      ExFreePool(p);
+    }
+    assert.equal(findPoolBlock(ARENA_BASE)?.allocated, false);
   });
 
   it('records the driver call site of each allocation', () => {
