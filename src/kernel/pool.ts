@@ -28,6 +28,7 @@ import {
   BAD_POOL_CALLER,
   bugCheck,
   DdiRule,
+  DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
   SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
 } from './bugcheck.js';
@@ -600,9 +601,34 @@ function checkGuard(address: number, size: number, guardBytes: number): void {
 /** Full mode keeps freed small blocks out of circulation for a while so a use after free finds poison. */
 function quarantineBlock(block: number): void {
   quarantine.push(block);
-  if (quarantine.length > QUARANTINE) {
-    const old = quarantine.shift()!;
-    smallFree[pageKind[old >>> PAGE_SHIFT]! >>> 4]!.push(old);
+  if (quarantine.length > QUARANTINE) releaseSmall(quarantine.shift()!);
+}
+
+/** A small block leaves quarantine: its poison is checked, then it can be allocated again. */
+function releaseSmall(block: number): void {
+  const kind = pageKind[block >>> PAGE_SHIFT]!;
+  checkPoison(block + HEADER, kind - HEADER);
+  smallFree[kind >>> 4]!.push(block);
+}
+
+/**
+ * Full mode: a block leaving quarantine must still hold the poison it was filled with when freed. A changed byte
+ * was written after the free through a view made before it (`bytesAt` checks the block when the view is made,
+ * not on each later write through it): special pool would have faulted at that write, so it is reported as the
+ * same DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL (P1 the byte, P2 1 = write), only found later (decided here).
+ */
+function checkPoison(off: number, length: number): void {
+  for (let i = off; i < off + length; i++) {
+    if (memory[i] !== FREED_FILL) {
+      bugCheck(
+        DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
+        ARENA_BASE + i,
+        1,
+        0,
+        0,
+        `use after free: byte 0x${(ARENA_BASE + i).toString(16)} of the ${length}-byte pool block at 0x${(ARENA_BASE + off).toString(16)} was written after the block was freed (found when it left quarantine: a view from bytesAt kept past ExFreePool?)`,
+      );
+    }
   }
 }
 
@@ -635,6 +661,7 @@ function releaseOldestBig(): void {
   const old = bigQuarantine.shift()!;
   const pages = bigPages[old]!;
   bigQuarantinePages -= pages;
+  checkPoison(old * PAGE_SIZE, pages * PAGE_SIZE);
   freeBig(old, pages);
 }
 
@@ -645,8 +672,7 @@ function releaseOldestBig(): void {
 function drainQuarantine(): boolean {
   if (quarantine.length === 0 && bigQuarantine.length === 0) return false;
   while (bigQuarantine.length > 0) releaseOldestBig();
-  for (const block of quarantine) smallFree[pageKind[block >>> PAGE_SHIFT]! >>> 4]!.push(block);
-  quarantine.length = 0;
+  while (quarantine.length > 0) releaseSmall(quarantine.shift()!);
   return true;
 }
 

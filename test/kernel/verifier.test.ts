@@ -86,6 +86,39 @@ describe('full verifier: special-pool style checks', () => {
     assert.equal(findPoolBlock(ARENA_BASE)?.allocated, false);
   });
 
+  it('a write after free through a view kept from before the free is found when the block leaves quarantine: DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL at that byte', () => {
+    const p = ExAllocatePoolWithTag(NonPagedPool, 40, TAG);
+    const stale = bytesAt(p, 40);
+    ExFreePool(p);
+    stale[7] = 0x42; // no check can run on a write through an existing view
+    // 64 more frees push the block out of the small-block quarantine.
+    const others: number[] = [];
+    for (let i = 0; i < 64; i++) others.push(ExAllocatePoolWithTag(NonPagedPool, 40, TAG));
+    for (let i = 0; i < 63; i++) ExFreePool(others[i]!);
+    const e = assertBugCheck(() => ExFreePool(others[63]!), DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL);
+    assert.deepEqual(e.parameters, [p + 7, 1, 0, 0]);
+  });
+
+  it('the same for a big block: its pages are checked when it leaves the big-block quarantine', () => {
+    const size = 2 * PAGE_SIZE - 16;
+    const p = ExAllocatePoolWithTag(NonPagedPool, size, TAG);
+    const stale = bytesAt(p, size);
+    ExFreePool(p);
+    stale[5000] = 0;
+    const others: number[] = [];
+    for (let i = 0; i < 64; i++) others.push(ExAllocatePoolWithTag(NonPagedPool, size, TAG));
+    for (let i = 0; i < 63; i++) ExFreePool(others[i]!);
+    const e = assertBugCheck(() => ExFreePool(others[63]!), DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL);
+    assert.equal(e.parameters[0], p + 5000);
+  });
+
+  it('untouched freed blocks leave quarantine quietly, and are reused', () => {
+    const first = ExAllocatePoolWithTag(NonPagedPool, 40, TAG);
+    ExFreePool(first);
+    for (let i = 0; i < 70; i++) ExFreePool(ExAllocatePoolWithTag(NonPagedPool, 40, TAG));
+    assert.equal(poolQuarantine().small, 64);
+  });
+
   it('records the driver call site of each allocation', () => {
     ExAllocatePoolWithTag(NonPagedPool, 10, TAG);
     const [leak] = outstandingAllocations();
