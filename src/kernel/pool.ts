@@ -140,6 +140,12 @@ const tagStats: TagStats[] = [];
 const tagIndex = new Map<number, number>();
 const sites = new Map<number, string>();
 const quarantine: number[] = [];
+/**
+ * Full mode: ranges inside allocated blocks that hold a structure of the allocator's own rather than the caller's
+ * bytes (NDIS keeps a NET_BUFFER's descriptor in the same block as its data), as [start, end) address pairs by the
+ * block's address. See {@link reserveInBlock}.
+ */
+const reservedRanges = new Map<number, number[]>();
 /** Full mode: first pages of freed big blocks not yet back on `bigFree`, oldest first. */
 const bigQuarantine: number[] = [];
 let bigQuarantinePages = 0;
@@ -163,6 +169,7 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   lastKey = -1;
   sites.clear();
   quarantine.length = 0;
+  reservedRanges.clear();
   bigQuarantine.length = 0;
   bigQuarantinePages = 0;
 }
@@ -522,6 +529,7 @@ function release(address: number, tag: number, ddi: string): void {
     s.bytes -= size;
     if (verifierLevel >= VERIFIER_FULL) {
       sites.delete(address);
+      checkReserved(address);
       memory.fill(FREED_FILL, off, off + kind - HEADER);
       quarantineBlock(block);
     } else {
@@ -552,6 +560,7 @@ function release(address: number, tag: number, ddi: string): void {
     s.bytes -= size;
     if (verifierLevel >= VERIFIER_FULL) {
       sites.delete(address);
+      checkReserved(address);
       memory.fill(FREED_FILL, off, off + pages * PAGE_SIZE);
       quarantineBig(page, pages);
     } else {
@@ -594,6 +603,59 @@ function checkGuard(address: number, size: number, guardBytes: number): void {
         0x24,
         `the driver wrote past the end of its ${size}-byte pool allocation at 0x${address.toString(16)} (byte ${size + i})`,
       );
+    }
+  }
+}
+
+/**
+ * Full mode: marks `[address, address + length)`, inside an allocated block, as a structure that the block's
+ * allocator keeps next to the caller's bytes (NDIS puts a NET_BUFFER's descriptor in front of its built-in data,
+ * a NET_BUFFER_LIST's in front of its context and NET_BUFFER). Special pool cannot separate them - they are one
+ * allocation - so an overrun from the data into the descriptor would go unseen; here the range is filled with
+ * guard bytes, a `bytesAt` or Rtl* access that touches it is DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, and a
+ * write that went around the checks is SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION (0x23) when the block is freed.
+ * Does nothing outside full mode or outside an allocated block. The mark goes with the block.
+ */
+export function reserveInBlock(address: number, length: number): void {
+  if (verifierLevel < VERIFIER_FULL || !(length > 0)) return;
+  const record = findPoolBlock(address);
+  if (record === undefined || !record.allocated || address + length > record.base + record.size) return;
+  let list = reservedRanges.get(record.base);
+  if (list === undefined) reservedRanges.set(record.base, (list = []));
+  list.push(address, address + length);
+  memory.fill(GUARD_BYTE, address - ARENA_BASE, address - ARENA_BASE + length);
+}
+
+/**
+ * Full mode: the first byte of a range marked by {@link reserveInBlock} in the block at `base` that
+ * `[address, address + length)` touches, or 0 when it touches none.
+ */
+export function reservedByteIn(base: number, address: number, length: number): number {
+  const list = reservedRanges.get(base);
+  if (list === undefined) return 0;
+  for (let i = 0; i < list.length; i += 2) {
+    if (address < list[i + 1]! && address + length > list[i]!) return Math.max(list[i]!, address);
+  }
+  return 0;
+}
+
+/** At free (full mode): every reserved range of the block must still hold its guard bytes. */
+function checkReserved(address: number): void {
+  const list = reservedRanges.get(address);
+  if (list === undefined) return;
+  reservedRanges.delete(address);
+  for (let i = 0; i < list.length; i += 2) {
+    for (let a = list[i]!; a < list[i + 1]!; a++) {
+      if (memory[a - ARENA_BASE] !== GUARD_BYTE) {
+        bugCheck(
+          SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
+          address,
+          a,
+          0,
+          0x23,
+          `the pool block at 0x${address.toString(16)} was freed, but byte 0x${a.toString(16)} of the descriptor kept in it (not the driver's data) was overwritten`,
+        );
+      }
     }
   }
 }

@@ -7,6 +7,7 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
 import { addMiniportAdapter } from '../../src/ndis/miniport.js';
 import { Ndis6Violation } from '../../src/ndis/violations.js';
 import { AF_INET } from '../../src/wfp/constants.js';
@@ -19,19 +20,34 @@ import {
 } from '../../src/wfp/index.js';
 import { assertBugCheck } from '../helpers.js';
 import {
+  bytesAt,
+  DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
+  ExAllocatePoolWithTag,
+  ExFreePool,
+  MmGetSystemAddressForMdlSafe,
   NDIS_SEND_FLAGS_DISPATCH_LEVEL,
   NDIS_STATUS_SUCCESS,
   NdisAllocateNetBuffer,
+  NdisAllocateNetBufferList,
+  NdisAllocateNetBufferMdlAndData,
   NdisFreeNetBuffer,
+  NdisFreeNetBufferList,
+  NdisFreeNetBufferListPool,
+  NdisFreeNetBufferPool,
   NdisGetDataBuffer,
   NdisMIndicateReceiveNetBufferLists,
   NdisSendNetBufferLists,
+  NET_BUFFER_LIST_CONTEXT_DATA_START,
+  NonPagedPool,
+  poolTag,
+  RtlCopyMemory,
   resetSystem,
+  SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
 } from '../ndisdriver/ddi.js';
 import { allocChain, dispatchFlag, TestMiniport, TestProtocol } from '../ndisdriver/drivers.js';
 import { packet, udp4, wfpPool } from '../wfp/packetUtil.js';
-import { chainOf, nbPool, pattern } from './helpers.js';
+import { chainOf, nblPool, nbPool, pattern } from './helpers.js';
 
 function stack() {
   const miniport = new TestMiniport({ holdSends: true });
@@ -148,5 +164,58 @@ describe('data past the MDL chain with the verifier off', () => {
     const nb = NdisAllocateNetBuffer(pool, chain, 0, 10)!;
     nb.DataLength = 11;
     assert.notEqual(NdisGetDataBuffer(nb, 4, 0, 1, 0), 0);
+  });
+});
+
+describe('overruns that stay inside one pool block: data into the descriptors NDIS keeps beside it (full verifier)', () => {
+  beforeEach(() => resetSystem({ verifier: 'full' }));
+
+  it('N6-7: an access below the built-in data of NdisAllocateNetBufferMdlAndData reaches the NET_BUFFER in the same block: DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION', () => {
+    const pool = nbPool(64);
+    const nb = NdisAllocateNetBufferMdlAndData(pool)!;
+    const va = MmGetSystemAddressForMdlSafe(nb.MdlChain!, 0);
+    bytesAt(va, 64).fill(7);
+    const e = assertBugCheck(() => bytesAt(va - 8, 16), DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION);
+    assert.deepEqual(e.parameters, [va - 8, 0, 0, 0]);
+    const src = ExAllocatePoolWithTag(NonPagedPool, 8, poolTag('tseT'));
+    assertBugCheck(() => RtlCopyMemory(va - 1, src, 8), DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION);
+    ExFreePool(src);
+    NdisFreeNetBuffer(nb);
+    NdisFreeNetBufferPool(pool);
+  });
+
+  it('a write into that NET_BUFFER that went around every check is found when its block is freed: SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION 0x23', () => {
+    const pool = nbPool(64);
+    const nb = NdisAllocateNetBufferMdlAndData(pool)!;
+    const va = MmGetSystemAddressForMdlSafe(nb.MdlChain!, 0);
+    memory[va - ARENA_BASE - 3] = 0; // a raw store, as through a stale or miscomputed view
+    const e = assertBugCheck(() => {
+      NdisFreeNetBuffer(nb);
+      NdisFreeNetBufferPool(pool);
+    }, SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION);
+    assert.equal(e.parameters[1], va - 3);
+    assert.equal(e.parameters[3], 0x23);
+  });
+
+  it('an overrun of a NET_BUFFER_LIST context area into the NET_BUFFER preallocated after it is caught', () => {
+    const pool = nblPool({ ContextSize: 16, fAllocateNetBuffer: true, DataSize: 128 });
+    const nbl = NdisAllocateNetBufferList(pool, 16, 0)!;
+    const ctx = NET_BUFFER_LIST_CONTEXT_DATA_START(nbl);
+    bytesAt(ctx, 16).fill(1);
+    assertBugCheck(() => bytesAt(ctx, 17), DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION);
+    const data = MmGetSystemAddressForMdlSafe(nbl.FirstNetBuffer!.MdlChain!, 0);
+    bytesAt(data, 128).fill(2);
+    NdisFreeNetBufferList(nbl);
+    NdisFreeNetBufferListPool(pool);
+  });
+
+  it('standard verifier: not checked (special pool is a full-mode check)', () => {
+    resetSystem();
+    const pool = nbPool(64);
+    const nb = NdisAllocateNetBufferMdlAndData(pool)!;
+    const va = MmGetSystemAddressForMdlSafe(nb.MdlChain!, 0);
+    assert.equal(bytesAt(va - 8, 16).length, 16);
+    NdisFreeNetBuffer(nb);
+    NdisFreeNetBufferPool(pool);
   });
 });
