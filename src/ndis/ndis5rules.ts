@@ -79,16 +79,32 @@ export function isLiveDescriptor(m: MDL): boolean {
   return !isPoisoned(m) && isMdlLive(m);
 }
 
-/** Reports use of a packet whose chain holds a buffer freed while chained (verifier; see PacketChainHoldsFreedBuffer). */
+/**
+ * Reports use of a packet whose chain holds a buffer freed while chained (verifier; see
+ * PacketChainHoldsFreedBuffer). Buffer-pool descriptors are tracked when they are chained (`freedInChain`, which
+ * also sees a freed descriptor that was already allocated again); any other MDL in the chain (an OS MDL a
+ * highest-level protocol chained and freed with IoFreeMdl) is found by walking the chain to its first freed MDL.
+ */
 export function reportFreedInChain(packet: ChainingPacket, ddi: string): void {
-  if (packet.freedInChain < 0) return;
+  const index = packet.freedInChain >= 0 ? packet.freedInChain : firstFreedInChain(packet);
+  if (index < 0) return;
   ndis5Violation(
     Ndis5Violation.PacketChainHoldsFreedBuffer,
-    packet.freedInChain,
+    index,
     0,
     0,
-    `${ddi}: buffer ${packet.freedInChain} of this packet's chain was freed with NdisFreeBuffer while still chained; after freeing chained buffers the packet may only be freed (NdisFreePacket) or reinitialised (NdisReinitializePacket), not used`,
+    `${ddi}: buffer ${index} of this packet's chain was freed while still chained; after freeing chained buffers the packet may only be freed (NdisFreePacket) or reinitialised (NdisReinitializePacket), not used`,
   );
+}
+
+/** Index of the first MDL of the packet's chain that is no longer allocated, or -1. */
+function firstFreedInChain(packet: ChainingPacket): number {
+  let index = 0;
+  for (let b = packet.Private.Head; b !== null && index <= 0xffff; index++) {
+    if (!isLiveDescriptor(b)) return index;
+    b = b.Next;
+  }
+  return -1;
 }
 
 /**

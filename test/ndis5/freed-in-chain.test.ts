@@ -8,12 +8,14 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { collectLeaks } from '../../src/kernel/leaks.js';
-import { Ndis5Violation } from '../../src/ndis/ndis5.js';
+import { Ndis5DriverRole, Ndis5Violation, setPacketPoolDriverRole } from '../../src/ndis/ndis5.js';
 import { assertBugCheck } from '../helpers.js';
 import {
   DRIVER_VERIFIER_DETECTED_VIOLATION,
   ExAllocatePoolWithTag,
   ExFreePool,
+  IoAllocateMdl,
+  IoFreeMdl,
   type NDIS_BUFFER,
   type NDIS_BUFFER_POOL,
   type NDIS_PACKET,
@@ -171,6 +173,24 @@ for (const verifier of ['standard', 'full'] as const) {
       NdisFreePacket(r.packet);
       teardown(r);
       assert.deepEqual(collectLeaks(), []);
+    });
+
+    it('an OS MDL a highest-level protocol chained and freed with IoFreeMdl is found the same way (the chain is walked)', () => {
+      const r = rig(0);
+      setPacketPoolDriverRole(r.packetPool, Ndis5DriverRole.HighestLevelProtocol);
+      const m = IoAllocateMdl(r.memory, 16, false, false, null)!;
+      NdisChainBufferAtBack(r.packet, m);
+      NdisQueryPacketLength(r.packet, { value: 0 });
+      IoFreeMdl(m);
+      const e = assertBugCheck(
+        () => NdisQueryPacketLength(r.packet, { value: 0 }),
+        DRIVER_VERIFIER_DETECTED_VIOLATION,
+        Ndis5Violation.PacketChainHoldsFreedBuffer,
+      );
+      assert.equal(e.parameters[1], 0);
+      // Freeing the packet after freeing its MDLs is still the documented release.
+      NdisFreePacket(r.packet);
+      teardown(r);
     });
 
     it('a record of an older chaining is stale: a buffer chained to a packet that was since reinitialised is freed freely', () => {
