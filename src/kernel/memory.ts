@@ -2,7 +2,8 @@
  * Reading and writing simulated memory: `bytesAt` (a zero-copy view) and the Rtl and Ndis memory routines.
  * Touching an unmapped address is PAGE_FAULT_IN_NONPAGED_AREA, as it would be in the kernel. In full verifier
  * mode every access is also bounds-checked against the pool block it falls in, like special pool: reading freed
- * memory or past the end of an allocation is a bug check.
+ * memory, past the end of an allocation, or into a descriptor its allocator keeps inside the same block (see
+ * reserveInBlock in pool.ts) is a bug check.
  */
 import { ARENA_BASE, memory } from './arena.js';
 import {

@@ -12,6 +12,10 @@
  * offsets, so allocate and free in steady state touch only typed arrays and plain arrays of small integers.
  *
  * The limit (`poolLimit`) caps the bytes in use so exhaustion is testable: past it an allocation returns NULL.
+ *
+ * Full verifier mode works like special pool: guard bytes after each allocation (checked at free), freed blocks
+ * poisoned and held in a bounded quarantine (small and big blocks alike; the poison is checked when they leave
+ * it), and ranges an allocator reserves inside its own blocks (reserveInBlock) kept off limits.
  */
 import {
   ARENA_BASE,
