@@ -7,7 +7,14 @@
  * limit and the leak report see MDLs as Windows does. Freed MDLs go back to a free list and are reused.
  */
 import { ADDRESS_AND_SIZE_TO_SPAN_PAGES, ARENA_BASE, BYTE_OFFSET, inArena, PAGE_ALIGN, PAGE_SIZE } from './arena.js';
-import { BAD_POOL_CALLER, bugCheck, DdiRule, DRIVER_VERIFIER_DETECTED_VIOLATION } from './bugcheck.js';
+import {
+  BAD_POOL_CALLER,
+  bugCheck,
+  DdiRule,
+  DRIVER_VERIFIER_DETECTED_VIOLATION,
+  INVALID_MDL_RANGE,
+  TARGET_MDL_TOO_SMALL,
+} from './bugcheck.js';
 import { DISPATCH_LEVEL, requireIrqlAtMost } from './irql.js';
 import { poisonFreed } from './poison.js';
 import { findPoolBlock, poolCharge, poolRelease } from './pool.js';
@@ -295,19 +302,34 @@ export function MmGetMdlPfnArray(Mdl: MDL): number[] {
 
 /**
  * IoBuildPartialMdl: makes `TargetMdl` describe `[VirtualAddress, VirtualAddress + Length)` inside
- * `SourceMdl`'s buffer. Length 0 means "to the end of the source".
+ * `SourceMdl`'s buffer. Length 0 means "to the end of the source". As Windows does, always (not only under the
+ * verifier): a range that is not inside the source MDL's is INVALID_MDL_RANGE (0x12E: SourceMdl, TargetMdl,
+ * VirtualAddress, Length - the MDLs have no simulated address, so 0), and a target MDL whose Size cannot hold
+ * the page array of the range (it was allocated or initialised for a smaller one) is TARGET_MDL_TOO_SMALL (0x40).
+ * The target keeps its Size: that is the storage it has, which a later call is checked against again.
  */
 export function IoBuildPartialMdl(SourceMdl: MDL, TargetMdl: MDL, VirtualAddress: number, Length: number): void {
   const srcVa = SourceMdl.StartVa + SourceMdl.ByteOffset;
   if (Length === 0) Length = srcVa + SourceMdl.ByteCount - VirtualAddress;
-  if (VirtualAddress < srcVa || VirtualAddress + Length > srcVa + SourceMdl.ByteCount) {
+  if (!(Length >= 0) || VirtualAddress < srcVa || VirtualAddress + Length > srcVa + SourceMdl.ByteCount) {
     bugCheck(
-      DRIVER_VERIFIER_DETECTED_VIOLATION,
-      0x1014,
+      INVALID_MDL_RANGE,
+      0,
+      0,
       VirtualAddress,
       Length,
+      `IoBuildPartialMdl: [0x${VirtualAddress.toString(16)}, +${Length}) is not inside the source MDL's [0x${srcVa.toString(16)}, +${SourceMdl.ByteCount})`,
+    );
+  }
+  const needed = MmSizeOfMdl(VirtualAddress, Length);
+  if (TargetMdl.Size < needed) {
+    bugCheck(
+      TARGET_MDL_TOO_SMALL,
       0,
-      'IoBuildPartialMdl: the range is outside the source MDL',
+      0,
+      0,
+      0,
+      `IoBuildPartialMdl: the target MDL's Size is ${TargetMdl.Size} bytes, but describing ${Length} bytes at 0x${VirtualAddress.toString(16)} (${ADDRESS_AND_SIZE_TO_SPAN_PAGES(VirtualAddress, Length)} pages) needs ${needed}; allocate it for the subrange (IoAllocateMdl(VirtualAddress, Length, ...))`,
     );
   }
   TargetMdl.StartVa = PAGE_ALIGN(VirtualAddress);

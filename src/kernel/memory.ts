@@ -2,7 +2,8 @@
  * Reading and writing simulated memory: `bytesAt` (a zero-copy view) and the Rtl and Ndis memory routines.
  * Touching an unmapped address is PAGE_FAULT_IN_NONPAGED_AREA, as it would be in the kernel. In full verifier
  * mode every access is also bounds-checked against the pool block it falls in, like special pool: reading freed
- * memory or past the end of an allocation is a bug check.
+ * memory, past the end of an allocation, or into a descriptor its allocator keeps inside the same block (see
+ * reserveInBlock in pool.ts) is a bug check.
  */
 import { ARENA_BASE, memory } from './arena.js';
 import {
@@ -11,7 +12,7 @@ import {
   DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
   PAGE_FAULT_IN_NONPAGED_AREA,
 } from './bugcheck.js';
-import { findPoolBlock, inCarvedPool } from './pool.js';
+import { findPoolBlock, inCarvedPool, reservedByteIn } from './pool.js';
 import { VERIFIER_FULL, verifierLevel } from './verifier.js';
 
 /** Checks that `[address, address + length)` may be touched; bug-checks if not. */
@@ -59,6 +60,17 @@ function checkBlockBounds(address: number, length: number, write: boolean): void
       0,
       0,
       `access to ${length} bytes at 0x${address.toString(16)} runs past the end of its ${block.size}-byte allocation at 0x${block.base.toString(16)}`,
+    );
+  }
+  const reserved = reservedByteIn(block.base, address, length);
+  if (reserved !== 0) {
+    bugCheck(
+      DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
+      reserved,
+      write ? 1 : 0,
+      0,
+      0,
+      `access to ${length} bytes at 0x${address.toString(16)} reaches 0x${reserved.toString(16)}, a descriptor that NDIS keeps in the same pool block (such as the NET_BUFFER in front of its built-in data): outside the buffer, though inside the allocation`,
     );
   }
 }

@@ -12,6 +12,10 @@
  * offsets, so allocate and free in steady state touch only typed arrays and plain arrays of small integers.
  *
  * The limit (`poolLimit`) caps the bytes in use so exhaustion is testable: past it an allocation returns NULL.
+ *
+ * Full verifier mode works like special pool: guard bytes after each allocation (checked at free), freed blocks
+ * poisoned and held in a bounded quarantine (small and big blocks alike; the poison is checked when they leave
+ * it), and ranges an allocator reserves inside its own blocks (reserveInBlock) kept off limits.
  */
 import {
   ARENA_BASE,
@@ -28,6 +32,7 @@ import {
   BAD_POOL_CALLER,
   bugCheck,
   DdiRule,
+  DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
   DRIVER_VERIFIER_DETECTED_VIOLATION,
   SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
 } from './bugcheck.js';
@@ -74,7 +79,14 @@ const STATE_ALLOCATED = 0x414b4457; // "WDKA"
 const STATE_FREE = 0x464b4457; // "WDKF"
 const GUARD_BYTE = 0xab;
 const FREED_FILL = 0xfd;
+/** Four FREED_FILL bytes as one (signed) 32-bit word of memory32. */
+const FREED_WORD = 0xfdfdfdfd | 0;
+/** Full mode: freed small blocks held out of circulation, oldest released first. */
 const QUARANTINE = 64;
+/** Full mode: freed big blocks held out of circulation, at most this many blocks ... */
+const BIG_QUARANTINE_BLOCKS = 64;
+/** ... and at most this many pages (8 MiB) in all, so the quarantine's memory stays bounded. */
+const BIG_QUARANTINE_PAGES = 2048;
 
 /** One row of poolmon: what a tag has allocated and freed. */
 export interface TagStats {
@@ -134,6 +146,15 @@ const tagStats: TagStats[] = [];
 const tagIndex = new Map<number, number>();
 const sites = new Map<number, string>();
 const quarantine: number[] = [];
+/**
+ * Full mode: ranges inside allocated blocks that hold a structure of the allocator's own rather than the caller's
+ * bytes (NDIS keeps a NET_BUFFER's descriptor in the same block as its data), as [start, end) address pairs by the
+ * block's address. See {@link reserveInBlock}.
+ */
+const reservedRanges = new Map<number, number[]>();
+/** Full mode: first pages of freed big blocks not yet back on `bigFree`, oldest first. */
+const bigQuarantine: number[] = [];
+let bigQuarantinePages = 0;
 
 // --- configuration -----------------------------------------------------------------------------------------
 
@@ -154,6 +175,9 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   lastKey = -1;
   sites.clear();
   quarantine.length = 0;
+  reservedRanges.clear();
+  bigQuarantine.length = 0;
+  bigQuarantinePages = 0;
 }
 
 /**
@@ -343,7 +367,7 @@ function takeSmall(cls: number, blockSize: number): number {
   const free = smallFree[cls]!;
   if (free.length > 0) return free.pop()!;
   if (runNext[cls]! + blockSize > runEnd[cls]!) {
-    if (bump + RUN_BYTES > ARENA_RESERVE) return -1;
+    if (bump + RUN_BYTES > ARENA_RESERVE) return drainQuarantine() ? takeSmall(cls, blockSize) : -1;
     const start = bump;
     bump += RUN_BYTES;
     for (let p = start >>> PAGE_SHIFT; p < bump >>> PAGE_SHIFT; p++) {
@@ -361,7 +385,7 @@ function takeSmall(cls: number, blockSize: number): number {
 function takeBig(pages: number): number {
   const free = bigFree.get(pages);
   if (free !== undefined && free.length > 0) return free.pop()!;
-  if (bump + pages * PAGE_SIZE > ARENA_RESERVE) return -1;
+  if (bump + pages * PAGE_SIZE > ARENA_RESERVE) return drainQuarantine() ? takeBig(pages) : -1;
   const first = bump >>> PAGE_SHIFT;
   bump += pages * PAGE_SIZE;
   pageKind[first] = -1;
@@ -511,6 +535,7 @@ function release(address: number, tag: number, ddi: string): void {
     s.bytes -= size;
     if (verifierLevel >= VERIFIER_FULL) {
       sites.delete(address);
+      checkReserved(address);
       memory.fill(FREED_FILL, off, off + kind - HEADER);
       quarantineBlock(block);
     } else {
@@ -541,11 +566,12 @@ function release(address: number, tag: number, ddi: string): void {
     s.bytes -= size;
     if (verifierLevel >= VERIFIER_FULL) {
       sites.delete(address);
+      checkReserved(address);
       memory.fill(FREED_FILL, off, off + pages * PAGE_SIZE);
+      quarantineBig(page, pages);
+    } else {
+      freeBig(page, pages);
     }
-    let list = bigFree.get(pages);
-    if (list === undefined) bigFree.set(pages, (list = []));
-    list.push(page);
     return;
   }
   bugCheck(BAD_POOL_CALLER, 0x46, address, 0, 0, `${ddi}(0x${address.toString(16)}): not an allocated pool address`);
@@ -587,13 +613,142 @@ function checkGuard(address: number, size: number, guardBytes: number): void {
   }
 }
 
+/**
+ * Full mode: marks `[address, address + length)`, inside an allocated block, as a structure that the block's
+ * allocator keeps next to the caller's bytes (NDIS puts a NET_BUFFER's descriptor in front of its built-in data,
+ * a NET_BUFFER_LIST's in front of its context and NET_BUFFER). Special pool cannot separate them - they are one
+ * allocation - so an overrun from the data into the descriptor would go unseen; here the range is filled with
+ * guard bytes, a `bytesAt` or Rtl* access that touches it is DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION, and a
+ * write that went around the checks is SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION (0x23) when the block is freed.
+ * Does nothing outside full mode or outside an allocated block. The mark goes with the block.
+ */
+export function reserveInBlock(address: number, length: number): void {
+  if (verifierLevel < VERIFIER_FULL || !(length > 0)) return;
+  const record = findPoolBlock(address);
+  if (record === undefined || !record.allocated || address + length > record.base + record.size) return;
+  let list = reservedRanges.get(record.base);
+  if (list === undefined) reservedRanges.set(record.base, (list = []));
+  list.push(address, address + length);
+  memory.fill(GUARD_BYTE, address - ARENA_BASE, address - ARENA_BASE + length);
+}
+
+/**
+ * Full mode: the first byte of a range marked by {@link reserveInBlock} in the block at `base` that
+ * `[address, address + length)` touches, or 0 when it touches none.
+ */
+export function reservedByteIn(base: number, address: number, length: number): number {
+  const list = reservedRanges.get(base);
+  if (list === undefined) return 0;
+  for (let i = 0; i < list.length; i += 2) {
+    if (address < list[i + 1]! && address + length > list[i]!) return Math.max(list[i]!, address);
+  }
+  return 0;
+}
+
+/** At free (full mode): every reserved range of the block must still hold its guard bytes. */
+function checkReserved(address: number): void {
+  const list = reservedRanges.get(address);
+  if (list === undefined) return;
+  reservedRanges.delete(address);
+  for (let i = 0; i < list.length; i += 2) {
+    for (let a = list[i]!; a < list[i + 1]!; a++) {
+      if (memory[a - ARENA_BASE] !== GUARD_BYTE) {
+        bugCheck(
+          SPECIAL_POOL_DETECTED_MEMORY_CORRUPTION,
+          address,
+          a,
+          0,
+          0x23,
+          `the pool block at 0x${address.toString(16)} was freed, but byte 0x${a.toString(16)} of the descriptor kept in it (not the driver's data) was overwritten`,
+        );
+      }
+    }
+  }
+}
+
 /** Full mode keeps freed small blocks out of circulation for a while so a use after free finds poison. */
 function quarantineBlock(block: number): void {
   quarantine.push(block);
-  if (quarantine.length > QUARANTINE) {
-    const old = quarantine.shift()!;
-    smallFree[pageKind[old >>> PAGE_SHIFT]! >>> 4]!.push(old);
+  if (quarantine.length > QUARANTINE) releaseSmall(quarantine.shift()!);
+}
+
+/** A small block leaves quarantine: its poison is checked, then it can be allocated again. */
+function releaseSmall(block: number): void {
+  const kind = pageKind[block >>> PAGE_SHIFT]!;
+  checkPoison(block + HEADER, kind - HEADER);
+  smallFree[kind >>> 4]!.push(block);
+}
+
+/**
+ * Full mode: a block leaving quarantine must still hold the poison it was filled with when freed. A changed byte
+ * was written after the free through a view made before it (`bytesAt` checks the block when the view is made,
+ * not on each later write through it): special pool would have faulted at that write, so it is reported as the
+ * same DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL (P1 the byte, P2 1 = write), only found later (decided here).
+ */
+function checkPoison(off: number, length: number): void {
+  // Blocks are 16-byte aligned and a multiple of 16 long: compare words, and find the byte only on a mismatch.
+  for (let w = off >>> 2, end = (off + length) >>> 2; w < end; w++) {
+    if (memory32[w] === FREED_WORD) continue;
+    let i = w << 2;
+    while (memory[i] === FREED_FILL) i++;
+    bugCheck(
+      DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL,
+      ARENA_BASE + i,
+      1,
+      0,
+      0,
+      `use after free: byte 0x${(ARENA_BASE + i).toString(16)} of the ${length}-byte pool block at 0x${(ARENA_BASE + off).toString(16)} was written after the block was freed (found when it left quarantine: a view from bytesAt kept past ExFreePool?)`,
+    );
   }
+}
+
+/** Puts a freed big block (its first page and page count) back where the allocator can take it again. */
+function freeBig(first: number, pages: number): void {
+  let list = bigFree.get(pages);
+  if (list === undefined) bigFree.set(pages, (list = []));
+  list.push(first);
+}
+
+/**
+ * Full mode keeps freed big blocks out of circulation too, like special pool's no-access freed pages, so a use
+ * after free still lands on a freed block (DRIVER_PAGE_FAULT_IN_FREED_SPECIAL_POOL) instead of on whatever was
+ * allocated there next. Bounded: at most BIG_QUARANTINE_BLOCKS blocks and BIG_QUARANTINE_PAGES pages are held;
+ * past either the oldest goes back to the free lists (decided here: Windows' special pool also recycles its
+ * oldest freed pages when it must).
+ */
+function quarantineBig(first: number, pages: number): void {
+  bigQuarantine.push(first);
+  bigQuarantinePages += pages;
+  while (
+    bigQuarantine.length > 1 &&
+    (bigQuarantine.length > BIG_QUARANTINE_BLOCKS || bigQuarantinePages > BIG_QUARANTINE_PAGES)
+  ) {
+    releaseOldestBig();
+  }
+}
+
+function releaseOldestBig(): void {
+  const old = bigQuarantine.shift()!;
+  const pages = bigPages[old]!;
+  bigQuarantinePages -= pages;
+  checkPoison(old * PAGE_SIZE, pages * PAGE_SIZE);
+  freeBig(old, pages);
+}
+
+/**
+ * The arena is out of uncarved space: give every quarantined block back so the allocation can still be met (a
+ * quarantine must never make an allocation fail that would succeed without it). True when anything was freed.
+ */
+function drainQuarantine(): boolean {
+  if (quarantine.length === 0 && bigQuarantine.length === 0) return false;
+  while (bigQuarantine.length > 0) releaseOldestBig();
+  while (quarantine.length > 0) releaseSmall(quarantine.shift()!);
+  return true;
+}
+
+/** Full mode: how many freed blocks (small, big) and big-block pages the quarantine holds now. */
+export function poolQuarantine(): { small: number; big: number; bigPages: number } {
+  return { small: quarantine.length, big: bigQuarantine.length, bigPages: bigQuarantinePages };
 }
 
 // --- queries -----------------------------------------------------------------------------------------------

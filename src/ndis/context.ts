@@ -6,8 +6,9 @@
  * goes down), else in a new block of ContextSize + ContextBackFill bytes chained in front. Freeing gives the
  * space back (Offset goes up); a block that NDIS allocated is freed once all of it is unused again.
  */
-import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx } from '../kernel/pool.js';
+import { ExAllocatePoolWithTag, ExFreePool, NonPagedPoolNx, reserveInBlock } from '../kernel/pool.js';
 import { NDIS_STATUS_FAILURE, NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
+import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
 import { isAllocationAligned } from './pools.js';
 import { type NET_BUFFER_LIST, NET_BUFFER_LIST_CONTEXT, SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER } from './structures.js';
 import { Ndis6Violation, ndisViolation, requireNetBufferIrql } from './violations.js';
@@ -45,6 +46,8 @@ export function allocateContext(nbl: NET_BUFFER_LIST, size: number, backFill: nu
   fresh.Offset = backFill;
   fresh.ContextData = block + SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER;
   fresh.block = block;
+  // Full verifier: the header in front of the context data is NDIS's, not the driver's (see reserveInBlock).
+  if (verifierLevel >= VERIFIER_FULL) reserveInBlock(block, SIZEOF_NET_BUFFER_LIST_CONTEXT_HEADER);
   nbl.Context = fresh;
   return NDIS_STATUS_SUCCESS;
 }

@@ -5,7 +5,8 @@
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { checkAccess } from '../kernel/memory.js';
 import { NDIS_STATUS_SUCCESS } from '../kernel/status.js';
-import { copyOut, mdlVa } from './chain.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { checkDataInChain, copyOut, mdlVa } from './chain.js';
 import type { NET_BUFFER } from './structures.js';
 import { requireNetBufferIrql } from './violations.js';
 
@@ -26,6 +27,7 @@ export function NdisGetDataBuffer(
 ): number {
   requireNetBufferIrql('NdisGetDataBuffer');
   const nb = NetBuffer;
+  if (verifierLevel >= VERIFIER_STANDARD) checkDataInChain(nb, 'NdisGetDataBuffer');
   if (BytesNeeded > nb.DataLength) return 0;
   let m = nb.CurrentMdl;
   let off = nb.CurrentMdlOffset;

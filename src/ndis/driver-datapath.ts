@@ -11,7 +11,7 @@
  * is delivered as one list, by relinking Next: nothing is allocated. Ownership checks run when the verifier is on.
  */
 
-import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
+import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   BlockKind,
   blockKind,
@@ -41,6 +41,7 @@ import {
   trackOf,
   WAS_RESOURCES_BIT,
 } from './driver-verifier.js';
+import { checkNblDataInChains } from './nb-checks.js';
 import type { NET_BUFFER_LIST } from './structures.js';
 
 /** The holder recorded for a receive indication that several bindings share. */
@@ -78,6 +79,7 @@ export function sendDown(
   port: number,
   flags: number,
 ): void {
+  if (verifierLevel >= VERIFIER_STANDARD) checkNblDataInChains(nbls, 'NdisSendNetBufferLists/NdisFSendNetBufferLists');
   for (let pos = from - 1; pos >= 1; pos--) {
     const module = adapter.filters[pos - 1]!;
     const handler = module.driver.chars.SendNetBufferListsHandler;
@@ -197,6 +199,8 @@ export function indicateUp(
   count: number,
   flags: number,
 ): void {
+  if (verifierLevel >= VERIFIER_STANDARD)
+    checkNblDataInChains(nbls, 'NdisMIndicateReceiveNetBufferLists/NdisFIndicateReceiveNetBufferLists');
   const filters = adapter.filters;
   for (let pos = from + 1; pos <= filters.length; pos++) {
     const module = filters[pos - 1]!;

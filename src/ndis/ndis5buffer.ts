@@ -26,10 +26,17 @@ import {
   releaseMdlObject,
   TAG_MDL,
 } from '../kernel/mdl.js';
+import { isPoisoned } from '../kernel/poison.js';
 import { findPoolBlockInto, PoolBlockRecord } from '../kernel/pool.js';
 import { NDIS_STATUS_FAILURE, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
-import { IRQL_NDIS5_FUNCTION_RULE, Ndis5Violation, ndis5Violation } from './ndis5rules.js';
+import {
+  type ChainingPacket,
+  IRQL_NDIS5_FUNCTION_RULE,
+  isLiveDescriptor,
+  Ndis5Violation,
+  ndis5Violation,
+} from './ndis5rules.js';
 
 /** NDIS_BUFFER: an MDL (ndis.h: `typedef MDL NDIS_BUFFER, *PNDIS_BUFFER`). */
 export type NDIS_BUFFER = MDL;
@@ -43,6 +50,10 @@ export class NdisBufferSlot {
   readonly pool: NDIS_BUFFER_POOL;
   /** The Length the descriptor was allocated with (NdisAdjustBufferLength may not exceed it). */
   allocatedLength = 0;
+  /** Verifier: the packet NdisChainBufferAt* last linked this descriptor into (null once unchained or freed). */
+  packet: ChainingPacket | null = null;
+  /** Verifier: that packet's generation when it was chained (a reallocated or reinitialised packet is stale). */
+  generation = 0;
   constructor(pool: NDIS_BUFFER_POOL) {
     this.pool = pool;
   }
@@ -302,8 +313,41 @@ export function NdisFreeBuffer(Buffer: NDIS_BUFFER): void {
   if (pool.state !== POOL_LIVE) {
     bugCheck(BAD_POOL_CALLER, 0x46, 0, 0, 0, 'NdisFreeBuffer: the descriptor belongs to a buffer pool already freed');
   }
+  if (slot.packet !== null) noteFreedWhileChained(Buffer, slot);
   releaseMdlObject(Buffer, TAG_MDL, 'NDIS_BUFFER');
   pool.give(slot);
+}
+
+/**
+ * Verifier: `m` is being freed and its slot says it was chained to a packet. The documentation allows freeing the
+ * buffers still chained to a packet as the step before NdisFreePacket ("call NdisFreeBuffer as many times as
+ * necessary to release all buffer descriptors chained to the packet"), so this is not reported now; the packet
+ * is marked, and any later use of its chain other than NdisFreePacket or NdisReinitializePacket is (0xC4,
+ * Ndis5Violation.PacketChainHoldsFreedBuffer), where Windows would walk freed memory.
+ */
+function noteFreedWhileChained(m: MDL, slot: NdisBufferSlot): void {
+  const packet = slot.packet!;
+  slot.packet = null;
+  // A packet freed since (poisoned in full mode), reallocated or reinitialised no longer holds this buffer.
+  if (!livePacketGeneration(packet, slot.generation)) return;
+  const stop = packet.freedInChain;
+  let index = 0;
+  for (let b = packet.Private.Head; b !== null && index !== stop && index <= 0xffff; index++) {
+    if (b === m) {
+      packet.freedInChain = index;
+      return;
+    }
+    // Past a freed buffer the links are not the packet's any more (a freed MDL's Next is cleared or trapped).
+    if (!isLiveDescriptor(b)) return;
+    b = b.Next;
+  }
+  // Not found before the first buffer already freed: it lies after it (the driver saved the links and is freeing
+  // the whole chain), so the packet is marked already. Not found anywhere else: unlinked by hand, not chained.
+}
+
+/** Is `packet` still the same allocation it was when a buffer was chained to it (generation `generation`)? */
+function livePacketGeneration(packet: ChainingPacket, generation: number): boolean {
+  return !isPoisoned(packet) && packet.generation === generation;
 }
 
 /** NdisQueryBuffer: the descriptor's system address (if `VirtualAddress` is given) and its length. */

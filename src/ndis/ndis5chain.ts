@@ -5,13 +5,15 @@
  *
  * N5-4: what may be chained depends on the role of the driver that owns the packet's pool. Under the verifier a
  * lower-level driver chaining anything but buffer-pool descriptors, or anyone chaining a freed MDL or a buffer
- * already in the chain, is reported (0xC4 with an Ndis5Violation rule id).
+ * already in the chain, is reported (0xC4 with an Ndis5Violation rule id). The verifier also remembers which
+ * packet each buffer-pool descriptor is chained to, so that a packet whose chain holds a buffer freed with
+ * NdisFreeBuffer is reported when it is used again (Ndis5Violation.PacketChainHoldsFreedBuffer).
  */
 import { isMdlLive, MDL, MdlOrigin, MmGetSystemAddressForMdlSafe, NormalPagePriority } from '../kernel/mdl.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
-import { type NDIS_BUFFER, NDIS_BUFFER_TO_SPAN_PAGES } from './ndis5buffer.js';
+import { type NDIS_BUFFER, NDIS_BUFFER_TO_SPAN_PAGES, type NdisBufferSlot } from './ndis5buffer.js';
 import { checkPacket, type NDIS_PACKET } from './ndis5packet.js';
-import { Ndis5DriverRole, Ndis5Violation, ndis5Violation } from './ndis5rules.js';
+import { Ndis5DriverRole, Ndis5Violation, ndis5Violation, reportFreedInChain } from './ndis5rules.js';
 
 /** Verifier: every MDL of `chain` may be chained to `packet` by the driver that owns its pool. */
 function checkChainable(packet: NDIS_PACKET, chain: MDL, ddi: string): void {
@@ -49,6 +51,12 @@ function checkChainable(packet: NDIS_PACKET, chain: MDL, ddi: string): void {
           `${ddi}: buffer ${i} is already chained to this packet; chaining it again would make the chain loop`,
         );
       }
+    }
+    if (poolDescriptor) {
+      // Remembered so that NdisFreeBuffer can tell a buffer freed while still in this packet's chain.
+      const slot = m.owner as NdisBufferSlot;
+      slot.packet = packet;
+      slot.generation = packet.generation;
     }
     if (i > 0xffff) break;
   }
@@ -93,6 +101,12 @@ export function NdisUnchainBufferAtFront(Packet: NDIS_PACKET, Buffer: { value: N
   if (p.Head === null) p.Tail = null;
   first.Next = null;
   p.ValidCounts = false;
+  if (verifierLevel >= VERIFIER_STANDARD) forgetChained(first);
+}
+
+/** Verifier: `m` has left its packet's chain, so freeing it now is no concern of the packet's. */
+function forgetChained(m: MDL): void {
+  if (m.origin === MdlOrigin.NdisBufferPool) (m.owner as NdisBufferSlot).packet = null;
 }
 
 /** NdisUnchainBufferAtBack: removes the last buffer of the chain into `Buffer` (NULL if the chain is empty). */
@@ -118,10 +132,12 @@ export function NdisUnchainBufferAtBack(Packet: NDIS_PACKET, Buffer: { value: ND
   }
   Buffer.value = last;
   p.ValidCounts = false;
+  if (verifierLevel >= VERIFIER_STANDARD) forgetChained(last);
 }
 
 /** NdisRecalculatePacketCounts: recomputes PhysicalCount, TotalLength, Count and Tail from the chain. */
 export function NdisRecalculatePacketCounts(Packet: NDIS_PACKET): void {
+  if (verifierLevel >= VERIFIER_STANDARD) reportFreedInChain(Packet, 'NdisRecalculatePacketCounts');
   const p = Packet.Private;
   let pages = 0;
   let length = 0;
@@ -151,6 +167,7 @@ export function NdisQueryPacket(
   FirstBuffer: { value: NDIS_BUFFER | null } | null,
   TotalPacketLength: { value: number } | null,
 ): void {
+  if (verifierLevel >= VERIFIER_STANDARD) reportFreedInChain(Packet, 'NdisQueryPacket');
   const p = Packet.Private;
   if ((PhysicalBufferCount !== null || BufferCount !== null || TotalPacketLength !== null) && !p.ValidCounts) {
     NdisRecalculatePacketCounts(Packet);
@@ -163,6 +180,7 @@ export function NdisQueryPacket(
 
 /** NdisQueryPacketLength: the total bytes in the packet's buffers. */
 export function NdisQueryPacketLength(Packet: NDIS_PACKET, TotalPacketLength: { value: number }): void {
+  if (verifierLevel >= VERIFIER_STANDARD) reportFreedInChain(Packet, 'NdisQueryPacketLength');
   if (!Packet.Private.ValidCounts) NdisRecalculatePacketCounts(Packet);
   TotalPacketLength.value = Packet.Private.TotalLength;
 }
@@ -174,7 +192,9 @@ function firstBuffer(
   FirstBufferLength: { value: number },
   TotalBufferLength: { value: number },
   Priority: number,
+  ddi: string,
 ): void {
+  if (verifierLevel >= VERIFIER_STANDARD) reportFreedInChain(Packet, ddi);
   const head = Packet.Private.Head;
   FirstBuffer.value = head;
   if (head === null) {
@@ -201,7 +221,15 @@ export function NdisGetFirstBufferFromPacket(
   FirstBufferLength: { value: number },
   TotalBufferLength: { value: number },
 ): void {
-  firstBuffer(Packet, FirstBuffer, FirstBufferVA, FirstBufferLength, TotalBufferLength, NormalPagePriority);
+  firstBuffer(
+    Packet,
+    FirstBuffer,
+    FirstBufferVA,
+    FirstBufferLength,
+    TotalBufferLength,
+    NormalPagePriority,
+    'NdisGetFirstBufferFromPacket',
+  );
 }
 
 /** NdisGetFirstBufferFromPacketSafe: as NdisGetFirstBufferFromPacket, mapping the first buffer at `Priority`. */
@@ -213,7 +241,15 @@ export function NdisGetFirstBufferFromPacketSafe(
   TotalBufferLength: { value: number },
   Priority: number,
 ): void {
-  firstBuffer(Packet, FirstBuffer, FirstBufferVA, FirstBufferLength, TotalBufferLength, Priority);
+  firstBuffer(
+    Packet,
+    FirstBuffer,
+    FirstBufferVA,
+    FirstBufferLength,
+    TotalBufferLength,
+    Priority,
+    'NdisGetFirstBufferFromPacketSafe',
+  );
 }
 
 /** NDIS_PACKET_FIRST_NDIS_BUFFER */

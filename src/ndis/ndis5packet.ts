@@ -21,10 +21,12 @@ import { NDIS_STATUS_RESOURCES, NDIS_STATUS_SUCCESS } from '../kernel/status.js'
 import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   IRQL_NDIS5_FUNCTION_RULE,
+  isLiveDescriptor,
   Ndis5DriverRole,
   type Ndis5DriverRoleValue,
   Ndis5Violation,
   ndis5Violation,
+  reportFreedInChain,
   SIZEOF_NDIS5_POOL_HEADER,
   TAG_NDIS_PACKET_POOL,
 } from './ndis5rules.js';
@@ -179,6 +181,10 @@ export class NDIS_PACKET {
   readonly pool: NDIS_PACKET_POOL;
   /** wdknet: live or free. */
   state = PACKET_FREE;
+  /** wdknet (verifier): bumped on every allocate, free and reinitialise, so stale chaining records are seen. */
+  generation = 0;
+  /** wdknet (verifier): chain index of the first buffer NdisFreeBuffer freed while chained here, or -1. */
+  freedInChain = -1;
 
   constructor(pool: NDIS_PACKET_POOL) {
     this.pool = pool;
@@ -278,6 +284,7 @@ export function checkPacket(Packet: NDIS_PACKET, ddi: string): void {
   if (Packet.state !== PACKET_LIVE) {
     ndis5Violation(Ndis5Violation.BadPacket, 1, 0, 0, `${ddi}: this NDIS_PACKET is not allocated (already freed)`);
   }
+  reportFreedInChain(Packet, ddi);
 }
 
 // --- pools -------------------------------------------------------------------------------------------------
@@ -393,6 +400,8 @@ export function NdisAllocatePacket(
   packet.oob.clear();
   const info = packet.extension.NdisPacketInfo;
   for (let i = 0; i < MaxPerPacketInfo; i++) info[i] = 0;
+  packet.generation++;
+  packet.freedInChain = -1;
   packet.state = PACKET_LIVE;
   Packet.value = packet;
   Status.value = NDIS_STATUS_SUCCESS;
@@ -401,8 +410,9 @@ export function NdisAllocatePacket(
 /**
  * NdisFreePacket: returns a packet to its pool. Freeing it twice is BAD_POOL_CALLER 0x07. The driver must first
  * free or unchain every buffer descriptor (otherwise, the documentation says, their memory stays unusable until
- * reboot): under the verifier a packet freed with buffers chained is reported (0xC4,
- * Ndis5Violation.PacketFreedWithBuffersChained) instead of silently leaking them.
+ * reboot): under the verifier a packet freed with buffers still allocated in its chain is reported (0xC4,
+ * Ndis5Violation.PacketFreedWithBuffersChained) instead of silently leaking them. Buffers the driver freed with
+ * NdisFreeBuffer while they were chained are not counted: that is the documented way to release them.
  */
 export function NdisFreePacket(Packet: NDIS_PACKET): void {
   requireIrqlAtMost(DISPATCH_LEVEL, 'NdisFreePacket', IRQL_NDIS5_FUNCTION_RULE);
@@ -414,9 +424,8 @@ export function NdisFreePacket(Packet: NDIS_PACKET): void {
   }
   const pool = Packet.pool;
   if (verifierLevel >= VERIFIER_STANDARD) {
-    if (Packet.Private.Head !== null) {
-      let count = 0;
-      for (let b: MDL | null = Packet.Private.Head; b !== null && count <= 0xffff; b = b.Next) count++;
+    const count = allocatedBuffersInChain(Packet);
+    if (count > 0) {
       ndis5Violation(
         Ndis5Violation.PacketFreedWithBuffersChained,
         count,
@@ -438,9 +447,25 @@ export function NdisFreePacket(Packet: NDIS_PACKET): void {
   if (pool.state !== POOL_LIVE) {
     bugCheck(BAD_POOL_CALLER, 0x46, 0, 0, 0, 'NdisFreePacket: the packet belongs to a packet pool already freed');
   }
+  Packet.generation++;
+  Packet.freedInChain = -1;
   Packet.state = PACKET_FREE;
   poolRelease(TAG_NDIS_PACKET_POOL, pool.PacketLength);
   pool.give(Packet);
+}
+
+/**
+ * Verifier: how many buffers of the packet's chain are still allocated, counted from Head up to the first buffer
+ * freed while chained (past it the links are no longer the packet's: a freed MDL's Next is cleared or trapped).
+ */
+function allocatedBuffersInChain(Packet: NDIS_PACKET): number {
+  const stop = Packet.freedInChain;
+  let count = 0;
+  for (let b: MDL | null = Packet.Private.Head; b !== null && count !== stop && count <= 0xffff; b = b.Next) {
+    if (!isLiveDescriptor(b)) break;
+    count++;
+  }
+  return count;
 }
 
 /** NdisDprAllocatePacket: NdisAllocatePacket for callers already at DISPATCH_LEVEL. */
@@ -459,6 +484,8 @@ export const NdisDprFreePacketNonInterlocked = NdisFreePacket;
 export function NdisReinitializePacket(Packet: NDIS_PACKET): void {
   Packet.Private.Head = null;
   Packet.Private.ValidCounts = false;
+  Packet.generation++;
+  Packet.freedInChain = -1;
 }
 
 // --- flags, OOB data and per-packet information ------------------------------------------------------------

@@ -8,6 +8,8 @@
  * (the kernel uses the same convention, 0x1011..0x1014, for its own descriptor rules).
  */
 import { bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck.js';
+import { isMdlLive, type MDL } from '../kernel/mdl.js';
+import { isPoisoned } from '../kernel/poison.js';
 import { poolTag } from '../kernel/tags.js';
 
 /**
@@ -49,7 +51,61 @@ export const Ndis5Violation = {
   NotABufferDescriptor: 0x105a,
   /** NdisFreeBuffer before the length was restored after NdisAdjustBufferLength. P2 current, P3 original. */
   FreedWithAdjustedLength: 0x105b,
+  /**
+   * A packet whose chain holds a buffer that NdisFreeBuffer freed while it was still chained was used again (its
+   * chain queried, walked or changed). Freeing the chained buffers is allowed only just before NdisFreePacket (or
+   * NdisReinitializePacket). P2 the freed buffer's index in the chain, P3 0 (detected at the later use).
+   */
+  PacketChainHoldsFreedBuffer: 0x105c,
 } as const;
+
+/**
+ * What the verifier records of the packet a buffer descriptor was chained to (NDIS_PACKET implements it; the
+ * buffer side needs only this much, so the two files do not import each other).
+ */
+export interface ChainingPacket {
+  readonly Private: { Head: MDL | null };
+  /** Bumped each time the packet is allocated or reinitialised: a record of an older chaining is stale. */
+  generation: number;
+  /** Chain index of the first buffer freed while chained to this packet, or -1. */
+  freedInChain: number;
+}
+
+/**
+ * True while `m` is an allocated MDL. Safe on a descriptor freed in full verifier mode (whose fields trap), so
+ * a verifier walk along a chain can stop at a freed buffer instead of bug-checking on it.
+ */
+export function isLiveDescriptor(m: MDL): boolean {
+  return !isPoisoned(m) && isMdlLive(m);
+}
+
+/**
+ * Reports use of a packet whose chain holds a buffer freed while chained (verifier; see
+ * PacketChainHoldsFreedBuffer). Buffer-pool descriptors are tracked when they are chained (`freedInChain`, which
+ * also sees a freed descriptor that was already allocated again); any other MDL in the chain (an OS MDL a
+ * highest-level protocol chained and freed with IoFreeMdl) is found by walking the chain to its first freed MDL.
+ */
+export function reportFreedInChain(packet: ChainingPacket, ddi: string): void {
+  const index = packet.freedInChain >= 0 ? packet.freedInChain : firstFreedInChain(packet);
+  if (index < 0) return;
+  ndis5Violation(
+    Ndis5Violation.PacketChainHoldsFreedBuffer,
+    index,
+    0,
+    0,
+    `${ddi}: buffer ${index} of this packet's chain was freed while still chained; after freeing chained buffers the packet may only be freed (NdisFreePacket) or reinitialised (NdisReinitializePacket), not used`,
+  );
+}
+
+/** Index of the first MDL of the packet's chain that is no longer allocated, or -1. */
+function firstFreedInChain(packet: ChainingPacket): number {
+  let index = 0;
+  for (let b = packet.Private.Head; b !== null && index <= 0xffff; index++) {
+    if (!isLiveDescriptor(b)) return index;
+    b = b.Next;
+  }
+  return -1;
+}
 
 /**
  * DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 when an NDIS 5 buffer or packet call is made above

@@ -14,6 +14,7 @@ import { poisonFreed } from '../kernel/poison.js';
 import { ExAllocatePoolWithTag, ExFreePool, injectAllocationFault, NonPagedPoolNx } from '../kernel/pool.js';
 import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import { checkDataInChain, seekCursor } from './chain.js';
+import { guardNetBufferDescriptor } from './nb-checks.js';
 import {
   allocatePoolHeader,
   CACHE_REFILL,
@@ -219,6 +220,7 @@ function createNb(pool: NetBufferPool): NET_BUFFER | null {
     ExFreePool(block);
     return null;
   }
+  if (verifierLevel >= VERIFIER_FULL) guardNetBufferDescriptor(nb);
   pool.all.add(nb);
   pool.created++;
   return nb;

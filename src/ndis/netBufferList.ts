@@ -14,6 +14,7 @@ import { callSite, VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../ke
 import { checkDataInChain, seekCursor } from './chain.js';
 import { allocateContext, freeContextChain } from './context.js';
 import { NetBufferListProtocolId } from './info.js';
+import { guardNetBufferListDescriptors } from './nb-checks.js';
 import { attachBuiltInData, buildDataMdl, destroyNb, releaseNb, resetNb } from './netBuffer.js';
 import {
   allocatePoolHeader,
@@ -304,6 +305,7 @@ function createNbl(pool: NetBufferListPool): NET_BUFFER_LIST | null {
     }
     nbl.preNb = nb;
   }
+  if (verifierLevel >= VERIFIER_FULL) guardNetBufferListDescriptors(nbl);
   pool.all.add(nbl);
   pool.created++;
   return nbl;

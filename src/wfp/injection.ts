@@ -14,6 +14,8 @@ import { queueDeferredWork } from '../kernel/deferred.js';
 import { DISPATCH_LEVEL, PASSIVE_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
 import { STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { checkNblDataInChains } from '../ndis/nb-checks.js';
 import { checkLiveNbl } from '../ndis/netBufferList.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
 import {
@@ -171,6 +173,7 @@ function begin(
   // Decided: one list per call (the documentation describes a single NET_BUFFER_LIST).
   if (nbl.Next !== null) return STATUS_INVALID_PARAMETER;
   checkLiveNbl(nbl, ddi);
+  if (verifierLevel >= VERIFIER_STANDARD) checkNblDataInChains(nbl, ddi);
   if (injectionOf(nbl) !== null) {
     bugCheck(
       DRIVER_VERIFIER_DETECTED_VIOLATION,

@@ -10,7 +10,7 @@ import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
 import { checkAccess } from '../kernel/memory.js';
 import { STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
-import { mdlVa } from '../ndis/chain.js';
+import { putNetBufferByte, sumNetBufferData, writeNetBufferData } from '../ndis/nbData.js';
 import { checkLiveNbl } from '../ndis/netBufferList.js';
 import { NdisAdvanceNetBufferDataStart, NdisRetreatNetBufferDataStart } from '../ndis/retreat.js';
 import type { NET_BUFFER, NET_BUFFER_LIST } from '../ndis/structures.js';
@@ -24,40 +24,27 @@ export const CONSTRUCTED_HOP_LIMIT = 128;
 /** An address argument: a pointer into simulated memory, or the bytes themselves. */
 export type AddressArg = number | Uint8Array;
 
-function addressBytes(a: AddressArg, length: number): Uint8Array | null {
-  if (a instanceof Uint8Array) return a.length === length ? a : null;
-  if (typeof a !== 'number' || a === 0) return null;
-  checkAccess(a, length, false);
-  return memory.subarray(a - ARENA_BASE, a - ARENA_BASE + length);
-}
+/**
+ * Preallocated scratch, so a call makes no JavaScript objects in steady state: the header being built (IPv6's 40
+ * bytes at most) and the two addresses, copied once per call. Copying them first also means an address that
+ * points into the packet itself (its old header) is read before the new header overwrites it.
+ */
+const header = new Uint8Array(40);
+const source = new Uint8Array(16);
+const remote = new Uint8Array(16);
 
-/** Copies `n` bytes of a NET_BUFFER's data, from `skip` bytes in, into `into` (walking its MDLs). */
-export function readNb(nb: NET_BUFFER, skip: number, into: Uint8Array, n: number): number {
-  return walk(nb, skip, n, (addr, at, len) =>
-    into.set(memory.subarray(addr - ARENA_BASE, addr - ARENA_BASE + len), at),
-  );
-}
-
-/** Writes `bytes` over a NET_BUFFER's data, from `skip` bytes in (walking its MDLs). */
-export function writeNb(nb: NET_BUFFER, skip: number, bytes: Uint8Array): number {
-  return walk(nb, skip, bytes.length, (addr, at, len) => memory.set(bytes.subarray(at, at + len), addr - ARENA_BASE));
-}
-
-function walk(nb: NET_BUFFER, skip: number, n: number, visit: (addr: number, at: number, len: number) => void): number {
-  let off = nb.CurrentMdlOffset + skip;
-  let done = 0;
-  const want = Math.min(n, Math.max(0, nb.DataLength - skip));
-  for (let m = nb.CurrentMdl; m !== null && done < want; m = m.Next) {
-    if (off >= m.ByteCount) {
-      off -= m.ByteCount;
-      continue;
-    }
-    const take = Math.min(m.ByteCount - off, want - done);
-    visit(mdlVa(m) + off, done, take);
-    done += take;
-    off = 0;
+/** Copies an address argument of `length` bytes into `into`; false when it is NULL or the wrong size. */
+function copyAddress(a: AddressArg, length: number, into: Uint8Array): boolean {
+  if (a instanceof Uint8Array) {
+    if (a.length !== length) return false;
+    for (let i = 0; i < length; i++) into[i] = a[i]!;
+    return true;
   }
-  return done;
+  if (typeof a !== 'number' || a === 0) return false;
+  checkAccess(a, length, false);
+  const at = a - ARENA_BASE;
+  for (let i = 0; i < length; i++) into[i] = memory[at + i]!;
+  return true;
 }
 
 /**
@@ -67,6 +54,9 @@ function walk(nb: NET_BUFFER, skip: number, n: number, visit: (addr: number, at:
  * protocol `nextProtocol`, lengths from the data. The IPv4 header checksum is computed, and so - decided, so
  * that the packet can be injected as is - is a TCP or UDP checksum. Returns STATUS_SUCCESS,
  * STATUS_INVALID_PARAMETER for a bad family, address or flags, or the status of the retreat.
+ *
+ * The data is read and written in place, across whatever MDLs hold it; the only allocation is NDIS's own, when
+ * a NET_BUFFER has too little backfill and the retreat takes a new MDL and data (charged as any retreat is).
  */
 export function FwpsConstructIpHeaderForTransportPacket0(
   netBufferList: NET_BUFFER_LIST,
@@ -93,68 +83,79 @@ export function FwpsConstructIpHeaderForTransportPacket0(
   if (addressFamily !== AF_INET && addressFamily !== AF_INET6) return STATUS_INVALID_PARAMETER;
   checkLiveNbl(netBufferList, 'FwpsConstructIpHeaderForTransportPacket0');
   const alen = addressFamily === AF_INET ? 4 : 16;
-  const src = addressBytes(sourceAddress, alen);
-  const dst = addressBytes(remoteAddress, alen);
-  if (!src || !dst || !Number.isInteger(nextProtocol) || nextProtocol < 0 || nextProtocol > 255)
+  if (
+    !copyAddress(sourceAddress, alen, source) ||
+    !copyAddress(remoteAddress, alen, remote) ||
+    !Number.isInteger(nextProtocol) ||
+    nextProtocol < 0 ||
+    nextProtocol > 255
+  ) {
     return STATUS_INVALID_PARAMETER;
+  }
   const hlen = addressFamily === AF_INET ? 20 : 40;
   for (let nb = netBufferList.FirstNetBuffer; nb !== null; nb = nb.Next) {
     if (headerIncludeHeaderLength > 0) {
       if (headerIncludeHeaderLength > nb.DataLength) return STATUS_INVALID_PARAMETER;
       NdisAdvanceNetBufferDataStart(nb, headerIncludeHeaderLength, false, null);
     }
-    const transport = new Uint8Array(nb.DataLength);
-    readNb(nb, 0, transport, transport.length);
-    fixTransportChecksum(transport, nextProtocol, src, dst);
-    writeNb(nb, 0, transport);
+    fixTransportChecksum(nb, nextProtocol, alen);
     const status = NdisRetreatNetBufferDataStart(nb, hlen, 0, null);
     if (status !== STATUS_SUCCESS) return status;
-    const h = new Uint8Array(hlen);
+    header.fill(0);
     if (addressFamily === AF_INET) {
       const total = nb.DataLength;
-      h[0] = 0x45;
-      h[2] = total >> 8;
-      h[3] = total & 0xff;
-      h[8] = CONSTRUCTED_HOP_LIMIT;
-      h[9] = nextProtocol;
-      h.set(src, 12);
-      h.set(dst, 16);
-      const c = internetChecksum(h, 0, hlen);
-      h[10] = c >> 8;
-      h[11] = c & 0xff;
+      header[0] = 0x45;
+      header[2] = total >> 8;
+      header[3] = total & 0xff;
+      header[8] = CONSTRUCTED_HOP_LIMIT;
+      header[9] = nextProtocol;
+      for (let i = 0; i < 4; i++) {
+        header[12 + i] = source[i]!;
+        header[16 + i] = remote[i]!;
+      }
+      const c = internetChecksum(header, 0, 20);
+      header[10] = c >> 8;
+      header[11] = c & 0xff;
     } else {
       const payload = nb.DataLength - 40;
-      h[0] = 0x60;
-      h[4] = payload >> 8;
-      h[5] = payload & 0xff;
-      h[6] = nextProtocol;
-      h[7] = CONSTRUCTED_HOP_LIMIT;
-      h.set(src, 8);
-      h.set(dst, 24);
+      header[0] = 0x60;
+      header[4] = payload >> 8;
+      header[5] = payload & 0xff;
+      header[6] = nextProtocol;
+      header[7] = CONSTRUCTED_HOP_LIMIT;
+      for (let i = 0; i < 16; i++) {
+        header[8 + i] = source[i]!;
+        header[24 + i] = remote[i]!;
+      }
     }
-    writeNb(nb, 0, h);
+    writeNetBufferData(nb, 0, header, 0, hlen);
   }
   return STATUS_SUCCESS;
 }
 
-/** Recomputes a TCP (6) or UDP (17) checksum over the pseudo-header and segment, in place. */
-function fixTransportChecksum(seg: Uint8Array, protocol: number, src: Uint8Array, dst: Uint8Array): void {
+/**
+ * Recomputes a TCP (6) or UDP (17) checksum over the pseudo-header and the segment (the NET_BUFFER's data), in
+ * place; for UDP the length field is set from the data first. Other protocols, and segments too short to hold
+ * the checksum field, are left as they are.
+ */
+function fixTransportChecksum(nb: NET_BUFFER, protocol: number, alen: number): void {
   const at = protocol === 6 ? 16 : protocol === 17 ? 6 : -1;
-  if (at < 0 || seg.length < at + 2) return;
-  if (protocol === 17 && seg.length >= 6) {
-    seg[4] = seg.length >> 8;
-    seg[5] = seg.length & 0xff;
+  const length = nb.DataLength;
+  if (at < 0 || length < at + 2) return;
+  if (protocol === 17) {
+    putNetBufferByte(nb, 4, (length >> 8) & 0xff);
+    putNetBufferByte(nb, 5, length & 0xff);
   }
-  seg[at] = 0;
-  seg[at + 1] = 0;
-  let s = sumWords(src, 0, src.length);
-  s = sumWords(dst, 0, dst.length, s);
-  s += protocol + seg.length;
-  s = sumWords(seg, 0, seg.length, s);
+  putNetBufferByte(nb, at, 0);
+  putNetBufferByte(nb, at + 1, 0);
+  let s = sumWords(source, 0, alen);
+  s = sumWords(remote, 0, alen, s);
+  s += protocol + length;
+  s = sumNetBufferData(nb, 0, length, s);
   let c = finishChecksum(s);
   if (protocol === 17 && c === 0) c = 0xffff;
-  seg[at] = c >> 8;
-  seg[at + 1] = c & 0xff;
+  putNetBufferByte(nb, at, c >> 8);
+  putNetBufferByte(nb, at + 1, c & 0xff);
 }
 
 /** Version-independent name. */
