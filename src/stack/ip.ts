@@ -26,6 +26,7 @@ import { poolTag } from '../kernel/tags.js';
 import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../ndis/macros.js';
+import { sumNetBufferData } from '../ndis/nbData.js';
 import { NdisAllocateNetBufferPool, NdisFreeNetBufferPool } from '../ndis/netBuffer.js';
 import { NdisAllocateNetBufferList, NdisFreeNetBufferList, NdisFreeNetBufferListPool } from '../ndis/netBufferList.js';
 import type { NetBufferListPool, NetBufferPool } from '../ndis/pools.js';
@@ -79,7 +80,7 @@ import {
 import { FlowTable } from './flows.js';
 import * as H from './headers.js';
 import { Layer } from './layers.js';
-import { byteAt, put16Data, sumData } from './nb-sum.js';
+import { byteAt, put16Data } from './nb-sum.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
 import { NeighborCache } from './neighbors.js';
 import { allocateListPool } from './pools.js';
@@ -2241,7 +2242,7 @@ export class IpLayer {
     const pseudo = v6
       ? pseudoSumAt6(addresses, addresses + 16, protocol, length)
       : pseudoHeaderSumV4(src4, d4, protocol, length);
-    const sum = finishChecksum(sumData(nb, 0, length, pseudo));
+    const sum = finishChecksum(sumNetBufferData(nb, 0, length, pseudo));
     put16Data(nb, field, protocol === H.IPPROTO_UDP && sum === 0 ? 0xffff : sum);
     // The IP header in front; the list records it, so that it comes off again before the list goes back.
     const hlen = v6 ? H.IPV6_HEADER : H.IPV4_HEADER;
