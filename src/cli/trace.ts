@@ -8,9 +8,17 @@
 import { closeSync, openSync, writeSync } from 'node:fs';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
 import { DROP_REASON_NAMES } from '../stack/counters.js';
-import { Layer } from '../stack/layers.js';
+import * as F from '../wfp/fields.js';
 
-const LAYER_NAMES = new Map<number, string>(Object.entries(Layer).map(([name, id]) => [id, name]));
+/**
+ * Every run-time layer id by its WDK name (FWPS_LAYER_...), the DISCARD layers included: the host classifies a
+ * packet it drops at the discard layer of where processing stopped.
+ */
+const LAYER_NAMES = new Map<number, string>(
+  Object.entries(F)
+    .filter(([name, id]) => name.startsWith('FWPS_LAYER_') && typeof id === 'number')
+    .map(([name, id]) => [id as number, name]),
+);
 
 const STARTS = new Set(['received', 'allocated', 'injected']);
 const ENDS = new Set(['returned', 'freed', 'completed']);
