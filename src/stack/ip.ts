@@ -910,7 +910,11 @@ export class IpLayer {
 
   private protocolUnreachable(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number) {
     if (version === 4) this.sendIcmpError(iface, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_PROTO_UNREACH, 0);
-    else this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, 6);
+    else {
+      // RFC 8200 4: the pointer is the offset of the unrecognized Next Header value, past any extension headers.
+      const pointer = upperLayer6(ip, H.IPV6_HEADER + H.get16(ip + H.IPV6_PAYLOAD_LENGTH)) < 0 ? 6 : walked.nextAt;
+      this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, pointer);
+    }
     this.drop(nbl, DropReason.ProtocolUnreachable);
   }
 
@@ -1443,8 +1447,10 @@ export class IpLayer {
       if ((scratch6[0]! | scratch6[1]! | scratch6[2]! | scratch6[3]!) === 0 || scratch6[0]! >>> 24 === 0xff) return;
       // Errors about multicast destinations only for packet-too-big and parameter problem code 2.
       if (H.get8(ip + H.IPV6_DESTINATION) === 0xff && type !== H.ICMPV6_PACKET_TOO_BIG) return;
-      if (H.get8(ip + H.IPV6_NEXT_HEADER) === H.IPPROTO_ICMPV6 && H.get8(ip + H.IPV6_HEADER) < 128) return;
       const total = H.IPV6_HEADER + H.get16(ip + H.IPV6_PAYLOAD_LENGTH);
+      // Never about an ICMPv6 error (RFC 4443 2.4(e)), also when extension headers come before it.
+      const upper = upperLayer6(ip, total);
+      if (upper >= 0 && upper < total && walked.next === H.IPPROTO_ICMPV6 && H.get8(ip + upper) < 128) return;
       // RFC 4443 2.4(c): the error must not exceed the minimum IPv6 MTU.
       const quoted = Math.min(total, 1280 - H.IPV6_HEADER - H.ICMP_HEADER);
       const nbl = this.allocate(H.ICMP_HEADER + quoted + 16);
@@ -2156,6 +2162,26 @@ function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: n
   walked.next = next;
   walked.nextAt = nextAt;
   return hlen;
+}
+
+/**
+ * The upper-layer header of the IPv6 packet at `ip` (contiguous for its first `limit` bytes), past hop-by-hop,
+ * routing and destination options headers: returns its offset and sets {@link walked}; -1 when the chain runs past
+ * `limit`. For the error paths, which see packets whose headers {@link walk6} already checked or did not walk.
+ */
+function upperLayer6(ip: number, limit: number): number {
+  let next = H.get8(ip + H.IPV6_NEXT_HEADER);
+  let nextAt = H.IPV6_NEXT_HEADER;
+  let at = H.IPV6_HEADER;
+  while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+    if (at + 8 > limit) return -1;
+    nextAt = at;
+    next = H.get8(ip + at);
+    at += (H.get8(ip + at + 1) + 1) << 3;
+  }
+  walked.next = next;
+  walked.nextAt = nextAt;
+  return at;
 }
 
 /** Where an injected packet re-enters the IP layer ('transport-send' / 'transport-send6': IPv4 / IPv6). */
