@@ -7,7 +7,7 @@
  * see each host's traffic, and an injection goes to the host it belongs to (wfp-binding.ts).
  */
 import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
-import { openCapture } from '../capture/reader.js';
+import { type CaptureInput, openCapture } from '../capture/reader.js';
 import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
 import { IpLayer } from './ip.js';
@@ -34,7 +34,7 @@ export interface PeerIdentity {
  * The `count` busiest unicast destination MACs carrying IP in the capture at `path` (a first pass over it), most
  * frames first, ties by MAC. The MACs of host 1's own interfaces (pcapng if_MACaddr) are not peers.
  */
-export function findPeerIdentities(path: string, count: number): PeerIdentity[] {
+export function findPeerIdentities(path: CaptureInput, count: number): PeerIdentity[] {
   const seen = new Map<number, PeerIdentity & { v4: Set<number>; v6: Set<string> }>();
   const exclude = new Set<number>();
   const reader = openCapture(path, {

@@ -19,6 +19,7 @@ import { PcapWriter } from '../capture/pcap-writer.js';
 import type { InterfaceDescription, PcapngBlock } from '../capture/pcapng-blocks.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { CAPTURE_POOL_TAG, DEFAULT_POOL_WINDOW, PoolCapture } from '../capture/pool-window.js';
+import type { CaptureInput } from '../capture/reader.js';
 import { DEFAULT_SINK_BUFFER, FileSink } from '../capture/sink.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { drainDeferredWork, pendingDeferredWork } from '../kernel/deferred.js';
@@ -42,8 +43,8 @@ import { OUTSIDE, Wire } from './wire.js';
 
 /** Options of {@link replay}. */
 export interface ReplayOptions {
-  /** The capture to play (path). */
-  input: string;
+  /** The capture to play: a path (streamed through a pool window, whatever its size), bytes, or a ByteSource. */
+  input: CaptureInput;
   /** Where to write what the host transmits (.pcap or .pcapng), or undefined for nowhere. */
   output?: string;
   /** Called every `progressEvery` frames with the frames played so far and the file offset reached. */
