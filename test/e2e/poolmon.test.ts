@@ -51,4 +51,10 @@ describe('wdknet poolmon', () => {
     const leak = rows(r.stdout).find((t) => t.tag === 'Leak');
     assert.deepEqual(leak, { tag: 'Leak', allocs: 1, frees: 0, diff: 1, bytes: 100 });
   });
+
+  it("the run report names a leaked block's owner: its tag and the driver line that first allocated the tag, without the full verifier", () => {
+    const r = cli(['run', '--no-progress', '--no-examples', '--driver', join(root, 'test/e2e/fixtures/leaky.ts')]);
+    assert.equal(r.status, 1);
+    assert.match(r.stdout, /pool tag 'Leak', first allocated at .*fixtures\/leaky\.ts:12:/);
+  });
 });
