@@ -2153,6 +2153,8 @@ const walked = { next: 0, nextAt: 0 };
  */
 function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: number): number {
   while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+    // Hop-by-hop options only right after the IPv6 header (RFC 8200 4.1); elsewhere 0 is unrecognized.
+    if (next === H.IPPROTO_HOPOPTS && hlen !== H.IPV6_HEADER) break;
     if (hlen + 8 > nb.DataLength || contiguous(nb, hlen + 8) === 0) return -1;
     nextAt = hlen;
     next = H.get8(ip + hlen);
@@ -2174,6 +2176,7 @@ function upperLayer6(ip: number, limit: number): number {
   let nextAt = H.IPV6_NEXT_HEADER;
   let at = H.IPV6_HEADER;
   while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+    if (next === H.IPPROTO_HOPOPTS && at !== H.IPV6_HEADER) break; // as walk6
     if (at + 8 > limit) return -1;
     nextAt = at;
     next = H.get8(ip + at);

@@ -1,7 +1,8 @@
 /**
  * ICMP errors the host owes for a protocol it does not run (RFC 1122 3.2.2.1 protocol unreachable; RFC 8200 4 /
- * RFC 4443 3.4 parameter problem, code 1, pointing at the unrecognized Next Header value), and the rule that no
- * ICMPv6 error answers an ICMPv6 error even behind extension headers (RFC 4443 2.4(e)).
+ * RFC 4443 3.4 parameter problem, code 1, pointing at the unrecognized Next Header value, a misplaced hop-by-hop
+ * header included), and the rule that no ICMPv6 error answers an ICMPv6 error even behind extension headers (RFC
+ * 4443 2.4(e)).
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
@@ -102,6 +103,21 @@ describe('ICMP errors for a protocol the host does not run', () => {
     assert.deepEqual([f[54], f[55]], [4, 1]);
     assert.equal(u16(f, 58) * 0x10000 + u16(f, 60), 48, 'pointer: 40 + 8, the first byte of the options header');
     assert.equal(f[62 + 48], IPPROTO_GRE, 'the quoted packet has the unrecognized value where the pointer says');
+    h.finish();
+  });
+
+  it('IPv6: a hop-by-hop header anywhere but right after the IPv6 header is an unrecognized Next Header (RFC 8200 4.1): parameter problem code 1 at that value, nothing delivered', () => {
+    const h = host();
+    const sink = h.ip.endpoints.bind(17, 53);
+    const udp = [0x04, 0x00, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00]; // 1024 -> 53, no payload
+    const payload = Uint8Array.from([...extension(IPPROTO_HOPOPTS), ...extension(17), ...udp]);
+    h.send(frame({ protocol: IPPROTO_DSTOPTS, src: 'fd00:1::10', dst: 'fd00:1::1', payload }));
+    assert.equal(sink.packets, 0, 'the datagram behind it is not delivered');
+    assert.equal(h.out.length, 1);
+    const f = h.out[0]!;
+    assert.deepEqual([f[54], f[55]], [4, 1]);
+    assert.equal(u16(f, 58) * 0x10000 + u16(f, 60), 40, "pointer: the destination options header's Next Header");
+    assert.equal(h.ip.counters.dropped[DropReason.ProtocolUnreachable], 1);
     h.finish();
   });
 
