@@ -15,6 +15,7 @@ import * as statuses from '../kernel/status.js';
 import { resetSystem } from '../kernel/system.js';
 import { poolTag } from '../kernel/tags.js';
 import type { VerifierMode } from '../kernel/verifier.js';
+import { setFilterPassageObserver } from '../ndis/filter-observer.js';
 import { HostCounters } from '../stack/counters.js';
 import type { IpLayer } from '../stack/ip.js';
 import { type ReplayResult, replay } from '../stack/replay.js';
@@ -159,7 +160,11 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
     // Faults start with the traffic, once the host and its first adapter are up (as Driver Verifier waits for
     // boot to finish before it starts failing allocations).
     const faults = options.faults === undefined ? undefined : parseFaults(options.faults);
-    if (options.trace !== undefined) trace = new TraceWriter(options.trace);
+    if (options.trace !== undefined) {
+      const writer = new TraceWriter(options.trace);
+      trace = writer;
+      setFilterPassageObserver((nbl, module, receive) => writer.filtered(nbl, module, receive));
+    }
     const onHost = (host: IpLayer) => {
       if (trace !== null) host.onEvent = (kind, nbl, detail) => trace!.event(kind, nbl, detail);
     };
@@ -183,6 +188,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
     bug = e;
   } finally {
     disableFaultInjection();
+    setFilterPassageObserver(null);
     trace?.close();
   }
   options.progress?.(total, total);

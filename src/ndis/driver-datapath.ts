@@ -41,6 +41,7 @@ import {
   trackOf,
   WAS_RESOURCES_BIT,
 } from './driver-verifier.js';
+import { filterPassageObserver, observeFilterPassage } from './filter-observer.js';
 import type { NET_BUFFER_LIST } from './structures.js';
 
 /** The holder recorded for a receive indication that several bindings share. */
@@ -83,6 +84,7 @@ export function sendDown(
     const handler = module.driver.chars.SendNetBufferListsHandler;
     if (handler !== null) {
       setHolderAll(nbls, module);
+      if (filterPassageObserver !== null) observeFilterPassage(nbls, module, false);
       handler(module.FilterModuleContext, nbls, port, flags);
       return;
     }
@@ -207,6 +209,7 @@ export function indicateUp(
       return;
     }
     setHolderAll(nbls, module);
+    if (filterPassageObserver !== null) observeFilterPassage(nbls, module, true);
     handler(module.FilterModuleContext, nbls, port, count, flags);
     return;
   }

@@ -31,7 +31,7 @@ interface TraceEvent {
 }
 
 describe('--trace: every stage of an NBL life', () => {
-  it('with the examples loaded: lives begin at received / allocated / injected and end at returned / freed / completed; hook, WFP layers (by FWPS_LAYER_ name, DISCARD layers included), absorb, send and drop in between', () => {
+  it('with the examples loaded: lives begin where the NDIS filter first sees a receive, or at allocation / injection, and end at returned / freed / completed; filter passages both ways, hook, WFP layers (by FWPS_LAYER_ name, DISCARD layers included), absorb, send and drop in between', () => {
     const path = join(tmp, 'examples.json');
     const r = cli(['run', '--no-progress', '--trace', path]);
     assert.equal(r.status, 0, r.stdout + r.stderr);
@@ -40,14 +40,18 @@ describe('--trace: every stage of an NBL life', () => {
     const open = new Map<number, string>();
     const lives = new Map<string, number>();
     const between = new Set<string>();
+    const filtered = new Map<string, number>();
+    /** Per open life: has the host received it yet? A filter passes a receive up before the host has it. */
+    const hostHas = new Map<number, boolean>();
     let clock = 0;
     for (const e of events) {
       if (e.ph === 'M') continue;
-      assert.ok(e.ts > clock, 'timestamps increase');
+      assert.ok(e.ts >= clock, 'timestamps never go back');
       clock = e.ts;
       if (e.ph === 'B') {
         assert.equal(open.has(e.tid), false, `NBL ${e.tid} is not already alive`);
         open.set(e.tid, e.args.how!);
+        hostHas.set(e.tid, e.args.how !== 'filtered');
       } else if (e.ph === 'E') {
         const how = open.get(e.tid);
         assert.ok(how !== undefined, `NBL ${e.tid} ends after it began`);
@@ -56,13 +60,26 @@ describe('--trace: every stage of an NBL life', () => {
       } else {
         assert.ok(open.has(e.tid), `'${e.name}' happens to a live NBL`);
         between.add(e.name.replace(/:.*$/, ''));
+        if (e.name === 'filtered') {
+          filtered.set(e.args.detail!, (filtered.get(e.args.detail!) ?? 0) + 1);
+          assert.equal(
+            hostHas.get(e.tid),
+            !e.args.detail!.endsWith(' receive'),
+            'receives before the host, sends after',
+          );
+        }
+        if (e.name === 'received') hostHas.set(e.tid, true);
         if (e.name.startsWith('classify ')) assert.match(e.name, /^classify FWPS_LAYER_[A-Z0-9_]+$/);
       }
     }
     assert.equal(open.size, 0, 'every life ended');
-    // Frames the NICs indicated go back to them; the host's own lists and callout injections are freed / completed.
-    assert.deepEqual([...lives.keys()].sort(), ['allocated->freed', 'injected->completed', 'received->returned']);
-    for (const stage of ['firewall-hook', 'absorbed', 'sent', 'send-complete', 'delivered', 'dropped']) {
+    // Frames the NICs indicated (first seen by the counting filter) go back to them; the host's own lists and
+    // callout injections are freed / completed; no life is left open.
+    assert.deepEqual([...lives.keys()].sort(), ['allocated->freed', 'filtered->returned', 'injected->completed']);
+    // The counting filter (an NDIS lightweight filter) sees every frame in and every frame out.
+    assert.equal(filtered.get('wdknet counting filter receive'), lives.get('filtered->returned'));
+    assert.ok((filtered.get('wdknet counting filter send') ?? 0) > 0);
+    for (const stage of ['received', 'firewall-hook', 'absorbed', 'sent', 'send-complete', 'delivered', 'dropped']) {
       assert.ok(between.has(stage), `a '${stage}' event`);
     }
     const layers = new Set(events.filter((e) => e.name.startsWith('classify ')).map((e) => e.name.slice(9)));
