@@ -154,6 +154,8 @@ program
     guarded(async () => {
       const outcome = await runCapture(await prepareRun(capture, flags));
       console.log(flags.json ? JSON.stringify(outcome.summary, null, 2) : outcome.report);
+      const bad = outcome.summary.captureError;
+      if (bad !== null) console.error(`wdknet: bad capture: ${bad.message} (after ${bad.packetsRead} packets)`);
       return outcome.exitCode;
     }),
   );

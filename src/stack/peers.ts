@@ -6,6 +6,8 @@
  * takes every other frame. Every peer is bound to the filter engine as host 1 is: a driver's filters and callouts
  * see each host's traffic, and an injection goes to the host it belongs to (wfp-binding.ts).
  */
+
+import { CaptureFormatError } from '../capture/errors.js';
 import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { type CaptureInput, openCapture } from '../capture/reader.js';
 import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
@@ -68,6 +70,9 @@ export function findPeerIdentities(path: CaptureInput, count: number): PeerIdent
         entry.v6.add(Array.from(b.subarray(o + 38, o + 54), (x) => x.toString(16).padStart(2, '0')).join(''));
       }
     }
+  } catch (e) {
+    // A malformed record ends the scan: the peers come from the frames before it, which are the ones played.
+    if (!(e instanceof CaptureFormatError)) throw e;
   } finally {
     reader.close();
   }
