@@ -61,6 +61,11 @@ describe('wdknet run on a capture malformed part way', () => {
     assert.equal(text.status, 3);
     assert.match(text.stdout, /bad capture: incl_len = .* the run played the packets before it/);
     assert.match(text.stdout, /Leaks: none/);
+
+    const pool = cli(['poolmon', bad]);
+    assert.equal(pool.status, 3);
+    assert.match(pool.stdout, /^ Tag {2}Type/);
+    assert.match(pool.stderr, /bad capture: incl_len = \d+ at file offset \d+/);
   });
 
   it('with --hosts 2 the peer scan stops at the bad record too', () => {
