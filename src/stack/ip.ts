@@ -645,6 +645,10 @@ export class IpLayer {
   private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
     const nb = nbl.FirstNetBuffer!;
     const hlen = walk6(nb, ip, H.get8(ip + H.IPV6_NEXT_HEADER), H.IPV6_HEADER, H.IPV6_NEXT_HEADER);
+    if (hlen === ROUTING_SEGMENTS_LEFT) {
+      this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, 0, walked.nextAt);
+      return this.drop(nbl, DropReason.Malformed);
+    }
     if (hlen < 0) return this.drop(nbl, DropReason.Malformed);
     const next = walked.next;
     const nextAt = walked.nextAt;
@@ -2143,19 +2147,32 @@ function verifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
 }
 
+/**
+ * {@link walk6}'s answer for a routing header with segments left (the pointer to its Routing Type is then in
+ * `walked.nextAt`); callers that do not answer it take it, as any negative answer, for a malformed packet.
+ */
+const ROUTING_SEGMENTS_LEFT = -2;
+
 /** What {@link walk6} found besides the header length: the upper-layer value and where its byte is. */
 const walked = { next: 0, nextAt: 0 };
 
 /**
  * Walks IPv6 extension headers (hop-by-hop, routing, destination options) from `hlen`, where header value `next`
  * starts (its byte at offset `nextAt`), to the first other header. Returns the offset of that header, with its
- * value and the offset of the byte that names it in {@link walked}; -1 when a header runs past the packet.
+ * value and the offset of the byte that names it in {@link walked}; -1 when a header runs past the packet,
+ * {@link ROUTING_SEGMENTS_LEFT} at a routing header this host would have to act on.
  */
 function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: number): number {
   while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
     // Hop-by-hop options only right after the IPv6 header (RFC 8200 4.1); elsewhere 0 is unrecognized.
     if (next === H.IPPROTO_HOPOPTS && hlen !== H.IPV6_HEADER) break;
     if (hlen + 8 > nb.DataLength || contiguous(nb, hlen + 8) === 0) return -1;
+    // A routing header with segments left asks this destination to route on. Windows routes no type (type 0 is
+    // deprecated, RFC 5095), so: parameter problem, code 0, at the Routing Type (RFC 8200 4.4).
+    if (next === H.IPPROTO_ROUTING && H.get8(ip + hlen + 3) !== 0) {
+      walked.nextAt = hlen + 2;
+      return ROUTING_SEGMENTS_LEFT;
+    }
     nextAt = hlen;
     next = H.get8(ip + hlen);
     hlen += (H.get8(ip + hlen + 1) + 1) << 3;

@@ -50,6 +50,16 @@ function extension(next: number): number[] {
   return [next, 0, 1, 4, 0, 0, 0, 0];
 }
 
+/**
+ * An empty UDP datagram from fd00:1::10 port 1024 to fd00:1::1 port 53, its checksum over the IPv6 pseudo-header
+ * filled in (mandatory over IPv6, RFC 8200 8.1).
+ */
+const UDP_TO_53 = (() => {
+  let sum = 0xfd00 + 1 + 0x10 + 0xfd00 + 1 + 1 + 17 + 8 + 0x0400 + 0x0035 + 8;
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return [0x04, 0x00, 0x00, 0x35, 0x00, 0x08, (~sum >>> 8) & 0xff, ~sum & 0xff];
+})();
+
 /** The ICMPv6 checksum of the message in `f` (Ethernet + IPv6 without extension headers) verifies. */
 function icmp6Verifies(f: Uint8Array): boolean {
   const length = u16(f, 18);
@@ -109,7 +119,7 @@ describe('ICMP errors for a protocol the host does not run', () => {
   it('IPv6: a hop-by-hop header anywhere but right after the IPv6 header is an unrecognized Next Header (RFC 8200 4.1): parameter problem code 1 at that value, nothing delivered', () => {
     const h = host();
     const sink = h.ip.endpoints.bind(17, 53);
-    const udp = [0x04, 0x00, 0x00, 0x35, 0x00, 0x08, 0x00, 0x00]; // 1024 -> 53, no payload
+    const udp = UDP_TO_53;
     const payload = Uint8Array.from([...extension(IPPROTO_HOPOPTS), ...extension(17), ...udp]);
     h.send(frame({ protocol: IPPROTO_DSTOPTS, src: 'fd00:1::10', dst: 'fd00:1::1', payload }));
     assert.equal(sink.packets, 0, 'the datagram behind it is not delivered');
@@ -118,6 +128,28 @@ describe('ICMP errors for a protocol the host does not run', () => {
     assert.deepEqual([f[54], f[55]], [4, 1]);
     assert.equal(u16(f, 58) * 0x10000 + u16(f, 60), 40, "pointer: the destination options header's Next Header");
     assert.equal(h.ip.counters.dropped[DropReason.ProtocolUnreachable], 1);
+    h.finish();
+  });
+
+  it('IPv6: a routing header with segments left at its destination gets parameter problem code 0 at the Routing Type (RFC 8200 4.4, RFC 5095); with none left it is passed over', () => {
+    const h = host();
+    const sink = h.ip.endpoints.bind(17, 53);
+    const udp = UDP_TO_53;
+    // Type 0 routing header, one address (Hdr Ext Len 2), segments left as given.
+    const routing = (left: number) => [17, 2, 0, left, 0, 0, 0, 0, ...new Array(16).fill(0)];
+    h.send(
+      frame({ protocol: 43, src: 'fd00:1::10', dst: 'fd00:1::1', payload: Uint8Array.from([...routing(1), ...udp]) }),
+    );
+    assert.equal(sink.packets, 0, 'not delivered');
+    assert.equal(h.out.length, 1);
+    const f = h.out[0]!;
+    assert.deepEqual([f[54], f[55]], [4, 0], 'parameter problem, erroneous header field');
+    assert.equal(u16(f, 58) * 0x10000 + u16(f, 60), 42, 'pointer: the Routing Type byte');
+    assert.equal(h.ip.counters.dropped[DropReason.Malformed], 1);
+    h.send(
+      frame({ protocol: 43, src: 'fd00:1::10', dst: 'fd00:1::1', payload: Uint8Array.from([...routing(0), ...udp]) }),
+    );
+    assert.equal(sink.packets, 1, 'segments left 0: the routing header is ignored and the datagram delivered');
     h.finish();
   });
 
