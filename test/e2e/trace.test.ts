@@ -99,6 +99,20 @@ describe('--trace: every stage of an NBL life', () => {
   });
 });
 
+describe('--trace: lives the host ends itself', () => {
+  it('a bare host ends every life it begins (received -> returned, allocated -> freed): none is left for the end of the trace', () => {
+    const path = join(tmp, 'bare.json');
+    const r = cli(['run', '--no-progress', '--no-examples', '--trace', path]);
+    assert.equal(r.status, 0, r.stderr);
+    const events = (JSON.parse(readFileSync(path, 'utf8')) as { traceEvents: TraceEvent[] }).traceEvents;
+    const begins = events.filter((e) => e.ph === 'B');
+    const ends = events.filter((e) => e.ph === 'E');
+    assert.equal(begins.length, ends.length);
+    assert.deepEqual([...new Set(begins.map((e) => e.args.how))].sort(), ['allocated', 'received']);
+    assert.deepEqual([...new Set(ends.map((e) => e.args.how))].sort(), ['freed', 'returned']);
+  });
+});
+
 describe('progress bar', () => {
   it('--progress draws the bar on stderr even when it is not a terminal, up to 100%; --no-progress and --json draw none', () => {
     const bar = cli(['run', '--progress', '--no-examples']);
