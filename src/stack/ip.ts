@@ -1424,8 +1424,9 @@ export class IpLayer {
       if ((H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_OFFSET_MASK) !== 0) return;
       const hlen = (H.get8(ip) & 0xf) << 2;
       if (H.get8(ip + H.IPV4_PROTOCOL) === H.IPPROTO_ICMP) {
-        const inner = H.get8(ip + hlen);
-        if (inner !== H.ICMP_ECHO && inner !== H.ICMP_ECHO_REPLY && inner !== 13 && inner !== 14) return;
+        // Only queries and replies draw errors; the error types, and types unknown to the host (decided, to be
+        // safe), never do (RFC 1122 3.2.2, RFC 1812 4.3.2.7).
+        if (!ICMP_INFORMATIONAL.has(H.get8(ip + hlen))) return;
       }
       const from = this.sourceFor4(iface.ifIndex);
       if (from === 0) return;
@@ -2152,6 +2153,12 @@ function verifies(sum: number): boolean {
  * `walked.nextAt`); callers that do not answer it take it, as any negative answer, for a malformed packet.
  */
 const ROUTING_SEGMENTS_LEFT = -2;
+
+/**
+ * ICMPv4 query and reply types: echo (0, 8), router advertisement / solicitation (9, 10), timestamp (13, 14),
+ * information (15, 16), address mask (17, 18), extended echo (42, 43, RFC 8335).
+ */
+const ICMP_INFORMATIONAL = new Set([0, 8, 9, 10, 13, 14, 15, 16, 17, 18, 42, 43]);
 
 /** What {@link walk6} found besides the header length: the upper-layer value and where its byte is. */
 const walked = { next: 0, nextAt: 0 };

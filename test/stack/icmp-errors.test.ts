@@ -153,6 +153,19 @@ describe('ICMP errors for a protocol the host does not run', () => {
     h.finish();
   });
 
+  it('IPv4: every query type draws an ICMP error (address mask, information, router solicitation as well as echo and timestamp); error types and unknown types never do (RFC 1122 3.2.2)', () => {
+    const h = host();
+    const expired = (type: number) => {
+      h.out.length = 0;
+      h.send(frame({ protocol: 'icmp', icmpType: type, src: '10.0.1.10', dst: '10.9.9.9', ttl: 1 }));
+      return h.out.length;
+    };
+    for (const query of [0, 8, 10, 13, 14, 15, 16, 17, 18, 42, 43]) assert.equal(expired(query), 1, `type ${query}`);
+    for (const error of [3, 4, 5, 11, 12, 200]) assert.equal(expired(error), 0, `type ${error}`);
+    assert.equal(h.ip.counters.dropped[DropReason.TtlExpired], 17);
+    h.finish();
+  });
+
   it('IPv6: no error about an ICMPv6 error even behind a destination options header (RFC 4443 2.4(e)); an echo request there still gets one', () => {
     const h = host();
     // A destination unreachable (type 1) behind a destination options header, its hop limit spent in transit.
