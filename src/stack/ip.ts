@@ -78,7 +78,7 @@ import * as H from './headers.js';
 import { Layer } from './layers.js';
 import { byteAt, put16Data, sumData } from './nb-sum.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
-import { NeighborCache } from './neighbors.js';
+import { NeighborCache, RETRANS_TIMER_SECONDS, type ResolutionActions } from './neighbors.js';
 import { allocateListPool } from './pools.js';
 import { type HeldFragment, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
@@ -201,10 +201,62 @@ export class IpLayer {
   private readonly injectScope: number[] = [];
   private injectRemote = new Uint8Array(16 * 8);
   private processingDepth = 0;
+  /** The time now, in capture seconds (the replay sets it through {@link tick}); it runs resolution timers. */
+  now = 0;
+  /** When the neighbour cache next needs its timers run (Infinity when nothing is being resolved). */
+  private resolutionDue = Number.POSITIVE_INFINITY;
+  /** What the neighbour cache's timers do: solicit again, or answer a packet whose next hop never answered. */
+  private readonly resolution: ResolutionActions<NET_BUFFER_LIST> = {
+    resolicit: (ifIndex, words) => {
+      const out = this.interfaces[ifIndex];
+      if (out === undefined) return;
+      if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) {
+        this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, words[3]!);
+      } else this.sendNeighborSolicit(out, words);
+    },
+    failed: (nbl) => {
+      // A packet forwarded for someone else: tell its source (RFC 4861 7.2.2, RFC 1812 4.3.3.1). The host's own
+      // packets and injected ones have no one to tell on the wire.
+      const arrival = nbl.ProtocolReserved[1] as IpInterface | null;
+      if (nbl.ProtocolReserved[0] === Origin.Received && arrival !== null) {
+        const ip = contiguous(nbl.FirstNetBuffer!, 1);
+        if (H.get8(ip) >>> 4 === 4) this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_HOST_UNREACH, 0);
+        else this.sendIcmpError(arrival, 6, ip, H.ICMPV6_DEST_UNREACH, H.ICMPV6_ADDR_UNREACH, 0);
+      }
+      this.drop(nbl, DropReason.NeighborUnreachable);
+    },
+  };
 
   constructor(options: IpLayerOptions = {}) {
     this.forwarding = options.forwarding ?? false;
     this.learnFromTraffic = options.learnFromTraffic ?? false;
+  }
+
+  /**
+   * Moves the host's clock to `now` (capture seconds; the replay calls this per frame). Address resolution that
+   * is due is retried or given up then: one comparison when nothing is.
+   */
+  tick(now: number): void {
+    this.now = now;
+    if (now >= this.resolutionDue) this.runResolutionTimers();
+  }
+
+  private runResolutionTimers(): void {
+    this.resolutionDue = Number.POSITIVE_INFINITY;
+    this.processingDepth++;
+    try {
+      const next = this.neighbors.due(this.now, this.resolution);
+      if (next < this.resolutionDue) this.resolutionDue = next;
+    } finally {
+      this.processingDepth--;
+    }
+    if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+  }
+
+  /** A neighbour entry began resolving now: its first retry is due one RETRANS_TIMER later. */
+  private resolving(): void {
+    const due = this.now + RETRANS_TIMER_SECONDS;
+    if (due < this.resolutionDue) this.resolutionDue = due;
   }
 
   // --- configuration ---------------------------------------------------------------------------------------
@@ -1141,10 +1193,13 @@ export class IpLayer {
     if (nextHop >>> 28 === 0xe) return this.transmitFrame(out, nbl, 0x01005e, nextHop & 0x7fffff, H.ETHERTYPE_IPV4);
     const slot = this.neighbors.reachable4(out.ifIndex, nextHop);
     if (slot < 0) {
-      const displaced = this.neighbors.hold4(out.ifIndex, nextHop, nbl, solicit);
+      const displaced = this.neighbors.hold4(out.ifIndex, nextHop, nbl, solicit, this.now);
       this.event('held', nbl, 'neighbour cache');
       if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
-      if (solicit.value) this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, nextHop);
+      if (solicit.value) {
+        this.resolving();
+        this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, nextHop);
+      }
       return;
     }
     this.transmitFrame(out, nbl, this.neighbors.macHigh(slot), this.neighbors.macLow(slot), H.ETHERTYPE_IPV4);
@@ -1158,10 +1213,13 @@ export class IpLayer {
     }
     const slot = this.neighbors.reachable6(out.ifIndex, hop);
     if (slot < 0) {
-      const displaced = this.neighbors.hold6(out.ifIndex, hop, 0, nbl, solicit);
+      const displaced = this.neighbors.hold6(out.ifIndex, hop, 0, nbl, solicit, this.now);
       this.event('held', nbl, 'neighbour cache');
       if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
-      if (solicit.value) this.sendNeighborSolicit(out, hop);
+      if (solicit.value) {
+        this.resolving();
+        this.sendNeighborSolicit(out, hop);
+      }
       return;
     }
     this.transmitFrame(out, nbl, this.neighbors.macHigh(slot), this.neighbors.macLow(slot), H.ETHERTYPE_IPV6);

@@ -264,6 +264,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       if (moderationNs > 0) fireModerationTimers(r, false);
       clock.seconds = r.seconds;
       clock.nanoseconds = r.nanoseconds;
+      host.tick(r.seconds + r.nanoseconds / 1e9);
       if (r.linkType !== LINKTYPE_ETHERNET) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else if (r.caplen < r.origlen) {
