@@ -10,7 +10,7 @@ import { DEFAULT_INTERRUPT_MODERATION_US } from '../stack/replay.js';
 import { findDriverModules } from './drivers.js';
 import { inspectCapture } from './inspect.js';
 import { type DriverParameter, ParameterError, parseParameter } from './params.js';
-import { type RunOptions, runCapture } from './run.js';
+import { type RunOptions, type RunSummary, runCapture } from './run.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 /** The project's generated sample capture (scripts/make-sample.ts). */
@@ -67,6 +67,12 @@ async function guarded(fn: () => Promise<number>): Promise<void> {
     } else throw e;
     process.exitCode = 3;
   }
+}
+
+/** A capture that went bad part way: the run played what came before; say so on stderr as well. */
+function reportBadCapture(summary: RunSummary): void {
+  const bad = summary.captureError;
+  if (bad !== null) console.error(`wdknet: bad capture: ${bad.message} (after ${bad.packetsRead} packets)`);
 }
 
 interface RunFlags {
@@ -154,6 +160,7 @@ program
     guarded(async () => {
       const outcome = await runCapture(await prepareRun(capture, flags));
       console.log(flags.json ? JSON.stringify(outcome.summary, null, 2) : outcome.report);
+      reportBadCapture(outcome.summary);
       return outcome.exitCode;
     }),
   );
@@ -172,6 +179,7 @@ program
       const table = outcome.report.split('\n');
       const start = table.indexOf('Pool (poolmon)');
       console.log(table.slice(start + 1, table.indexOf('', start + 1)).join('\n'));
+      reportBadCapture(outcome.summary);
       return outcome.exitCode;
     }),
   );

@@ -5,6 +5,7 @@
  * the run bug-checked.
  */
 import { statSync } from 'node:fs';
+import type { CaptureFormatError } from '../capture/errors.js';
 import { BugCheck } from '../kernel/bugcheck.js';
 import { drainDeferredWork } from '../kernel/deferred.js';
 import { type LoadedDriver, unloadDriver } from '../kernel/driver.js';
@@ -15,6 +16,7 @@ import * as statuses from '../kernel/status.js';
 import { resetSystem } from '../kernel/system.js';
 import { poolTag } from '../kernel/tags.js';
 import type { VerifierMode } from '../kernel/verifier.js';
+import { setFilterPassageObserver } from '../ndis/filter-observer.js';
 import { HostCounters } from '../stack/counters.js';
 import type { IpLayer } from '../stack/ip.js';
 import { type ReplayResult, replay } from '../stack/replay.js';
@@ -50,6 +52,11 @@ export interface RunOutcome {
 /** The numbers of a run, as `--json` prints them. */
 export interface RunSummary {
   capture: string;
+  /**
+   * The malformed record that ended the capture early (exit status 3), or null. Everything before it was played,
+   * written and is reported.
+   */
+  captureError: { message: string; offset: number; field: string; packetsRead: number } | null;
   /** Hosts the capture played into (host 1 and its peers). */
   hosts: number;
   framesRead: number;
@@ -159,7 +166,11 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
     // Faults start with the traffic, once the host and its first adapter are up (as Driver Verifier waits for
     // boot to finish before it starts failing allocations).
     const faults = options.faults === undefined ? undefined : parseFaults(options.faults);
-    if (options.trace !== undefined) trace = new TraceWriter(options.trace);
+    if (options.trace !== undefined) {
+      const writer = new TraceWriter(options.trace);
+      trace = writer;
+      setFilterPassageObserver((nbl, module, receive) => writer.filtered(nbl, module, receive));
+    }
     const onHost = (host: IpLayer) => {
       if (trace !== null) host.onEvent = (kind, nbl, detail) => trace!.event(kind, nbl, detail);
     };
@@ -183,6 +194,7 @@ export async function runCapture(options: RunOptions): Promise<RunOutcome> {
     bug = e;
   } finally {
     disableFaultInjection();
+    setFilterPassageObserver(null);
     trace?.close();
   }
   options.progress?.(total, total);
@@ -211,6 +223,7 @@ function outcome(
   const leaks = bug === null ? collectLeaks() : [];
   const summary: RunSummary = {
     capture: options.capture,
+    captureError: result?.captureError == null ? null : captureErrorOf(result.captureError),
     hosts: hosts.length,
     framesRead: result?.framesRead ?? 0,
     notAttached: Object.fromEntries([...(result?.notAttached ?? new Map())].map(([k, v]) => [`linktype ${k}`, v])),
@@ -241,8 +254,13 @@ function outcome(
         : { code: bug.code, name: bug.checkName, parameters: [...bug.parameters], reason: bug.reason },
     drivers: drivers.map((d) => ({ name: d.name, status: d.status })),
   };
-  const exitCode = bug !== null ? 2 : leaks.length > 0 || summary.balance !== 0 || heldCount > 0 ? 1 : 0;
+  const failed = leaks.length > 0 || summary.balance !== 0 || heldCount > 0;
+  const exitCode = bug !== null ? 2 : summary.captureError !== null ? 3 : failed ? 1 : 0;
   return { exitCode, report: formatReport(summary, options, faultInjectionStats().injected), summary };
+}
+
+function captureErrorOf(e: CaptureFormatError): NonNullable<RunSummary['captureError']> {
+  return { message: e.message, offset: e.offset, field: e.field, packetsRead: e.packetsRead };
 }
 
 function nicDrops(result: ReplayResult | null): Record<string, number> {
@@ -264,6 +282,10 @@ function formatReport(s: RunSummary, options: RunOptions, faultsInjected: number
     lines.push(
       `  ${s.hosts} hosts: host 1 and ${s.hosts - 1} peer(s) answering as the capture's endpoints, every one bound to the filter engine`,
     );
+  if (s.captureError !== null) {
+    const e = s.captureError;
+    lines.push(`  bad capture: ${e.message} (after ${e.packetsRead} packets): the run played the packets before it`);
+  }
   if (options.out !== undefined) lines.push(`  output ${options.out} (${s.framesWritten} frames)`);
   for (const p of options.params ?? []) lines.push(`  parameter ${describeParameter(p)}`);
   if (options.faults !== undefined) lines.push(`  fault injection: ${faultsInjected} allocations failed on purpose`);

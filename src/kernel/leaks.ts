@@ -58,7 +58,11 @@ registerLeakSource('pool', () => {
       kind: 'pool',
       tag: a.tagName,
       size: a.size,
-      owner: `pool tag '${a.tagName}'`,
+      // The tag's first allocation names the driver that uses it, whatever the verifier mode.
+      owner:
+        a.tagSite === 'unknown'
+          ? `pool tag '${a.tagName}'`
+          : `pool tag '${a.tagName}', first allocated at ${a.tagSite}`,
       site: a.site,
       detail: `0x${a.address.toString(16)}`,
     }));

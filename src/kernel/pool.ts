@@ -111,6 +111,11 @@ export interface PoolAllocation {
   readonly poolType: number;
   /** The driver's call site, recorded in full verifier mode. */
   readonly site: string | undefined;
+  /**
+   * Where the block's tag was first allocated (any verifier mode): the first frame outside wdknet, so for a
+   * driver's own tag the driver's line, as `findstr` over the driver images finds a tag's owner on Windows.
+   */
+  readonly tagSite: string;
 }
 
 /** Low-resources simulation hook (the verifier's fault injection): return true to fail this allocation. */
@@ -144,6 +149,8 @@ let faultHook: FaultHook | null = null;
 
 const tagStats: TagStats[] = [];
 const tagIndex = new Map<number, number>();
+/** Per tag-stats index: where that tag was first allocated (one stack walk per tag, never per allocation). */
+const tagFirstSites: string[] = [];
 const sites = new Map<number, string>();
 const quarantine: number[] = [];
 /**
@@ -171,6 +178,7 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   bytesInUse = 0;
   limit = Math.min(poolLimit, ARENA_RESERVE);
   tagStats.length = 0;
+  tagFirstSites.length = 0;
   tagIndex.clear();
   lastKey = -1;
   sites.clear();
@@ -215,6 +223,7 @@ function statIndexFor(tag: number, paged: boolean): number {
   if (index === undefined) {
     index = tagStats.length;
     tagStats.push({ tag, name: tagToString(tag), type: paged ? 'Paged' : 'Nonp', allocs: 0, frees: 0, bytes: 0 });
+    tagFirstSites.push(callSite());
     tagIndex.set(key, index);
   }
   lastKey = key;
@@ -837,6 +846,7 @@ export function outstandingAllocations(): PoolAllocation[] {
           size: memory32[w + 1]!,
           poolType: memory32[w + 2]! & 0xfff,
           site: sites.get(address),
+          tagSite: tagFirstSites[memory32[w + 2]! >>> 12] ?? 'unknown',
         });
       }
     } else if (kind === -1 && bigState[p] === STATE_ALLOCATED) {
@@ -849,6 +859,7 @@ export function outstandingAllocations(): PoolAllocation[] {
         size: bigSize[p]!,
         poolType: bigInfo[p]! & 0xfff,
         site: sites.get(address),
+        tagSite: tagFirstSites[bigInfo[p]! >>> 12] ?? 'unknown',
       });
     }
   }

@@ -41,6 +41,7 @@ import {
   trackOf,
   WAS_RESOURCES_BIT,
 } from './driver-verifier.js';
+import { filterPassageObserver, observeFilterPassage } from './filter-observer.js';
 import { checkNblDataInChains } from './nb-checks.js';
 import type { NET_BUFFER_LIST } from './structures.js';
 
@@ -85,6 +86,7 @@ export function sendDown(
     const handler = module.driver.chars.SendNetBufferListsHandler;
     if (handler !== null) {
       setHolderAll(nbls, module);
+      if (filterPassageObserver !== null) observeFilterPassage(nbls, module, false);
       handler(module.FilterModuleContext, nbls, port, flags);
       return;
     }
@@ -211,6 +213,7 @@ export function indicateUp(
       return;
     }
     setHolderAll(nbls, module);
+    if (filterPassageObserver !== null) observeFilterPassage(nbls, module, true);
     handler(module.FilterModuleContext, nbls, port, count, flags);
     return;
   }

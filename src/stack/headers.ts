@@ -73,6 +73,7 @@ export const ICMP_NET_UNREACH = 0;
 export const ICMP_PROTO_UNREACH = 2;
 export const ICMP_PORT_UNREACH = 3;
 export const ICMP_FRAG_NEEDED = 4;
+export const ICMP_HOST_UNREACH = 1;
 
 export const ICMPV6_DEST_UNREACH = 1;
 export const ICMPV6_PACKET_TOO_BIG = 2;
@@ -87,6 +88,7 @@ export const ICMPV6_NEIGHBOR_ADVERT = 136;
 export const ICMPV6_NO_ROUTE = 0;
 export const ICMPV6_PORT_UNREACH = 4;
 export const ICMPV6_UNKNOWN_NEXT_HEADER = 1;
+export const ICMPV6_ADDR_UNREACH = 3;
 
 export const ARP_PACKET = 28;
 export const ARP_REQUEST = 1;

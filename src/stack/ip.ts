@@ -82,7 +82,7 @@ import * as H from './headers.js';
 import { Layer } from './layers.js';
 import { byteAt, put16Data } from './nb-sum.js';
 import { contiguous, discardLayerOf, nicChecksumVerdict, restoreOffset, setDiscardLayer } from './nbl-view.js';
-import { NeighborCache } from './neighbors.js';
+import { NeighborCache, RETRANS_TIMER_SECONDS, type ResolutionActions } from './neighbors.js';
 import { allocateListPool } from './pools.js';
 import { KEY_WORDS, Reassembled, ReassemblyQueue } from './reassembly.js';
 import { RouteTable } from './route.js';
@@ -226,11 +226,52 @@ export class IpLayer {
   private classifiedPart: NET_BUFFER_LIST | null = null;
   /** Parts of split lists waiting to run (a stack: each split runs its own parts before returning). */
   private readonly parts: NET_BUFFER_LIST[] = [];
+  /** When the neighbour cache next needs its timers run (Infinity when nothing is being resolved). */
+  private resolutionDue = Number.POSITIVE_INFINITY;
+  /** What the neighbour cache's timers do: solicit again, or answer a packet whose next hop never answered. */
+  private readonly resolution: ResolutionActions<NET_BUFFER_LIST> = {
+    resolicit: (ifIndex, words) => {
+      const out = this.interfaces[ifIndex];
+      if (out === undefined) return;
+      if (words[0] === 0 && words[1] === 0 && words[2] === 0xffff) {
+        this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, words[3]!);
+      } else this.sendNeighborSolicit(out, words);
+    },
+    failed: (nbl) => {
+      // A packet forwarded for someone else: tell its source (RFC 4861 7.2.2, RFC 1812 4.3.3.1). The host's own
+      // packets and injected ones have no one to tell on the wire.
+      const arrival = nbl.ProtocolReserved[1] as IpInterface | null;
+      if (nbl.ProtocolReserved[0] === Origin.Received && arrival !== null) {
+        const ip = contiguous(nbl.FirstNetBuffer!, 1);
+        if (H.get8(ip) >>> 4 === 4) this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_HOST_UNREACH, 0);
+        else this.sendIcmpError(arrival, 6, ip, H.ICMPV6_DEST_UNREACH, H.ICMPV6_ADDR_UNREACH, 0);
+      }
+      this.drop(nbl, DropReason.NeighborUnreachable);
+    },
+  };
 
   constructor(options: IpLayerOptions = {}) {
     this.forwarding = options.forwarding ?? false;
     this.learnFromTraffic = options.learnFromTraffic ?? false;
     this.tcp = new TcpConnections(options.maxTcpConnections ?? DEFAULT_MAX_CONNECTIONS);
+  }
+
+  private runResolutionTimers(): void {
+    this.resolutionDue = Number.POSITIVE_INFINITY;
+    this.processingDepth++;
+    try {
+      const next = this.neighbors.due(this.now, this.resolution);
+      if (next < this.resolutionDue) this.resolutionDue = next;
+    } finally {
+      this.processingDepth--;
+    }
+    if (this.processingDepth === 0 && this.injectQueue.length > 0) this.runInjected();
+  }
+
+  /** A neighbour entry began resolving now: its first retry is due one RETRANS_TIMER later. */
+  private resolving(): void {
+    const due = this.now + RETRANS_TIMER_SECONDS;
+    if (due < this.resolutionDue) this.resolutionDue = due;
   }
 
   // --- configuration ---------------------------------------------------------------------------------------
@@ -774,6 +815,10 @@ export class IpLayer {
   private deliver6(iface: IpInterface, nbl: NET_BUFFER_LIST, ip: number) {
     const nb = nbl.FirstNetBuffer!;
     const hlen = walk6(nb, ip, H.get8(ip + H.IPV6_NEXT_HEADER), H.IPV6_HEADER, H.IPV6_NEXT_HEADER);
+    if (hlen === ROUTING_SEGMENTS_LEFT) {
+      this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, 0, walked.nextAt);
+      return this.drop(nbl, DropReason.Malformed);
+    }
     if (hlen < 0) return this.drop(nbl, DropReason.Malformed);
     const next = walked.next;
     const nextAt = walked.nextAt;
@@ -927,8 +972,8 @@ export class IpLayer {
    * {@link ReassemblyQueue.timeoutSeconds} after its first-arriving fragment has its fragments dropped
    * (reassembly time exceeded) and, when its first fragment (offset 0) is among them, the source gets ICMP time
    * exceeded, code 1, fragment reassembly time exceeded (RFC 792; ICMPv6 code 1, RFC 8200 4.5); a TCP
-   * connection half-open too long is abandoned ({@link HALF_OPEN_SECONDS}). Call it between packets; the clock
-   * never goes back.
+   * connection half-open too long is abandoned ({@link HALF_OPEN_SECONDS}); address resolution that is due is
+   * retried or given up. Call it between packets; the clock never goes back.
    */
   tick(now: number): void {
     if (now > this.now) this.now = now;
@@ -942,10 +987,12 @@ export class IpLayer {
   tickAt(time: Readonly<{ seconds: number; nanoseconds: number }>): void {
     const now = time.seconds + time.nanoseconds / 1e9;
     if (now > this.now) this.now = now;
-    if (this.now >= this.tcp.nextGiveUp || this.now >= this.reassembly.nextDeadline) this.runTimers();
+    const t = this.now;
+    if (t >= this.tcp.nextGiveUp || t >= this.reassembly.nextDeadline || t >= this.resolutionDue) this.runTimers();
   }
 
   private runTimers(): void {
+    if (this.now >= this.resolutionDue) this.runResolutionTimers();
     this.tcp.expire(this.now);
     const q = this.reassembly;
     if (this.now < q.nextDeadline) return;
@@ -1238,7 +1285,11 @@ export class IpLayer {
 
   private protocolUnreachable(iface: IpInterface, nbl: NET_BUFFER_LIST, version: number, ip: number) {
     if (version === 4) this.sendIcmpError(iface, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_PROTO_UNREACH, 0);
-    else this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, 6);
+    else {
+      // RFC 8200 4: the pointer is the offset of the unrecognized Next Header value, past any extension headers.
+      const pointer = upperLayer6(ip, H.IPV6_HEADER + H.get16(ip + H.IPV6_PAYLOAD_LENGTH)) < 0 ? 6 : walked.nextAt;
+      this.sendIcmpError(iface, 6, ip, H.ICMPV6_PARAMETER_PROBLEM, H.ICMPV6_UNKNOWN_NEXT_HEADER, pointer);
+    }
     this.drop(nbl, DropReason.ProtocolUnreachable);
   }
 
@@ -1473,10 +1524,13 @@ export class IpLayer {
     if (nextHop >>> 28 === 0xe) return this.transmitFrame(out, nbl, 0x01005e, nextHop & 0x7fffff, H.ETHERTYPE_IPV4);
     const slot = this.neighbors.reachable4(out.ifIndex, nextHop);
     if (slot < 0) {
-      const displaced = this.neighbors.hold4(out.ifIndex, nextHop, nbl, solicit);
+      const displaced = this.neighbors.hold4(out.ifIndex, nextHop, nbl, solicit, this.now);
       this.event('held', nbl, 'neighbour cache');
       if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
-      if (solicit.value) this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, nextHop);
+      if (solicit.value) {
+        this.resolving();
+        this.sendArp(out, H.ARP_REQUEST, MAC_BROADCAST, this.sourceFor4(out.ifIndex), 0, nextHop);
+      }
       return;
     }
     this.transmitFrame(out, nbl, this.neighbors.macHigh(slot), this.neighbors.macLow(slot), H.ETHERTYPE_IPV4);
@@ -1490,10 +1544,13 @@ export class IpLayer {
     }
     const slot = this.neighbors.reachable6(out.ifIndex, hop);
     if (slot < 0) {
-      const displaced = this.neighbors.hold6(out.ifIndex, hop, 0, nbl, solicit);
+      const displaced = this.neighbors.hold6(out.ifIndex, hop, 0, nbl, solicit, this.now);
       this.event('held', nbl, 'neighbour cache');
       if (displaced !== null) this.drop(displaced, DropReason.NeighborQueueFull);
-      if (solicit.value) this.sendNeighborSolicit(out, hop);
+      if (solicit.value) {
+        this.resolving();
+        this.sendNeighborSolicit(out, hop);
+      }
       return;
     }
     this.transmitFrame(out, nbl, this.neighbors.macHigh(slot), this.neighbors.macLow(slot), H.ETHERTYPE_IPV6);
@@ -1756,8 +1813,9 @@ export class IpLayer {
       if ((H.get16(ip + H.IPV4_FRAGMENT) & H.IPV4_OFFSET_MASK) !== 0) return;
       const hlen = (H.get8(ip) & 0xf) << 2;
       if (H.get8(ip + H.IPV4_PROTOCOL) === H.IPPROTO_ICMP) {
-        const inner = H.get8(ip + hlen);
-        if (inner !== H.ICMP_ECHO && inner !== H.ICMP_ECHO_REPLY && inner !== 13 && inner !== 14) return;
+        // Only queries and replies draw errors; the error types, and types unknown to the host (decided, to be
+        // safe), never do (RFC 1122 3.2.2, RFC 1812 4.3.2.7).
+        if (!ICMP_INFORMATIONAL.has(H.get8(ip + hlen))) return;
       }
       const from = this.sourceFor4(iface.ifIndex);
       if (from === 0) return;
@@ -1783,8 +1841,10 @@ export class IpLayer {
       if ((scratch6[0]! | scratch6[1]! | scratch6[2]! | scratch6[3]!) === 0 || scratch6[0]! >>> 24 === 0xff) return;
       // Errors about multicast destinations only for packet-too-big and parameter problem code 2.
       if (H.get8(ip + H.IPV6_DESTINATION) === 0xff && type !== H.ICMPV6_PACKET_TOO_BIG) return;
-      if (H.get8(ip + H.IPV6_NEXT_HEADER) === H.IPPROTO_ICMPV6 && H.get8(ip + H.IPV6_HEADER) < 128) return;
       const total = H.IPV6_HEADER + H.get16(ip + H.IPV6_PAYLOAD_LENGTH);
+      // Never about an ICMPv6 error (RFC 4443 2.4(e)), also when extension headers come before it.
+      const upper = upperLayer6(ip, total);
+      if (upper >= 0 && upper < total && walked.next === H.IPPROTO_ICMPV6 && H.get8(ip + upper) < 128) return;
       // RFC 4443 2.4(c): the error must not exceed the minimum IPv6 MTU.
       const quoted = Math.min(total, 1280 - H.IPV6_HEADER - H.ICMP_HEADER);
       const nbl = this.allocate(H.ICMP_HEADER + quoted + 16);
@@ -2610,17 +2670,38 @@ function verifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
 }
 
+/**
+ * {@link walk6}'s answer for a routing header with segments left (the pointer to its Routing Type is then in
+ * `walked.nextAt`); callers that do not answer it take it, as any negative answer, for a malformed packet.
+ */
+const ROUTING_SEGMENTS_LEFT = -2;
+
+/**
+ * ICMPv4 query and reply types: echo (0, 8), router advertisement / solicitation (9, 10), timestamp (13, 14),
+ * information (15, 16), address mask (17, 18), extended echo (42, 43, RFC 8335).
+ */
+const ICMP_INFORMATIONAL = new Set([0, 8, 9, 10, 13, 14, 15, 16, 17, 18, 42, 43]);
+
 /** What {@link walk6} found besides the header length: the upper-layer value and where its byte is. */
 const walked = { next: 0, nextAt: 0 };
 
 /**
  * Walks IPv6 extension headers (hop-by-hop, routing, destination options) from `hlen`, where header value `next`
  * starts (its byte at offset `nextAt`), to the first other header. Returns the offset of that header, with its
- * value and the offset of the byte that names it in {@link walked}; -1 when a header runs past the packet.
+ * value and the offset of the byte that names it in {@link walked}; -1 when a header runs past the packet,
+ * {@link ROUTING_SEGMENTS_LEFT} at a routing header this host would have to act on.
  */
 function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: number): number {
   while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+    // Hop-by-hop options only right after the IPv6 header (RFC 8200 4.1); elsewhere 0 is unrecognized.
+    if (next === H.IPPROTO_HOPOPTS && hlen !== H.IPV6_HEADER) break;
     if (hlen + 8 > nb.DataLength || contiguous(nb, hlen + 8) === 0) return -1;
+    // A routing header with segments left asks this destination to route on. Windows routes no type (type 0 is
+    // deprecated, RFC 5095), so: parameter problem, code 0, at the Routing Type (RFC 8200 4.4).
+    if (next === H.IPPROTO_ROUTING && H.get8(ip + hlen + 3) !== 0) {
+      walked.nextAt = hlen + 2;
+      return ROUTING_SEGMENTS_LEFT;
+    }
     nextAt = hlen;
     next = H.get8(ip + hlen);
     hlen += (H.get8(ip + hlen + 1) + 1) << 3;
@@ -2629,6 +2710,27 @@ function walk6(nb: NET_BUFFER, ip: number, next: number, hlen: number, nextAt: n
   walked.next = next;
   walked.nextAt = nextAt;
   return hlen;
+}
+
+/**
+ * The upper-layer header of the IPv6 packet at `ip` (contiguous for its first `limit` bytes), past hop-by-hop,
+ * routing and destination options headers: returns its offset and sets {@link walked}; -1 when the chain runs past
+ * `limit`. For the error paths, which see packets whose headers {@link walk6} already checked or did not walk.
+ */
+function upperLayer6(ip: number, limit: number): number {
+  let next = H.get8(ip + H.IPV6_NEXT_HEADER);
+  let nextAt = H.IPV6_NEXT_HEADER;
+  let at = H.IPV6_HEADER;
+  while (next === H.IPPROTO_HOPOPTS || next === H.IPPROTO_ROUTING || next === H.IPPROTO_DSTOPTS) {
+    if (next === H.IPPROTO_HOPOPTS && at !== H.IPV6_HEADER) break; // as walk6
+    if (at + 8 > limit) return -1;
+    nextAt = at;
+    next = H.get8(ip + at);
+    at += (H.get8(ip + at + 1) + 1) << 3;
+  }
+  walked.next = next;
+  walked.nextAt = nextAt;
+  return at;
 }
 
 /** Where an injected packet re-enters the IP layer ('transport-send' / 'transport-send6': IPv4 / IPv6). */

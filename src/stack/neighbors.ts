@@ -7,6 +7,11 @@
  * INCOMPLETE (a solicitation went out, no answer yet). While an entry is incomplete it holds at most one packet,
  * the latest, as RFC 4861 section 7.2.2 allows and Windows does: the earlier one is dropped ("neighbour queue
  * full"). The held packet's owner is the neighbour cache until the answer comes or the entry is given up.
+ *
+ * Resolution is retried and then given up as RFC 4861 7.2.2 says (and Windows' ARP does, three tries): a
+ * solicitation every RETRANS_TIMER (1 s) up to MAX_MULTICAST_SOLICIT (3); a second after the last one the entry
+ * fails, and the host answers its held packet with ICMP destination unreachable ({@link NeighborCache.due}). Time
+ * is the capture's, given by the caller.
  */
 
 /** Entry states. */
@@ -15,6 +20,19 @@ export const NEIGHBOR_INCOMPLETE = 1;
 export const NEIGHBOR_REACHABLE = 2;
 /** A configured entry that learning never overwrites. */
 export const NEIGHBOR_PERMANENT = 3;
+
+/** Seconds between solicitations of an incomplete entry (RFC 4861 RETRANS_TIMER). */
+export const RETRANS_TIMER_SECONDS = 1;
+/** Solicitations before resolution fails (RFC 4861 MAX_MULTICAST_SOLICIT; Windows' ARP tries three times). */
+export const MAX_MULTICAST_SOLICIT = 3;
+
+/** What {@link NeighborCache.due} asks its caller to do. */
+export interface ResolutionActions<T> {
+  /** Solicit the neighbour again (its address words, IPv4 mapped as ::ffff:a.b.c.d). */
+  resolicit(ifIndex: number, words: Uint32Array): void;
+  /** Resolution failed: `packet` was waiting for the neighbour and is now the caller's to answer and drop. */
+  failed(packet: T, ifIndex: number, words: Uint32Array): void;
+}
 
 import { readMac } from './addr.js';
 
@@ -32,6 +50,11 @@ export class NeighborCache<T> {
   private macLows = new Int32Array(this.capacity);
   private states = new Uint8Array(this.capacity);
   private held: (T | null)[] = new Array<T | null>(this.capacity).fill(null);
+  /** Per incomplete entry: when it was first solicited (capture seconds) and how many solicitations went out. */
+  private since = new Float64Array(this.capacity);
+  private tries = new Uint8Array(this.capacity);
+  /** Scratch handed to {@link ResolutionActions} (valid during the call). */
+  private readonly scratch = new Uint32Array(4);
   /** Scratch for IPv4 lookups (no allocation per call). */
   private readonly v4 = new Uint32Array([0, 0, 0xffff, 0]);
 
@@ -70,12 +93,14 @@ export class NeighborCache<T> {
     this.macHighs[i] = 0;
     this.macLows[i] = 0;
     this.held[i] = null;
+    this.since[i] = 0;
+    this.tries[i] = 0;
     this.count++;
     return i;
   }
 
   private rehash(capacity: number): void {
-    const { ifIndex, words, macs, macHighs, macLows, states, held } = this;
+    const { ifIndex, words, macs, macHighs, macLows, states, held, since, tries } = this;
     this.capacity = capacity;
     this.count = 0;
     this.ifIndex = new Int32Array(capacity).fill(EMPTY);
@@ -85,6 +110,8 @@ export class NeighborCache<T> {
     this.macLows = new Int32Array(capacity);
     this.states = new Uint8Array(capacity);
     this.held = new Array<T | null>(capacity).fill(null);
+    this.since = new Float64Array(capacity);
+    this.tries = new Uint8Array(capacity);
     for (let i = 0; i < ifIndex.length; i++) {
       if (ifIndex[i] === EMPTY) continue;
       const j = this.insert(ifIndex[i]!, words, 4 * i);
@@ -93,6 +120,8 @@ export class NeighborCache<T> {
       this.macLows[j] = macLows[i]!;
       this.states[j] = states[i]!;
       this.held[j] = held[i]!;
+      this.since[j] = since[i]!;
+      this.tries[j] = tries[i]!;
     }
   }
 
@@ -189,20 +218,57 @@ export class NeighborCache<T> {
   /**
    * Holds `packet` for an IPv4 neighbour whose MAC is not known, marking the entry INCOMPLETE. Returns the packet
    * it displaced (the caller drops it), or null. `solicit` tells the caller whether to send a request: only when
-   * the entry was not already being resolved.
+   * the entry was not already being resolved; resolution then starts at `now` (capture seconds).
    */
-  hold4(ifIndex: number, address: number, packet: T, solicit: { value: boolean }): T | null {
-    return this.hold6(ifIndex, this.mapped(address), 0, packet, solicit);
+  hold4(ifIndex: number, address: number, packet: T, solicit: { value: boolean }, now = 0): T | null {
+    return this.hold6(ifIndex, this.mapped(address), 0, packet, solicit, now);
   }
 
   /** As {@link hold4}, for IPv6. */
-  hold6(ifIndex: number, w: ArrayLike<number>, at: number, packet: T, solicit: { value: boolean }): T | null {
+  hold6(ifIndex: number, w: ArrayLike<number>, at: number, packet: T, solicit: { value: boolean }, now = 0): T | null {
     const i = this.insert(ifIndex, w, at);
     solicit.value = this.states[i] !== NEIGHBOR_INCOMPLETE;
+    if (solicit.value) {
+      this.since[i] = now;
+      this.tries[i] = 1;
+    }
     this.states[i] = NEIGHBOR_INCOMPLETE;
     const displaced = this.held[i]!;
     this.held[i] = packet;
     return displaced;
+  }
+
+  /**
+   * Runs the resolution timers up to `now`: an incomplete entry whose last solicitation is RETRANS_TIMER old is
+   * solicited again, or, after MAX_MULTICAST_SOLICIT, fails (back to no entry) and hands its held packet to
+   * `actions.failed`. Returns when the next timer is due (Infinity when nothing is being resolved).
+   */
+  due(now: number, actions: ResolutionActions<T>): number {
+    let next = Number.POSITIVE_INFINITY;
+    // Failed packets are handed over after the scan: answering them may add entries (and grow the table).
+    const failed: { packet: T; ifIndex: number; words: Uint32Array }[] = [];
+    for (let i = 0; i < this.capacity; i++) {
+      if (this.ifIndex[i] === EMPTY || this.states[i] !== NEIGHBOR_INCOMPLETE) continue;
+      let deadline = this.since[i]! + this.tries[i]! * RETRANS_TIMER_SECONDS;
+      // Catch up with every timer that expired since the last call (frames can be far apart).
+      while (now >= deadline && this.tries[i]! < MAX_MULTICAST_SOLICIT) {
+        this.tries[i]!++;
+        deadline += RETRANS_TIMER_SECONDS;
+        this.scratch.set(this.words.subarray(4 * i, 4 * i + 4));
+        actions.resolicit(this.ifIndex[i]!, this.scratch);
+      }
+      if (now >= deadline) {
+        this.states[i] = NEIGHBOR_NONE;
+        const packet = this.held[i]!;
+        this.held[i] = null;
+        const words = this.words.slice(4 * i, 4 * i + 4);
+        if (packet !== null) failed.push({ packet, ifIndex: this.ifIndex[i]!, words });
+        continue;
+      }
+      if (deadline < next) next = deadline;
+    }
+    for (const f of failed) actions.failed(f.packet, f.ifIndex, f.words);
+    return next;
   }
 
   /** Every packet still held, with its neighbour, removed from the cache (end of run, adapter removal). */

@@ -6,8 +6,10 @@
  * takes every other frame. Every peer is bound to the filter engine as host 1 is: a driver's filters and callouts
  * see each host's traffic, and an injection goes to the host it belongs to (wfp-binding.ts).
  */
+
+import { CaptureFormatError } from '../capture/errors.js';
 import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
-import { openCapture } from '../capture/reader.js';
+import { type CaptureInput, openCapture } from '../capture/reader.js';
 import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
 import { IpLayer } from './ip.js';
@@ -34,7 +36,7 @@ export interface PeerIdentity {
  * The `count` busiest unicast destination MACs carrying IP in the capture at `path` (a first pass over it), most
  * frames first, ties by MAC. The MACs of host 1's own interfaces (pcapng if_MACaddr) are not peers.
  */
-export function findPeerIdentities(path: string, count: number): PeerIdentity[] {
+export function findPeerIdentities(path: CaptureInput, count: number): PeerIdentity[] {
   const seen = new Map<number, PeerIdentity & { v4: Set<number>; v6: Set<string> }>();
   const exclude = new Set<number>();
   const reader = openCapture(path, {
@@ -68,6 +70,9 @@ export function findPeerIdentities(path: string, count: number): PeerIdentity[] 
         entry.v6.add(Array.from(b.subarray(o + 38, o + 54), (x) => x.toString(16).padStart(2, '0')).join(''));
       }
     }
+  } catch (e) {
+    // A malformed record ends the scan: the peers come from the frames before it, which are the ones played.
+    if (!(e instanceof CaptureFormatError)) throw e;
   } finally {
     reader.close();
   }

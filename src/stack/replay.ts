@@ -14,11 +14,13 @@
  * The host forwards in both cases, and binds UDP sinks on 53 and 7 and a TCP sink on 80 (a DNS-like service, echo
  * and a web server) so that local delivery has endpoints to reach.
  */
+import { CaptureFormatError } from '../capture/errors.js';
 import { LINKTYPE_ETHERNET } from '../capture/linktype.js';
 import { PcapWriter } from '../capture/pcap-writer.js';
 import type { InterfaceDescription, PcapngBlock } from '../capture/pcapng-blocks.js';
 import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { CAPTURE_POOL_TAG, DEFAULT_POOL_WINDOW, PoolCapture } from '../capture/pool-window.js';
+import type { CaptureInput } from '../capture/reader.js';
 import { DEFAULT_SINK_BUFFER, FileSink } from '../capture/sink.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { drainDeferredWork, pendingDeferredWork } from '../kernel/deferred.js';
@@ -42,8 +44,8 @@ import { OUTSIDE, Wire } from './wire.js';
 
 /** Options of {@link replay}. */
 export interface ReplayOptions {
-  /** The capture to play (path). */
-  input: string;
+  /** The capture to play: a path (streamed through a pool window, whatever its size), bytes, or a ByteSource. */
+  input: CaptureInput;
   /** Where to write what the host transmits (.pcap or .pcapng), or undefined for nowhere. */
   output?: string;
   /** Called every `progressEvery` frames with the frames played so far and the file offset reached. */
@@ -80,6 +82,11 @@ export interface ReplayResult {
   host: IpLayer;
   /** Frames read from the capture. */
   framesRead: number;
+  /**
+   * The malformed record that ended the capture early, or null. The frames before it were played, and the
+   * output holds what the host sent for them.
+   */
+  captureError: CaptureFormatError | null;
   /** Frames on link types the host has no adapter for (not Ethernet), by link type. */
   notAttached: Map<number, number>;
   /** Frames the capture cut short (caplen below the length on the wire): no adapter ever receives half a frame. */
@@ -253,6 +260,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
 
   const every = options.progressEvery ?? 10000;
   let framesRead = 0;
+  let captureError: CaptureFormatError | null = null;
   try {
     for (let r = capture.next(); r !== null; r = capture.next()) {
       framesRead++;
@@ -291,6 +299,11 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     }
     // The capture ends: the timers of NICs still holding frames fire.
     fireModerationTimers(clock, true);
+  } catch (e) {
+    // A malformed record ends the capture there: what came before it was played and is kept (issue 5).
+    if (!(e instanceof CaptureFormatError)) throw e;
+    captureError = e;
+    fireModerationTimers(clock, true);
   } finally {
     capture.close();
   }
@@ -298,6 +311,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   const result = {
     host,
     framesRead,
+    captureError,
     notAttached,
     cutShort,
     nics,

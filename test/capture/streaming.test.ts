@@ -1,7 +1,7 @@
 /**
- * Streaming: a capture far larger than memory (here a synthetic 6 GB pcap, generated on the fly by the source)
- * is read through a 1 MiB window in bounded memory, with file offsets past 4 GiB, and records straddling the
- * window's end are handled.
+ * Streaming: a capture far larger than memory (here a synthetic 10 GB pcap, the size issue 5 names, generated on
+ * the fly by the source) is read through a 1 MiB window in bounded memory, with file offsets past 4 GiB, and
+ * records straddling the window's end are handled.
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
@@ -61,11 +61,11 @@ class SyntheticPcap implements ByteSource {
 }
 
 describe('streaming reads', () => {
-  it('a 6 GB capture is read through a 1 MiB window in bounded memory, offsets past 4 GiB', () => {
+  it('a 10 GB capture is read through a 1 MiB window in bounded memory, offsets past 4 GiB', () => {
     const caplen = 200_000;
-    const count = 30_000; // 30 000 x 200 016 bytes = 6.0 GB
+    const count = 50_000; // 50 000 x 200 016 bytes = 10.0 GB
     const source = new SyntheticPcap(count, caplen);
-    assert.ok(source.size > 6e9);
+    assert.ok(source.size > 10e9);
     const window = new Uint8Array(1 << 20);
     const reader = new PcapReader(source, { chunk: window });
     globalThis.gc?.();
