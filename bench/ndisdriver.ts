@@ -13,6 +13,7 @@ import { resetSystem } from '../src/kernel/system.js';
 import { poolTag } from '../src/kernel/tags.js';
 import { NdisOpenAdapterEx } from '../src/ndis/binding.js';
 import { mdlVa } from '../src/ndis/chain.js';
+import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../src/ndis/derived.js';
 import {
   NDIS_OBJECT_TYPE_FILTER_ATTRIBUTES,
   NDIS_OBJECT_TYPE_FILTER_DRIVER_CHARACTERISTICS,
@@ -48,6 +49,7 @@ import {
   NdisFSendNetBufferListsComplete,
   NdisFSetAttributes,
 } from '../src/ndis/filter.js';
+import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../src/ndis/macros.js';
 import {
   addMiniportAdapter,
   NdisMIndicateReceiveNetBufferLists,
@@ -55,13 +57,17 @@ import {
   NdisMSendNetBufferListsComplete,
   NdisMSetMiniportAttributes,
 } from '../src/ndis/miniport.js';
+import { NdisAllocateNetBufferPool } from '../src/ndis/netBuffer.js';
 import { NdisAllocateNetBufferList, NdisAllocateNetBufferListPool } from '../src/ndis/netBufferList.js';
 import { NdisRegisterProtocolDriver, NdisReturnNetBufferLists, NdisSendNetBufferLists } from '../src/ndis/protocol.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  type NET_BUFFER_LIST,
   NET_BUFFER_LIST_POOL_PARAMETERS,
+  NET_BUFFER_POOL_PARAMETERS,
 } from '../src/ndis/structures.js';
 import { VirtualNic } from '../src/stack/nic.js';
 import { Wire } from '../src/stack/wire.js';
@@ -225,6 +231,116 @@ function stackCase(mode: 'off' | 'standard', filters: number) {
   return { send, receive, grow };
 }
 
+/**
+ * A protocol that forwards what it receives, the way the host's IP layer does: each received NBL is cloned
+ * (sharing its MDLs) from the protocol's own pools and the clones are sent back down the same binding as one
+ * list; when the sends complete, each clone is freed and its original returned (the originals as one list).
+ */
+function forwardingProtocol(): { bindings: unknown[]; forwarded: { n: number } } {
+  const bindings: unknown[] = [];
+  const forwarded = { n: 0 };
+  const handle = { value: null as unknown };
+  const nblPool = pool('lcwB', 0);
+  const nbParams = new NET_BUFFER_POOL_PARAMETERS();
+  nbParams.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    1,
+    NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  );
+  nbParams.PoolTag = poolTag('bcwB');
+  const nbPool = NdisAllocateNetBufferPool(null, nbParams)!;
+  const c = new NDIS_PROTOCOL_DRIVER_CHARACTERISTICS();
+  c.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+    1,
+    NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+  );
+  c.MajorNdisVersion = 6;
+  c.Name = 'FORWARD';
+  c.BindAdapterHandlerEx = (_ctx, bindContext, params) => {
+    const o = new NDIS_OPEN_PARAMETERS();
+    o.Header = new NDIS_OBJECT_HEADER(NDIS_OBJECT_TYPE_OPEN_PARAMETERS, 1, NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1);
+    o.AdapterName = params.AdapterName;
+    o.MediumArray = [NdisMedium802_3];
+    o.MediumArraySize = 1;
+    const box = { value: null as unknown };
+    const ctx = { b: null as unknown };
+    const s = NdisOpenAdapterEx(handle.value, ctx, o, bindContext, box);
+    ctx.b = box.value;
+    bindings.push(box.value);
+    return s;
+  };
+  c.UnbindAdapterHandlerEx = () => 0;
+  c.OpenAdapterCompleteHandlerEx = () => {};
+  c.CloseAdapterCompleteHandlerEx = () => {};
+  c.NetPnPEventHandler = () => 0;
+  c.ReceiveNetBufferListsHandler = (ctx, nbls) => {
+    const binding = (ctx as { b: unknown }).b;
+    let head: NET_BUFFER_LIST | null = null;
+    let tail: NET_BUFFER_LIST | null = null;
+    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+      const clone = NdisAllocateCloneNetBufferList(x, nblPool, nbPool, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS)!;
+      clone.SourceHandle = binding;
+      clone.ProtocolReserved[0] = x;
+      if (tail === null) head = clone;
+      else tail.Next = clone;
+      tail = clone;
+    }
+    NdisSendNetBufferLists(binding, head!, 0, 0);
+  };
+  c.SendNetBufferListsCompleteHandler = (ctx, nbls) => {
+    let head: NET_BUFFER_LIST | null = null;
+    let tail: NET_BUFFER_LIST | null = null;
+    let x: NET_BUFFER_LIST | null = nbls;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      const original = x.ProtocolReserved[0] as NET_BUFFER_LIST;
+      x.ProtocolReserved[0] = null;
+      NdisFreeCloneNetBufferList(x, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
+      original.Next = null;
+      if (tail === null) head = original;
+      else tail.Next = original;
+      tail = original;
+      forwarded.n++;
+      x = next;
+    }
+    NdisReturnNetBufferLists((ctx as { b: unknown }).b, head!, 0);
+  };
+  NdisRegisterProtocolDriver(null, c, handle);
+  drainNdisPnpWork();
+  return { bindings, forwarded };
+}
+
+/**
+ * One received frame forwarded: NdisMIndicateReceiveNetBufferLists, a clone, NdisSendNetBufferLists,
+ * NdisMSendNetBufferListsComplete, NdisFreeCloneNetBufferList, NdisReturnNetBufferLists, MiniportReturn. With
+ * `chain` > 1 the miniport indicates that many NBLs as one list and the figure is per NBL.
+ */
+function forwardCase(mode: 'off' | 'standard', chain: number) {
+  resetSystem({ verifier: mode });
+  const m = miniport();
+  const p = forwardingProtocol();
+  const rxPool = pool('vcrB', 64);
+  const rx: NET_BUFFER_LIST[] = [];
+  for (let i = 0; i < chain; i++) {
+    const nbl = NdisAllocateNetBufferList(rxPool, 0, 0)!;
+    nbl.SourceHandle = m.handle;
+    rx.push(nbl);
+  }
+  const relink = (): NET_BUFFER_LIST => {
+    for (let i = 0; i < chain; i++) rx[i]!.Next = i + 1 < chain ? rx[i + 1]! : null;
+    return rx[0]!;
+  };
+  const ns = bestOf(3, () =>
+    nsPerOp(N / chain, () => NdisMIndicateReceiveNetBufferLists(m.handle, relink(), 0, chain, 0)),
+  );
+  const h0 = heapUsedAfterGc();
+  for (let i = 0; i < N / chain; i++) NdisMIndicateReceiveNetBufferLists(m.handle, relink(), 0, chain, 0);
+  const grow = (heapUsedAfterGc() - h0) / N;
+  if (p.forwarded.n < N || m.returned.n < N / chain) throw new Error('benchmark lost NBLs');
+  return { ns: ns / chain, grow };
+}
+
 // Baseline: the same hand-offs with no NDIS in between: the protocol calls the miniport's send handler through
 // a handler table, the miniport records the owner and calls the protocol's completion handler through another.
 interface Handlers {
@@ -313,10 +429,12 @@ function copiesNs(frameBytes: number): number {
   );
 }
 
+/** `node ... bench/ndisdriver.ts forward` runs only the forwarding rows (for profiling). */
+const only = process.argv[2];
 console.log(`NDIS 6 driver model — ${await machine()}`);
 row('baseline: handler-table calls protocol->miniport->complete', directNs);
 row('anchor: preallocated free list pop+push', freeListNs);
-for (const mode of ['off', 'standard'] as const) {
+for (const mode of only === undefined ? (['off', 'standard'] as const) : []) {
   for (const filters of [0, 2]) {
     const r = stackCase(mode, filters);
     row(`send+complete, ${filters} filters, verifier ${mode}`, r.send, directNs);
@@ -324,7 +442,15 @@ for (const mode of ['off', 'standard'] as const) {
     console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op (send+receive)`);
   }
 }
-for (const bytes of [64, 1514]) {
+for (const mode of ['off', 'standard'] as const) {
+  for (const chain of [1, 32]) {
+    const r = forwardCase(mode, chain);
+    const what = chain === 1 ? 'one NBL per indication' : `${chain} NBLs per indication, per NBL`;
+    row(`forward (indicate, clone, send, complete, free, return), ${what}, verifier ${mode}`, r.ns, directNs);
+    console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op`);
+  }
+}
+for (const bytes of only === undefined ? [64, 1514] : []) {
   const base = copiesNs(bytes);
   row(`baseline: two ${bytes}-byte copies`, base);
   for (const mode of ['off', 'standard'] as const) {
