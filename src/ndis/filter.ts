@@ -22,11 +22,9 @@ import {
   allocateBlock,
   asFilterDriver,
   asFilterModule,
-  BlockKind,
-  blockKind,
   freeBlock,
   NdisFilterDriverBlock,
-  type NdisFilterModule,
+  NdisFilterModule,
   RunState,
   registry,
   TAG_FILTER_DRIVER,
@@ -219,7 +217,7 @@ function checkFilterOwns(module: NdisFilterModule, nbl: NET_BUFFER_LIST, rule: n
     holder === null ||
     holder === undefined ||
     holder === module ||
-    (blockKind(holder) === BlockKind.FilterModule && (holder as NdisFilterModule).driver === module.driver);
+    (holder instanceof NdisFilterModule && holder.driver === module.driver);
   if (!fresh) {
     nblViolation(
       rule,

@@ -23,8 +23,6 @@ import {
   allocateBlock,
   asAdapter,
   asMiniportDriver,
-  BlockKind,
-  blockKind,
   freeBlock,
   NdisMiniportBlock,
   NdisMiniportDriverBlock,
@@ -328,7 +326,8 @@ export function NdisMIndicateReceiveNetBufferLists(
       if (
         holder !== null &&
         holder !== undefined &&
-        !(blockKind(holder) === BlockKind.Adapter && (holder as NdisMiniportBlock).driver === adapter.driver)
+        holder !== adapter &&
+        !(holder instanceof NdisMiniportBlock && holder.driver === adapter.driver)
       ) {
         nblViolation(
           NdisRule.NdisTimedDataSend,

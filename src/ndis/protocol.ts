@@ -19,10 +19,8 @@ import {
   allocateBlock,
   asBinding,
   asProtocol,
-  BlockKind,
-  blockKind,
   freeBlock,
-  type NdisOpenBlock,
+  NdisOpenBlock,
   NdisProtocolBlock,
   RunState,
   registry,
@@ -167,7 +165,8 @@ export function NdisSendNetBufferLists(
       const own =
         holder === null ||
         holder === undefined ||
-        (blockKind(holder) === BlockKind.Binding && (holder as NdisOpenBlock).protocol === open.protocol);
+        holder === open ||
+        (holder instanceof NdisOpenBlock && holder.protocol === open.protocol);
       if (!own || inFlight(x)) {
         nblViolation(
           NdisDriverViolation.ProtocolNblOwnership,
