@@ -300,7 +300,7 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
     freeRetreatRecords(nb);
   }
   const own = nb.ownMdls;
-  if (own !== null) {
+  if (own !== null && own.length > 0) {
     for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
     own.length = 0;
   }
