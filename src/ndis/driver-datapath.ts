@@ -61,41 +61,22 @@ function setHolderAll(nbls: NET_BUFFER_LIST | null, holder: unknown): number {
 // --- send ------------------------------------------------------------------------------------------------------
 
 /**
- * Hands `nbls` down from stack position `from` to the next module below with a send handler, or the miniport.
- * The caller has already recorded its own wait (bit or binding count).
+ * A send from a running binding or filter module at stack position `from` (the bindings are at the top), in one
+ * pass over the list: each NBL is marked as waited for at `from` (a filter module's bit; bindings count their
+ * sends in sendsOut instead), recorded as held by the module below that takes it (the next filter module with a
+ * send handler, or the miniport) and counted; then that module's handler runs.
  */
-export function sendDown(
-  adapter: NdisMiniportBlock,
+export function sendFrom(
+  sender: NdisOpenBlock | NdisFilterModule,
   from: number,
   nbls: NET_BUFFER_LIST,
   port: number,
   flags: number,
 ): void {
-  for (let pos = from - 1; pos >= 1; pos--) {
-    const module = adapter.filters[pos - 1]!;
-    const handler = module.driver.chars.SendNetBufferListsHandler;
-    if (handler !== null) {
-      setHolderAll(nbls, module);
-      handler(module.FilterModuleContext, nbls, port, flags);
-      return;
-    }
-  }
-  const n = setHolderAll(nbls, adapter);
-  adapter.sendsHeld += n;
-  adapter.sent += n;
-  adapter.driver.chars.SendNetBufferListsHandler!(adapter.MiniportAdapterContext, nbls, port, flags);
-}
-
-/**
- * A binding's send (NdisSendNetBufferLists on a running binding): one pass over the list records the NBLs as
- * the binding's sends and as held by the module below that takes them (the next filter module with a send
- * handler, or the miniport), then that module's handler runs.
- */
-export function sendFromBinding(open: NdisOpenBlock, nbls: NET_BUFFER_LIST, port: number, flags: number): void {
-  const adapter = open.adapter;
+  const adapter = sender.adapter;
   const filters = adapter.filters;
   let module: NdisFilterModule | null = null;
-  for (let pos = filters.length; pos >= 1; pos--) {
+  for (let pos = from - 1; pos >= 1; pos--) {
     const m = filters[pos - 1]!;
     if (m.driver.chars.SendNetBufferListsHandler !== null) {
       module = m;
@@ -103,14 +84,18 @@ export function sendFromBinding(open: NdisOpenBlock, nbls: NET_BUFFER_LIST, port
     }
   }
   const holder = module === null ? adapter : module;
+  const fromBinding = sender.kind === BlockKind.Binding;
+  const bit = fromBinding ? 0 : 1 << from;
   const full = verifierLevel >= VERIFIER_FULL;
   let n = 0;
   for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+    if (bit !== 0) setTrack(x, trackOf(x) | bit);
     setHolder(x, holder);
-    if (full) trackOut(x);
+    // Full mode follows each NBL from the driver that made it: every binding send, a filter's own NBLs.
+    if (full && (fromBinding || x.SourceHandle === sender)) trackOut(x);
     n++;
   }
-  open.sendsOut += n;
+  sender.sendsOut += n;
   if (module !== null) {
     module.driver.chars.SendNetBufferListsHandler!(module.FilterModuleContext, nbls, port, flags);
     return;

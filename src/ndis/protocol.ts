@@ -46,7 +46,7 @@ import {
   oidEnd,
   oidStart,
   SHARED_BY_BINDINGS,
-  sendFromBinding,
+  sendFrom,
   topPosition,
 } from './driver-datapath.js';
 import { bindEverywhere, queuePnpWork, unbindEverywhere } from './driver-lifecycle.js';
@@ -179,7 +179,7 @@ export function NdisSendNetBufferLists(
     }
   }
   if (open.state === RunState.Running && !open.closing) {
-    sendFromBinding(open, NetBufferLists, PortNumber, SendFlags);
+    sendFrom(open, topPosition(open.adapter), NetBufferLists, PortNumber, SendFlags);
     return;
   }
   // Not running: every NBL comes straight back to the protocol (completeUp records the binding as holder).
