@@ -323,7 +323,7 @@ function releaseDerivedNb(nb: NET_BUFFER, ddi: string): void {
   nb.ownerNbl = null;
   releaseNb(nb, pool.PoolTag, ddi);
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.free.push(nb);
+  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
 }
 
 function undo(nbl: NET_BUFFER_LIST, ddi: string): null {

@@ -86,7 +86,7 @@ export function NdisFreeNetBufferPool(PoolHandle: NetBufferPool): void {
     );
   }
   for (const nb of pool.free) destroyNb(nb, pool.PoolTag);
-  pool.free.length = 0;
+  pool.clearFree();
   unregisterPool(pool);
 }
 
@@ -148,7 +148,7 @@ export function NdisFreeNetBuffer(NetBuffer: NET_BUFFER): void {
   }
   releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.free.push(nb);
+  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
 }
 
 /** NdisGetPoolFromNetBuffer: the pool handle a NET_BUFFER came from. */
@@ -196,8 +196,8 @@ export function checkLiveNb(nb: NET_BUFFER, ddi: string): NET_BUFFER {
 export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
   // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
   if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER + pool.DataSize, ddi)) return null;
-  let nb = pool.free.pop();
-  if (nb === undefined) {
+  let nb = pool.popFree();
+  if (nb === null) {
     const created = createNb(pool);
     if (created === null) return null;
     nb = created;
