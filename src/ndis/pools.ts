@@ -7,7 +7,8 @@
  * pool's tag that holds the descriptor's bytes, its preallocated NET_BUFFER_LIST_CONTEXT and NET_BUFFER, and its
  * data (DataSize pools). The block stays allocated while the descriptor sits in the cache, as lookaside entries
  * do, and goes back to the system pool when the NDIS pool is freed. Allocate and free in steady state are a pop
- * and a push on the pool's free list plus field resets: no JavaScript allocation.
+ * and a push on the pool's free list (linked through the descriptors' `nextFree` field, as a lookaside list links
+ * its entries) plus field resets: no JavaScript allocation.
  *
  * In full verifier mode freed descriptors are never reused: their block and MDL are released and the object is
  * poisoned, so any later touch bug-checks.
