@@ -207,7 +207,8 @@ function protocol(): { bindings: unknown[]; completed: { n: number } } {
   return { bindings, completed };
 }
 
-function stackCase(mode: 'off' | 'standard', filters: number) {
+/** One NBL sent and completed, and one indicated and returned, through `filters` pass-through filters. */
+export function stackCase(mode: 'off' | 'standard', filters: number) {
   resetSystem({ verifier: mode });
   for (let i = 0; i < filters; i++) filter(`F${i}`);
   const m = miniport();
@@ -316,7 +317,7 @@ function forwardingProtocol(): { bindings: unknown[]; forwarded: { n: number } }
  * NdisMSendNetBufferListsComplete, NdisFreeCloneNetBufferList, NdisReturnNetBufferLists, MiniportReturn. With
  * `chain` > 1 the miniport indicates that many NBLs as one list and the figure is per NBL.
  */
-function forwardCase(mode: 'off' | 'standard', chain: number) {
+export function forwardCase(mode: 'off' | 'standard', chain: number) {
   resetSystem({ verifier: mode });
   const m = miniport();
   const p = forwardingProtocol();
@@ -341,120 +342,128 @@ function forwardCase(mode: 'off' | 'standard', chain: number) {
   return { ns: ns / chain, grow };
 }
 
-// Baseline: the same hand-offs with no NDIS in between: the protocol calls the miniport's send handler through
-// a handler table, the miniport records the owner and calls the protocol's completion handler through another.
-interface Handlers {
-  send: (ctx: unknown, nbl: BaselineNbl) => void;
-  complete: (ctx: unknown, nbl: BaselineNbl) => void;
-}
-interface BaselineNbl {
-  Next: BaselineNbl | null;
-  Status: number;
-  owner: unknown;
-}
-const baselineNbls: BaselineNbl[] = Array.from({ length: 8 }, () => ({ Next: null, Status: 0, owner: null }));
-let baselineCompleted = 0;
-const protocolSide: Handlers = {
-  send: () => {},
-  complete: (_ctx, nbl) => {
-    nbl.owner = protocolSide;
-    baselineCompleted++;
-  },
-};
-const miniportSide: Handlers = {
-  send: (ctx, nbl) => {
-    nbl.owner = miniportSide;
-    nbl.Status = 0;
-    protocolSide.complete(ctx, nbl);
-  },
-  complete: () => {},
-};
-const tables: Handlers[] = [miniportSide, protocolSide];
-const directNs = bestOf(3, () =>
-  nsPerOp(N * 5, (i) => {
-    const nbl = baselineNbls[i & 7]!;
-    nbl.owner = tables[1];
-    tables[i & 0].send(null, nbl);
-  }),
-);
-if (baselineCompleted === 0) throw new Error('baseline did nothing');
-
-// Anchor: a preallocated free list pop + push (DESIGN.md: about 8 ns).
-const free: { v: number }[] = Array.from({ length: 64 }, () => ({ v: 0 }));
-const freeListNs = bestOf(3, () =>
-  nsPerOp(N * 5, (i) => {
-    const s = free.pop()!;
-    s.v = i;
-    free.push(s);
-  }),
-);
-
-function wireCase(mode: 'off' | 'standard', frameBytes: number, burst = 1) {
-  resetSystem({ verifier: mode });
-  const wire = new Wire('bench', false);
-  const a = new VirtualNic({ name: 'A', mac: [2, 0, 0, 0, 0, 1] });
-  const b = new VirtualNic({ name: 'B', mac: [2, 0, 0, 0, 0, 2], receiveBatch: burst, receiveBuffers: 64 + burst });
-  a.connect(wire);
-  b.connect(wire);
-  const p = protocol();
-  const txPool = pool('xtwB', 2048);
-  const tx = NdisAllocateNetBufferList(txPool, 0, 0)!;
-  const bindingA = p.bindings[0];
-  tx.SourceHandle = bindingA;
-  const nb = tx.FirstNetBuffer!;
-  nb.DataLength = frameBytes;
-  const va = mdlVa(nb.MdlChain!) - ARENA_BASE;
-  memory.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], va);
-  const ns = bestOf(3, () =>
-    nsPerOp(N / 4 / burst, () => {
-      for (let k = 0; k < burst; k++) NdisSendNetBufferLists(bindingA, tx, 0, 0);
-      wire.drain();
-    }),
-  );
-  if (b.counters.framesIn < N / 4) throw new Error('frames lost');
-  drainDeferredWork();
-  return ns / burst;
-}
-
-// Baseline for frames: the two copies a frame over the wire costs (onto the wire, into the receive buffer).
-function copiesNs(frameBytes: number): number {
-  const src = 0x100000;
-  const mid = 0x200000;
-  const dst = 0x300000;
-  return bestOf(3, () =>
-    nsPerOp(N, () => {
-      memory.copyWithin(mid, src, src + frameBytes);
-      memory.copyWithin(dst, mid, mid + frameBytes);
-    }),
-  );
-}
-
-/** `node ... bench/ndisdriver.ts forward` runs only the forwarding rows (for profiling). */
+/**
+ * `node ... bench/ndisdriver.ts forward` runs only the forwarding rows (for profiling). With
+ * WDKNET_BENCH_LIBRARY=1 nothing runs: another script imports stackCase / forwardCase (to interleave two
+ * checkouts in one process, where both see the same machine load).
+ */
 const only = process.argv[2];
-console.log(`NDIS 6 driver model — ${await machine()}`);
-row('baseline: handler-table calls protocol->miniport->complete', directNs);
-row('anchor: preallocated free list pop+push', freeListNs);
-for (const mode of only === undefined ? (['off', 'standard'] as const) : []) {
-  for (const filters of [0, 2]) {
-    const r = stackCase(mode, filters);
-    row(`send+complete, ${filters} filters, verifier ${mode}`, r.send, directNs);
-    row(`indicate+return, ${filters} filters, verifier ${mode}`, r.receive, directNs);
-    console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op (send+receive)`);
+if (process.env.WDKNET_BENCH_LIBRARY !== '1') await main();
+
+async function main(): Promise<void> {
+  // Baseline: the same hand-offs with no NDIS in between: the protocol calls the miniport's send handler through
+  // a handler table, the miniport records the owner and calls the protocol's completion handler through another.
+  interface Handlers {
+    send: (ctx: unknown, nbl: BaselineNbl) => void;
+    complete: (ctx: unknown, nbl: BaselineNbl) => void;
   }
-}
-for (const mode of ['off', 'standard'] as const) {
-  for (const chain of [1, 32]) {
-    const r = forwardCase(mode, chain);
-    const what = chain === 1 ? 'one NBL per indication' : `${chain} NBLs per indication, per NBL`;
-    row(`forward (indicate, clone, send, complete, free, return), ${what}, verifier ${mode}`, r.ns, directNs);
-    console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op`);
+  interface BaselineNbl {
+    Next: BaselineNbl | null;
+    Status: number;
+    owner: unknown;
   }
-}
-for (const bytes of only === undefined ? [64, 1514] : []) {
-  const base = copiesNs(bytes);
-  row(`baseline: two ${bytes}-byte copies`, base);
+  const baselineNbls: BaselineNbl[] = Array.from({ length: 8 }, () => ({ Next: null, Status: 0, owner: null }));
+  let baselineCompleted = 0;
+  const protocolSide: Handlers = {
+    send: () => {},
+    complete: (_ctx, nbl) => {
+      nbl.owner = protocolSide;
+      baselineCompleted++;
+    },
+  };
+  const miniportSide: Handlers = {
+    send: (ctx, nbl) => {
+      nbl.owner = miniportSide;
+      nbl.Status = 0;
+      protocolSide.complete(ctx, nbl);
+    },
+    complete: () => {},
+  };
+  const tables: Handlers[] = [miniportSide, protocolSide];
+  const directNs = bestOf(3, () =>
+    nsPerOp(N * 5, (i) => {
+      const nbl = baselineNbls[i & 7]!;
+      nbl.owner = tables[1];
+      tables[i & 0].send(null, nbl);
+    }),
+  );
+  if (baselineCompleted === 0) throw new Error('baseline did nothing');
+
+  // Anchor: a preallocated free list pop + push (DESIGN.md: about 8 ns).
+  const free: { v: number }[] = Array.from({ length: 64 }, () => ({ v: 0 }));
+  const freeListNs = bestOf(3, () =>
+    nsPerOp(N * 5, (i) => {
+      const s = free.pop()!;
+      s.v = i;
+      free.push(s);
+    }),
+  );
+
+  function wireCase(mode: 'off' | 'standard', frameBytes: number, burst = 1) {
+    resetSystem({ verifier: mode });
+    const wire = new Wire('bench', false);
+    const a = new VirtualNic({ name: 'A', mac: [2, 0, 0, 0, 0, 1] });
+    const b = new VirtualNic({ name: 'B', mac: [2, 0, 0, 0, 0, 2], receiveBatch: burst, receiveBuffers: 64 + burst });
+    a.connect(wire);
+    b.connect(wire);
+    const p = protocol();
+    const txPool = pool('xtwB', 2048);
+    const tx = NdisAllocateNetBufferList(txPool, 0, 0)!;
+    const bindingA = p.bindings[0];
+    tx.SourceHandle = bindingA;
+    const nb = tx.FirstNetBuffer!;
+    nb.DataLength = frameBytes;
+    const va = mdlVa(nb.MdlChain!) - ARENA_BASE;
+    memory.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], va);
+    const ns = bestOf(3, () =>
+      nsPerOp(N / 4 / burst, () => {
+        for (let k = 0; k < burst; k++) NdisSendNetBufferLists(bindingA, tx, 0, 0);
+        wire.drain();
+      }),
+    );
+    if (b.counters.framesIn < N / 4) throw new Error('frames lost');
+    drainDeferredWork();
+    return ns / burst;
+  }
+
+  // Baseline for frames: the two copies a frame over the wire costs (onto the wire, into the receive buffer).
+  function copiesNs(frameBytes: number): number {
+    const src = 0x100000;
+    const mid = 0x200000;
+    const dst = 0x300000;
+    return bestOf(3, () =>
+      nsPerOp(N, () => {
+        memory.copyWithin(mid, src, src + frameBytes);
+        memory.copyWithin(dst, mid, mid + frameBytes);
+      }),
+    );
+  }
+
+  console.log(`NDIS 6 driver model — ${await machine()}`);
+  row('baseline: handler-table calls protocol->miniport->complete', directNs);
+  row('anchor: preallocated free list pop+push', freeListNs);
+  for (const mode of only === undefined ? (['off', 'standard'] as const) : []) {
+    for (const filters of [0, 2]) {
+      const r = stackCase(mode, filters);
+      row(`send+complete, ${filters} filters, verifier ${mode}`, r.send, directNs);
+      row(`indicate+return, ${filters} filters, verifier ${mode}`, r.receive, directNs);
+      console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op (send+receive)`);
+    }
+  }
   for (const mode of ['off', 'standard'] as const) {
-    row(`NIC A -> wire -> NIC B -> protocol, ${bytes} B, verifier ${mode}`, wireCase(mode, bytes), base);
-    row(`  same, 32 frames per drain, receiveBatch 32, per frame`, wireCase(mode, bytes, 32), base);
+    for (const chain of [1, 32]) {
+      const r = forwardCase(mode, chain);
+      const what = chain === 1 ? 'one NBL per indication' : `${chain} NBLs per indication, per NBL`;
+      row(`forward (indicate, clone, send, complete, free, return), ${what}, verifier ${mode}`, r.ns, directNs);
+      console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op`);
+    }
+  }
+  for (const bytes of only === undefined ? [64, 1514] : []) {
+    const base = copiesNs(bytes);
+    row(`baseline: two ${bytes}-byte copies`, base);
+    for (const mode of ['off', 'standard'] as const) {
+      row(`NIC A -> wire -> NIC B -> protocol, ${bytes} B, verifier ${mode}`, wireCase(mode, bytes), base);
+      row(`  same, 32 frames per drain, receiveBatch 32, per frame`, wireCase(mode, bytes, 32), base);
+    }
   }
 }

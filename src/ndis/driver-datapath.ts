@@ -9,6 +9,10 @@
  * Routing uses the per-NBL tracking word of driver-verifier.ts (which stack positions wait for the NBL), so a
  * chain whose NBLs go to different places is cut into runs of neighbours with the same destination and each run
  * is delivered as one list, by relinking Next: nothing is allocated. Ownership checks run when the verifier is on.
+ *
+ * Each hand-off walks the list once, recording destination, holder, tracking word and counts in the same pass; a
+ * miniport's indication to the one running binding of an adapter without receive filters, and a binding's return
+ * on an adapter without filter modules (the usual stack), go straight between the two ends.
  */
 
 import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
