@@ -13,6 +13,7 @@ import { resetSystem } from '../src/kernel/system.js';
 import { poolTag } from '../src/kernel/tags.js';
 import { NdisOpenAdapterEx } from '../src/ndis/binding.js';
 import { mdlVa } from '../src/ndis/chain.js';
+import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../src/ndis/derived.js';
 import {
   NDIS_OBJECT_TYPE_FILTER_ATTRIBUTES,
   NDIS_OBJECT_TYPE_FILTER_DRIVER_CHARACTERISTICS,
@@ -48,6 +49,7 @@ import {
   NdisFSendNetBufferListsComplete,
   NdisFSetAttributes,
 } from '../src/ndis/filter.js';
+import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../src/ndis/macros.js';
 import {
   addMiniportAdapter,
   NdisMIndicateReceiveNetBufferLists,
@@ -55,13 +57,17 @@ import {
   NdisMSendNetBufferListsComplete,
   NdisMSetMiniportAttributes,
 } from '../src/ndis/miniport.js';
+import { NdisAllocateNetBufferPool } from '../src/ndis/netBuffer.js';
 import { NdisAllocateNetBufferList, NdisAllocateNetBufferListPool } from '../src/ndis/netBufferList.js';
 import { NdisRegisterProtocolDriver, NdisReturnNetBufferLists, NdisSendNetBufferLists } from '../src/ndis/protocol.js';
 import {
   NDIS_OBJECT_HEADER,
   NDIS_OBJECT_TYPE_DEFAULT,
   NDIS_SIZEOF_NET_BUFFER_LIST_POOL_PARAMETERS_REVISION_1,
+  NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  type NET_BUFFER_LIST,
   NET_BUFFER_LIST_POOL_PARAMETERS,
+  NET_BUFFER_POOL_PARAMETERS,
 } from '../src/ndis/structures.js';
 import { VirtualNic } from '../src/stack/nic.js';
 import { Wire } from '../src/stack/wire.js';
@@ -201,7 +207,8 @@ function protocol(): { bindings: unknown[]; completed: { n: number } } {
   return { bindings, completed };
 }
 
-function stackCase(mode: 'off' | 'standard', filters: number) {
+/** One NBL sent and completed, and one indicated and returned, through `filters` pass-through filters. */
+export function stackCase(mode: 'off' | 'standard', filters: number) {
   resetSystem({ verifier: mode });
   for (let i = 0; i < filters; i++) filter(`F${i}`);
   const m = miniport();
@@ -225,110 +232,238 @@ function stackCase(mode: 'off' | 'standard', filters: number) {
   return { send, receive, grow };
 }
 
-// Baseline: the same hand-offs with no NDIS in between: the protocol calls the miniport's send handler through
-// a handler table, the miniport records the owner and calls the protocol's completion handler through another.
-interface Handlers {
-  send: (ctx: unknown, nbl: BaselineNbl) => void;
-  complete: (ctx: unknown, nbl: BaselineNbl) => void;
+/**
+ * A protocol that forwards what it receives, the way the host's IP layer does: each received NBL is cloned
+ * (sharing its MDLs) from the protocol's own pools and the clones are sent back down the same binding as one
+ * list; when the sends complete, each clone is freed and its original returned (the originals as one list).
+ */
+function forwardingProtocol(): { bindings: unknown[]; forwarded: { n: number } } {
+  const bindings: unknown[] = [];
+  const forwarded = { n: 0 };
+  const handle = { value: null as unknown };
+  const nblPool = pool('lcwB', 0);
+  const nbParams = new NET_BUFFER_POOL_PARAMETERS();
+  nbParams.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_DEFAULT,
+    1,
+    NDIS_SIZEOF_NET_BUFFER_POOL_PARAMETERS_REVISION_1,
+  );
+  nbParams.PoolTag = poolTag('bcwB');
+  const nbPool = NdisAllocateNetBufferPool(null, nbParams)!;
+  const c = new NDIS_PROTOCOL_DRIVER_CHARACTERISTICS();
+  c.Header = new NDIS_OBJECT_HEADER(
+    NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
+    1,
+    NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
+  );
+  c.MajorNdisVersion = 6;
+  c.Name = 'FORWARD';
+  c.BindAdapterHandlerEx = (_ctx, bindContext, params) => {
+    const o = new NDIS_OPEN_PARAMETERS();
+    o.Header = new NDIS_OBJECT_HEADER(NDIS_OBJECT_TYPE_OPEN_PARAMETERS, 1, NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1);
+    o.AdapterName = params.AdapterName;
+    o.MediumArray = [NdisMedium802_3];
+    o.MediumArraySize = 1;
+    const box = { value: null as unknown };
+    const ctx = { b: null as unknown };
+    const s = NdisOpenAdapterEx(handle.value, ctx, o, bindContext, box);
+    ctx.b = box.value;
+    bindings.push(box.value);
+    return s;
+  };
+  c.UnbindAdapterHandlerEx = () => 0;
+  c.OpenAdapterCompleteHandlerEx = () => {};
+  c.CloseAdapterCompleteHandlerEx = () => {};
+  c.NetPnPEventHandler = () => 0;
+  c.ReceiveNetBufferListsHandler = (ctx, nbls) => {
+    const binding = (ctx as { b: unknown }).b;
+    let head: NET_BUFFER_LIST | null = null;
+    let tail: NET_BUFFER_LIST | null = null;
+    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+      const clone = NdisAllocateCloneNetBufferList(x, nblPool, nbPool, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS)!;
+      clone.SourceHandle = binding;
+      clone.ProtocolReserved[0] = x;
+      if (tail === null) head = clone;
+      else tail.Next = clone;
+      tail = clone;
+    }
+    NdisSendNetBufferLists(binding, head!, 0, 0);
+  };
+  c.SendNetBufferListsCompleteHandler = (ctx, nbls) => {
+    let head: NET_BUFFER_LIST | null = null;
+    let tail: NET_BUFFER_LIST | null = null;
+    let x: NET_BUFFER_LIST | null = nbls;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      const original = x.ProtocolReserved[0] as NET_BUFFER_LIST;
+      x.ProtocolReserved[0] = null;
+      NdisFreeCloneNetBufferList(x, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
+      original.Next = null;
+      if (tail === null) head = original;
+      else tail.Next = original;
+      tail = original;
+      forwarded.n++;
+      x = next;
+    }
+    NdisReturnNetBufferLists((ctx as { b: unknown }).b, head!, 0);
+  };
+  NdisRegisterProtocolDriver(null, c, handle);
+  drainNdisPnpWork();
+  return { bindings, forwarded };
 }
-interface BaselineNbl {
-  Next: BaselineNbl | null;
-  Status: number;
-  owner: unknown;
-}
-const baselineNbls: BaselineNbl[] = Array.from({ length: 8 }, () => ({ Next: null, Status: 0, owner: null }));
-let baselineCompleted = 0;
-const protocolSide: Handlers = {
-  send: () => {},
-  complete: (_ctx, nbl) => {
-    nbl.owner = protocolSide;
-    baselineCompleted++;
-  },
-};
-const miniportSide: Handlers = {
-  send: (ctx, nbl) => {
-    nbl.owner = miniportSide;
-    nbl.Status = 0;
-    protocolSide.complete(ctx, nbl);
-  },
-  complete: () => {},
-};
-const tables: Handlers[] = [miniportSide, protocolSide];
-const directNs = bestOf(3, () =>
-  nsPerOp(N * 5, (i) => {
-    const nbl = baselineNbls[i & 7]!;
-    nbl.owner = tables[1];
-    tables[i & 0].send(null, nbl);
-  }),
-);
-if (baselineCompleted === 0) throw new Error('baseline did nothing');
 
-// Anchor: a preallocated free list pop + push (DESIGN.md: about 8 ns).
-const free: { v: number }[] = Array.from({ length: 64 }, () => ({ v: 0 }));
-const freeListNs = bestOf(3, () =>
-  nsPerOp(N * 5, (i) => {
-    const s = free.pop()!;
-    s.v = i;
-    free.push(s);
-  }),
-);
-
-function wireCase(mode: 'off' | 'standard', frameBytes: number, burst = 1) {
+/**
+ * One received frame forwarded: NdisMIndicateReceiveNetBufferLists, a clone, NdisSendNetBufferLists,
+ * NdisMSendNetBufferListsComplete, NdisFreeCloneNetBufferList, NdisReturnNetBufferLists, MiniportReturn. With
+ * `chain` > 1 the miniport indicates that many NBLs as one list and the figure is per NBL.
+ */
+export function forwardCase(mode: 'off' | 'standard', chain: number) {
   resetSystem({ verifier: mode });
-  const wire = new Wire('bench', false);
-  const a = new VirtualNic({ name: 'A', mac: [2, 0, 0, 0, 0, 1] });
-  const b = new VirtualNic({ name: 'B', mac: [2, 0, 0, 0, 0, 2], receiveBatch: burst, receiveBuffers: 64 + burst });
-  a.connect(wire);
-  b.connect(wire);
-  const p = protocol();
-  const txPool = pool('xtwB', 2048);
-  const tx = NdisAllocateNetBufferList(txPool, 0, 0)!;
-  const bindingA = p.bindings[0];
-  tx.SourceHandle = bindingA;
-  const nb = tx.FirstNetBuffer!;
-  nb.DataLength = frameBytes;
-  const va = mdlVa(nb.MdlChain!) - ARENA_BASE;
-  memory.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], va);
-  const ns = bestOf(3, () =>
-    nsPerOp(N / 4 / burst, () => {
-      for (let k = 0; k < burst; k++) NdisSendNetBufferLists(bindingA, tx, 0, 0);
-      wire.drain();
-    }),
-  );
-  if (b.counters.framesIn < N / 4) throw new Error('frames lost');
-  drainDeferredWork();
-  return ns / burst;
-}
-
-// Baseline for frames: the two copies a frame over the wire costs (onto the wire, into the receive buffer).
-function copiesNs(frameBytes: number): number {
-  const src = 0x100000;
-  const mid = 0x200000;
-  const dst = 0x300000;
-  return bestOf(3, () =>
-    nsPerOp(N, () => {
-      memory.copyWithin(mid, src, src + frameBytes);
-      memory.copyWithin(dst, mid, mid + frameBytes);
-    }),
-  );
-}
-
-console.log(`NDIS 6 driver model — ${await machine()}`);
-row('baseline: handler-table calls protocol->miniport->complete', directNs);
-row('anchor: preallocated free list pop+push', freeListNs);
-for (const mode of ['off', 'standard'] as const) {
-  for (const filters of [0, 2]) {
-    const r = stackCase(mode, filters);
-    row(`send+complete, ${filters} filters, verifier ${mode}`, r.send, directNs);
-    row(`indicate+return, ${filters} filters, verifier ${mode}`, r.receive, directNs);
-    console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op (send+receive)`);
+  const m = miniport();
+  const p = forwardingProtocol();
+  const rxPool = pool('vcrB', 64);
+  const rx: NET_BUFFER_LIST[] = [];
+  for (let i = 0; i < chain; i++) {
+    const nbl = NdisAllocateNetBufferList(rxPool, 0, 0)!;
+    nbl.SourceHandle = m.handle;
+    rx.push(nbl);
   }
+  const relink = (): NET_BUFFER_LIST => {
+    for (let i = 0; i < chain; i++) rx[i]!.Next = i + 1 < chain ? rx[i + 1]! : null;
+    return rx[0]!;
+  };
+  const ns = bestOf(3, () =>
+    nsPerOp(N / chain, () => NdisMIndicateReceiveNetBufferLists(m.handle, relink(), 0, chain, 0)),
+  );
+  const h0 = heapUsedAfterGc();
+  for (let i = 0; i < N / chain; i++) NdisMIndicateReceiveNetBufferLists(m.handle, relink(), 0, chain, 0);
+  const grow = (heapUsedAfterGc() - h0) / N;
+  if (p.forwarded.n < N || m.returned.n < N / chain) throw new Error('benchmark lost NBLs');
+  return { ns: ns / chain, grow };
 }
-for (const bytes of [64, 1514]) {
-  const base = copiesNs(bytes);
-  row(`baseline: two ${bytes}-byte copies`, base);
+
+/**
+ * `node ... bench/ndisdriver.ts forward` runs only the forwarding rows (for profiling). With
+ * WDKNET_BENCH_LIBRARY=1 nothing runs: another script imports stackCase / forwardCase (to interleave two
+ * checkouts in one process, where both see the same machine load).
+ */
+const only = process.argv[2];
+if (process.env.WDKNET_BENCH_LIBRARY !== '1') await main();
+
+async function main(): Promise<void> {
+  // Baseline: the same hand-offs with no NDIS in between: the protocol calls the miniport's send handler through
+  // a handler table, the miniport records the owner and calls the protocol's completion handler through another.
+  interface Handlers {
+    send: (ctx: unknown, nbl: BaselineNbl) => void;
+    complete: (ctx: unknown, nbl: BaselineNbl) => void;
+  }
+  interface BaselineNbl {
+    Next: BaselineNbl | null;
+    Status: number;
+    owner: unknown;
+  }
+  const baselineNbls: BaselineNbl[] = Array.from({ length: 8 }, () => ({ Next: null, Status: 0, owner: null }));
+  let baselineCompleted = 0;
+  const protocolSide: Handlers = {
+    send: () => {},
+    complete: (_ctx, nbl) => {
+      nbl.owner = protocolSide;
+      baselineCompleted++;
+    },
+  };
+  const miniportSide: Handlers = {
+    send: (ctx, nbl) => {
+      nbl.owner = miniportSide;
+      nbl.Status = 0;
+      protocolSide.complete(ctx, nbl);
+    },
+    complete: () => {},
+  };
+  const tables: Handlers[] = [miniportSide, protocolSide];
+  const directNs = bestOf(3, () =>
+    nsPerOp(N * 5, (i) => {
+      const nbl = baselineNbls[i & 7]!;
+      nbl.owner = tables[1];
+      tables[i & 0].send(null, nbl);
+    }),
+  );
+  if (baselineCompleted === 0) throw new Error('baseline did nothing');
+
+  // Anchor: a preallocated free list pop + push (DESIGN.md: about 8 ns).
+  const free: { v: number }[] = Array.from({ length: 64 }, () => ({ v: 0 }));
+  const freeListNs = bestOf(3, () =>
+    nsPerOp(N * 5, (i) => {
+      const s = free.pop()!;
+      s.v = i;
+      free.push(s);
+    }),
+  );
+
+  function wireCase(mode: 'off' | 'standard', frameBytes: number, burst = 1) {
+    resetSystem({ verifier: mode });
+    const wire = new Wire('bench', false);
+    const a = new VirtualNic({ name: 'A', mac: [2, 0, 0, 0, 0, 1] });
+    const b = new VirtualNic({ name: 'B', mac: [2, 0, 0, 0, 0, 2], receiveBatch: burst, receiveBuffers: 64 + burst });
+    a.connect(wire);
+    b.connect(wire);
+    const p = protocol();
+    const txPool = pool('xtwB', 2048);
+    const tx = NdisAllocateNetBufferList(txPool, 0, 0)!;
+    const bindingA = p.bindings[0];
+    tx.SourceHandle = bindingA;
+    const nb = tx.FirstNetBuffer!;
+    nb.DataLength = frameBytes;
+    const va = mdlVa(nb.MdlChain!) - ARENA_BASE;
+    memory.set([2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x88, 0xb5], va);
+    const ns = bestOf(3, () =>
+      nsPerOp(N / 4 / burst, () => {
+        for (let k = 0; k < burst; k++) NdisSendNetBufferLists(bindingA, tx, 0, 0);
+        wire.drain();
+      }),
+    );
+    if (b.counters.framesIn < N / 4) throw new Error('frames lost');
+    drainDeferredWork();
+    return ns / burst;
+  }
+
+  // Baseline for frames: the two copies a frame over the wire costs (onto the wire, into the receive buffer).
+  function copiesNs(frameBytes: number): number {
+    const src = 0x100000;
+    const mid = 0x200000;
+    const dst = 0x300000;
+    return bestOf(3, () =>
+      nsPerOp(N, () => {
+        memory.copyWithin(mid, src, src + frameBytes);
+        memory.copyWithin(dst, mid, mid + frameBytes);
+      }),
+    );
+  }
+
+  console.log(`NDIS 6 driver model — ${await machine()}`);
+  row('baseline: handler-table calls protocol->miniport->complete', directNs);
+  row('anchor: preallocated free list pop+push', freeListNs);
+  for (const mode of only === undefined ? (['off', 'standard'] as const) : []) {
+    for (const filters of [0, 2]) {
+      const r = stackCase(mode, filters);
+      row(`send+complete, ${filters} filters, verifier ${mode}`, r.send, directNs);
+      row(`indicate+return, ${filters} filters, verifier ${mode}`, r.receive, directNs);
+      console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op (send+receive)`);
+    }
+  }
   for (const mode of ['off', 'standard'] as const) {
-    row(`NIC A -> wire -> NIC B -> protocol, ${bytes} B, verifier ${mode}`, wireCase(mode, bytes), base);
-    row(`  same, 32 frames per drain, receiveBatch 32, per frame`, wireCase(mode, bytes, 32), base);
+    for (const chain of [1, 32]) {
+      const r = forwardCase(mode, chain);
+      const what = chain === 1 ? 'one NBL per indication' : `${chain} NBLs per indication, per NBL`;
+      row(`forward (indicate, clone, send, complete, free, return), ${what}, verifier ${mode}`, r.ns, directNs);
+      console.log(`${''.padEnd(58)} heap growth ${r.grow.toFixed(3)} B/op`);
+    }
+  }
+  for (const bytes of only === undefined ? [64, 1514] : []) {
+    const base = copiesNs(bytes);
+    row(`baseline: two ${bytes}-byte copies`, base);
+    for (const mode of ['off', 'standard'] as const) {
+      row(`NIC A -> wire -> NIC B -> protocol, ${bytes} B, verifier ${mode}`, wireCase(mode, bytes), base);
+      row(`  same, 32 frames per drain, receiveBatch 32, per frame`, wireCase(mode, bytes, 32), base);
+    }
   }
 }

@@ -41,18 +41,26 @@ export function NdisAllocateCloneNetBufferList(
 ): NET_BUFFER_LIST | null {
   const ddi = 'NdisAllocateCloneNetBufferList';
   requireNetBufferIrql(ddi);
-  const pools = derivedPools(NetBufferListPoolHandle, NetBufferPoolHandle, ddi);
-  if (pools === null) return null;
-  const clone = takeNbl(pools.nbl, 0, 0, NblKind.Clone, ddi);
+  // The pools are resolved here rather than through derivedPools: this runs once per forwarded packet.
+  const nblPool = NetBufferListPoolHandle === null ? ndisInternalNblPool() : checkNblPool(NetBufferListPoolHandle, ddi);
+  const nbPool = NetBufferPoolHandle === null ? ndisInternalNbPool() : checkNbPool(NetBufferPoolHandle, ddi);
+  if (nblPool === null || nbPool === null) return null;
+  const clone = takeNbl(nblPool, 0, 0, NblKind.Clone, ddi);
   if (clone === null) return null;
   clone.cloneFlags = AllocateCloneFlags;
   const shared = (AllocateCloneFlags & NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS) !== 0;
   let tail: NET_BUFFER | null = null;
   for (let src = OriginalNetBufferList.FirstNetBuffer; src !== null; src = src.Next) {
-    const nb = takeNb(pools.nb, ddi);
+    const nb = takeNb(nbPool, ddi);
     if (nb === null) return undo(clone, ddi);
     nb.ownerNbl = clone;
-    tail = link(clone, tail, nb);
+    if (tail === null) {
+      clone.FirstNetBuffer = nb;
+      clone.derivedNbs = nb;
+    } else {
+      tail.Next = nb;
+    }
+    tail = nb;
     if (shared) {
       nb.MdlChain = src.MdlChain;
       nb.DataOffset = src.DataOffset;
@@ -296,25 +304,26 @@ function describeInto(
 
 /** Frees a derived list: its NET_BUFFERs (with their NDIS MDLs and retreat MDLs), then the list. */
 function freeDerived(nbl: NET_BUFFER_LIST, ddi: string): void {
+  const pre = nbl.preNb;
   for (let nb = nbl.derivedNbs; nb !== null; ) {
     const next: NET_BUFFER | null = nb.Next;
     // The pool's preallocated NET_BUFFER (a reassembly may use it) is freed with the list itself.
-    if (nb.ownerNbl === nbl && nb !== nbl.preNb) releaseDerivedNb(nb, ddi);
+    if (nb.ownerNbl === nbl && nb !== pre) releaseDerivedNb(nb, ddi);
     nb = next;
   }
-  const pre = nbl.preNb;
   if (pre !== null && pre.retreats !== null && pre.retreats.length > 0) freeRetreatRecords(pre);
   nbl.derivedNbs = null;
   releaseNbl(nbl, ddi);
 }
 
 function releaseDerivedNb(nb: NET_BUFFER, ddi: string): void {
+  // releaseNb frees what retreats allocated (a derived NET_BUFFER's are NDIS's own, so no violation here).
   if (nb.retreats !== null && nb.retreats.length > 0) freeRetreatRecords(nb);
   const pool = nb.pool as NetBufferPool;
   nb.ownerNbl = null;
   releaseNb(nb, pool.PoolTag, ddi);
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.free.push(nb);
+  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
 }
 
 function undo(nbl: NET_BUFFER_LIST, ddi: string): null {

@@ -238,9 +238,12 @@ function badHandle(kind: number, expected: string, ddi: string): never {
   return driverViolation(NdisDriverViolation.InvalidHandle, 0, kind, 0, `${ddi}: the handle is not ${expected}`);
 }
 
+// The data-path handle checks use instanceof rather than blockKind: a `kind` load on handles of every block
+// class is a megamorphic access, paid on every send, indication, completion and return.
+
 /** Checks an opaque handle is a MiniportAdapterHandle (with the verifier off the check is skipped). */
 export function asAdapter(handle: unknown, ddi: string): NdisMiniportBlock {
-  if (verifierLevel === VERIFIER_OFF || blockKind(handle) === BlockKind.Adapter) return handle as NdisMiniportBlock;
+  if (verifierLevel === VERIFIER_OFF || handle instanceof NdisMiniportBlock) return handle as NdisMiniportBlock;
   return badHandle(BlockKind.Adapter, 'a MiniportAdapterHandle', ddi);
 }
 
@@ -258,7 +261,7 @@ export function asFilterDriver(handle: unknown, ddi: string): NdisFilterDriverBl
 
 /** Checks an opaque handle is an NdisFilterHandle (with the verifier off the check is skipped). */
 export function asFilterModule(handle: unknown, ddi: string): NdisFilterModule {
-  if (verifierLevel === VERIFIER_OFF || blockKind(handle) === BlockKind.FilterModule) return handle as NdisFilterModule;
+  if (verifierLevel === VERIFIER_OFF || handle instanceof NdisFilterModule) return handle as NdisFilterModule;
   return badHandle(BlockKind.FilterModule, 'an NdisFilterHandle', ddi);
 }
 
@@ -270,6 +273,6 @@ export function asProtocol(handle: unknown, ddi: string): NdisProtocolBlock {
 
 /** Checks an opaque handle is an NdisBindingHandle (with the verifier off the check is skipped). */
 export function asBinding(handle: unknown, ddi: string): NdisOpenBlock {
-  if (verifierLevel === VERIFIER_OFF || blockKind(handle) === BlockKind.Binding) return handle as NdisOpenBlock;
+  if (verifierLevel === VERIFIER_OFF || handle instanceof NdisOpenBlock) return handle as NdisOpenBlock;
   return badHandle(BlockKind.Binding, 'an NdisBindingHandle', ddi);
 }

@@ -9,17 +9,14 @@
  * Routing uses the per-NBL tracking word of driver-verifier.ts (which stack positions wait for the NBL), so a
  * chain whose NBLs go to different places is cut into runs of neighbours with the same destination and each run
  * is delivered as one list, by relinking Next: nothing is allocated. Ownership checks run when the verifier is on.
+ *
+ * Each hand-off walks the list once, recording destination, holder, tracking word and counts in the same pass; a
+ * miniport's indication to the one running binding of an adapter without receive filters, and a binding's return
+ * on an adapter without filter modules (the usual stack), go straight between the two ends.
  */
 
 import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
-import {
-  BlockKind,
-  blockKind,
-  type NdisFilterModule,
-  type NdisMiniportBlock,
-  type NdisOpenBlock,
-  RunState,
-} from './driver-blocks.js';
+import { BlockKind, NdisFilterModule, type NdisMiniportBlock, NdisOpenBlock, RunState } from './driver-blocks.js';
 import {
   NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL,
   NDIS_RECEIVE_FLAGS_RESOURCES,
@@ -27,7 +24,7 @@ import {
 } from './driver-constants.js';
 import { bindingDrained } from './driver-lifecycle.js';
 import type { NDIS_OID_REQUEST, NDIS_STATUS_INDICATION } from './driver-structures.js';
-import { trackBack } from './driver-tracker.js';
+import { trackBack, trackOut } from './driver-tracker.js';
 import {
   BINDING_REF,
   BINDING_REF_MASK,
@@ -70,28 +67,47 @@ function setHolderAll(nbls: NET_BUFFER_LIST | null, holder: unknown): number {
 // --- send ------------------------------------------------------------------------------------------------------
 
 /**
- * Hands `nbls` down from stack position `from` to the next module below with a send handler, or the miniport.
- * The caller has already recorded its own wait (bit or binding count).
+ * A send from a running binding or filter module at stack position `from` (the bindings are at the top), in one
+ * pass over the list: each NBL is marked as waited for at `from` (a filter module's bit; bindings count their
+ * sends in sendsOut instead), recorded as held by the module below that takes it (the next filter module with a
+ * send handler, or the miniport) and counted; then that module's handler runs.
  */
-export function sendDown(
-  adapter: NdisMiniportBlock,
+export function sendFrom(
+  sender: NdisOpenBlock | NdisFilterModule,
   from: number,
   nbls: NET_BUFFER_LIST,
   port: number,
   flags: number,
 ): void {
   if (verifierLevel >= VERIFIER_STANDARD) checkNblDataInChains(nbls, 'NdisSendNetBufferLists/NdisFSendNetBufferLists');
+  const adapter = sender.adapter;
+  const filters = adapter.filters;
+  let module: NdisFilterModule | null = null;
   for (let pos = from - 1; pos >= 1; pos--) {
-    const module = adapter.filters[pos - 1]!;
-    const handler = module.driver.chars.SendNetBufferListsHandler;
-    if (handler !== null) {
-      setHolderAll(nbls, module);
-      if (filterPassageObserver !== null) observeFilterPassage(nbls, module, false);
-      handler(module.FilterModuleContext, nbls, port, flags);
-      return;
+    const m = filters[pos - 1]!;
+    if (m.driver.chars.SendNetBufferListsHandler !== null) {
+      module = m;
+      break;
     }
   }
-  const n = setHolderAll(nbls, adapter);
+  const holder = module === null ? adapter : module;
+  const fromBinding = sender.kind === BlockKind.Binding;
+  const bit = fromBinding ? 0 : 1 << from;
+  const full = verifierLevel >= VERIFIER_FULL;
+  let n = 0;
+  for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+    if (bit !== 0) setTrack(x, trackOf(x) | bit);
+    setHolder(x, holder);
+    // Full mode follows each NBL from the driver that made it: every binding send, a filter's own NBLs.
+    if (full && (fromBinding || x.SourceHandle === sender)) trackOut(x);
+    n++;
+  }
+  sender.sendsOut += n;
+  if (module !== null) {
+    if (filterPassageObserver !== null) observeFilterPassage(nbls, module, false);
+    module.driver.chars.SendNetBufferListsHandler!(module.FilterModuleContext, nbls, port, flags);
+    return;
+  }
   adapter.sendsHeld += n;
   adapter.sent += n;
   adapter.driver.chars.SendNetBufferListsHandler!(adapter.MiniportAdapterContext, nbls, port, flags);
@@ -103,22 +119,25 @@ function completionTarget(
   from: number,
   nbl: NET_BUFFER_LIST,
 ): NdisFilterModule | NdisOpenBlock {
-  let track = trackOf(nbl);
   const filters = adapter.filters;
-  for (let pos = from + 1; pos <= filters.length; pos++) {
-    const bit = 1 << pos;
-    if ((track & bit) === 0) continue;
-    track &= ~bit;
-    setTrack(nbl, track);
-    const module = filters[pos - 1]!;
-    module.sendsOut--;
-    if (module.driver.chars.SendNetBufferListsCompleteHandler !== null) return module;
+  if (from < filters.length) {
+    let track = trackOf(nbl);
+    for (let pos = from + 1; pos <= filters.length; pos++) {
+      const bit = 1 << pos;
+      if ((track & bit) === 0) continue;
+      track &= ~bit;
+      setTrack(nbl, track);
+      const module = filters[pos - 1]!;
+      module.sendsOut--;
+      if (module.driver.chars.SendNetBufferListsCompleteHandler !== null) return module;
+    }
   }
+  // instanceof rather than blockKind: SourceHandle may be any object, and a `kind` load on objects of every
+  // shape is a megamorphic access on every completion.
   const source = nbl.SourceHandle;
-  const sourceKind = blockKind(source);
-  if (sourceKind === BlockKind.Binding && (source as NdisOpenBlock).adapter === adapter) return source as NdisOpenBlock;
-  if (sourceKind === BlockKind.FilterModule) {
-    const originator = source as NdisFilterModule;
+  if (source instanceof NdisOpenBlock && source.adapter === adapter) return source;
+  if (source instanceof NdisFilterModule) {
+    const originator = source;
     return nblViolation(
       NdisRule.NdisFilterTimedDataSend,
       originator.address,
@@ -136,11 +155,13 @@ function completionTarget(
   );
 }
 
-function deliverCompletion(target: NdisFilterModule | NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
-  const n = setHolderAll(nbls, target);
-  if (verifierLevel >= VERIFIER_FULL) {
-    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) if (x.SourceHandle === target) trackBack(x);
-  }
+/** Hands a run of `n` completions (their holder already recorded) to `target`'s completion handler. */
+function deliverCompletion(
+  target: NdisFilterModule | NdisOpenBlock,
+  nbls: NET_BUFFER_LIST,
+  n: number,
+  flags: number,
+): void {
   if (target.kind === BlockKind.FilterModule) {
     target.driver.chars.SendNetBufferListsCompleteHandler!(target.FilterModuleContext, nbls, flags);
     return;
@@ -152,23 +173,30 @@ function deliverCompletion(target: NdisFilterModule | NdisOpenBlock, nbls: NET_B
 
 /**
  * Completes `nbls` upward from stack position `from` (0 for the miniport): each run of neighbours with the same
- * destination is delivered as one list.
+ * destination is delivered as one list. One pass: each NBL's destination and holder are recorded as it is
+ * reached.
  */
 export function completeUp(adapter: NdisMiniportBlock, from: number, nbls: NET_BUFFER_LIST, flags: number): void {
+  const full = verifierLevel >= VERIFIER_FULL;
   let head: NET_BUFFER_LIST | null = nbls;
   let target = completionTarget(adapter, from, head);
   while (head !== null) {
-    let last = head;
-    let next: NET_BUFFER_LIST | null = head.Next;
+    let x: NET_BUFFER_LIST = head;
+    let n = 0;
+    let next: NET_BUFFER_LIST | null;
     let nextTarget: NdisFilterModule | NdisOpenBlock | null = null;
-    while (next !== null) {
+    for (;;) {
+      setHolder(x, target);
+      if (full && x.SourceHandle === target) trackBack(x);
+      n++;
+      next = x.Next;
+      if (next === null) break;
       nextTarget = completionTarget(adapter, from, next);
       if (nextTarget !== target) break;
-      last = next;
-      next = next.Next;
+      x = next;
     }
-    last.Next = null;
-    deliverCompletion(target, head, flags);
+    x.Next = null;
+    deliverCompletion(target, head, n, flags);
     head = next;
     if (nextTarget !== null) target = nextTarget;
   }
@@ -220,12 +248,6 @@ export function indicateUp(
   indicateToBindings(adapter, nbls, port, count, flags);
 }
 
-function runningBindings(adapter: NdisMiniportBlock): number {
-  let k = 0;
-  for (const open of adapter.opens) if (open.state === RunState.Running && !open.closing) k++;
-  return k;
-}
-
 function indicateToBindings(
   adapter: NdisMiniportBlock,
   nbls: NET_BUFFER_LIST,
@@ -234,20 +256,33 @@ function indicateToBindings(
   flags: number,
 ): void {
   const resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
-  const k = runningBindings(adapter);
+  // One pass over the bindings: how many run, and which one when it is a single one (the usual case).
+  const opens = adapter.opens;
+  let k = 0;
+  let open: NdisOpenBlock | null = null;
+  for (let i = 0; i < opens.length; i++) {
+    const o = opens[i]!;
+    if (o.state === RunState.Running && !o.closing) {
+      k++;
+      open = o;
+    }
+  }
   if (k === 0) {
     if (!resources) returnDown(adapter, topPosition(adapter), nbls, returnFlagsFor(flags));
     return;
   }
   if (k === 1) {
-    let open: NdisOpenBlock | null = null;
-    for (const o of adapter.opens) if (o.state === RunState.Running && !o.closing) open = o;
-    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
-      setHolder(x, open);
-      if (!resources) setTrack(x, trackOf(x) + BINDING_REF);
+    const one = open!;
+    if (resources) {
+      for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) setHolder(x, one);
+    } else {
+      for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+        setHolder(x, one);
+        setTrack(x, trackOf(x) + BINDING_REF);
+      }
+      one.receivesHeld += count;
     }
-    if (!resources) open!.receivesHeld += count;
-    open!.protocol.chars.ReceiveNetBufferListsHandler!(open!.ProtocolBindingContext, nbls, port, count, flags);
+    one.protocol.chars.ReceiveNetBufferListsHandler!(one.ProtocolBindingContext, nbls, port, count, flags);
     return;
   }
   // Several bindings share each NBL: each gets it on its own (a one-element list), so no protocol's relinking
@@ -258,10 +293,11 @@ function indicateToBindings(
     x.Next = null;
     setHolder(x, SHARED_BY_BINDINGS);
     if (!resources) setTrack(x, trackOf(x) + k * BINDING_REF);
-    for (const open of adapter.opens) {
-      if (open.state !== RunState.Running || open.closing) continue;
-      if (!resources) open.receivesHeld++;
-      open.protocol.chars.ReceiveNetBufferListsHandler!(open.ProtocolBindingContext, x, port, 1, flags);
+    for (let i = 0; i < opens.length; i++) {
+      const o = opens[i]!;
+      if (o.state !== RunState.Running || o.closing) continue;
+      if (!resources) o.receivesHeld++;
+      o.protocol.chars.ReceiveNetBufferListsHandler!(o.ProtocolBindingContext, x, port, 1, flags);
     }
     x = next;
   }
@@ -288,6 +324,11 @@ function returnTarget(
     module.receivesOut--;
     if (module.driver.chars.ReturnNetBufferListsHandler !== null) return module;
   }
+  return notOutstanding(adapter, nbl);
+}
+
+/** A return that no stack position below waits for. */
+function notOutstanding(adapter: NdisMiniportBlock, nbl: NET_BUFFER_LIST): never {
   return nblViolation(
     NdisRule.NdisFilterTimedDataReceive,
     adapter.address,
@@ -297,13 +338,8 @@ function returnTarget(
   );
 }
 
+/** Hands a run of returns (their holder already recorded) to `target`'s return handler. */
 function deliverReturn(target: NdisFilterModule | NdisMiniportBlock, nbls: NET_BUFFER_LIST, flags: number): void {
-  setHolderAll(nbls, target);
-  if (verifierLevel >= VERIFIER_FULL) {
-    for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
-      if (target.kind === BlockKind.Adapter || x.SourceHandle === target) trackBack(x);
-    }
-  }
   if (target.kind === BlockKind.Adapter) {
     target.driver.chars.ReturnNetBufferListsHandler!(target.MiniportAdapterContext, nbls, flags);
   } else {
@@ -311,21 +347,26 @@ function deliverReturn(target: NdisFilterModule | NdisMiniportBlock, nbls: NET_B
   }
 }
 
-/** Returns `nbls` downward from stack position `from`, in runs with the same destination. */
+/** Returns `nbls` downward from stack position `from`, in runs with the same destination (one pass). */
 export function returnDown(adapter: NdisMiniportBlock, from: number, nbls: NET_BUFFER_LIST, flags: number): void {
+  const full = verifierLevel >= VERIFIER_FULL;
   let head: NET_BUFFER_LIST | null = nbls;
   let target = returnTarget(adapter, from, head);
   while (head !== null) {
-    let last = head;
-    let next: NET_BUFFER_LIST | null = head.Next;
+    const toAdapter = target.kind === BlockKind.Adapter;
+    let x: NET_BUFFER_LIST = head;
+    let next: NET_BUFFER_LIST | null;
     let nextTarget: NdisFilterModule | NdisMiniportBlock | null = null;
-    while (next !== null) {
+    for (;;) {
+      setHolder(x, target);
+      if (full && (toAdapter || x.SourceHandle === target)) trackBack(x);
+      next = x.Next;
+      if (next === null) break;
       nextTarget = returnTarget(adapter, from, next);
       if (nextTarget !== target) break;
-      last = next;
-      next = next.Next;
+      x = next;
     }
-    last.Next = null;
+    x.Next = null;
     deliverReturn(target, head, flags);
     head = next;
     if (nextTarget !== null) target = nextTarget;
@@ -334,27 +375,146 @@ export function returnDown(adapter: NdisMiniportBlock, from: number, nbls: NET_B
 
 /**
  * A binding gives back receive indications: each NBL's binding count drops by one, and the NBLs whose count
- * reaches zero go back down as one list. Returns how many were handed down.
+ * reaches zero go back down as one list.
  */
 export function bindingReturn(open: NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
-  let keepHead: NET_BUFFER_LIST | null = null;
-  let keepTail: NET_BUFFER_LIST | null = null;
+  const adapter = open.adapter;
+  if (adapter.filters.length === 0) {
+    returnToMiniport(open, adapter, nbls, flags);
+  } else {
+    let keepHead: NET_BUFFER_LIST | null = null;
+    let keepTail: NET_BUFFER_LIST | null = null;
+    let x: NET_BUFFER_LIST | null = nbls;
+    while (x !== null) {
+      const next: NET_BUFFER_LIST | null = x.Next;
+      const track = trackOf(x) - BINDING_REF;
+      setTrack(x, track);
+      open.receivesHeld--;
+      if ((track & BINDING_REF_MASK) === 0) {
+        x.Next = null;
+        if (keepTail === null) keepHead = x;
+        else keepTail.Next = x;
+        keepTail = x;
+      }
+      x = next;
+    }
+    if (keepHead !== null) returnDown(adapter, topPosition(adapter), keepHead, flags);
+  }
+  if (open.state !== RunState.Running || open.closing) bindingDrained(open);
+}
+
+/**
+ * bindingReturn on an adapter with no filter module: every NBL whose last binding gives it back goes straight to
+ * the miniport, so the binding count, the miniport's wait and the holder are updated in one pass.
+ */
+function returnToMiniport(open: NdisOpenBlock, adapter: NdisMiniportBlock, nbls: NET_BUFFER_LIST, flags: number): void {
+  const full = verifierLevel >= VERIFIER_FULL;
+  let head: NET_BUFFER_LIST | null = null;
+  let tail: NET_BUFFER_LIST | null = null;
+  let n = 0;
   let x: NET_BUFFER_LIST | null = nbls;
   while (x !== null) {
     const next: NET_BUFFER_LIST | null = x.Next;
-    const track = trackOf(x) - BINDING_REF;
-    setTrack(x, track);
+    let track = trackOf(x) - BINDING_REF;
     open.receivesHeld--;
     if ((track & BINDING_REF_MASK) === 0) {
+      if ((track & 1) === 0) {
+        setTrack(x, track);
+        notOutstanding(adapter, x);
+      }
+      track &= ~1;
+      setHolder(x, adapter);
+      if (full) trackBack(x);
       x.Next = null;
-      if (keepTail === null) keepHead = x;
-      else keepTail.Next = x;
-      keepTail = x;
+      if (tail === null) head = x;
+      else tail.Next = x;
+      tail = x;
+      n++;
     }
+    setTrack(x, track);
     x = next;
   }
-  if (keepHead !== null) returnDown(open.adapter, topPosition(open.adapter), keepHead, flags);
-  if (open.state !== RunState.Running || open.closing) bindingDrained(open);
+  if (head === null) return;
+  adapter.receivesOut -= n;
+  adapter.returned += n;
+  adapter.driver.chars.ReturnNetBufferListsHandler!(adapter.MiniportAdapterContext, head, flags);
+}
+
+/**
+ * A miniport's receive indication (NdisMIndicateReceiveNetBufferLists on a running adapter, checks done): marks
+ * the NBLs as waited for at stack position 0 (or as lent with RESOURCES) and indicates them up.
+ */
+export function indicateFromMiniport(
+  adapter: NdisMiniportBlock,
+  nbls: NET_BUFFER_LIST,
+  port: number,
+  count: number,
+  flags: number,
+): void {
+  const resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
+  const full = verifierLevel >= VERIFIER_FULL;
+  const open = directBinding(adapter);
+  if (open === null) {
+    const n = markIndicated(nbls, 0, resources, adapter);
+    adapter.indicated += n;
+    if (!resources) {
+      adapter.receivesOut += n;
+      if (full) for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) trackOut(x);
+    }
+    try {
+      indicateUp(adapter, 0, nbls, port, count, flags);
+    } finally {
+      if (resources) endResourcesIndication(nbls, adapter);
+    }
+    return;
+  }
+  // The usual stack: no filter module takes receives and one binding runs. Each NBL is marked as the miniport's
+  // indication and as that binding's in the same pass (what markIndicated and indicateToBindings do in turn).
+  if (verifierLevel >= VERIFIER_STANDARD) {
+    checkNblDataInChains(nbls, 'NdisMIndicateReceiveNetBufferLists/NdisFIndicateReceiveNetBufferLists');
+  }
+  let n = 0;
+  for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
+    const track = trackOf(x) & ~WAS_RESOURCES_BIT;
+    setHolder(x, open);
+    if (resources) {
+      setTrack(x, track | RESOURCES_BIT);
+    } else {
+      setTrack(x, (track | 1) + BINDING_REF);
+      if (full) trackOut(x);
+    }
+    n++;
+  }
+  adapter.indicated += n;
+  const handler = open.protocol.chars.ReceiveNetBufferListsHandler!;
+  if (!resources) {
+    adapter.receivesOut += n;
+    open.receivesHeld += count;
+    handler(open.ProtocolBindingContext, nbls, port, count, flags);
+    return;
+  }
+  try {
+    handler(open.ProtocolBindingContext, nbls, port, count, flags);
+  } finally {
+    endResourcesIndication(nbls, adapter);
+  }
+}
+
+/** The one running binding a miniport's indication goes straight to, or null (a filter takes it, or 0 or 2+). */
+function directBinding(adapter: NdisMiniportBlock): NdisOpenBlock | null {
+  const filters = adapter.filters;
+  for (let i = 0; i < filters.length; i++) {
+    if (filters[i]!.driver.chars.ReceiveNetBufferListsHandler !== null) return null;
+  }
+  const opens = adapter.opens;
+  let open: NdisOpenBlock | null = null;
+  for (let i = 0; i < opens.length; i++) {
+    const o = opens[i]!;
+    if (o.state !== RunState.Running || o.closing) continue;
+    if (open !== null) return null;
+    open = o;
+  }
+  return open;
 }
 
 /** True when `nbl` waits at stack position 0 (indicated by the miniport and not yet returned). */

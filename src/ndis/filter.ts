@@ -22,11 +22,9 @@ import {
   allocateBlock,
   asFilterDriver,
   asFilterModule,
-  BlockKind,
-  blockKind,
   freeBlock,
   NdisFilterDriverBlock,
-  type NdisFilterModule,
+  NdisFilterModule,
   RunState,
   registry,
   TAG_FILTER_DRIVER,
@@ -55,7 +53,7 @@ import {
   oidCompleteUp,
   oidDown,
   returnDown,
-  sendDown,
+  sendFrom,
   statusUp,
 } from './driver-datapath.js';
 import {
@@ -219,7 +217,7 @@ function checkFilterOwns(module: NdisFilterModule, nbl: NET_BUFFER_LIST, rule: n
     holder === null ||
     holder === undefined ||
     holder === module ||
-    (blockKind(holder) === BlockKind.FilterModule && (holder as NdisFilterModule).driver === module.driver);
+    (holder instanceof NdisFilterModule && holder.driver === module.driver);
   if (!fresh) {
     nblViolation(
       rule,
@@ -268,18 +266,18 @@ export function NdisFSendNetBufferLists(
       checkFilterOwns(module, x, NdisRule.NdisFilterTimedDataSend, 'NdisFSendNetBufferLists');
     }
   }
+  if (module.state === RunState.Running || module.state === RunState.Pausing) {
+    sendFrom(module, module.position, NetBufferLists, PortNumber, SendFlags);
+    return;
+  }
   const n = markSent(NetBufferLists, module.position);
   module.sendsOut += n;
   if (verifierLevel >= VERIFIER_FULL) {
     for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next)
       if (x.SourceHandle === module) trackOut(x);
   }
-  if (module.state !== RunState.Running && module.state !== RunState.Pausing) {
-    const flags = (SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
-    failSends(module.adapter, module.position - 1, NetBufferLists, NDIS_STATUS_PAUSED, flags);
-    return;
-  }
-  sendDown(module.adapter, module.position, NetBufferLists, PortNumber, SendFlags);
+  const flags = (SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
+  failSends(module.adapter, module.position - 1, NetBufferLists, NDIS_STATUS_PAUSED, flags);
 }
 
 /**

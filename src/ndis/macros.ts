@@ -118,10 +118,12 @@ export function NET_BUFFER_LIST_MINIPORT_RESERVED(nbl: NET_BUFFER_LIST): unknown
 
 /**
  * NET_BUFFER_LIST_INFO(nbl, id) reads slot `id` of NetBufferListInfo; NET_BUFFER_LIST_INFO(nbl, id, value)
- * stores `value` there (the C macro is an lvalue) and returns it.
+ * stores `value` there (the C macro is an lvalue) and returns it. Passing undefined reads; NULL (null) clears.
  */
-export function NET_BUFFER_LIST_INFO(nbl: NET_BUFFER_LIST, id: number, ...value: [unknown?]): unknown {
-  if (value.length > 0) nbl.NetBufferListInfo[id] = value[0];
+export function NET_BUFFER_LIST_INFO(nbl: NET_BUFFER_LIST, id: number, value?: unknown): unknown {
+  // An optional parameter rather than a rest array (no allocation per call). Decided: undefined, like no value,
+  // only reads; a slot is cleared with NULL, which is null here.
+  if (value !== undefined) nbl.NetBufferListInfo[id] = value;
   return nbl.NetBufferListInfo[id];
 }
 

@@ -18,13 +18,11 @@ import {
   NDIS_STATUS_SUCCESS,
   NT_SUCCESS,
 } from '../kernel/status.js';
-import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   allocateBlock,
   asAdapter,
   asMiniportDriver,
-  BlockKind,
-  blockKind,
   freeBlock,
   NdisMiniportBlock,
   NdisMiniportDriverBlock,
@@ -52,10 +50,8 @@ import {
 } from './driver-constants.js';
 import {
   completeUp,
-  endResourcesIndication,
   indicatedByMiniport,
-  indicateUp,
-  markIndicated,
+  indicateFromMiniport,
   oidCompleteUp,
   returnFlagsFor,
   statusUp,
@@ -77,7 +73,6 @@ import {
   type NDIS_OID_REQUEST,
   type NDIS_STATUS_INDICATION,
 } from './driver-structures.js';
-import { trackOut } from './driver-tracker.js';
 import {
   chainLength,
   checkDispatchFlag,
@@ -331,7 +326,8 @@ export function NdisMIndicateReceiveNetBufferLists(
       if (
         holder !== null &&
         holder !== undefined &&
-        !(blockKind(holder) === BlockKind.Adapter && (holder as NdisMiniportBlock).driver === adapter.driver)
+        holder !== adapter &&
+        !(holder instanceof NdisMiniportBlock && holder.driver === adapter.driver)
       ) {
         nblViolation(
           NdisRule.NdisTimedDataSend,
@@ -363,19 +359,7 @@ export function NdisMIndicateReceiveNetBufferLists(
     }
     return;
   }
-  const n = markIndicated(NetBufferLists, 0, resources, adapter);
-  adapter.indicated += n;
-  if (!resources) {
-    adapter.receivesOut += n;
-    if (verifierLevel >= VERIFIER_FULL) {
-      for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) trackOut(x);
-    }
-  }
-  try {
-    indicateUp(adapter, 0, NetBufferLists, PortNumber, NumberOfNetBufferLists, ReceiveFlags);
-  } finally {
-    if (resources) endResourcesIndication(NetBufferLists, adapter);
-  }
+  indicateFromMiniport(adapter, NetBufferLists, PortNumber, NumberOfNetBufferLists, ReceiveFlags);
 }
 
 /**

@@ -87,7 +87,7 @@ export function NdisFreeNetBufferPool(PoolHandle: NetBufferPool): void {
     );
   }
   for (const nb of pool.free) destroyNb(nb, pool.PoolTag);
-  pool.free.length = 0;
+  pool.clearFree();
   unregisterPool(pool);
 }
 
@@ -149,7 +149,7 @@ export function NdisFreeNetBuffer(NetBuffer: NET_BUFFER): void {
   }
   releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.free.push(nb);
+  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
 }
 
 /** NdisGetPoolFromNetBuffer: the pool handle a NET_BUFFER came from. */
@@ -197,8 +197,8 @@ export function checkLiveNb(nb: NET_BUFFER, ddi: string): NET_BUFFER {
 export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
   // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
   if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER + pool.DataSize, ddi)) return null;
-  let nb = pool.free.pop();
-  if (nb === undefined) {
+  let nb = pool.popFree();
+  if (nb === null) {
     const created = createNb(pool);
     if (created === null) return null;
     nb = created;
@@ -302,7 +302,7 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
     freeRetreatRecords(nb);
   }
   const own = nb.ownMdls;
-  if (own !== null) {
+  if (own !== null && own.length > 0) {
     for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
     own.length = 0;
   }

@@ -103,7 +103,7 @@ export function NdisFreeNetBufferListPool(PoolHandle: NetBufferListPool): void {
     );
   }
   for (const nbl of pool.free) destroyNbl(nbl, pool);
-  pool.free.length = 0;
+  pool.clearFree();
   unregisterPool(pool);
 }
 
@@ -246,8 +246,8 @@ export function takeNbl(
   }
   // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
   if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER_LIST, ddi)) return null;
-  let nbl = pool.free.pop();
-  if (nbl === undefined) {
+  let nbl = pool.popFree();
+  if (nbl === null) {
     const created = createNbl(pool);
     if (created === null) return null;
     nbl = created;
@@ -263,7 +263,7 @@ export function takeNbl(
   if (contextSize !== 0 && allocateContext(nbl, contextSize, contextBackFill, pool.PoolTag) !== 0) {
     nbl.state = DescriptorState.Free;
     if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);
-    else pool.free.push(nbl);
+    else pool.pushFree(nbl);
     return null;
   }
   nbl.baseContext = nbl.Context;
@@ -394,7 +394,7 @@ export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
   nbl.state = DescriptorState.Free;
   pool.outstanding--;
   if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);
-  else pool.free.push(nbl);
+  else pool.pushFree(nbl);
 }
 
 /** Releases a list's block and built-in MDL for good (pool free, or full verifier mode). */

@@ -14,15 +14,13 @@ import {
   NDIS_STATUS_SUCCESS,
   NT_SUCCESS,
 } from '../kernel/status.js';
-import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
+import { VERIFIER_FULL, VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import {
   allocateBlock,
   asBinding,
   asProtocol,
-  BlockKind,
-  blockKind,
   freeBlock,
-  type NdisOpenBlock,
+  NdisOpenBlock,
   NdisProtocolBlock,
   RunState,
   registry,
@@ -48,7 +46,7 @@ import {
   oidEnd,
   oidStart,
   SHARED_BY_BINDINGS,
-  sendDown,
+  sendFrom,
   topPosition,
 } from './driver-datapath.js';
 import { bindEverywhere, queuePnpWork, unbindEverywhere } from './driver-lifecycle.js';
@@ -62,7 +60,6 @@ import {
   NdisDriverViolation,
   nblViolation,
   requireNdisIrql,
-  setHolder,
   trackOf,
   WAS_RESOURCES_BIT,
 } from './driver-verifier.js';
@@ -168,7 +165,8 @@ export function NdisSendNetBufferLists(
       const own =
         holder === null ||
         holder === undefined ||
-        (blockKind(holder) === BlockKind.Binding && (holder as NdisOpenBlock).protocol === open.protocol);
+        holder === open ||
+        (holder instanceof NdisOpenBlock && holder.protocol === open.protocol);
       if (!own || inFlight(x)) {
         nblViolation(
           NdisDriverViolation.ProtocolNblOwnership,
@@ -180,26 +178,27 @@ export function NdisSendNetBufferLists(
       }
     }
   }
+  if (open.state === RunState.Running && !open.closing) {
+    sendFrom(open, topPosition(open.adapter), NetBufferLists, PortNumber, SendFlags);
+    return;
+  }
+  // Not running: every NBL comes straight back to the protocol (completeUp records the binding as holder).
+  const full = verifierLevel >= VERIFIER_FULL;
   let n = 0;
   for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
-    setHolder(x, open);
-    trackOut(x);
+    if (full) trackOut(x);
     n++;
   }
   open.sendsOut += n;
   const adapter = open.adapter;
-  if (open.state !== RunState.Running || open.closing) {
-    const flags = (SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
-    failSends(
-      adapter,
-      topPosition(adapter) - 1,
-      NetBufferLists,
-      open.closing ? NDIS_STATUS_CLOSING : NDIS_STATUS_PAUSED,
-      flags,
-    );
-    return;
-  }
-  sendDown(adapter, topPosition(adapter), NetBufferLists, PortNumber, SendFlags);
+  const flags = (SendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
+  failSends(
+    adapter,
+    topPosition(adapter) - 1,
+    NetBufferLists,
+    open.closing ? NDIS_STATUS_CLOSING : NDIS_STATUS_PAUSED,
+    flags,
+  );
 }
 
 /**

@@ -151,6 +151,8 @@ export class NET_BUFFER {
   retreats: RetreatRecord[] | null = null;
   /** wdknet: MDLs NDIS allocated to describe data a clone, fragment or reassembly refers to. */
   ownMdls: MDL[] | null = null;
+  /** wdknet: the next descriptor in its pool's free list (while it is cached there), else null. */
+  nextFree: NET_BUFFER | null = null;
 
   /** stDataLength: the SIZE_T view of DataLength (a union in nbl.h). */
   get stDataLength(): number {
@@ -217,6 +219,8 @@ export class NET_BUFFER_LIST {
   derivedNbs: NET_BUFFER | null = null;
   /** wdknet: the flags a clone was made with. */
   cloneFlags = 0;
+  /** wdknet: the next descriptor in its pool's free list (while it is cached there), else null. */
+  nextFree: NET_BUFFER_LIST | null = null;
   /** wdknet: the driver's call site (full verifier mode). */
   site: string | undefined = undefined;
 

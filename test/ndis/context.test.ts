@@ -222,6 +222,11 @@ describe('NET_BUFFER_LIST information and macros', () => {
     assert.equal(NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo), null);
     assert.equal(NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo, 0x2005), 0x2005);
     assert.equal(NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo), 0x2005);
+    // undefined (no value) reads; NULL clears.
+    assert.equal(NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo, undefined), 0x2005);
+    assert.equal(NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo, null), null);
+    assert.equal(nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo], null);
+    NET_BUFFER_LIST_INFO(nbl, Ieee8021QNetBufferListInfo, 0x2005);
     assert.equal(nbl.NetBufferListInfo[4], 0x2005);
     assert.equal(NET_BUFFER_LIST_FIRST_NB(nbl), nbl.FirstNetBuffer);
     assert.equal(NET_BUFFER_LIST_NEXT_NBL(nbl), null);
