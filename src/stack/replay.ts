@@ -3,6 +3,8 @@
  * driver ({@link IpProtocol}) bound to virtual NICs (the miniport in nic.ts), one per capture interface, each
  * plugged into its own wire. Each captured frame arrives at its interface's NIC as if off that wire; every frame
  * the host's NICs put on a wire is written to the output capture, with the timestamp of the frame being played.
+ * A capture taken on a link without Ethernet headers (raw IP, Linux cooked, null / loopback) is played as the
+ * Ethernet frames its packets would have been (link-adapt.ts).
  *
  * How the host is configured (decided):
  * - A pcapng interface that carries if_MACaddr and if_IPv4addr / if_IPv6addr options gives its NIC that MAC and
@@ -33,9 +35,11 @@ import {
   NDIS_PACKET_TYPE_PROMISCUOUS,
 } from '../ndis/driver-constants.js';
 import { drainNdisPnpWork } from '../ndis/driver-lifecycle.js';
+import { writeMacHalves } from './addr.js';
 import { bindToFirewallHooks } from './fwhook-binding.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from './headers.js';
 import { IpLayer } from './ip.js';
+import { EthernetEquivalent, hasEthernetEquivalent, toEthernet } from './link-adapt.js';
 import { NicCounters, unloadVirtualNicDriver, VirtualNic } from './nic.js';
 import { findPeerIdentities, Peer } from './peers.js';
 import { type IpBinding, IpProtocol } from './protocol.js';
@@ -68,6 +72,9 @@ export interface ReplayOptions {
   interruptModerationUs?: number;
 }
 
+/** Room for one non-Ethernet frame rebuilt as an Ethernet frame (the largest capture record, and a header). */
+const ADAPTED_FRAME = 262_144 + 14;
+
 /**
  * Default interrupt moderation: 50 us (decided; physical adapters' defaults range from tens to a few hundred
  * microseconds, and a capture's replies then keep their timing to within that).
@@ -87,7 +94,10 @@ export interface ReplayResult {
    * output holds what the host sent for them.
    */
   captureError: CaptureFormatError | null;
-  /** Frames on link types the host has no adapter for (not Ethernet), by link type. */
+  /**
+   * Frames the host has no adapter for, by link type: link types with no Ethernet equivalent, and frames of
+   * raw-IP, cooked or null links whose protocol is not IPv4, IPv6 or ARP (see link-adapt.ts).
+   */
   notAttached: Map<number, number>;
   /** Frames the capture cut short (caplen below the length on the wire): no adapter ever receives half a frame. */
   cutShort: number;
@@ -258,6 +268,31 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     }
   }
 
+  // Frames of links without Ethernet headers are rebuilt as Ethernet frames here (link-adapt.ts).
+  const equivalent = new EthernetEquivalent();
+  let adapted = 0;
+  /**
+   * Writes the Ethernet frame `equivalent` describes (the payload at window offset `window` + payload) into the
+   * adapted-frame buffer and returns its length. To the NIC's own MAC unless the link said broadcast; from the link
+   * header's MAC, or a stand-in for the link's other end (02:57:44:4b:ff:<interface>).
+   */
+  const asEthernetFrame = (port: Port, window: number): number => {
+    if (adapted === 0) {
+      adapted = ExAllocatePoolWithTag(NonPagedPoolNx, ADAPTED_FRAME, CAPTURE_POOL_TAG);
+      if (adapted === 0) throw new Error('no pool for adapting non-Ethernet frames');
+    }
+    const m = port.nic.mac;
+    if (equivalent.broadcast) writeMacHalves(adapted, 0xffffff, 0xffffff);
+    else writeMacHalves(adapted, (m[0]! << 16) | (m[1]! << 8) | m[2]!, (m[3]! << 16) | (m[4]! << 8) | m[5]!);
+    if (equivalent.sourceHigh >= 0) writeMacHalves(adapted + 6, equivalent.sourceHigh, equivalent.sourceLow);
+    else writeMacHalves(adapted + 6, 0x025744, 0x4bff00 | (port.nic.ifIndex & 0xff));
+    const o = adapted - ARENA_BASE;
+    memory[o + 12] = equivalent.etherType >>> 8;
+    memory[o + 13] = equivalent.etherType & 0xff;
+    const length = Math.min(equivalent.length, ADAPTED_FRAME - 14);
+    memory.copyWithin(o + 14, window + equivalent.payload, window + equivalent.payload + length);
+    return 14 + length;
+  };
   const every = options.progressEvery ?? 10000;
   let framesRead = 0;
   let captureError: CaptureFormatError | null = null;
@@ -270,27 +305,39 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       // The hosts' timers (reassembly) run on capture time: the same capture times out the same way every run.
       host.tickAt(r);
       for (let i = 0; i < peers.length; i++) peers[i]!.ip.tickAt(r);
-      if (r.linkType !== LINKTYPE_ETHERNET) {
+      const ethernet = r.linkType === LINKTYPE_ETHERNET;
+      if (!ethernet && !hasEthernetEquivalent(r.linkType)) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else if (r.caplen < r.origlen) {
         cutShort++;
+      } else if (!ethernet && !toEthernet(r.linkType, r.data, r.offset, r.caplen, equivalent)) {
+        notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else {
         const port = portFor(r.interfaceId);
         if (!started) {
           started = true;
           // Every adapter the capture describes is up before the first frame plays.
-          for (let i = 0; i < interfaces.length; i++) if (interfaces[i]!.linkType === LINKTYPE_ETHERNET) portFor(i);
+          for (let i = 0; i < interfaces.length; i++) {
+            const type = interfaces[i]!.linkType;
+            if (type === LINKTYPE_ETHERNET || hasEthernetEquivalent(type)) portFor(i);
+          }
           options.onFirstFrame?.();
         }
+        let address = capture.address + r.offset;
+        let length = r.caplen;
+        if (!ethernet) {
+          length = asEthernetFrame(port, capture.address - ARENA_BASE);
+          address = adapted;
+        }
         // A frame for a peer's MAC goes to that peer; every other frame to host 1.
-        const peer = peers.length === 0 ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
-        if (peer !== undefined) peer.nic.receiveFrame(capture.address + r.offset, r.caplen);
+        const peer = peers.length === 0 || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
+        if (peer !== undefined) peer.nic.receiveFrame(address, length);
         else {
           if (port.nic.pendingReceives === 0) {
             port.heldSinceSeconds = r.seconds;
             port.heldSinceNanoseconds = r.nanoseconds;
           }
-          port.nic.receiveFrame(capture.address + r.offset, r.caplen);
+          port.nic.receiveFrame(address, length);
         }
         if (pendingDeferredWork() > 0) drainDeferredWork();
         reapAbsorbed();
@@ -306,6 +353,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     fireModerationTimers(clock, true);
   } finally {
     capture.close();
+    if (adapted !== 0) ExFreePoolWithTag(adapted, CAPTURE_POOL_TAG);
   }
   const nics = new NicCounters();
   const result = {
