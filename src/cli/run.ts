@@ -270,6 +270,7 @@ function nicDrops(result: ReplayResult | null): Record<string, number> {
   if (c.dropNoReceiveBuffers > 0) out['no receive buffer'] = c.dropNoReceiveBuffers;
   if (c.dropBadLength > 0) out['bad length'] = c.dropBadLength;
   if (c.dropPaused > 0) out['paused'] = c.dropPaused;
+  if (c.dropOtherVlan > 0) out['other VLAN'] = c.dropOtherVlan;
   return out;
 }
 

@@ -199,6 +199,12 @@ export const OID_GEN_MAXIMUM_FRAME_SIZE = 0x00010106;
 export const OID_GEN_CURRENT_PACKET_FILTER = 0x0001010e;
 export const OID_GEN_CURRENT_LOOKAHEAD = 0x0001010f;
 export const OID_GEN_MAXIMUM_TOTAL_SIZE = 0x00010111;
+/** OID_GEN_VLAN_ID: the NIC's configured VLAN identifier (NDIS_VLAN_ID, the 12 low bits of a ULONG). */
+export const OID_GEN_VLAN_ID = 0x0001021c;
+/** MacOptions: the NIC handles 802.1p priority in NBL information (Ieee8021QNetBufferListInfo). */
+export const NDIS_MAC_OPTION_8021P_PRIORITY = 0x00000040;
+/** MacOptions: the NIC inserts and removes 802.1Q tags, carrying them in Ieee8021QNetBufferListInfo. */
+export const NDIS_MAC_OPTION_8021Q_VLAN = 0x00000200;
 export const OID_GEN_XMIT_OK = 0x00020101;
 export const OID_GEN_RCV_OK = 0x00020102;
 export const OID_GEN_RCV_NO_BUFFER = 0x00020105;

@@ -17,6 +17,7 @@ import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
 import { NdisAllocateMdl, NdisFreeMdl } from '../kernel/mdl.js';
 import {
   NDIS_STATUS_BUFFER_TOO_SHORT,
+  NDIS_STATUS_INVALID_DATA,
   NDIS_STATUS_INVALID_LENGTH,
   NDIS_STATUS_NOT_SUPPORTED,
   NDIS_STATUS_PAUSED,
@@ -36,6 +37,8 @@ import {
   MediaConnectStateDisconnected,
   MediaDuplexStateFull,
   NDIS_LINK_STATE_REVISION_1,
+  NDIS_MAC_OPTION_8021P_PRIORITY,
+  NDIS_MAC_OPTION_8021Q_VLAN,
   NDIS_MINIPORT_ADAPTER_GENERAL_ATTRIBUTES_REVISION_1,
   NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES_REVISION_1,
   NDIS_MINIPORT_DRIVER_CHARACTERISTICS_REVISION_1,
@@ -73,6 +76,7 @@ import {
   OID_GEN_MAXIMUM_TOTAL_SIZE,
   OID_GEN_RCV_NO_BUFFER,
   OID_GEN_RCV_OK,
+  OID_GEN_VLAN_ID,
   OID_GEN_XMIT_OK,
 } from '../ndis/driver-constants.js';
 import {
@@ -84,6 +88,7 @@ import {
   type NDIS_OID_REQUEST,
   NDIS_STATUS_INDICATION,
 } from '../ndis/driver-structures.js';
+import { Ieee8021QNetBufferListInfo } from '../ndis/info.js';
 import {
   addMiniportAdapter,
   NdisMDeregisterMiniportDriver,
@@ -102,7 +107,12 @@ import {
   NdisFreeNetBufferListPool,
 } from '../ndis/netBufferList.js';
 import type { NetBufferListPool } from '../ndis/pools.js';
-import { NDIS_OBJECT_HEADER, NDIS_OBJECT_TYPE_DEFAULT, type NET_BUFFER_LIST } from '../ndis/structures.js';
+import {
+  NDIS_OBJECT_HEADER,
+  NDIS_OBJECT_TYPE_DEFAULT,
+  type NET_BUFFER,
+  type NET_BUFFER_LIST,
+} from '../ndis/structures.js';
 import { allocateListPool } from './pools.js';
 import type { Wire, WirePort } from './wire.js';
 
@@ -140,6 +150,8 @@ export interface VirtualNicOptions {
   receiveBatch?: number;
   /** Initial packet filter (default directed, multicast and broadcast). */
   packetFilter?: number;
+  /** The NIC's VLAN (OID_GEN_VLAN_ID; default 0, as a NIC starts before its VlanId parameter is read). */
+  vlanId?: number;
 }
 
 /** What the NIC counted. Every frame that reached it is in exactly one bucket. */
@@ -170,6 +182,8 @@ export class NicCounters {
   dropPaused = 0;
   /** Frames dropped: too long or too short. */
   dropBadLength = 0;
+  /** Frames dropped: 802.1Q-tagged for a VLAN other than the NIC's. */
+  dropOtherVlan = 0;
 }
 
 /** The NIC miniport driver: one registration shared by every VirtualNic. */
@@ -241,6 +255,13 @@ export class VirtualNic implements WirePort {
   adapter: NdisMiniportBlock | null = null;
   /** NDIS_PACKET_TYPE_* bits the NIC accepts. */
   packetFilter: number;
+  /**
+   * The NIC's VLAN identifier (OID_GEN_VLAN_ID). As an adapter with NDIS_MAC_OPTION_8021Q_VLAN does, the NIC takes
+   * the 802.1Q tag off a received frame into Ieee8021QNetBufferListInfo (a frame of another VLAN is dropped; a
+   * priority-tagged one, VLAN 0, is its own), and on send puts a tag in front of the EtherType for the list's
+   * Ieee8021QNetBufferListInfo, or for its own VLAN when the list names none.
+   */
+  vlanId: number;
   private readonly receiveBuffers: number;
   private readonly receiveWithResources: boolean;
   private readonly lowWater: number;
@@ -271,6 +292,7 @@ export class VirtualNic implements WirePort {
     this.lowWater = options.lowWater ?? Math.floor(this.receiveBuffers / 8);
     this.packetFilter =
       options.packetFilter ?? NDIS_PACKET_TYPE_DIRECTED | NDIS_PACKET_TYPE_MULTICAST | NDIS_PACKET_TYPE_BROADCAST;
+    this.vlanId = (options.vlanId ?? 0) & 0xfff;
     this.mac = new Uint8Array(6);
     const { status, adapter } = addMiniportAdapter(driverHandle(), {
       ...(options.ifIndex !== undefined ? { ifIndex: options.ifIndex } : {}),
@@ -356,7 +378,24 @@ export class VirtualNic implements WirePort {
     const nbl = this.takeReceiveBuffer(address, length);
     if (nbl === null) return;
     const va = mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE;
-    memory.copyWithin(va, address - ARENA_BASE, address - ARENA_BASE + length);
+    const from = address - ARENA_BASE;
+    let tag = 0;
+    if (memory[from + 12] === 0x81 && memory[from + 13] === 0x00 && length >= 18) {
+      // 802.1Q: the tag goes into the list's information, the frame up without it.
+      const tci = (memory[from + 14]! << 8) | memory[from + 15]!;
+      const vid = tci & 0xfff;
+      if (vid !== 0 && vid !== this.vlanId) {
+        this.free.push(nbl);
+        this.counters.dropOtherVlan++;
+        return;
+      }
+      // NDIS_NET_BUFFER_LIST_8021Q_INFO.TagHeader: UserPriority bits 0-2, VlanId bits 4-15 (CanonicalFormatId 0).
+      tag = (tci >>> 13) | (vid << 4);
+      memory.copyWithin(va, from, from + 12);
+      memory.copyWithin(va + 12, from + 16, from + length);
+      length -= 4;
+    } else memory.copyWithin(va, from, from + length);
+    nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = tag;
     if (this.receiveBatch === 1) {
       this.indicate(nbl, length);
       return;
@@ -389,6 +428,7 @@ export class VirtualNic implements WirePort {
     const nbl = this.takeReceiveBuffer(-1, frame.length, frame);
     if (nbl === null) return;
     memory.set(frame, mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE);
+    nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = 0;
     this.indicate(nbl, frame.length);
   }
 
@@ -551,6 +591,7 @@ export class VirtualNic implements WirePort {
       NDIS_PACKET_TYPE_BROADCAST |
       NDIS_PACKET_TYPE_PROMISCUOUS;
     gen.MaxMulticastListSize = 32;
+    gen.MacOptions = NDIS_MAC_OPTION_8021P_PRIORITY | NDIS_MAC_OPTION_8021Q_VLAN;
     gen.MacAddressLength = 6;
     gen.PermanentMacAddress.set(this.mac);
     gen.CurrentMacAddress.set(this.mac);
@@ -628,6 +669,8 @@ export class VirtualNic implements WirePort {
         continue;
       }
       let status = NDIS_STATUS_SUCCESS;
+      const info = x.NetBufferListInfo[Ieee8021QNetBufferListInfo];
+      const tag = typeof info === 'number' && (info & 0xfff7) !== 0 ? info : this.vlanId << 4;
       for (let nb = x.FirstNetBuffer; nb !== null; nb = nb.Next) {
         const length = nb.DataLength;
         if (length < MIN_FRAME || length > maxFrame) {
@@ -642,6 +685,10 @@ export class VirtualNic implements WirePort {
         }
         // Nobody else on the wire (a replay's router port): the frame is shown to the taps where it lies, when it
         // lies in one piece. A NIC's DMA reads the buffer just the same; only the ring copy is saved.
+        if (tag !== 0) {
+          this.sendTagged(wire, nb, length, tag);
+          continue;
+        }
         const m0 = nb.CurrentMdl;
         if (m0 !== null && m0.ByteCount - nb.CurrentMdlOffset >= length && wire.reachesNoPort(this.port)) {
           wire.observe(mdlVa(m0) + nb.CurrentMdlOffset, length, this.port);
@@ -679,6 +726,31 @@ export class VirtualNic implements WirePort {
     }
     const flags = (sendFlags & NDIS_SEND_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL : 0;
     NdisMSendNetBufferListsComplete(this.adapter, nbls, flags);
+  }
+
+  /**
+   * Puts a NET_BUFFER on the wire with an 802.1Q tag after its MAC addresses: TCI from `tag` (an
+   * NDIS_NET_BUFFER_LIST_8021Q_INFO value: priority bits 0-2, VLAN bits 4-15).
+   */
+  private sendTagged(wire: Wire, nb: NET_BUFFER, length: number, tag: number): void {
+    const at = wire.reserve(length + 4);
+    if (at !== 0) {
+      const to = at - ARENA_BASE;
+      copyData(nb, 0, to, 12);
+      const tci = ((tag & 0x7) << 13) | ((tag >>> 4) & 0xfff);
+      memory[to + 12] = 0x81;
+      memory[to + 13] = 0x00;
+      memory[to + 14] = tci >>> 8;
+      memory[to + 15] = tci & 0xff;
+      copyData(nb, 12, to + 16, length - 12);
+    }
+    wire.commit(at, length + 4, this.port);
+    if (at === 0) {
+      this.counters.sendsWireFull++;
+      return;
+    }
+    this.counters.framesOut++;
+    this.counters.bytesOut += length + 4;
   }
 
   /** MiniportReturnNetBufferLists. */
@@ -734,6 +806,19 @@ export class VirtualNic implements WirePort {
         if (!need(4)) return NDIS_STATUS_BUFFER_TOO_SHORT;
         memoryView.setUint32(at, d.Oid === OID_GEN_MAXIMUM_FRAME_SIZE ? this.mtu : this.mtu + MIN_FRAME, true);
         d.BytesWritten = 4;
+        return NDIS_STATUS_SUCCESS;
+      case OID_GEN_VLAN_ID:
+        if (!need(4)) return NDIS_STATUS_BUFFER_TOO_SHORT;
+        if (query) {
+          memoryView.setUint32(at, this.vlanId, true);
+          d.BytesWritten = 4;
+        } else {
+          // NDIS_VLAN_ID: the 12 low bits; the rest are reserved and must be zero.
+          const v = memoryView.getUint32(at, true);
+          if ((v & ~0xfff) !== 0) return NDIS_STATUS_INVALID_DATA;
+          this.vlanId = v;
+          d.BytesRead = 4;
+        }
         return NDIS_STATUS_SUCCESS;
       case OID_GEN_XMIT_OK:
       case OID_GEN_RCV_OK:
@@ -804,4 +889,21 @@ function nicSend(context: unknown, nbls: NET_BUFFER_LIST, _port: number, flags: 
 
 function nicReturn(context: unknown, nbls: NET_BUFFER_LIST): void {
   (context as VirtualNic).returnLists(nbls);
+}
+
+/** Copies `count` bytes of `nb`'s data, from `skip` bytes past its start, to arena offset `to` (across MDLs). */
+function copyData(nb: NET_BUFFER, skip: number, to: number, count: number): void {
+  let off = nb.CurrentMdlOffset + skip;
+  for (let m = nb.CurrentMdl; m !== null && count > 0; m = m.Next) {
+    if (off >= m.ByteCount) {
+      off -= m.ByteCount;
+      continue;
+    }
+    const n = Math.min(m.ByteCount - off, count);
+    const from = mdlVa(m) + off - ARENA_BASE;
+    memory.copyWithin(to, from, from + n);
+    to += n;
+    count -= n;
+    off = 0;
+  }
 }
