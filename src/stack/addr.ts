@@ -136,6 +136,15 @@ export function writeMac(va: number, mac: number): void {
   writeMacHalves(va, high, mac - high * 0x1000000);
 }
 
+/** Is the MAC at simulated address `va` the one whose upper and lower 24 bits are `high` and `low`? */
+export function macEquals(va: number, high: number, low: number): boolean {
+  const o = va - ARENA_BASE;
+  return (
+    ((memory[o]! << 16) | (memory[o + 1]! << 8) | memory[o + 2]!) === high &&
+    ((memory[o + 3]! << 16) | (memory[o + 4]! << 8) | memory[o + 5]!) === low
+  );
+}
+
 /** Writes a MAC given as its upper and lower 24 bits (two small integers: nothing is allocated to pass them). */
 export function writeMacHalves(va: number, high: number, low: number): void {
   const o = va - ARENA_BASE;

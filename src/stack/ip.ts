@@ -58,7 +58,7 @@ import {
   NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
 } from '../packet/offload.js';
 import { netBufferListReferences } from '../wfp/packets.js';
-import { MAC_BROADCAST, readIpv6Words, readMac, writeIpv6Words, writeMac, writeMacHalves } from './addr.js';
+import { MAC_BROADCAST, macEquals, readIpv6Words, readMac, writeIpv6Words, writeMac, writeMacHalves } from './addr.js';
 import { DropReason, HostCounters } from './counters.js';
 import { type Endpoint, EndpointTable } from './endpoints.js';
 import {
@@ -196,6 +196,9 @@ export class IpLayer {
   onEvent: ((kind: string, nbl: NET_BUFFER_LIST, detail: string) => void) | null = null;
 
   private readonly interfaces: (IpInterface | undefined)[] = [];
+  /** Each interface's MAC as upper and lower 24 bits, by interface index (compared per frame without a number). */
+  private readonly ifMacHigh: number[] = [];
+  private readonly ifMacLow: number[] = [];
   private readonly addresses4: Address4[] = [];
   /** IPv6 unicast addresses: four words each, and their interfaces. */
   private addresses6 = new Uint32Array(0);
@@ -283,6 +286,8 @@ export class IpLayer {
     // Every IPv6 interface has a link-local address made from its MAC (RFC 4291 appendix A, modified EUI-64).
     const hi = Math.floor(iface.mac / 0x1000000);
     const lo = iface.mac % 0x1000000;
+    this.ifMacHigh[iface.ifIndex] = hi;
+    this.ifMacLow[iface.ifIndex] = lo;
     const eui = [((hi ^ 0x020000) << 8) | 0xff, 0xfe000000 | lo];
     this.addAddress6(iface.ifIndex, [0xfe800000, 0, eui[0]! >>> 0, eui[1]! >>> 0], 64, false);
   }
@@ -637,7 +642,9 @@ export class IpLayer {
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
     // The group bit is the low bit of the first byte (broadcast included).
-    const forUs = (H.get8(frame + H.ETH_DST) & 1) !== 0 || readMac(frame + H.ETH_DST) === iface.mac;
+    const forUs =
+      (H.get8(frame + H.ETH_DST) & 1) !== 0 ||
+      macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!);
     if (!forUs && !iface.promiscuous) return this.drop(nbl, DropReason.NotForThisHost);
     const type = H.get16(frame + H.ETH_TYPE);
     if (type === H.ETHERTYPE_ARP) return this.receiveArp(iface, nbl, frame);
@@ -665,7 +672,7 @@ export class IpLayer {
     }
     if (contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
     const ipVerdict = nicChecksumVerdict(nbl, NDIS_CSUM_RX_IP_CHECKSUM_FAILED, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED);
-    if (ipVerdict < 0 || (ipVerdict === 0 && !verifies(sumAt(ip, hlen)))) {
+    if (ipVerdict < 0 || (ipVerdict === 0 && !headerVerifies(ip, hlen))) {
       return this.drop(nbl, DropReason.BadHeaderChecksum);
     }
     nb.DataLength = total; // link-layer padding is not part of the packet
@@ -2666,6 +2673,19 @@ function scopedAt(va: number): boolean {
 }
 
 /** Does the data a sum covers (its checksum field included) verify? */
+/**
+ * Does the IPv4 header of `length` bytes (at most 60) at `va` verify? The header checksum on every received
+ * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice.
+ */
+function headerVerifies(va: number, length: number): boolean {
+  const o = va - ARENA_BASE;
+  let sum = 0;
+  for (let i = 0; i < length; i += 2) sum += (memory[o + i]! << 8) | memory[o + i + 1]!;
+  sum = (sum & 0xffff) + (sum >>> 16);
+  sum = (sum & 0xffff) + (sum >>> 16);
+  return sum === 0xffff;
+}
+
 function verifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
 }
