@@ -121,7 +121,11 @@ export class NetBufferListPool extends PoolBase {
   readonly ProtocolId: number;
   readonly fAllocateNetBuffer: boolean;
   readonly ContextSize: number;
-  /** The cached free NET_BUFFER_LISTs, linked through their `nextFree` field (see NetBufferPool). */
+  /**
+   * The cached free NET_BUFFER_LISTs, linked through their `nextFree` field (see NetBufferPool). The free-list
+   * methods below repeat NetBufferPool's on purpose: one copy per class keeps every access site on one object shape
+   * (a shared generic base would make these per-packet loads polymorphic).
+   */
   freeHead: NET_BUFFER_LIST | null = null;
   /** How many descriptors the free list holds. */
   freeCount = 0;

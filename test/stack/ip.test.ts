@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
-import { collectLeaks } from '../../src/kernel/leaks.js';
 import { bytesAt } from '../../src/kernel/memory.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { TcpIpChecksumNetBufferListInfo } from '../../src/ndis/info.js';
@@ -11,53 +10,19 @@ import {
   NDIS_CSUM_RX_UDP_CHECKSUM_FAILED,
   NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
 } from '../../src/packet/offload.js';
-import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
+import { parseIpv4 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { type ClassifyRequest, DIRECTION_OUTBOUND, Verdict } from '../../src/stack/filters.js';
 import { IPPROTO_TCP, IPPROTO_UDP } from '../../src/stack/headers.js';
-import { IpLayer } from '../../src/stack/ip.js';
 import { Layer } from '../../src/stack/layers.js';
 import { DataPosition, LAYER_DATA_OFFSET } from '../../src/wfp/layers.js';
 import { arp, checksumOk, fragment, fragment6, frame, pseudo4, u16 } from './frames.js';
-import { TapAdapter } from './tap.js';
+import { A_MAC, B_MAC, MAC1, MAC2, testHost } from './host.js';
+import type { TapAdapter } from './tap.js';
 
-const MAC1 = 0x02_00_00_00_01_01;
-const MAC2 = 0x02_00_00_00_02_01;
-const A_MAC = 0x02_00_00_00_00_0a;
-const B_MAC = 0x02_00_00_00_00_0b;
-
-/** A router between 10.0.1.0/24 (if 1) and 10.0.2.0/24 (if 2), fd00:1::/64 and fd00:2::/64. */
+/** A router between 10.0.1.0/24 (if 1) and 10.0.2.0/24 (if 2), fd00:1::/64 and fd00:2::/64 (see host.ts). */
 function router(options: { neighbours?: boolean } = {}) {
-  const host = new IpLayer({ forwarding: true });
-  const out: { ifIndex: number; bytes: Uint8Array }[] = [];
-  const sink = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) =>
-    out.push({ ifIndex, bytes: bytes.slice(offset, offset + length) });
-  const if1 = new TapAdapter(1, MAC1, host, sink);
-  const if2 = new TapAdapter(2, MAC2, host, sink);
-  if1.promiscuous = if2.promiscuous = false;
-  host.addInterface(if1);
-  host.addInterface(if2);
-  host.addAddress4(1, parseIpv4('10.0.1.1'), 24);
-  host.addAddress4(2, parseIpv4('10.0.2.1'), 24);
-  host.addAddress6(1, parseIpv6('fd00:1::1'), 64);
-  host.addAddress6(2, parseIpv6('fd00:2::1'), 64);
-  host.start();
-  if1.start();
-  if2.start();
-  if (options.neighbours !== false) {
-    host.neighbors.learn4(1, parseIpv4('10.0.1.10'), A_MAC, true);
-    host.neighbors.learn4(2, parseIpv4('10.0.2.20'), B_MAC, true);
-    host.neighbors.learn6(1, parseIpv6('fd00:1::10'), 0, A_MAC, true);
-    host.neighbors.learn6(2, parseIpv6('fd00:2::20'), 0, B_MAC, true);
-  }
-  const finish = () => {
-    host.stop();
-    if1.stop();
-    if2.stop();
-    assert.equal(host.counters.balance(0), 0, 'every packet accounted for');
-    assert.deepEqual(collectLeaks(), [], 'nothing leaked');
-  };
-  return { host, if1, if2, out, finish };
+  return testHost(options);
 }
 
 function send(tap: TapAdapter, bytes: Uint8Array) {

@@ -15,45 +15,20 @@ import { collectLeaks } from '../../src/kernel/leaks.js';
 import { resetSystem } from '../../src/kernel/system.js';
 import { parseIpv4, parseIpv6 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
-import { IpLayer } from '../../src/stack/ip.js';
 import { replay } from '../../src/stack/replay.js';
 import { arp, checksumOk, frame, u16 } from './frames.js';
-import { TapAdapter } from './tap.js';
+import { A_MAC, MAC1, MAC2, testHost } from './host.js';
+import type { TapAdapter } from './tap.js';
 
-const MAC1 = 0x02_00_00_00_01_01;
-const MAC2 = 0x02_00_00_00_02_01;
-const A_MAC = 0x02_00_00_00_00_0a;
 const C_MAC = 0x02_00_00_00_00_0c;
 
 /** A router between 10.0.1.0/24 (if 1, where 10.0.1.10 is known) and 10.0.2.0/24 (if 2, nobody known). */
 function router() {
-  const host = new IpLayer({ forwarding: true });
-  const out: { ifIndex: number; bytes: Uint8Array }[] = [];
-  const sink = (ifIndex: number, bytes: Uint8Array, offset: number, length: number) =>
-    out.push({ ifIndex, bytes: bytes.slice(offset, offset + length) });
-  const if1 = new TapAdapter(1, MAC1, host, sink);
-  const if2 = new TapAdapter(2, MAC2, host, sink);
-  if1.promiscuous = if2.promiscuous = false;
-  host.addInterface(if1);
-  host.addInterface(if2);
-  host.addAddress4(1, parseIpv4('10.0.1.1'), 24);
-  host.addAddress4(2, parseIpv4('10.0.2.1'), 24);
-  host.addAddress6(1, parseIpv6('fd00:1::1'), 64);
-  host.addAddress6(2, parseIpv6('fd00:2::1'), 64);
-  host.start();
-  if1.start();
-  if2.start();
-  host.neighbors.learn4(1, parseIpv4('10.0.1.10'), A_MAC, true);
-  host.neighbors.learn6(1, parseIpv6('fd00:1::10'), 0, A_MAC, true);
+  const r = testHost({ neighbours: false });
+  r.host.neighbors.learn4(1, parseIpv4('10.0.1.10'), A_MAC, true);
+  r.host.neighbors.learn6(1, parseIpv6('fd00:1::10'), 0, A_MAC, true);
   const send = (tap: TapAdapter, bytes: Uint8Array) => assert.ok(tap.indicate(bytes, 0, bytes.length));
-  const finish = () => {
-    host.stop();
-    if1.stop();
-    if2.stop();
-    assert.equal(host.counters.balance(0), 0, 'every packet accounted for');
-    assert.deepEqual(collectLeaks(), [], 'nothing leaked');
-  };
-  return { host, if1, if2, out, send, finish };
+  return { ...r, send };
 }
 
 const isArpRequestFor = (f: { ifIndex: number; bytes: Uint8Array }, target: string) =>
