@@ -1650,12 +1650,22 @@ export class IpLayer {
   }
 
   /** Writes the host's IPv6 source for an interface at `va`: a global address there if any, else link-local. */
-  private writeSource6(ifIndex: number, va: number) {
+  /**
+   * Writes the source address for a packet out of `ifIndex` at `va`. RFC 6724 rule 2 (prefer appropriate scope), as
+   * Windows selects: to a link-scoped destination (at `dstVa`: fe80::/10, or a multicast group of node or link
+   * scope) the interface's link-local address; to any other, or when `dstVa` is 0, an address of larger scope when
+   * the interface has one.
+   */
+  private writeSource6(ifIndex: number, va: number, dstVa: number) {
     const a = this.addresses6;
+    const wantLinkLocal = dstVa !== 0 && linkScopedAt(dstVa);
     let pick = -1;
     for (let i = 0; i < this.addresses6If.length; i++) {
       if (this.addresses6If[i] !== ifIndex) continue;
-      if (pick < 0 || a[4 * pick]! >>> 22 === 0x3fa) pick = i;
+      if (pick < 0) pick = i;
+      else if ((a[4 * pick]! >>> 22 === 0x3fa) !== wantLinkLocal && (a[4 * i]! >>> 22 === 0x3fa) === wantLinkLocal) {
+        pick = i;
+      }
     }
     writeIpv6Words(va, a, 4 * Math.max(pick, 0));
   }
@@ -1865,7 +1875,7 @@ export class IpLayer {
       H.put32(t + 4, extra);
       H.move(t + H.ICMP_HEADER, ip, quoted);
       const fromVa = t + H.ICMP_HEADER + quoted;
-      this.writeSource6(iface.ifIndex, fromVa);
+      this.writeSource6(iface.ifIndex, fromVa, ip + H.IPV6_SOURCE);
       nb.DataLength -= 16;
       const r = this.fill(Layer.OutboundIcmpError6, 6, DIRECTION_OUTBOUND, nbl, iface.ifIndex, H.IPPROTO_ICMPV6);
       r.localAddressVa = fromVa;
@@ -1983,7 +1993,9 @@ export class IpLayer {
     writeMac(t + 26, out.mac);
     const src = t + 32;
     const dst = t + 48;
-    this.writeSource6(out.ifIndex, src);
+    // The solicitation's source is not chosen by its (link-scoped) destination: RFC 4861 7.2.2 lets any of the
+    // interface's addresses be used, and the host keeps its preferred one.
+    this.writeSource6(out.ifIndex, src, 0);
     solicitedNode[3] = 0xff000000 | (target[3]! & 0xffffff);
     writeIpv6Words(dst, solicitedNode);
     nb.DataLength = 32;
@@ -2069,8 +2081,8 @@ export class IpLayer {
     const addresses = t + length;
     let src4 = 0;
     if (v6) {
-      this.writeSource6(ifIndex, addresses);
       writeIpv6Words(addresses + 16, dst);
+      this.writeSource6(ifIndex, addresses, addresses + 16);
     } else src4 = this.sourceFor4(ifIndex);
     const d4 = v6 ? 0 : (dst as number) >>> 0;
     // The application's socket: the endpoint bound to the port, or the send-only one of a port never bound.
@@ -2296,8 +2308,8 @@ export class IpLayer {
     if (addresses === 0) return this.drop(nbl, DropReason.NoResources); // the host has stopped
     const src4 = v6 ? 0 : this.sourceFor4(ifIndex);
     if (v6) {
-      this.writeSource6(ifIndex, addresses);
       writeIpv6Words(addresses + 16, scratch6);
+      this.writeSource6(ifIndex, addresses, addresses + 16);
     }
     const scopeId = v6 && scopedAt(addresses + 16) ? ifIndex : 0;
     const send = this.outbound;
@@ -2667,12 +2679,17 @@ function pseudoSumAt6(srcVa: number, dstVa: number, protocol: number, length: nu
 }
 
 /** Is the IPv6 address at `va` scoped to a link (link-local fe80::/10, or multicast)? */
+/** Is the IPv6 address at `va` link-scoped: link-local unicast, or multicast of interface- or link-local scope? */
+function linkScopedAt(va: number): boolean {
+  const first = H.get16(va);
+  return first >>> 6 === 0x3fa || (first >>> 8 === 0xff && (first & 0xf) <= 2);
+}
+
 function scopedAt(va: number): boolean {
   const first = H.get16(va);
   return first >>> 6 === 0x3fa || first >>> 8 === 0xff;
 }
 
-/** Does the data a sum covers (its checksum field included) verify? */
 /**
  * Does the IPv4 header of `length` bytes (at most 60) at `va` verify? The header checksum on every received
  * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice.
@@ -2686,6 +2703,7 @@ function headerVerifies(va: number, length: number): boolean {
   return sum === 0xffff;
 }
 
+/** Does the data a sum covers (its checksum field included) verify? */
 function verifies(sum: number): boolean {
   return foldSum(sum) === 0xffff;
 }
