@@ -8,7 +8,13 @@
  * pool. The chains are freed here with IPFreeBuff, as TCP/IP freed them.
  */
 
-import { buildRcvBufChainFromMemory, copyRcvBufChain, rcvBufChainLength } from '../fwhook/chain.js';
+import {
+  buildRcvBufChainFromMdl,
+  buildRcvBufChainFromMemory,
+  copyRcvBufChain,
+  flattenRcvBufChain,
+  rcvBufChainLength,
+} from '../fwhook/chain.js';
 import {
   DEST_BCAST,
   DEST_LOCAL,
@@ -22,10 +28,12 @@ import { IPFreeBuff } from '../fwhook/iprcvbuf.js';
 import { FIREWALL_CONTEXT_T, firewallHooks } from '../fwhook/registry.js';
 import { runFirewallHooks } from '../fwhook/run.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
-import type { NET_BUFFER_LIST } from '../ndis/structures.js';
+import { writeNetBufferData } from '../ndis/nbData.js';
+import type { NET_BUFFER, NET_BUFFER_LIST } from '../ndis/structures.js';
 import { DIRECTION_INBOUND, DROP, type FirewallHookCall, FORWARD, NO_HOOKS } from './filters.js';
 import { get8, get32, IPV4_DESTINATION } from './headers.js';
 import type { IpLayer } from './ip.js';
+import { byteAt } from './nb-sum.js';
 import { contiguous } from './nbl-view.js';
 
 const receiveContext = new FIREWALL_CONTEXT_T(IP_RECEIVE);
@@ -37,12 +45,17 @@ export function firewallHookCall(host: IpLayer): FirewallHookCall {
     if (firewallHooks().length === 0) return NO_HOOKS;
     const nb = nbl.FirstNetBuffer!;
     const length = nb.DataLength;
+    // A packet a callout built may lie across several MDLs: its chain then has a descriptor per piece, as TCP/IP
+    // made one per buffer.
     const ip = contiguous(nb, length);
-    if (ip === 0 || get8(ip) >>> 4 !== 4) return FORWARD;
-    const dst = get32(ip + IPV4_DESTINATION);
+    if ((ip === 0 ? byteAt(nb, 0) : get8(ip)) >>> 4 !== 4) return FORWARD;
+    const dst = ip === 0 ? word32At(nb, IPV4_DESTINATION) : get32(ip + IPV4_DESTINATION);
     const type =
       dst === 0xffffffff ? DEST_BCAST : dst >>> 28 === 0xe ? DEST_MCAST : host.isLocal4(dst) ? DEST_LOCAL : DEST_REMOTE;
-    const chain = buildRcvBufChainFromMemory(ip, length);
+    const chain =
+      ip === 0
+        ? buildRcvBufChainFromMdl(nb.CurrentMdl, nb.CurrentMdlOffset, length)
+        : buildRcvBufChainFromMemory(ip, length);
     if (chain === 0) return DROP; // no pool for the chain: TCP/IP dropped the packet too
     const inbound = direction === DIRECTION_INBOUND;
     const v = runFirewallHooks(
@@ -56,7 +69,9 @@ export function firewallHookCall(host: IpLayer): FirewallHookCall {
     const out = v.chain;
     const outLength = rcvBufChainLength(out);
     if (!v.bufferChanged && outLength === length) {
-      copyRcvBufChain(out, memory, ip - ARENA_BASE); // in-place changes the hook made
+      // In-place changes the hook made go back into the packet (through its MDLs when it is in pieces).
+      if (ip !== 0) copyRcvBufChain(out, memory, ip - ARENA_BASE);
+      else writeNetBufferData(nb, 0, flattenRcvBufChain(out), 0, length);
       IPFreeBuff(out);
       return FORWARD;
     }
@@ -70,6 +85,13 @@ export function firewallHookCall(host: IpLayer): FirewallHookCall {
     replacement.value = fresh;
     return FORWARD;
   };
+}
+
+/** The big-endian 32-bit word `skip` bytes into `nb`'s data, read across MDLs. */
+function word32At(nb: NET_BUFFER, skip: number): number {
+  return (
+    ((byteAt(nb, skip) << 24) | (byteAt(nb, skip + 1) << 16) | (byteAt(nb, skip + 2) << 8) | byteAt(nb, skip + 3)) >>> 0
+  );
 }
 
 /** Binds the host to the registered firewall hooks. */

@@ -5,6 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
+import { rcvBufChainCount, rcvBufChainLength } from '../../src/fwhook/chain.js';
 import {
   buildRcvBufChain,
   DD_IP_DEVICE_NAME,
@@ -18,12 +19,21 @@ import { IPRcvBufField, readPointer } from '../../src/fwhook/iprcvbuf.js';
 import { drainDeferredWork } from '../../src/kernel/deferred.js';
 import { type DEVICE_OBJECT, IoGetDeviceObjectPointer, sendDeviceIoControl } from '../../src/kernel/driver.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
+import { NdisAllocateMdl, NdisFreeMdl } from '../../src/kernel/mdl.js';
 import { bytesAt } from '../../src/kernel/memory.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../../src/kernel/pool.js';
 import { resetSystem } from '../../src/kernel/system.js';
+import { poolTag } from '../../src/kernel/tags.js';
+import {
+  NdisAllocateNetBufferAndNetBufferList,
+  NdisFreeNetBufferList,
+  NdisFreeNetBufferListPool,
+} from '../../src/ndis/netBufferList.js';
 import { parseIpv4 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { bindToFirewallHooks } from '../../src/stack/fwhook-binding.js';
 import { IpLayer } from '../../src/stack/ip.js';
+import { allocateListPool } from '../../src/stack/pools.js';
 import { bindToFilterEngine, unbindFromFilterEngine } from '../../src/stack/wfp-binding.js';
 import {
   AF_INET,
@@ -58,6 +68,8 @@ import { frame } from './frames.js';
 import { TapAdapter } from './tap.js';
 
 const MAC1 = 0x02_00_00_00_01_01;
+/** Pool tag of the test's own packets. */
+const TAG = poolTag('tseT');
 const MAC2 = 0x02_00_00_00_02_01;
 
 function router() {
@@ -295,6 +307,64 @@ describe('host bound to the firewall hooks', () => {
     assert.equal(r.out.length, 1);
     assert.equal(r.out[0]!.bytes[15], 0xb8, 'the TOS the hook wrote left with the packet');
     assert.equal(setHook(hook, false), 0);
+    r.finish();
+  });
+
+  it('FH-1: a packet a callout built in two MDLs (headers, payload) reaches the hooks as a two-descriptor chain; an in-place edit goes back into its MDLs, and a DROP drops it', () => {
+    const r = router();
+    const payload = Uint8Array.from({ length: 40 }, (_, i) => i);
+    const ip = frame({ protocol: 'udp', src: '10.0.1.1', dst: '10.0.2.20', dstPort: 7, payload }).subarray(14);
+    const split = 28;
+    const seen: number[] = [];
+    let dropNext = false;
+    const hook: IPPacketFirewallPtr = (pData, _r, _s, _d, ctx) => {
+      if (ctx.Direction !== 0) return FORWARD; // transmit only
+      seen.push(rcvBufChainCount(pData.value), rcvBufChainLength(pData.value));
+      if (dropNext) return DROP;
+      bytesAt(readPointer(pData.value, IPRcvBufField.ipr_buffer), 2)[1] = 0x28; // the TOS, in the first piece
+      return FORWARD;
+    };
+    assert.equal(setHook(hook, true), 0);
+    const completions: number[] = [];
+    // The callout's packet: IP and UDP headers in one buffer, the payload in another.
+    const send = () => {
+      const a = ExAllocatePoolWithTag(NonPagedPoolNx, split, TAG);
+      const b = ExAllocatePoolWithTag(NonPagedPoolNx, ip.length - split, TAG);
+      bytesAt(a, split).set(ip.subarray(0, split));
+      bytesAt(b, ip.length - split).set(ip.subarray(split));
+      const m1 = NdisAllocateMdl(null, a, split)!;
+      m1.Next = NdisAllocateMdl(null, b, ip.length - split)!;
+      const nbl = NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, m1, 0, ip.length)!;
+      r.host.inject(
+        nbl,
+        'send',
+        {
+          complete(done, status) {
+            completions.push(status);
+            const m2 = m1.Next!;
+            NdisFreeNetBufferList(done);
+            NdisFreeMdl(m1);
+            NdisFreeMdl(m2);
+            ExFreePoolWithTag(a, TAG);
+            ExFreePoolWithTag(b, TAG);
+          },
+        },
+        1,
+      );
+    };
+    const pool = allocateListPool(TAG, 0, true)!;
+    send();
+    assert.deepEqual(seen, [2, ip.length], 'one descriptor per MDL piece, the whole packet');
+    assert.equal(r.out.length, 1);
+    assert.equal(r.out[0]!.bytes[15], 0x28, "the hook's in-place edit left with the packet");
+    dropNext = true;
+    send();
+    assert.equal(r.host.counters.dropped[DropReason.FirewallHook], 1);
+    assert.equal(r.out.length, 1);
+    drainDeferredWork();
+    assert.equal(completions.length, 2);
+    assert.equal(setHook(hook, false), 0);
+    NdisFreeNetBufferListPool(pool);
     r.finish();
   });
 
