@@ -2,7 +2,8 @@
  * The IP layer of one host, for IPv4 and IPv6: receive, local delivery, forwarding, sending, ICMP errors, ARP
  * and neighbour discovery, with the firewall hook and the WFP layers called where tcpip calls them.
  *
- * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through. A list that
+ * Packets travel as NET_BUFFER_LISTs with one NET_BUFFER and are never copied on the way through (one exception:
+ * an injected packet whose headers a callout split across MDLs is worked on as a copy, Origin.InjectedCopy). A list that
  * carries several NET_BUFFERs (NDIS allows it: a native 802.11 miniport's receive, a callout's injection of
  * several segments) is split into one part per NET_BUFFER (Origin.Part); each part is one packet from then on,
  * and the list goes back to its owner once every part is done: a received
@@ -23,6 +24,7 @@
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
+import { mdlVa } from '../ndis/chain.js';
 import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../ndis/macros.js';
@@ -109,6 +111,11 @@ export const Origin = {
    * the parts). Freed with NdisFreeCloneNetBufferList.
    */
   Part: 5,
+  /**
+   * A contiguous copy the host made of an injected packet whose headers lie across MDLs (ProtocolReserved[1] is the
+   * injected list). Freed with NdisFreeNetBufferList; then the injected list is completed.
+   */
+  InjectedCopy: 6,
 } as const;
 
 /** The host's own pool tag for the packets it builds: "IPst" in poolmon (decided). */
@@ -424,6 +431,15 @@ export class IpLayer {
   /** Gives a list back to whoever owns it. The host is done with it. */
   private release(nbl: NET_BUFFER_LIST, status: number) {
     if (nbl.ProtocolReserved[0] === Origin.Part) return this.releasePart(nbl, status);
+    if (nbl.ProtocolReserved[0] === Origin.InjectedCopy) {
+      const injected = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
+      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
+      setDiscardLayer(nbl, -1);
+      this.event('freed', nbl, 'host pool (copy of an injected list)');
+      NdisFreeNetBufferList(nbl);
+      this.release(injected, status);
+      return;
+    }
     if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
@@ -2444,6 +2460,15 @@ export class IpLayer {
   /** One injected packet (a list with one NET_BUFFER, data at the IP header) enters at `point`. */
   private injectOne(nbl: NET_BUFFER_LIST, point: InjectPoint, iface: IpInterface | undefined) {
     if (iface === undefined && point !== 'send') return this.drop(nbl, DropReason.NoRoute);
+    const data = nbl.FirstNetBuffer!;
+    if (data.DataLength > 0 && contiguous(data, headerBytes(data)) === 0) {
+      // A callout may split its packet anywhere across MDLs, inside its headers too. tcpip reads headers with
+      // NdisGetDataBuffer; the host, whose layers read headers in place, works on a contiguous copy then (decided)
+      // and completes the injected list when the copy is done. Data split after the headers is used in place.
+      const copy = this.contiguousCopy(nbl);
+      if (copy === null) return this.drop(nbl, DropReason.NoResources);
+      nbl = copy;
+    }
     const ip = contiguous(nbl.FirstNetBuffer!, 1);
     const v4 = ip !== 0 && H.get8(ip) >>> 4 === 4;
     if (ip === 0) this.drop(nbl, DropReason.Malformed);
@@ -2454,6 +2479,30 @@ export class IpLayer {
     } else if (point === 'transport-receive') this.receiveInjectedTransport(iface!, nbl, ip, v4);
     else if (v4) this.receive4(iface!, nbl, 0);
     else this.receive6(iface!, nbl, 0);
+  }
+
+  /** A contiguous copy of `injected`'s data from the host's pool (Origin.InjectedCopy), or null when none. */
+  private contiguousCopy(injected: NET_BUFFER_LIST): NET_BUFFER_LIST | null {
+    const nb = injected.FirstNetBuffer!;
+    const length = nb.DataLength;
+    const copy = this.newPacket(length);
+    if (copy === null) return null;
+    let to = contiguous(copy.FirstNetBuffer!, length) - ARENA_BASE;
+    let off = nb.CurrentMdlOffset;
+    let left = length;
+    for (let m = nb.CurrentMdl; m !== null && left > 0; m = m.Next) {
+      const n = Math.min(m.ByteCount - off, left);
+      if (n > 0) {
+        const from = mdlVa(m) + off - ARENA_BASE;
+        memory.copyWithin(to, from, from + n);
+        to += n;
+        left -= n;
+      }
+      off = 0;
+    }
+    copy.ProtocolReserved[0] = Origin.InjectedCopy;
+    copy.ProtocolReserved[1] = injected;
+    return copy;
   }
 
   // --- filters -------------------------------------------------------------------------------------------------
@@ -2679,6 +2728,27 @@ function pseudoSumAt6(srcVa: number, dstVa: number, protocol: number, length: nu
 }
 
 /** Is the IPv6 address at `va` scoped to a link (link-local fe80::/10, or multicast)? */
+/**
+ * How many bytes from the start of `nb`'s data its IP and transport headers take (read across MDLs): the IPv4
+ * header and a TCP, UDP or ICMP header after it, or the IPv6 fixed header and one of those; never past the data.
+ */
+function headerBytes(nb: NET_BUFFER): number {
+  const first = byteAt(nb, 0);
+  let ip = 1;
+  let protocol = -1;
+  if (first >>> 4 === 4) {
+    ip = (first & 0x0f) << 2;
+    protocol = byteAt(nb, H.IPV4_PROTOCOL);
+  } else if (first >>> 4 === 6) {
+    ip = H.IPV6_HEADER;
+    protocol = byteAt(nb, H.IPV6_NEXT_HEADER);
+  }
+  let transport = 0;
+  if (protocol === H.IPPROTO_TCP) transport = Math.max(H.TCP_MIN_HEADER, (byteAt(nb, ip + H.TCP_OFFSET) >>> 4) << 2);
+  else if (protocol === H.IPPROTO_UDP || protocol === H.IPPROTO_ICMP || protocol === H.IPPROTO_ICMPV6) transport = 8;
+  return Math.max(1, Math.min(nb.DataLength, ip + transport));
+}
+
 /** Is the IPv6 address at `va` link-scoped: link-local unicast, or multicast of interface- or link-local scope? */
 function linkScopedAt(va: number): boolean {
   const first = H.get16(va);

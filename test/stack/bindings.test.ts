@@ -368,6 +368,48 @@ describe('host bound to the firewall hooks', () => {
     r.finish();
   });
 
+  it('an injected packet split inside its IP header (any MDL boundary is allowed) is sent whole through the hooks, and completed once when sent', () => {
+    const r = router();
+    const ip = frame({ protocol: 'udp', src: '10.0.1.1', dst: '10.0.2.20', dstPort: 7 }).subarray(14);
+    const lengths: number[] = [];
+    const hook: IPPacketFirewallPtr = (pData, _r, _s, _d, ctx) => {
+      if (ctx.Direction === 0) lengths.push(rcvBufChainLength(pData.value));
+      return FORWARD;
+    };
+    assert.equal(setHook(hook, true), 0);
+    const pool = allocateListPool(TAG, 0, true)!;
+    const completions: number[] = [];
+    for (const split of [1, 9, 19, 21]) {
+      const a = ExAllocatePoolWithTag(NonPagedPoolNx, split, TAG);
+      const b = ExAllocatePoolWithTag(NonPagedPoolNx, ip.length - split, TAG);
+      bytesAt(a, split).set(ip.subarray(0, split));
+      bytesAt(b, ip.length - split).set(ip.subarray(split));
+      const m1 = NdisAllocateMdl(null, a, split)!;
+      const m2 = NdisAllocateMdl(null, b, ip.length - split)!;
+      m1.Next = m2;
+      const nbl = NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, m1, 0, ip.length)!;
+      const owner = {
+        complete(done: typeof nbl, status: number) {
+          completions.push(status);
+          NdisFreeNetBufferList(done);
+          NdisFreeMdl(m1);
+          NdisFreeMdl(m2);
+          ExFreePoolWithTag(a, TAG);
+          ExFreePoolWithTag(b, TAG);
+        },
+      };
+      r.host.inject(nbl, 'send', owner, 1);
+    }
+    drainDeferredWork();
+    assert.deepEqual(completions, [0, 0, 0, 0], 'each completed once, successfully');
+    assert.deepEqual(lengths, [ip.length, ip.length, ip.length, ip.length]);
+    assert.equal(r.out.length, 4);
+    for (const o of r.out) assert.deepEqual(o.bytes.subarray(14), ip, 'the packet left whole and unchanged');
+    assert.equal(setHook(hook, false), 0);
+    NdisFreeNetBufferListPool(pool);
+    r.finish();
+  });
+
   it('FH-4: a hook that hands back a replacement chain: the replacement goes on, the original is accounted as replaced, and both chains are freed with IPFreeBuff (no leak)', () => {
     const r = router();
     const replacement = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstPort: 4444 }).subarray(14);
