@@ -24,7 +24,7 @@
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
-import { mdlVa } from '../ndis/chain.js';
+import { copyOut } from '../ndis/chain.js';
 import { NdisAllocateCloneNetBufferList, NdisFreeCloneNetBufferList } from '../ndis/derived.js';
 import { TcpIpChecksumNetBufferListInfo } from '../ndis/info.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from '../ndis/macros.js';
@@ -2487,19 +2487,7 @@ export class IpLayer {
     const length = nb.DataLength;
     const copy = this.newPacket(length);
     if (copy === null) return null;
-    let to = contiguous(copy.FirstNetBuffer!, length) - ARENA_BASE;
-    let off = nb.CurrentMdlOffset;
-    let left = length;
-    for (let m = nb.CurrentMdl; m !== null && left > 0; m = m.Next) {
-      const n = Math.min(m.ByteCount - off, left);
-      if (n > 0) {
-        const from = mdlVa(m) + off - ARENA_BASE;
-        memory.copyWithin(to, from, from + n);
-        to += n;
-        left -= n;
-      }
-      off = 0;
-    }
+    copyOut(nb, 0, contiguous(copy.FirstNetBuffer!, length), length);
     copy.ProtocolReserved[0] = Origin.InjectedCopy;
     copy.ProtocolReserved[1] = injected;
     return copy;

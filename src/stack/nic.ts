@@ -29,7 +29,7 @@ import {
 } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
 import { poolTag } from '../kernel/tags.js';
-import { mdlVa } from '../ndis/chain.js';
+import { copyOut, mdlVa } from '../ndis/chain.js';
 import type { NdisMiniportBlock, NdisMiniportDriverBlock } from '../ndis/driver-blocks.js';
 import {
   IF_TYPE_ETHERNET_CSMACD,
@@ -697,23 +697,7 @@ export class VirtualNic implements WirePort {
           continue;
         }
         const at = wire.reserve(length);
-        if (at !== 0) {
-          let to = at - ARENA_BASE;
-          let left = length;
-          let m = nb.CurrentMdl;
-          let off = nb.CurrentMdlOffset;
-          while (left > 0 && m !== null) {
-            const n = Math.min(m.ByteCount - off, left);
-            if (n > 0) {
-              const from = mdlVa(m) + off - ARENA_BASE;
-              memory.copyWithin(to, from, from + n);
-              to += n;
-              left -= n;
-            }
-            m = m.Next;
-            off = 0;
-          }
-        }
+        if (at !== 0) copyOut(nb, 0, at, length);
         wire.commit(at, length, this.port);
         if (at === 0) {
           c.sendsWireFull++;
@@ -736,13 +720,13 @@ export class VirtualNic implements WirePort {
     const at = wire.reserve(length + 4);
     if (at !== 0) {
       const to = at - ARENA_BASE;
-      copyData(nb, 0, to, 12);
+      copyOut(nb, 0, at, 12);
       const tci = ((tag & 0x7) << 13) | ((tag >>> 4) & 0xfff);
       memory[to + 12] = 0x81;
       memory[to + 13] = 0x00;
       memory[to + 14] = tci >>> 8;
       memory[to + 15] = tci & 0xff;
-      copyData(nb, 12, to + 16, length - 12);
+      copyOut(nb, 12, at + 16, length - 12);
     }
     wire.commit(at, length + 4, this.port);
     if (at === 0) {
@@ -889,21 +873,4 @@ function nicSend(context: unknown, nbls: NET_BUFFER_LIST, _port: number, flags: 
 
 function nicReturn(context: unknown, nbls: NET_BUFFER_LIST): void {
   (context as VirtualNic).returnLists(nbls);
-}
-
-/** Copies `count` bytes of `nb`'s data, from `skip` bytes past its start, to arena offset `to` (across MDLs). */
-function copyData(nb: NET_BUFFER, skip: number, to: number, count: number): void {
-  let off = nb.CurrentMdlOffset + skip;
-  for (let m = nb.CurrentMdl; m !== null && count > 0; m = m.Next) {
-    if (off >= m.ByteCount) {
-      off -= m.ByteCount;
-      continue;
-    }
-    const n = Math.min(m.ByteCount - off, count);
-    const from = mdlVa(m) + off - ARENA_BASE;
-    memory.copyWithin(to, from, from + n);
-    to += n;
-    count -= n;
-    off = 0;
-  }
 }
