@@ -159,9 +159,12 @@ export function writeMacHalves(va: number, high: number, low: number): void {
 /** The Ethernet broadcast address. */
 export const MAC_BROADCAST = 0xffff_ffff_ffff;
 
-/** Is the MAC a group (multicast or broadcast) address? (The I/G bit: low bit of the first octet.) */
-export function isGroupMac(mac: number): boolean {
-  return (((mac / 0x100_0000_0000) | 0) & 1) === 1;
+/**
+ * Is the MAC at simulated address `va` a group (multicast or broadcast) address? The I/G bit: the low bit of the
+ * first octet (read in place: the data path never makes the 48-bit number).
+ */
+export function isGroupMacAt(va: number): boolean {
+  return (memory[va - ARENA_BASE]! & 1) === 1;
 }
 
 /** The Ethernet multicast MAC an IPv6 multicast address maps to (RFC 2464: 33:33 and the low 32 bits). */

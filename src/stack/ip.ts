@@ -60,7 +60,16 @@ import {
   NDIS_CSUM_RX_UDP_CHECKSUM_SUCCEEDED,
 } from '../packet/offload.js';
 import { netBufferListReferences } from '../wfp/packets.js';
-import { MAC_BROADCAST, macEquals, readIpv6Words, readMac, writeIpv6Words, writeMac, writeMacHalves } from './addr.js';
+import {
+  isGroupMacAt,
+  MAC_BROADCAST,
+  macEquals,
+  readIpv6Words,
+  readMac,
+  writeIpv6Words,
+  writeMac,
+  writeMacHalves,
+} from './addr.js';
 import { DropReason, HostCounters } from './counters.js';
 import { type Endpoint, EndpointTable } from './endpoints.js';
 import {
@@ -657,9 +666,8 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
-    // The group bit is the low bit of the first byte (broadcast included).
     const forUs =
-      (H.get8(frame + H.ETH_DST) & 1) !== 0 ||
+      isGroupMacAt(frame + H.ETH_DST) ||
       macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!);
     if (!forUs && !iface.promiscuous) return this.drop(nbl, DropReason.NotForThisHost);
     const type = H.get16(frame + H.ETH_TYPE);
