@@ -412,6 +412,22 @@ export class VirtualNic implements WirePort {
     return this.batchCount;
   }
 
+  /**
+   * Capture time of the first frame of the batch waiting to be indicated (set by {@link receiveFrameAt}): when
+   * the moderation timer started.
+   */
+  heldSinceSeconds = 0;
+  heldSinceNanoseconds = 0;
+
+  /** {@link receiveFrame} of a frame arriving at `time`: the first frame of a batch starts its moderation timer. */
+  receiveFrameAt(address: number, length: number, time: Readonly<{ seconds: number; nanoseconds: number }>): void {
+    if (this.batchCount === 0) {
+      this.heldSinceSeconds = time.seconds;
+      this.heldSinceNanoseconds = time.nanoseconds;
+    }
+    this.receiveFrame(address, length);
+  }
+
   /** Indicates the frames collected so far as one chain (the wire calls this when it has delivered all it had). */
   flush(): void {
     const head = this.batchHead;

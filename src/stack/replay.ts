@@ -125,9 +125,6 @@ interface Port {
   wire: Wire;
   nic: VirtualNic;
   binding: IpBinding;
-  /** Capture time of the first frame the NIC is holding for its next indication. */
-  heldSinceSeconds: number;
-  heldSinceNanoseconds: number;
 }
 
 /** Plays `options.input` through a fresh host. Call `finish()` on the result to stop the host and close files. */
@@ -165,19 +162,19 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   );
   /**
    * The moderation timer of every NIC holding frames fires up to capture time `now` (an object, not two numbers:
-   * passing a seconds value would allocate per frame): each such
-   * NIC indicates its batch at the moment its timer expires (the clock is set to that moment for what is sent).
+   * passing a seconds value would allocate per frame): each such NIC indicates its batch at the moment its timer
+   * expires (the clock is set to that moment for what is sent).
    */
   const fireModerationTimers = (now: Readonly<{ seconds: number; nanoseconds: number }>, atEnd: boolean): void => {
     for (let i = 0; i < ports.length; i++) {
-      const p = ports[i];
-      if (p === undefined || p.nic.pendingReceives === 0) continue;
-      const waited = (now.seconds - p.heldSinceSeconds) * 1e9 + (now.nanoseconds - p.heldSinceNanoseconds);
+      const nic = ports[i]?.nic;
+      if (nic === undefined || nic.pendingReceives === 0) continue;
+      const waited = (now.seconds - nic.heldSinceSeconds) * 1e9 + (now.nanoseconds - nic.heldSinceNanoseconds);
       if (waited < moderationNs && !atEnd) continue;
-      const due = p.heldSinceNanoseconds + moderationNs;
-      clock.seconds = p.heldSinceSeconds + Math.floor(due / 1e9);
+      const due = nic.heldSinceNanoseconds + moderationNs;
+      clock.seconds = nic.heldSinceSeconds + Math.floor(due / 1e9);
       clock.nanoseconds = due % 1e9;
-      p.nic.flush();
+      nic.flush();
       if (pendingDeferredWork() > 0) drainDeferredWork();
       reapAbsorbed();
     }
@@ -237,7 +234,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       host.routes.add({ family: 'ipv4', prefix: 0, length: 0, ifIndex, metric: 1000 + ifIndex });
       host.routes.add({ family: 'ipv6', prefix: [0, 0, 0, 0], length: 0, ifIndex, metric: 1000 + ifIndex });
     }
-    const port: Port = { wire, nic, binding, heldSinceSeconds: 0, heldSinceNanoseconds: 0 };
+    const port: Port = { wire, nic, binding };
     ports[interfaceId] = port;
     return port;
   };
@@ -332,13 +329,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         // A frame for a peer's MAC goes to that peer; every other frame to host 1.
         const peer = peers.length === 0 || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
         if (peer !== undefined) peer.nic.receiveFrame(address, length);
-        else {
-          if (port.nic.pendingReceives === 0) {
-            port.heldSinceSeconds = r.seconds;
-            port.heldSinceNanoseconds = r.nanoseconds;
-          }
-          port.nic.receiveFrame(address, length);
-        }
+        else port.nic.receiveFrameAt(address, length, r);
         if (pendingDeferredWork() > 0) drainDeferredWork();
         reapAbsorbed();
       }
