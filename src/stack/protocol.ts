@@ -13,11 +13,10 @@
  * order the host made them) and the returns as one NdisReturnNetBufferLists chain per binding. Outside a handler
  * (a send from a timer or an application) nothing waits.
  */
-import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
 import { NDIS_STATUS_FAILURE, NDIS_STATUS_PENDING, NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { NdisCloseAdapterEx, NdisOpenAdapterEx } from '../ndis/binding.js';
-import { mdlVa } from '../ndis/chain.js';
+import { copyOut } from '../ndis/chain.js';
 import {
   NDIS_OBJECT_TYPE_OPEN_PARAMETERS,
   NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
@@ -134,12 +133,11 @@ export class IpBinding implements IpInterface {
         // The list must be back when this handler returns: work on a copy, one per NET_BUFFER (each a frame).
         for (let nb: NET_BUFFER | null = x.FirstNetBuffer; nb !== null; nb = nb.Next) {
           const length = nb.DataLength;
-          const src = contiguous(nb, length);
-          const copy = src === 0 ? null : host.newPacket(length);
+          const copy = host.newPacket(length);
           if (copy === null) this.copyFailures++;
           else {
-            const dst = mdlVa(copy.FirstNetBuffer!.CurrentMdl!) + copy.FirstNetBuffer!.CurrentMdlOffset;
-            memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + length);
+            // The frame may lie across the miniport's MDLs: copyOut walks them.
+            copyOut(nb, 0, contiguous(copy.FirstNetBuffer!, length), length);
             copy.MiniportReserved[0] = COPIED;
             this.copiedReceives++;
             host.receive(this, copy);
@@ -170,7 +168,7 @@ export class IpProtocol {
   /** Sends queued while in a handler, in order, linked through NET_BUFFER_LIST.Next. */
   private sendHead: NET_BUFFER_LIST | null = null;
   private sendTail: NET_BUFFER_LIST | null = null;
-  /** Send batches handed to NDIS and lists in them (for the report: how well the batching works). */
+  /** Send batches handed to NDIS and the lists in them (how well the batching works, for tests and tuning). */
   sendCalls = 0;
   sendsBatched = 0;
 

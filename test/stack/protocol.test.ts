@@ -7,14 +7,27 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { drainDeferredWork } from '../../src/kernel/deferred.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
+import { NdisAllocateMdl, NdisFreeMdl } from '../../src/kernel/mdl.js';
+import { bytesAt } from '../../src/kernel/memory.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../../src/kernel/pool.js';
 import { resetSystem } from '../../src/kernel/system.js';
+import { poolTag } from '../../src/kernel/tags.js';
+import { NDIS_RECEIVE_FLAGS_RESOURCES } from '../../src/ndis/driver-constants.js';
+import { NdisMIndicateReceiveNetBufferLists } from '../../src/ndis/miniport.js';
+import {
+  NdisAllocateNetBufferAndNetBufferList,
+  NdisFreeNetBufferList,
+  NdisFreeNetBufferListPool,
+} from '../../src/ndis/netBufferList.js';
 import { formatIpv4, parseIpv4 } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { IPPROTO_UDP } from '../../src/stack/headers.js';
 import { IpLayer } from '../../src/stack/ip.js';
 import { unloadVirtualNicDriver, VirtualNic } from '../../src/stack/nic.js';
+import { allocateListPool } from '../../src/stack/pools.js';
 import { IpProtocol } from '../../src/stack/protocol.js';
 import { Wire } from '../../src/stack/wire.js';
+import { frame } from './frames.js';
 
 /** A host with its own protocol registration, bound to the NICs whose names start with `prefix`. */
 function host(prefix: string, forwarding = false) {
@@ -136,6 +149,55 @@ describe('the IP layer as an NDIS protocol driver', () => {
     assert.equal(a.ip.sendFrom(IPPROTO_UDP, 1, parseIpv4('192.168.9.2'), 9, new Uint8Array(1)), true);
     assert.equal(a.ip.counters.dropped[DropReason.NoRoute], 1);
     stopAll(a);
+    assertNoLeaks();
+  });
+
+  it("a RESOURCES receive whose frame lies across two of the miniport's MDLs is copied whole and delivered", () => {
+    const wire = new Wire('lan');
+    const nic = new VirtualNic({ name: 'B0', mac: [2, 0, 0, 0, 0, 0xb], ifIndex: 2 });
+    nic.connect(wire);
+    const b = host('B');
+    b.protocol.register();
+    b.ip.addAddress4(2, parseIpv4('192.168.7.2'), 24);
+    b.ip.neighbors.learn4(2, parseIpv4('192.168.7.1'), 0x02000000000a, true);
+    const sink = b.ip.endpoints.bind(IPPROTO_UDP, 7);
+    const f = frame({
+      protocol: 'udp',
+      src: '192.168.7.1',
+      dst: '192.168.7.2',
+      dstPort: 7,
+      payload: new Uint8Array(30).fill(7),
+      srcMac: 0x02000000000a,
+      dstMac: 0x02000000000b,
+    });
+    const split = 20; // inside the IP header
+    const tag = poolTag('tseT');
+    const first = ExAllocatePoolWithTag(NonPagedPoolNx, split, tag);
+    const rest = ExAllocatePoolWithTag(NonPagedPoolNx, f.length - split, tag);
+    bytesAt(first, split).set(f.subarray(0, split));
+    bytesAt(rest, f.length - split).set(f.subarray(split));
+    const m1 = NdisAllocateMdl(null, first, split)!;
+    const m2 = NdisAllocateMdl(null, rest, f.length - split)!;
+    m1.Next = m2;
+    const pool = allocateListPool(tag, 0, true)!;
+    const nbl = NdisAllocateNetBufferAndNetBufferList(pool, 0, 0, m1, 0, f.length)!;
+    nbl.SourceHandle = nic.adapter;
+    NdisMIndicateReceiveNetBufferLists(nic.adapter, nbl, 0, 1, NDIS_RECEIVE_FLAGS_RESOURCES);
+    drainDeferredWork();
+    const binding = b.protocol.bindings[0]!;
+    assert.equal(binding.copyFailures, 0);
+    assert.equal(binding.copiedReceives, 1);
+    assert.equal(sink.packets, 1);
+    assert.equal(sink.bytes, 30);
+    NdisFreeNetBufferList(nbl);
+    NdisFreeNetBufferListPool(pool);
+    NdisFreeMdl(m1);
+    NdisFreeMdl(m2);
+    ExFreePoolWithTag(first, tag);
+    ExFreePoolWithTag(rest, tag);
+    stopAll(b);
+    nic.remove();
+    wire.close();
     assertNoLeaks();
   });
 
