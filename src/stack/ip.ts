@@ -694,7 +694,7 @@ export class IpLayer {
     if (vihl >>> 4 !== 4 || hlen < H.IPV4_HEADER || total < hlen || total > nb.DataLength) {
       return this.drop(nbl, DropReason.Malformed);
     }
-    if (contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
+    if (hlen > H.IPV4_HEADER && contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
     const ipVerdict = nicChecksumVerdict(nbl, NDIS_CSUM_RX_IP_CHECKSUM_FAILED, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED);
     if (ipVerdict < 0 || (ipVerdict === 0 && !headerVerifies(ip, hlen))) {
       return this.drop(nbl, DropReason.BadHeaderChecksum);
@@ -1623,7 +1623,7 @@ export class IpLayer {
     }
     const frame = contiguous(nb, H.ETH_HEADER);
     writeMacHalves(frame + H.ETH_DST, dstHigh, dstLow);
-    writeMac(frame + H.ETH_SRC, out.mac);
+    writeMacHalves(frame + H.ETH_SRC, this.ifMacHigh[out.ifIndex]!, this.ifMacLow[out.ifIndex]!);
     H.put16(frame + H.ETH_TYPE, type);
     this.counters.transmitted++;
     this.inFlight++;

@@ -34,7 +34,7 @@ export interface ResolutionActions<T> {
   failed(packet: T, ifIndex: number, words: Uint32Array): void;
 }
 
-import { readMac } from './addr.js';
+import { macEquals, readMac } from './addr.js';
 
 const EMPTY = -1;
 
@@ -125,6 +125,30 @@ export class NeighborCache<T> {
     }
   }
 
+  /**
+   * {@link find} for the IPv4-mapped words (0, 0, 0xffff, `address`), without going through them: the data path
+   * looks up IPv4 neighbours twice per forwarded packet, and the mapped words' first three are constants.
+   */
+  private find4(ifIndex: number, address: number): number {
+    const mask = this.capacity - 1;
+    let i = hash4(ifIndex, address) & mask;
+    const a = address >>> 0;
+    for (;;) {
+      const k = this.ifIndex[i]!;
+      if (k === EMPTY) return -1;
+      const b = 4 * i;
+      if (
+        k === ifIndex &&
+        this.words[b + 3] === a &&
+        this.words[b + 2] === 0xffff &&
+        (this.words[b]! | this.words[b + 1]!) === 0
+      ) {
+        return i;
+      }
+      i = (i + 1) & mask;
+    }
+  }
+
   private mapped(address: number): Uint32Array {
     this.v4[3] = address >>> 0;
     return this.v4;
@@ -136,7 +160,8 @@ export class NeighborCache<T> {
    * number allocates, where two 24-bit halves do not.
    */
   reachable4(ifIndex: number, address: number): number {
-    return this.reachable6(ifIndex, this.mapped(address), 0);
+    const i = this.find4(ifIndex, address);
+    return i >= 0 && this.states[i]! >= NEIGHBOR_REACHABLE ? i : -1;
   }
 
   /** As {@link reachable4}, for an IPv6 neighbour (words at `w[at..at+4)`). */
@@ -160,19 +185,21 @@ export class NeighborCache<T> {
    * no MAC number crosses a call. Returns the packet that waited for it, if any.
    */
   learn4At(ifIndex: number, address: number, macVa: number): T | null {
-    const mac = readMac(macVa);
-    const i = this.find(ifIndex, this.mapped(address), 0);
-    // The common case, a neighbour heard from again with the MAC already known, changes nothing.
-    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && this.macs[i] === mac) return null;
-    // Otherwise the MAC is read again there: passing it on as a number would allocate it here, on every call.
-    return this.learn6At(ifIndex, this.v4, 0, macVa);
+    const i = this.find4(ifIndex, address);
+    // The common case, a neighbour heard from again with the MAC already known, changes nothing. The MAC is
+    // compared as its two 24-bit halves where it lies: as a 48-bit number it would be a heap number.
+    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && macEquals(macVa, this.macHighs[i]!, this.macLows[i]!)) {
+      return null;
+    }
+    return this.learnSlow(ifIndex, this.mapped(address), 0, macVa);
   }
 
   /** As {@link learn6}, with the MAC read from simulated memory at `macVa`. */
   learn6At(ifIndex: number, w: ArrayLike<number>, at: number, macVa: number): T | null {
-    const mac = readMac(macVa);
     const i = this.find(ifIndex, w, at);
-    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && this.macs[i] === mac) return null;
+    if (i >= 0 && this.states[i] === NEIGHBOR_REACHABLE && macEquals(macVa, this.macHighs[i]!, this.macLows[i]!)) {
+      return null;
+    }
     return this.learnSlow(ifIndex, w, at, macVa);
   }
 
@@ -305,6 +332,16 @@ export class NeighborCache<T> {
     }
     return out;
   }
+}
+
+/** {@link hash} of the IPv4-mapped words (0, 0, 0xffff, `address`): the same value, the constant words folded in. */
+function hash4(ifIndex: number, address: number): number {
+  let h = Math.imul(ifIndex ^ 0x9e3779b9, 0x85ebca6b);
+  h = Math.imul(h, 0xc2b2ae35) ^ (h >>> 15);
+  h = Math.imul(h, 0xc2b2ae35) ^ (h >>> 15);
+  h = Math.imul(h ^ 0xffff, 0xc2b2ae35) ^ (h >>> 15);
+  h = Math.imul(h ^ address, 0xc2b2ae35) ^ (h >>> 15);
+  return (h ^ (h >>> 13)) >>> 0;
 }
 
 function hash(ifIndex: number, w: ArrayLike<number>, at: number): number {

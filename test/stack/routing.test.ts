@@ -153,6 +153,50 @@ describe('neighbour cache', () => {
     );
   });
 
+  it('the IPv4 probes (reachable4, learn4At) find exactly what the general lookup of the mapped address finds', () => {
+    resetSystem();
+    const va = ExAllocatePoolWithTag(NonPagedPoolNx, 8, poolTag('tseT'));
+    const entry = fc.record({
+      ifIndex: fc.integer({ min: 1, max: 4 }),
+      address: fc.integer({ min: 0, max: 0xffffffff }),
+      mac: fc.integer({ min: 0, max: 0xffff_ffff_ffff }),
+      how: fc.constantFrom('learn4', 'learn6-mapped', 'learn4At', 'hold4'),
+    });
+    fc.assert(
+      fc.property(fc.array(entry, { maxLength: 120 }), fc.array(entry, { maxLength: 40 }), (ops, probes) => {
+        const c = new NeighborCache<number>();
+        const s = { value: false };
+        const mapped = (a: number) => Uint32Array.of(0, 0, 0xffff, a);
+        for (const [i, o] of ops.entries()) {
+          if (o.how === 'learn4') c.learn4(o.ifIndex, o.address, o.mac);
+          else if (o.how === 'learn6-mapped') c.learn6(o.ifIndex, mapped(o.address), 0, o.mac);
+          else if (o.how === 'hold4') c.hold4(o.ifIndex, o.address, i, s);
+          else {
+            writeMac(va, o.mac);
+            c.learn4At(o.ifIndex, o.address, va);
+          }
+        }
+        for (const p of [...ops, ...probes]) {
+          const slot = c.reachable4(p.ifIndex, p.address);
+          assert.equal(slot, c.reachable6(p.ifIndex, mapped(p.address), 0));
+          const mac = c.mac4(p.ifIndex, p.address);
+          if (slot < 0) assert.equal(mac, -1);
+          else assert.equal(c.macHigh(slot) * 0x1000000 + c.macLow(slot), mac);
+          // Hearing the neighbour again with the MAC it has changes nothing; with another MAC it updates it.
+          if (mac >= 0) {
+            writeMac(va, mac);
+            assert.equal(c.learn4At(p.ifIndex, p.address, va), null);
+            assert.equal(c.mac4(p.ifIndex, p.address), mac);
+            writeMac(va, (mac + 1) % 0x1_0000_0000_0000);
+            c.learn4At(p.ifIndex, p.address, va);
+            assert.equal(c.mac4(p.ifIndex, p.address), (mac + 1) % 0x1_0000_0000_0000);
+          }
+        }
+      }),
+    );
+    ExFreePoolWithTag(va, poolTag('tseT'));
+  });
+
   it('holds one packet per unresolved neighbour (RFC 4861 7.2.2): a newer one displaces the older', () => {
     const c = new NeighborCache<string>();
     const solicit = { value: false };
