@@ -16,6 +16,7 @@ import { LINKTYPE_ETHERNET } from '../src/capture/linktype.js';
 import { PcapWriter } from '../src/capture/pcap-writer.js';
 import { FileSink } from '../src/capture/sink.js';
 import { runCapture } from '../src/cli/run.js';
+import { bareForward } from './bare-forwarder.js';
 import { heapUsedAfterGc, machine } from './lib.js';
 
 const FRAMES = Number(process.argv[2] ?? 1_000_000);
@@ -134,11 +135,20 @@ for (const c of cases) {
   }
   let baseline = Number.POSITIVE_INFINITY;
   for (let i = 0; i < 3; i++) baseline = Math.min(baseline, tcpdump(input, join(dir, 'tcpdump.pcap')));
+  // The floor: plain JavaScript moving the same bytes with none of the simulated machine (bare-forwarder.ts).
+  let bare = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < 3; i++) {
+    const start = process.hrtime.bigint();
+    const n = bareForward(input, join(dir, 'bare.pcap'));
+    bare = Math.min(bare, Number(process.hrtime.bigint() - start) / 1e6);
+    if (n !== FRAMES) throw new Error(`the bare loop forwarded ${n} of ${FRAMES} frames`);
+  }
   const pps = FRAMES / (best / 1000);
   const basePps = FRAMES / (baseline / 1000);
   console.log(
     `${c.name.padEnd(50)} wdknet ${(pps / 1e6).toFixed(3)} Mpps (${best.toFixed(0)} ms, ${transmitted} out)` +
-      `  tcpdump ${(basePps / 1e6).toFixed(3)} Mpps (${baseline.toFixed(0)} ms)  ratio ${(pps / basePps).toFixed(3)}`,
+      `  tcpdump ${(basePps / 1e6).toFixed(3)} Mpps (${baseline.toFixed(0)} ms)  ratio ${(pps / basePps).toFixed(3)}` +
+      `  bare JS loop ${(FRAMES / bare / 1000).toFixed(3)} Mpps (${bare.toFixed(0)} ms)`,
   );
 }
 
