@@ -380,6 +380,48 @@ describe('host IP layer: local delivery and ICMP', () => {
     r.finish();
   });
 
+  it('verifies the IPv4 header checksum over the whole header, options included, whatever byte is spoiled (RFC 791, RFC 1071)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 5, max: 15 }),
+        fc.nat(),
+        fc.integer({ min: 0, max: 255 }),
+        fc.boolean(),
+        (ihl, where, xor, spoil) => {
+          resetSystem();
+          const r = router();
+          const base = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', ttl: 64, dstMac: MAC1 });
+          const hlen = ihl * 4;
+          // The frame again with hlen - 20 bytes of NOP options after the fixed header.
+          const f = new Uint8Array(base.length + hlen - 20);
+          f.set(base.subarray(0, 34), 0);
+          f.fill(1, 34, 14 + hlen);
+          f.set(base.subarray(34), 14 + hlen);
+          f[14] = 0x40 | ihl;
+          const total = f.length - 14;
+          f[16] = total >> 8;
+          f[17] = total & 0xff;
+          f[24] = f[25] = 0;
+          let sum = 0;
+          for (let i = 14; i < 14 + hlen; i += 2) sum += (f[i]! << 8) | f[i + 1]!;
+          while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+          f[24] = (~sum >> 8) & 0xff;
+          f[25] = ~sum & 0xff;
+          // Spoil a byte the checks before the checksum do not read (version and length, total length, TTL).
+          const at =
+            14 + [1, ...Array.from({ length: hlen - 4 }, (_, i) => i + 4)].filter((i) => i !== 8)[where % (hlen - 4)]!;
+          if (spoil) f[at]! ^= xor;
+          send(r.if1, f);
+          const valid = checksumOk(f, 14, 14 + hlen);
+          assert.equal(r.host.counters.dropped[DropReason.BadHeaderChecksum] ?? 0, valid ? 0 : 1);
+          if (!spoil || xor === 0) assert.equal(r.host.counters.forwarded, 1, 'an unspoiled header is forwarded');
+          r.finish();
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('drops a bad IP header checksum and a malformed header with their reasons', () => {
     const r = router();
     send(r.if1, frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', badIpChecksum: true, dstMac: MAC1 }));
