@@ -456,15 +456,11 @@ export class IpLayer {
       NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
       nbl = original;
     }
-    setDiscardLayer(nbl, -1);
     const origin = nbl.ProtocolReserved[0] as number;
     if (origin === Origin.Received) {
-      restoreOffset(nbl);
-      const iface = nbl.ProtocolReserved[1] as IpInterface;
-      nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
-      this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
-      iface.returnReceived(nbl);
+      this.returnReceived(nbl);
     } else if (origin === Origin.Injected) {
+      setDiscardLayer(nbl, -1);
       // A header the host put in front of an injected list (a transport send's IP header) comes off first, freeing
       // the MDL the retreat may have had to allocate: restoreOffset cannot tell such a retreat from none.
       const nb = nbl.FirstNetBuffer!;
@@ -480,10 +476,21 @@ export class IpLayer {
       this.event('completed', nbl, 'injection');
       owner.complete(nbl, status);
     } else {
+      setDiscardLayer(nbl, -1);
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = nbl.ProtocolReserved[3] = null;
       this.event('freed', nbl, 'host pool');
       NdisFreeNetBufferList(nbl);
     }
+  }
+
+  /** Gives a list received from an adapter back to it, its data as it came. */
+  private returnReceived(nbl: NET_BUFFER_LIST) {
+    setDiscardLayer(nbl, -1);
+    restoreOffset(nbl);
+    const iface = nbl.ProtocolReserved[1] as IpInterface;
+    nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
+    this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
+    iface.returnReceived(nbl);
   }
 
   /** A part is done: freed, and the list it came from goes back to its owner when it was the last. */
@@ -611,7 +618,10 @@ export class IpLayer {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
       NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
-      nbl = original;
+      this.event('send-complete', original, '');
+      // Only a list received from an adapter is sent as a clone (transmitFrame): it goes straight back.
+      this.returnReceived(original);
+      return;
     }
     this.event('send-complete', nbl, '');
     this.release(nbl, status);
@@ -1475,10 +1485,10 @@ export class IpLayer {
       this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_FRAG_NEEDED, out.mtu);
       return this.drop(nbl, DropReason.TooBig);
     }
-    // Decrement the TTL in place and patch the header checksum (RFC 1624).
+    // Decrement the TTL in place and patch the header checksum (RFC 1624); the TTL is the high byte of its word.
     const oldWord = H.get16(ip + H.IPV4_TTL);
     H.put8(ip + H.IPV4_TTL, ttl - 1);
-    H.put16(ip + H.IPV4_CHECKSUM, updateChecksum16(H.get16(ip + H.IPV4_CHECKSUM), oldWord, H.get16(ip + H.IPV4_TTL)));
+    H.put16(ip + H.IPV4_CHECKSUM, updateChecksum16(H.get16(ip + H.IPV4_CHECKSUM), oldWord, oldWord - 0x100));
     this.counters.forwarded++;
     if (total > out.mtu) return this.fragment4(out, nbl, ip, hlen, this.routes.nextHop4(route, dst));
     this.output4(out, nbl, this.routes.nextHop4(route, dst));
