@@ -7,12 +7,13 @@
  *
  * The values and metadata are preallocated per layer, and the field indexes found once by field name, so a
  * classify allocates nothing. A layer with no filters is not classified at all (its default action is PERMIT).
+ * They are filled lazily: the values filter conditions test first, the rest only for a callout (WfpClassifier).
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
-import { classifyAtLayer } from '../wfp/classify.js';
+import { classifyAtLayer, type LazyClassifyInputs } from '../wfp/classify.js';
 import {
   FWP_ACTION_BLOCK,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
@@ -28,7 +29,7 @@ import {
   FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE,
   STATUS_FWP_TCPIP_NOT_READY,
 } from '../wfp/constants.js';
-import { engine, layerState } from '../wfp/engine.js';
+import { engine, type LayerState, layerState } from '../wfp/engine.js';
 import { completeInjectedNetBufferList, type InjectionSink, setInjectionSink } from '../wfp/injection.js';
 import { layerById } from '../wfp/layers.js';
 import { ipVersionOf } from '../wfp/sink.js';
@@ -63,8 +64,28 @@ const NlatBroadcast = 3;
 
 const NONE = -1;
 
-/** The inputs of one layer, with its field indexes (-1 where the layer lacks the field). */
-class LayerInputs {
+/*
+ * The inputs the binding fills, one bit each (a layer has each at most once). A classify first fills only those
+ * its filter conditions test, and the rest when a callout is about to run (see LazyClassifyInputs).
+ */
+const LOCAL = 1;
+const REMOTE = 2;
+const PROTOCOL = 4;
+const LOCAL_PORT = 8;
+const REMOTE_PORT = 16;
+const INTERFACE = 32;
+const SUB_INTERFACE = 64;
+const DESTINATION_INTERFACE = 128;
+const COMPARTMENT = 256;
+const DIRECTION = 512;
+const LOCAL_ADDRESS_TYPE = 1024;
+const DESTINATION_ADDRESS_TYPE = 2048;
+
+/**
+ * The inputs of one layer, with its field indexes (-1 where the layer lacks the field), and the request of the
+ * classify in progress at the layer, which it completes for callouts (LazyClassifyInputs).
+ */
+class LayerInputs implements LazyClassifyInputs {
   readonly values: FWPS_INCOMING_VALUES0;
   readonly meta = new FWPS_INCOMING_METADATA_VALUES0();
   readonly local: number;
@@ -79,98 +100,129 @@ class LayerInputs {
   readonly direction: number;
   readonly localAddressType: number;
   readonly destinationAddressType: number;
+  /** Field index -> the input bit that fills it (0 for a field this host never fills: it stays FWP_EMPTY). */
+  private readonly inputOfField: Int32Array;
+  /** The input bits of the fields this layer has. */
+  present = 0;
+  /** The layer's filter generation that {@link conditionFields} and {@link conditionInputs} describe. */
+  generation = -1;
+  /** The fields the layer's filter conditions test. */
+  conditionFields: Int32Array = new Int32Array(0);
+  /** The input bits that fill them (an address type needs its address: that bit comes with it). */
+  conditionInputs = 0;
+  /** The classify in progress (or the last one), whose request the values describe. */
+  request: ClassifyRequest | null = null;
+  /** True once every value and the metadata of {@link request} are filled. */
+  complete = false;
 
   constructor(layerId: number) {
     const info = layerById(layerId)!;
     this.values = new FWPS_INCOMING_VALUES0(layerId, info.fields.length);
     for (const v of this.values.incomingValue) v.value.byteArray16 = new FWP_BYTE_ARRAY16(new Uint8Array(16));
-    const at = (...names: string[]) => {
+    this.inputOfField = new Int32Array(info.fields.length);
+    const at = (input: number, ...names: string[]) => {
       for (const n of names) {
         const i = info.fields.findIndex((f) => f.name === n);
-        if (i >= 0) return i;
+        if (i >= 0) {
+          this.inputOfField[i] = input;
+          this.present |= input;
+          return i;
+        }
       }
       return NONE;
     };
-    this.local = at('IP_LOCAL_ADDRESS', 'IP_SOURCE_ADDRESS');
-    this.remote = at('IP_REMOTE_ADDRESS', 'IP_DESTINATION_ADDRESS');
-    this.protocol = at('IP_PROTOCOL');
-    this.localPort = at('IP_LOCAL_PORT', 'ICMP_TYPE');
-    this.remotePort = at('IP_REMOTE_PORT', 'ICMP_CODE');
-    this.interfaceIndex = at('INTERFACE_INDEX', 'SOURCE_INTERFACE_INDEX', 'ARRIVAL_INTERFACE_INDEX');
-    this.subInterfaceIndex = at('SUB_INTERFACE_INDEX', 'SOURCE_SUB_INTERFACE_INDEX');
-    this.destinationInterfaceIndex = at('DESTINATION_INTERFACE_INDEX', 'NEXTHOP_INTERFACE_INDEX');
-    this.compartment = at('COMPARTMENT_ID');
-    this.direction = at('DIRECTION');
-    this.localAddressType = at('IP_LOCAL_ADDRESS_TYPE');
-    this.destinationAddressType = at('IP_DESTINATION_ADDRESS_TYPE');
-  }
-}
-
-function setUint(v: FWP_VALUE0, type: number, n: number): void {
-  v.type = type;
-  if (type === FWP_UINT8) v.uint8 = n & 0xff;
-  else if (type === FWP_UINT16) v.uint16 = n & 0xffff;
-  else v.uint32 = n >>> 0;
-}
-
-function addressType4(a: number): number {
-  if (a === 0xffffffff) return NlatBroadcast;
-  return a >>> 28 === 0xe ? NlatMulticast : NlatUnicast;
-}
-
-/** The host's classifier over the filter engine. */
-export class WfpClassifier {
-  private readonly inputs: (LayerInputs | undefined)[] = [];
-
-  /** `host`: the host whose layers it runs (injections from its callouts go to it); null for none. */
-  constructor(private readonly host: IpLayer | null = null) {}
-  /** Classify calls made (layers with filters only). */
-  calls = 0;
-
-  /** The function the IP layer calls. */
-  readonly classify: Classifier = (r) => this.run(r);
-
-  private inputsFor(layerId: number): LayerInputs {
-    let i = this.inputs[layerId];
-    if (i === undefined) this.inputs[layerId] = i = new LayerInputs(layerId);
-    return i;
+    this.local = at(LOCAL, 'IP_LOCAL_ADDRESS', 'IP_SOURCE_ADDRESS');
+    this.remote = at(REMOTE, 'IP_REMOTE_ADDRESS', 'IP_DESTINATION_ADDRESS');
+    this.protocol = at(PROTOCOL, 'IP_PROTOCOL');
+    this.localPort = at(LOCAL_PORT, 'IP_LOCAL_PORT', 'ICMP_TYPE');
+    this.remotePort = at(REMOTE_PORT, 'IP_REMOTE_PORT', 'ICMP_CODE');
+    this.interfaceIndex = at(INTERFACE, 'INTERFACE_INDEX', 'SOURCE_INTERFACE_INDEX', 'ARRIVAL_INTERFACE_INDEX');
+    this.subInterfaceIndex = at(SUB_INTERFACE, 'SUB_INTERFACE_INDEX', 'SOURCE_SUB_INTERFACE_INDEX');
+    this.destinationInterfaceIndex = at(
+      DESTINATION_INTERFACE,
+      'DESTINATION_INTERFACE_INDEX',
+      'NEXTHOP_INTERFACE_INDEX',
+    );
+    this.compartment = at(COMPARTMENT, 'COMPARTMENT_ID');
+    this.direction = at(DIRECTION, 'DIRECTION');
+    this.localAddressType = at(LOCAL_ADDRESS_TYPE, 'IP_LOCAL_ADDRESS_TYPE');
+    this.destinationAddressType = at(DESTINATION_ADDRESS_TYPE, 'IP_DESTINATION_ADDRESS_TYPE');
   }
 
-  private run(r: ClassifyRequest): number {
-    const state = layerState(r.layerId);
-    if (state === undefined || state.filterCount === 0) return Verdict.Permit;
-    this.calls++;
-    const inputs = this.inputsFor(r.layerId);
-    const values = inputs.values.incomingValue;
+  /** Learns which fields the layer's filters test now (called when its filter generation moved). */
+  watch(state: LayerState): void {
+    const fields = state.conditionFields();
+    let inputs = 0;
+    for (let i = 0; i < fields.length; i++) inputs |= this.inputOfField[fields[i]!] ?? 0;
+    if ((inputs & LOCAL_ADDRESS_TYPE) !== 0) inputs |= LOCAL;
+    if ((inputs & DESTINATION_ADDRESS_TYPE) !== 0) inputs |= REMOTE;
+    this.conditionFields = fields;
+    this.conditionInputs = inputs & this.present;
+    this.generation = state.generation;
+  }
+
+  /**
+   * See LazyClassifyInputs: before the first callout of a classify, every value is emptied and filled and the
+   * metadata written, exactly as when everything is filled up front.
+   */
+  prepareCalloutInputs(): void {
+    const r = this.request;
+    if (r === null || this.complete) return;
+    const values = this.values.incomingValue;
     for (let i = 0; i < values.length; i++) values[i]!.value.type = FWP_EMPTY;
+    this.fillValues(r, this.present);
+    this.fillMetadata(r);
+    this.complete = true;
+  }
+
+  /** Fills the incoming values of `r` that `which` (input bits the layer has, see {@link present}) names. */
+  fillValues(r: ClassifyRequest, which: number): void {
+    const values = this.values.incomingValue;
     const v4 = r.ipVersion === 4;
     let localType = NlatUnicast;
-    if (inputs.local !== NONE)
-      localType = this.address(values[inputs.local]!.value, v4, r.localAddressVa, r.localAddress4);
+    if ((which & LOCAL) !== 0) {
+      localType = address(values[this.local]!.value, v4, r.localAddressVa, r.localAddress4);
+    }
     let remoteType = NlatUnicast;
-    if (inputs.remote !== NONE) {
-      remoteType = this.address(values[inputs.remote]!.value, v4, r.remoteAddressVa, r.remoteAddress4);
+    if ((which & REMOTE) !== 0) {
+      remoteType = address(values[this.remote]!.value, v4, r.remoteAddressVa, r.remoteAddress4);
     }
-    if (inputs.protocol !== NONE) setUint(values[inputs.protocol]!.value, FWP_UINT8, r.protocol);
+    if ((which & PROTOCOL) !== 0) {
+      setUint(values[this.protocol]!.value, FWP_UINT8, r.protocol);
+    }
     const icmp = r.protocol === 1 || r.protocol === 58;
-    if (inputs.localPort !== NONE && (r.localPort !== 0 || icmp)) {
-      setUint(values[inputs.localPort]!.value, FWP_UINT16, r.localPort);
+    if ((which & LOCAL_PORT) !== 0 && (r.localPort !== 0 || icmp)) {
+      setUint(values[this.localPort]!.value, FWP_UINT16, r.localPort);
     }
-    if (inputs.remotePort !== NONE && (r.remotePort !== 0 || icmp)) {
-      setUint(values[inputs.remotePort]!.value, FWP_UINT16, r.remotePort);
+    if ((which & REMOTE_PORT) !== 0 && (r.remotePort !== 0 || icmp)) {
+      setUint(values[this.remotePort]!.value, FWP_UINT16, r.remotePort);
     }
-    if (inputs.interfaceIndex !== NONE) setUint(values[inputs.interfaceIndex]!.value, FWP_UINT32, r.interfaceIndex);
-    if (inputs.subInterfaceIndex !== NONE) setUint(values[inputs.subInterfaceIndex]!.value, FWP_UINT32, 0);
-    if (inputs.destinationInterfaceIndex !== NONE && r.destinationInterfaceIndex !== 0) {
-      setUint(values[inputs.destinationInterfaceIndex]!.value, FWP_UINT32, r.destinationInterfaceIndex);
+    if ((which & INTERFACE) !== 0) {
+      setUint(values[this.interfaceIndex]!.value, FWP_UINT32, r.interfaceIndex);
     }
-    if (inputs.compartment !== NONE) setUint(values[inputs.compartment]!.value, FWP_UINT32, DEFAULT_COMPARTMENT);
-    if (inputs.direction !== NONE) setUint(values[inputs.direction]!.value, FWP_UINT32, r.direction);
-    if (inputs.localAddressType !== NONE) setUint(values[inputs.localAddressType]!.value, FWP_UINT8, localType);
-    if (inputs.destinationAddressType !== NONE) {
-      setUint(values[inputs.destinationAddressType]!.value, FWP_UINT8, remoteType);
+    if ((which & SUB_INTERFACE) !== 0) {
+      setUint(values[this.subInterfaceIndex]!.value, FWP_UINT32, 0);
     }
-    const meta = inputs.meta;
+    if ((which & DESTINATION_INTERFACE) !== 0 && r.destinationInterfaceIndex !== 0) {
+      setUint(values[this.destinationInterfaceIndex]!.value, FWP_UINT32, r.destinationInterfaceIndex);
+    }
+    if ((which & COMPARTMENT) !== 0) {
+      setUint(values[this.compartment]!.value, FWP_UINT32, DEFAULT_COMPARTMENT);
+    }
+    if ((which & DIRECTION) !== 0) {
+      setUint(values[this.direction]!.value, FWP_UINT32, r.direction);
+    }
+    if ((which & LOCAL_ADDRESS_TYPE) !== 0) {
+      setUint(values[this.localAddressType]!.value, FWP_UINT8, localType);
+    }
+    if ((which & DESTINATION_ADDRESS_TYPE) !== 0) {
+      setUint(values[this.destinationAddressType]!.value, FWP_UINT8, remoteType);
+    }
+  }
+
+  /** Writes the metadata of `r` (every field this host sets, and which of them are set). */
+  private fillMetadata(r: ClassifyRequest): void {
+    const meta = this.meta;
     meta.compartmentId = DEFAULT_COMPARTMENT;
     meta.packetDirection = r.direction;
     meta.ipHeaderSize = r.ipHeaderSize;
@@ -198,6 +250,79 @@ export class WfpClassifier {
       (r.destinationInterfaceIndex !== 0
         ? FWPS_METADATA_FIELD_SOURCE_INTERFACE_INDEX | FWPS_METADATA_FIELD_DESTINATION_INTERFACE_INDEX
         : 0);
+  }
+}
+
+function setUint(v: FWP_VALUE0, type: number, n: number): void {
+  v.type = type;
+  if (type === FWP_UINT8) v.uint8 = n & 0xff;
+  else if (type === FWP_UINT16) v.uint16 = n & 0xffff;
+  else v.uint32 = n >>> 0;
+}
+
+function addressType4(a: number): number {
+  if (a === 0xffffffff) return NlatBroadcast;
+  return a >>> 28 === 0xe ? NlatMulticast : NlatUnicast;
+}
+
+/** Writes an address into `v`; returns its NL_ADDRESS_TYPE. */
+function address(v: FWP_VALUE0, v4: boolean, va: number, fallback4: number): number {
+  if (v4) {
+    const a = va === 0 ? fallback4 >>> 0 : get32(va);
+    v.type = FWP_UINT32;
+    v.uint32 = a;
+    return addressType4(a);
+  }
+  v.type = FWP_BYTE_ARRAY16_TYPE;
+  const bytes = v.byteArray16!.byteArray16;
+  if (va === 0) bytes.fill(0);
+  else {
+    // A byte loop, not set(subarray): a view per classify would be an allocation per IPv6 packet.
+    const o = va - ARENA_BASE;
+    for (let i = 0; i < 16; i++) bytes[i] = memory[o + i]!;
+  }
+  return bytes[0] === 0xff ? NlatMulticast : NlatUnicast;
+}
+
+/**
+ * The host's classifier over the filter engine.
+ *
+ * A classify fills lazily (the engine's LazyClassifyInputs): first only the incoming values the layer's filter
+ * conditions test, each exactly as a full fill writes it; the other values and the metadata only when the engine
+ * is about to run a callout, which then sees exactly what a full fill up front gives (the values are emptied and
+ * refilled whole, the metadata written whole, from the same request). Nothing else reads them, so a classify
+ * that runs no callout - the common case - skips most of the work.
+ */
+export class WfpClassifier {
+  private readonly inputs: (LayerInputs | undefined)[] = [];
+
+  /** `host`: the host whose layers it runs (injections from its callouts go to it); null for none. */
+  constructor(private readonly host: IpLayer | null = null) {}
+  /** Classify calls made (layers with filters only). */
+  calls = 0;
+
+  /** The function the IP layer calls. */
+  readonly classify: Classifier = (r) => this.run(r);
+
+  private inputsFor(layerId: number): LayerInputs {
+    let i = this.inputs[layerId];
+    if (i === undefined) this.inputs[layerId] = i = new LayerInputs(layerId);
+    return i;
+  }
+
+  private run(r: ClassifyRequest): number {
+    const state = layerState(r.layerId);
+    if (state === undefined || state.filterCount === 0) return Verdict.Permit;
+    this.calls++;
+    const inputs = this.inputsFor(r.layerId);
+    if (inputs.generation !== state.generation) inputs.watch(state);
+    // The fields conditions test: emptied, then filled as fillValues always fills them.
+    const values = inputs.values.incomingValue;
+    const fields = inputs.conditionFields;
+    for (let i = 0; i < fields.length; i++) values[fields[i]!]!.value.type = FWP_EMPTY;
+    inputs.fillValues(r, inputs.conditionInputs);
+    inputs.request = r;
+    inputs.complete = false;
     // ALE_AUTH_CONNECT for TCP has no packet to show (the data position is "not applicable" then).
     const aleConnect = r.layerId === Layer.AleAuthConnect4 || r.layerId === Layer.AleAuthConnect6;
     const layerData = aleConnect && r.protocol === 6 ? null : r.nbl;
@@ -205,7 +330,7 @@ export class WfpClassifier {
     classifying = this.host;
     let out: ReturnType<typeof classifyAtLayer>;
     try {
-      out = classifyAtLayer(r.layerId, inputs.values, meta, layerData);
+      out = classifyAtLayer(r.layerId, inputs.values, inputs.meta, layerData, null, inputs);
     } finally {
       classifying = outer;
     }
@@ -217,25 +342,6 @@ export class WfpClassifier {
     if (out.actionType !== FWP_ACTION_BLOCK) return Verdict.Permit;
     r.discardFilterId = out.filterId; // the DISCARD layer classified next names the filter that blocked
     return Verdict.Block;
-  }
-
-  /** Writes an address into `v`; returns its NL_ADDRESS_TYPE. */
-  private address(v: FWP_VALUE0, v4: boolean, va: number, fallback4: number): number {
-    if (v4) {
-      const a = va === 0 ? fallback4 >>> 0 : get32(va);
-      v.type = FWP_UINT32;
-      v.uint32 = a;
-      return addressType4(a);
-    }
-    v.type = FWP_BYTE_ARRAY16_TYPE;
-    const bytes = v.byteArray16!.byteArray16;
-    if (va === 0) bytes.fill(0);
-    else {
-      // A byte loop, not set(subarray): a view per classify would be an allocation per IPv6 packet.
-      const o = va - ARENA_BASE;
-      for (let i = 0; i < 16; i++) bytes[i] = memory[o + i]!;
-    }
-    return bytes[0] === 0xff ? NlatMulticast : NlatUnicast;
   }
 }
 

@@ -125,10 +125,13 @@ export class SublayerFilters {
     this.dirty = true;
   }
 
-  remove(f: FilterEntry): void {
+  /** Removes `f`; false when it was not here. */
+  remove(f: FilterEntry): boolean {
     const i = this.filters.indexOf(f);
-    if (i >= 0) this.filters.splice(i, 1);
+    if (i < 0) return false;
+    this.filters.splice(i, 1);
     this.dirty = true;
+    return true;
   }
 
   get size(): number {
