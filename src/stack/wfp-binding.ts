@@ -220,6 +220,18 @@ class LayerInputs implements LazyClassifyInputs {
     }
   }
 
+  /**
+   * The discard metadata of a discard classify. Unlike the rest of the metadata it is written only by a discard
+   * classify and left as it was by others, so it is written at every discard classify, callout or not: a later
+   * callout at the layer then sees what it would have seen with everything filled up front.
+   */
+  fillDiscardMetadata(r: ClassifyRequest): void {
+    const d = this.meta.discardMetadata;
+    d.discardModule = r.discardModule;
+    d.discardReason = r.discardReason;
+    d.filterId = r.discardFilterId;
+  }
+
   /** Writes the metadata of `r` (every field this host sets, and which of them are set). */
   private fillMetadata(r: ClassifyRequest): void {
     const meta = this.meta;
@@ -233,11 +245,7 @@ class LayerInputs implements LazyClassifyInputs {
     meta.sourceInterfaceIndex = r.interfaceIndex;
     meta.destinationInterfaceIndex = r.destinationInterfaceIndex;
     const discard = r.discardModule >= 0;
-    if (discard) {
-      meta.discardMetadata.discardModule = r.discardModule;
-      meta.discardMetadata.discardReason = r.discardReason;
-      meta.discardMetadata.filterId = r.discardFilterId;
-    }
+    if (discard) this.fillDiscardMetadata(r);
     meta.currentMetadataValues =
       (discard ? FWPS_METADATA_FIELD_DISCARD_REASON : 0) |
       FWPS_METADATA_FIELD_COMPARTMENT_ID |
@@ -321,6 +329,7 @@ export class WfpClassifier {
     const fields = inputs.conditionFields;
     for (let i = 0; i < fields.length; i++) values[fields[i]!]!.value.type = FWP_EMPTY;
     inputs.fillValues(r, inputs.conditionInputs);
+    if (r.discardModule >= 0) inputs.fillDiscardMetadata(r);
     inputs.request = r;
     inputs.complete = false;
     // ALE_AUTH_CONNECT for TCP has no packet to show (the data position is "not applicable" then).
