@@ -13,7 +13,7 @@ import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
-import { classifyAtLayer, type LazyClassifyInputs } from '../wfp/classify.js';
+import { classifyLayer, type LazyClassifyInputs } from '../wfp/classify.js';
 import {
   FWP_ACTION_BLOCK,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
@@ -64,22 +64,25 @@ const NlatBroadcast = 3;
 
 const NONE = -1;
 
-/*
+/**
  * The inputs the binding fills, one bit each (a layer has each at most once). A classify first fills only those
- * its filter conditions test, and the rest when a callout is about to run (see LazyClassifyInputs).
+ * its filter conditions test, and the rest when a callout is about to run (see LazyClassifyInputs). A const enum:
+ * its members are literals in the per-packet code, where module constants would each be a cell load.
  */
-const LOCAL = 1;
-const REMOTE = 2;
-const PROTOCOL = 4;
-const LOCAL_PORT = 8;
-const REMOTE_PORT = 16;
-const INTERFACE = 32;
-const SUB_INTERFACE = 64;
-const DESTINATION_INTERFACE = 128;
-const COMPARTMENT = 256;
-const DIRECTION = 512;
-const LOCAL_ADDRESS_TYPE = 1024;
-const DESTINATION_ADDRESS_TYPE = 2048;
+const enum Input {
+  Local = 1,
+  Remote = 2,
+  Protocol = 4,
+  LocalPort = 8,
+  RemotePort = 16,
+  Interface = 32,
+  SubInterface = 64,
+  DestinationInterface = 128,
+  Compartment = 256,
+  Direction = 512,
+  LocalAddressType = 1024,
+  DestinationAddressType = 2048,
+}
 
 /**
  * The inputs of one layer, with its field indexes (-1 where the layer lacks the field), and the request of the
@@ -131,22 +134,22 @@ class LayerInputs implements LazyClassifyInputs {
       }
       return NONE;
     };
-    this.local = at(LOCAL, 'IP_LOCAL_ADDRESS', 'IP_SOURCE_ADDRESS');
-    this.remote = at(REMOTE, 'IP_REMOTE_ADDRESS', 'IP_DESTINATION_ADDRESS');
-    this.protocol = at(PROTOCOL, 'IP_PROTOCOL');
-    this.localPort = at(LOCAL_PORT, 'IP_LOCAL_PORT', 'ICMP_TYPE');
-    this.remotePort = at(REMOTE_PORT, 'IP_REMOTE_PORT', 'ICMP_CODE');
-    this.interfaceIndex = at(INTERFACE, 'INTERFACE_INDEX', 'SOURCE_INTERFACE_INDEX', 'ARRIVAL_INTERFACE_INDEX');
-    this.subInterfaceIndex = at(SUB_INTERFACE, 'SUB_INTERFACE_INDEX', 'SOURCE_SUB_INTERFACE_INDEX');
+    this.local = at(Input.Local, 'IP_LOCAL_ADDRESS', 'IP_SOURCE_ADDRESS');
+    this.remote = at(Input.Remote, 'IP_REMOTE_ADDRESS', 'IP_DESTINATION_ADDRESS');
+    this.protocol = at(Input.Protocol, 'IP_PROTOCOL');
+    this.localPort = at(Input.LocalPort, 'IP_LOCAL_PORT', 'ICMP_TYPE');
+    this.remotePort = at(Input.RemotePort, 'IP_REMOTE_PORT', 'ICMP_CODE');
+    this.interfaceIndex = at(Input.Interface, 'INTERFACE_INDEX', 'SOURCE_INTERFACE_INDEX', 'ARRIVAL_INTERFACE_INDEX');
+    this.subInterfaceIndex = at(Input.SubInterface, 'SUB_INTERFACE_INDEX', 'SOURCE_SUB_INTERFACE_INDEX');
     this.destinationInterfaceIndex = at(
-      DESTINATION_INTERFACE,
+      Input.DestinationInterface,
       'DESTINATION_INTERFACE_INDEX',
       'NEXTHOP_INTERFACE_INDEX',
     );
-    this.compartment = at(COMPARTMENT, 'COMPARTMENT_ID');
-    this.direction = at(DIRECTION, 'DIRECTION');
-    this.localAddressType = at(LOCAL_ADDRESS_TYPE, 'IP_LOCAL_ADDRESS_TYPE');
-    this.destinationAddressType = at(DESTINATION_ADDRESS_TYPE, 'IP_DESTINATION_ADDRESS_TYPE');
+    this.compartment = at(Input.Compartment, 'COMPARTMENT_ID');
+    this.direction = at(Input.Direction, 'DIRECTION');
+    this.localAddressType = at(Input.LocalAddressType, 'IP_LOCAL_ADDRESS_TYPE');
+    this.destinationAddressType = at(Input.DestinationAddressType, 'IP_DESTINATION_ADDRESS_TYPE');
   }
 
   /** Learns which fields the layer's filters test now (called when its filter generation moved). */
@@ -154,8 +157,8 @@ class LayerInputs implements LazyClassifyInputs {
     const fields = state.conditionFields();
     let inputs = 0;
     for (let i = 0; i < fields.length; i++) inputs |= this.inputOfField[fields[i]!] ?? 0;
-    if ((inputs & LOCAL_ADDRESS_TYPE) !== 0) inputs |= LOCAL;
-    if ((inputs & DESTINATION_ADDRESS_TYPE) !== 0) inputs |= REMOTE;
+    if ((inputs & Input.LocalAddressType) !== 0) inputs |= Input.Local;
+    if ((inputs & Input.DestinationAddressType) !== 0) inputs |= Input.Remote;
     this.conditionFields = fields;
     this.conditionInputs = inputs & this.present;
     this.generation = state.generation;
@@ -175,48 +178,57 @@ class LayerInputs implements LazyClassifyInputs {
     this.complete = true;
   }
 
-  /** Fills the incoming values of `r` that `which` (input bits the layer has, see {@link present}) names. */
+  /**
+   * Fills the incoming values of `r` that `which` (input bits the layer has, see {@link present}) names. One
+   * step per bit set, lowest first, so an address is written before the address type that is derived from it;
+   * the common classify tests one or two fields and pays for those only.
+   */
   fillValues(r: ClassifyRequest, which: number): void {
     const values = this.values.incomingValue;
     const v4 = r.ipVersion === 4;
-    let localType = NlatUnicast;
-    if ((which & LOCAL) !== 0) {
-      localType = address(values[this.local]!.value, v4, r.localAddressVa, r.localAddress4);
-    }
-    let remoteType = NlatUnicast;
-    if ((which & REMOTE) !== 0) {
-      remoteType = address(values[this.remote]!.value, v4, r.remoteAddressVa, r.remoteAddress4);
-    }
-    if ((which & PROTOCOL) !== 0) {
-      setUint(values[this.protocol]!.value, FWP_UINT8, r.protocol);
-    }
     const icmp = r.protocol === 1 || r.protocol === 58;
-    if ((which & LOCAL_PORT) !== 0 && (r.localPort !== 0 || icmp)) {
-      setUint(values[this.localPort]!.value, FWP_UINT16, r.localPort);
-    }
-    if ((which & REMOTE_PORT) !== 0 && (r.remotePort !== 0 || icmp)) {
-      setUint(values[this.remotePort]!.value, FWP_UINT16, r.remotePort);
-    }
-    if ((which & INTERFACE) !== 0) {
-      setUint(values[this.interfaceIndex]!.value, FWP_UINT32, r.interfaceIndex);
-    }
-    if ((which & SUB_INTERFACE) !== 0) {
-      setUint(values[this.subInterfaceIndex]!.value, FWP_UINT32, 0);
-    }
-    if ((which & DESTINATION_INTERFACE) !== 0 && r.destinationInterfaceIndex !== 0) {
-      setUint(values[this.destinationInterfaceIndex]!.value, FWP_UINT32, r.destinationInterfaceIndex);
-    }
-    if ((which & COMPARTMENT) !== 0) {
-      setUint(values[this.compartment]!.value, FWP_UINT32, DEFAULT_COMPARTMENT);
-    }
-    if ((which & DIRECTION) !== 0) {
-      setUint(values[this.direction]!.value, FWP_UINT32, r.direction);
-    }
-    if ((which & LOCAL_ADDRESS_TYPE) !== 0) {
-      setUint(values[this.localAddressType]!.value, FWP_UINT8, localType);
-    }
-    if ((which & DESTINATION_ADDRESS_TYPE) !== 0) {
-      setUint(values[this.destinationAddressType]!.value, FWP_UINT8, remoteType);
+    let localType = NlatUnicast;
+    let remoteType = NlatUnicast;
+    for (let rest = which; rest !== 0; rest &= rest - 1) {
+      switch (rest & -rest) {
+        case Input.Local:
+          localType = address(values[this.local]!.value, v4, r.localAddressVa, r.localAddress4);
+          break;
+        case Input.Remote:
+          remoteType = address(values[this.remote]!.value, v4, r.remoteAddressVa, r.remoteAddress4);
+          break;
+        case Input.Protocol:
+          setUint(values[this.protocol]!.value, FWP_UINT8, r.protocol);
+          break;
+        case Input.LocalPort:
+          if (r.localPort !== 0 || icmp) setUint(values[this.localPort]!.value, FWP_UINT16, r.localPort);
+          break;
+        case Input.RemotePort:
+          if (r.remotePort !== 0 || icmp) setUint(values[this.remotePort]!.value, FWP_UINT16, r.remotePort);
+          break;
+        case Input.Interface:
+          setUint(values[this.interfaceIndex]!.value, FWP_UINT32, r.interfaceIndex);
+          break;
+        case Input.SubInterface:
+          setUint(values[this.subInterfaceIndex]!.value, FWP_UINT32, 0);
+          break;
+        case Input.DestinationInterface:
+          if (r.destinationInterfaceIndex !== 0) {
+            setUint(values[this.destinationInterfaceIndex]!.value, FWP_UINT32, r.destinationInterfaceIndex);
+          }
+          break;
+        case Input.Compartment:
+          setUint(values[this.compartment]!.value, FWP_UINT32, DEFAULT_COMPARTMENT);
+          break;
+        case Input.Direction:
+          setUint(values[this.direction]!.value, FWP_UINT32, r.direction);
+          break;
+        case Input.LocalAddressType:
+          setUint(values[this.localAddressType]!.value, FWP_UINT8, localType);
+          break;
+        default: // Input.DestinationAddressType
+          setUint(values[this.destinationAddressType]!.value, FWP_UINT8, remoteType);
+      }
     }
   }
 
@@ -337,9 +349,9 @@ export class WfpClassifier {
     const layerData = aleConnect && r.protocol === 6 ? null : r.nbl;
     const outer = classifying;
     classifying = this.host;
-    let out: ReturnType<typeof classifyAtLayer>;
+    let out: ReturnType<typeof classifyLayer>;
     try {
-      out = classifyAtLayer(r.layerId, inputs.values, inputs.meta, layerData, null, inputs);
+      out = classifyLayer(state, inputs.values, inputs.meta, layerData, inputs);
     } finally {
       classifying = outer;
     }

@@ -37,7 +37,7 @@ import {
   FWPS_METADATA_FIELD_FLOW_HANDLE,
   FWPS_RIGHT_ACTION_WRITE,
 } from './constants.js';
-import { type Bucket, engine, layerState } from './engine.js';
+import { type Bucket, engine, type LayerState, layerState } from './engine.js';
 import type { FilterEntry } from './filterEntry.js';
 import { CandidateList } from './filterIndex.js';
 import { conditionMatches } from './match.js';
@@ -115,19 +115,7 @@ export function classifyAtLayer(
   classifyContext: unknown = null,
   lazyInputs: LazyClassifyInputs | null = null,
 ): FWPS_CLASSIFY_OUT0 {
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
-    if (inFixedValues.layerId !== layerId) {
-      bugCheck(
-        DRIVER_VERIFIER_DETECTED_VIOLATION,
-        WFP_RULE_CLASSIFY_WRONG_LAYER,
-        layerId,
-        inFixedValues.layerId,
-        0,
-        `classify at layer ${layerId} with incoming values of layer ${inFixedValues.layerId}`,
-      );
-    }
-  }
+  if (verifierLevel >= VERIFIER_STANDARD) verifyClassify(layerId, inFixedValues);
   const layer = layerState(layerId);
   if (!layer) {
     bugCheck(
@@ -139,11 +127,62 @@ export function classifyAtLayer(
       `classify at layer ${layerId}, which this filter engine does not model`,
     );
   }
+  return classifyState(layer, inFixedValues, inMetaValues, layerData, classifyContext, lazyInputs);
+}
+
+/**
+ * {@link classifyAtLayer} for a caller that already holds the layer's state (the host's classifier looked it up
+ * to skip a layer with no filters): the same checks and arbitration, without a second lookup.
+ */
+export function classifyLayer(
+  layer: LayerState,
+  inFixedValues: FWPS_INCOMING_VALUES0,
+  inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  lazyInputs: LazyClassifyInputs | null,
+): FWPS_CLASSIFY_OUT0 {
+  if (verifierLevel >= VERIFIER_STANDARD) verifyClassify(layer.info.layerId, inFixedValues);
+  return classifyState(layer, inFixedValues, inMetaValues, layerData, null, lazyInputs);
+}
+
+/** The verifier's checks of a classify: IRQL, and incoming values of the layer classified. */
+function verifyClassify(layerId: number, values: FWPS_INCOMING_VALUES0): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
+  if (values.layerId !== layerId) {
+    bugCheck(
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      WFP_RULE_CLASSIFY_WRONG_LAYER,
+      layerId,
+      values.layerId,
+      0,
+      `classify at layer ${layerId} with incoming values of layer ${values.layerId}`,
+    );
+  }
+}
+
+function classifyState(
+  layer: LayerState,
+  values: FWPS_INCOMING_VALUES0,
+  meta: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  classifyContext: unknown,
+  lazyInputs: LazyClassifyInputs | null,
+): FWPS_CLASSIFY_OUT0 {
   if (depth === frames.length) frames.push(new ClassifyFrame());
   const frame = frames[depth]!;
+  if (layer.noFilterCanMatch(values)) {
+    // No filter matches (see LayerGate), so no callout runs: arbitration would give the layer's default.
+    const out = frame.result;
+    out.actionType = FWP_ACTION_PERMIT;
+    out.rights = FWPS_RIGHT_ACTION_WRITE;
+    out.flags = 0;
+    out.filterId = 0;
+    out.outContext = 0n;
+    return out;
+  }
   depth++;
   try {
-    return arbitrate(layer.buckets, frame, inFixedValues, inMetaValues, layerData, classifyContext, lazyInputs);
+    return arbitrate(layer.buckets, frame, values, meta, layerData, classifyContext, lazyInputs);
   } finally {
     depth--;
   }

@@ -7,8 +7,9 @@ import { onSystemReset } from '../kernel/system.js';
 import type { CalloutEntry, FilterEntry, SublayerEntry } from './filterEntry.js';
 import { SublayerEntry as Sublayer } from './filterEntry.js';
 import { SublayerFilters } from './filterIndex.js';
+import { LayerGate } from './layerGate.js';
 import { type LayerInfo, layerById } from './layers.js';
-import type { GUID } from './structures.js';
+import type { FWPS_INCOMING_VALUES0, GUID } from './structures.js';
 
 /** FWPM_SUBLAYER_UNIVERSAL: where filters without a sublayer key go. */
 export const FWPM_SUBLAYER_UNIVERSAL: GUID = 'eebecc03-ced4-4380-819a-2734397b2b6f';
@@ -33,7 +34,23 @@ export class LayerState {
   generation = 0;
   private fieldsGeneration = -1;
   private fields: Int32Array = new Int32Array(0);
+  private readonly gate = new LayerGate();
+  private gateGeneration = -1;
   constructor(readonly info: LayerInfo) {}
+
+  /**
+   * True when no filter at this layer can match `values` (LayerGate): the classify's result is then the layer's
+   * default, and arbitration can be skipped. False when some filter may match.
+   */
+  noFilterCanMatch(values: FWPS_INCOMING_VALUES0): boolean {
+    if (this.gateGeneration !== this.generation) {
+      const all: FilterEntry[] = [];
+      for (const b of this.buckets) all.push(...b.filters.filters);
+      this.gate.rebuild(all);
+      this.gateGeneration = this.generation;
+    }
+    return this.gate.closed(values);
+  }
 
   bucketFor(sublayer: SublayerEntry): Bucket {
     let b = this.buckets.find((x) => x.sublayer === sublayer);
