@@ -107,12 +107,17 @@ class LayerInputs implements LazyClassifyInputs {
   private readonly inputOfField: Int32Array;
   /** The input bits of the fields this layer has. */
   present = 0;
-  /** The layer's filter generation that {@link conditionFields} and {@link conditionInputs} describe. */
+  /** The layer's filter generation that {@link conditionResets} and {@link conditionInputs} describe. */
   generation = -1;
-  /** The fields the layer's filter conditions test. */
-  conditionFields: Int32Array = new Int32Array(0);
+  /**
+   * The fields the layer's filter conditions test that a fill may leave FWP_EMPTY (a port of 0, no destination
+   * interface, a field this host never fills): emptied before each fill. The others are always written.
+   */
+  conditionResets: Int32Array = new Int32Array(0);
   /** The input bits that fill them (an address type needs its address: that bit comes with it). */
   conditionInputs = 0;
+  /** ALE_AUTH_CONNECT_V4/V6, where a TCP classify has no packet to show. */
+  readonly aleConnect: boolean;
   /** The classify in progress (or the last one), whose request the values describe. */
   request: ClassifyRequest | null = null;
   /** True once every value and the metadata of {@link request} are filled. */
@@ -123,6 +128,7 @@ class LayerInputs implements LazyClassifyInputs {
     this.values = new FWPS_INCOMING_VALUES0(layerId, info.fields.length);
     for (const v of this.values.incomingValue) v.value.byteArray16 = new FWP_BYTE_ARRAY16(new Uint8Array(16));
     this.inputOfField = new Int32Array(info.fields.length);
+    this.aleConnect = layerId === Layer.AleAuthConnect4 || layerId === Layer.AleAuthConnect6;
     const at = (input: number, ...names: string[]) => {
       for (const n of names) {
         const i = info.fields.findIndex((f) => f.name === n);
@@ -159,7 +165,11 @@ class LayerInputs implements LazyClassifyInputs {
     for (let i = 0; i < fields.length; i++) inputs |= this.inputOfField[fields[i]!] ?? 0;
     if ((inputs & Input.LocalAddressType) !== 0) inputs |= Input.Local;
     if ((inputs & Input.DestinationAddressType) !== 0) inputs |= Input.Remote;
-    this.conditionFields = fields;
+    const mayStayEmpty = Input.LocalPort | Input.RemotePort | Input.DestinationInterface;
+    this.conditionResets = fields.filter((f) => {
+      const input = this.inputOfField[f] ?? 0;
+      return input === 0 || (input & mayStayEmpty) !== 0;
+    });
     this.conditionInputs = inputs & this.present;
     this.generation = state.generation;
   }
@@ -336,17 +346,16 @@ export class WfpClassifier {
     this.calls++;
     const inputs = this.inputsFor(r.layerId);
     if (inputs.generation !== state.generation) inputs.watch(state);
-    // The fields conditions test: emptied, then filled as fillValues always fills them.
+    // The fields conditions test, exactly as a full fill leaves them: emptied where it may write nothing, filled.
     const values = inputs.values.incomingValue;
-    const fields = inputs.conditionFields;
-    for (let i = 0; i < fields.length; i++) values[fields[i]!]!.value.type = FWP_EMPTY;
+    const resets = inputs.conditionResets;
+    for (let i = 0; i < resets.length; i++) values[resets[i]!]!.value.type = FWP_EMPTY;
     inputs.fillValues(r, inputs.conditionInputs);
     if (r.discardModule >= 0) inputs.fillDiscardMetadata(r);
     inputs.request = r;
     inputs.complete = false;
     // ALE_AUTH_CONNECT for TCP has no packet to show (the data position is "not applicable" then).
-    const aleConnect = r.layerId === Layer.AleAuthConnect4 || r.layerId === Layer.AleAuthConnect6;
-    const layerData = aleConnect && r.protocol === 6 ? null : r.nbl;
+    const layerData = inputs.aleConnect && r.protocol === 6 ? null : r.nbl;
     const outer = classifying;
     classifying = this.host;
     let out: ReturnType<typeof classifyLayer>;

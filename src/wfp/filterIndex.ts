@@ -30,7 +30,12 @@ interface RangeEntry {
   filter: FilterEntry;
 }
 
-/** The lookups for one field of one sublayer. */
+/**
+ * The lookups for one field of one sublayer. Map keys are the values as 32-bit signed integers (`| 0`): V8 keeps
+ * those unboxed, where an unsigned value above 2^31 (most IPv4 addresses) would be a boxed number whose hash is a
+ * call into the runtime. Two types' values that share 32 bits (UINT32 0xffffffff, INT32 -1) share a key; that
+ * only adds a candidate, which its conditions then reject.
+ */
 class FieldIndex {
   readonly field: number;
   readonly exact = new Map<number, FilterEntry[]>();
@@ -176,7 +181,7 @@ export class SublayerFilters {
         if (v.type === FWP_V4_ADDR_MASK) {
           const m = v.v4AddrMask!;
           const len = prefixLength(m.mask);
-          const key = (m.addr & m.mask) >>> 0;
+          const key = m.addr & m.mask;
           if (len === 32) push(index.exact, key, f);
           else {
             let map = index.prefix[len];
@@ -194,7 +199,7 @@ export class SublayerFilters {
             filter: f,
           });
         } else {
-          push(index.exact, smallIntegerOf(v), f);
+          push(index.exact, smallIntegerOf(v) | 0, f);
         }
       }
     }
@@ -252,10 +257,10 @@ export class SublayerFilters {
       const value = slot.value;
       if (!isSmallInteger(value.type)) continue;
       const x = smallIntegerOf(value);
-      if (index.hasExact && hasKey(index.exactBits, x)) addAll(out, index.exact.get(x), stamp);
+      if (index.hasExact && hasKey(index.exactBits, x)) addAll(out, index.exact.get(x | 0), stamp);
       for (let p = 0; p < index.prefixLengths.length; p++) {
         const len = index.prefixLengths[p]!;
-        const key = (x & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0)) >>> 0;
+        const key = x & (len === 0 ? 0 : 0xffffffff << (32 - len));
         if (hasKey(index.prefixBits[len]!, key)) addAll(out, index.prefix[len]!.get(key), stamp);
       }
       const n = index.lo.length;
