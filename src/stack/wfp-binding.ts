@@ -7,12 +7,13 @@
  *
  * The values and metadata are preallocated per layer, and the field indexes found once by field name, so a
  * classify allocates nothing. A layer with no filters is not classified at all (its default action is PERMIT).
+ * They are filled lazily: the values filter conditions test first, the rest only for a callout (WfpClassifier).
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
-import { classifyAtLayer } from '../wfp/classify.js';
+import { classifyLayer, type LazyClassifyInputs } from '../wfp/classify.js';
 import {
   FWP_ACTION_BLOCK,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
@@ -28,7 +29,7 @@ import {
   FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE,
   STATUS_FWP_TCPIP_NOT_READY,
 } from '../wfp/constants.js';
-import { engine, layerState } from '../wfp/engine.js';
+import { engine, type LayerState, layerState } from '../wfp/engine.js';
 import { completeInjectedNetBufferList, type InjectionSink, setInjectionSink } from '../wfp/injection.js';
 import { layerById } from '../wfp/layers.js';
 import { ipVersionOf } from '../wfp/sink.js';
@@ -63,8 +64,31 @@ const NlatBroadcast = 3;
 
 const NONE = -1;
 
-/** The inputs of one layer, with its field indexes (-1 where the layer lacks the field). */
-class LayerInputs {
+/**
+ * The inputs the binding fills, one bit each (a layer has each at most once). A classify first fills only those
+ * its filter conditions test, and the rest when a callout is about to run (see LazyClassifyInputs). A const enum:
+ * its members are literals in the per-packet code, where module constants would each be a cell load.
+ */
+const enum Input {
+  Local = 1,
+  Remote = 2,
+  Protocol = 4,
+  LocalPort = 8,
+  RemotePort = 16,
+  Interface = 32,
+  SubInterface = 64,
+  DestinationInterface = 128,
+  Compartment = 256,
+  Direction = 512,
+  LocalAddressType = 1024,
+  DestinationAddressType = 2048,
+}
+
+/**
+ * The inputs of one layer, with its field indexes (-1 where the layer lacks the field), and the request of the
+ * classify in progress at the layer, which it completes for callouts (LazyClassifyInputs).
+ */
+class LayerInputs implements LazyClassifyInputs {
   readonly values: FWPS_INCOMING_VALUES0;
   readonly meta = new FWPS_INCOMING_METADATA_VALUES0();
   readonly local: number;
@@ -79,30 +103,183 @@ class LayerInputs {
   readonly direction: number;
   readonly localAddressType: number;
   readonly destinationAddressType: number;
+  /** Field index -> the input bit that fills it (0 for a field this host never fills: it stays FWP_EMPTY). */
+  private readonly inputOfField: Int32Array;
+  /** The input bits of the fields this layer has. */
+  present = 0;
+  /** The layer's filter generation that {@link conditionResets} and {@link conditionInputs} describe. */
+  generation = -1;
+  /**
+   * The fields the layer's filter conditions test that a fill may leave FWP_EMPTY (a port of 0, no destination
+   * interface, a field this host never fills): emptied before each fill. The others are always written.
+   */
+  conditionResets: Int32Array = new Int32Array(0);
+  /** The input bits that fill them (an address type needs its address: that bit comes with it). */
+  conditionInputs = 0;
+  /** ALE_AUTH_CONNECT_V4/V6, where a TCP classify has no packet to show. */
+  readonly aleConnect: boolean;
+  /** The classify in progress (or the last one), whose request the values describe. */
+  request: ClassifyRequest | null = null;
+  /** True once every value and the metadata of {@link request} are filled. */
+  complete = false;
 
   constructor(layerId: number) {
     const info = layerById(layerId)!;
     this.values = new FWPS_INCOMING_VALUES0(layerId, info.fields.length);
     for (const v of this.values.incomingValue) v.value.byteArray16 = new FWP_BYTE_ARRAY16(new Uint8Array(16));
-    const at = (...names: string[]) => {
+    this.inputOfField = new Int32Array(info.fields.length);
+    this.aleConnect = layerId === Layer.AleAuthConnect4 || layerId === Layer.AleAuthConnect6;
+    const at = (input: number, ...names: string[]) => {
       for (const n of names) {
         const i = info.fields.findIndex((f) => f.name === n);
-        if (i >= 0) return i;
+        if (i >= 0) {
+          this.inputOfField[i] = input;
+          this.present |= input;
+          return i;
+        }
       }
       return NONE;
     };
-    this.local = at('IP_LOCAL_ADDRESS', 'IP_SOURCE_ADDRESS');
-    this.remote = at('IP_REMOTE_ADDRESS', 'IP_DESTINATION_ADDRESS');
-    this.protocol = at('IP_PROTOCOL');
-    this.localPort = at('IP_LOCAL_PORT', 'ICMP_TYPE');
-    this.remotePort = at('IP_REMOTE_PORT', 'ICMP_CODE');
-    this.interfaceIndex = at('INTERFACE_INDEX', 'SOURCE_INTERFACE_INDEX', 'ARRIVAL_INTERFACE_INDEX');
-    this.subInterfaceIndex = at('SUB_INTERFACE_INDEX', 'SOURCE_SUB_INTERFACE_INDEX');
-    this.destinationInterfaceIndex = at('DESTINATION_INTERFACE_INDEX', 'NEXTHOP_INTERFACE_INDEX');
-    this.compartment = at('COMPARTMENT_ID');
-    this.direction = at('DIRECTION');
-    this.localAddressType = at('IP_LOCAL_ADDRESS_TYPE');
-    this.destinationAddressType = at('IP_DESTINATION_ADDRESS_TYPE');
+    this.local = at(Input.Local, 'IP_LOCAL_ADDRESS', 'IP_SOURCE_ADDRESS');
+    this.remote = at(Input.Remote, 'IP_REMOTE_ADDRESS', 'IP_DESTINATION_ADDRESS');
+    this.protocol = at(Input.Protocol, 'IP_PROTOCOL');
+    this.localPort = at(Input.LocalPort, 'IP_LOCAL_PORT', 'ICMP_TYPE');
+    this.remotePort = at(Input.RemotePort, 'IP_REMOTE_PORT', 'ICMP_CODE');
+    this.interfaceIndex = at(Input.Interface, 'INTERFACE_INDEX', 'SOURCE_INTERFACE_INDEX', 'ARRIVAL_INTERFACE_INDEX');
+    this.subInterfaceIndex = at(Input.SubInterface, 'SUB_INTERFACE_INDEX', 'SOURCE_SUB_INTERFACE_INDEX');
+    this.destinationInterfaceIndex = at(
+      Input.DestinationInterface,
+      'DESTINATION_INTERFACE_INDEX',
+      'NEXTHOP_INTERFACE_INDEX',
+    );
+    this.compartment = at(Input.Compartment, 'COMPARTMENT_ID');
+    this.direction = at(Input.Direction, 'DIRECTION');
+    this.localAddressType = at(Input.LocalAddressType, 'IP_LOCAL_ADDRESS_TYPE');
+    this.destinationAddressType = at(Input.DestinationAddressType, 'IP_DESTINATION_ADDRESS_TYPE');
+  }
+
+  /** Learns which fields the layer's filters test now (called when its filter generation moved). */
+  watch(state: LayerState): void {
+    const fields = state.conditionFields();
+    let inputs = 0;
+    for (let i = 0; i < fields.length; i++) inputs |= this.inputOfField[fields[i]!] ?? 0;
+    if ((inputs & Input.LocalAddressType) !== 0) inputs |= Input.Local;
+    if ((inputs & Input.DestinationAddressType) !== 0) inputs |= Input.Remote;
+    const mayStayEmpty = Input.LocalPort | Input.RemotePort | Input.DestinationInterface;
+    this.conditionResets = fields.filter((f) => {
+      const input = this.inputOfField[f] ?? 0;
+      return input === 0 || (input & mayStayEmpty) !== 0;
+    });
+    this.conditionInputs = inputs & this.present;
+    this.generation = state.generation;
+  }
+
+  /**
+   * See LazyClassifyInputs: before the first callout of a classify, every value is emptied and filled and the
+   * metadata written, exactly as when everything is filled up front.
+   */
+  prepareCalloutInputs(): void {
+    const r = this.request;
+    if (r === null || this.complete) return;
+    const values = this.values.incomingValue;
+    for (let i = 0; i < values.length; i++) values[i]!.value.type = FWP_EMPTY;
+    this.fillValues(r, this.present);
+    this.fillMetadata(r);
+    this.complete = true;
+  }
+
+  /**
+   * Fills the incoming values of `r` that `which` (input bits the layer has, see {@link present}) names. One
+   * step per bit set, lowest first, so an address is written before the address type that is derived from it;
+   * the common classify tests one or two fields and pays for those only.
+   */
+  fillValues(r: ClassifyRequest, which: number): void {
+    const values = this.values.incomingValue;
+    const v4 = r.ipVersion === 4;
+    const icmp = r.protocol === 1 || r.protocol === 58;
+    let localType = NlatUnicast;
+    let remoteType = NlatUnicast;
+    for (let rest = which; rest !== 0; rest &= rest - 1) {
+      switch (rest & -rest) {
+        case Input.Local:
+          localType = address(values[this.local]!.value, v4, r.localAddressVa, r.localAddress4);
+          break;
+        case Input.Remote:
+          remoteType = address(values[this.remote]!.value, v4, r.remoteAddressVa, r.remoteAddress4);
+          break;
+        case Input.Protocol:
+          setUint(values[this.protocol]!.value, FWP_UINT8, r.protocol);
+          break;
+        case Input.LocalPort:
+          if (r.localPort !== 0 || icmp) setUint(values[this.localPort]!.value, FWP_UINT16, r.localPort);
+          break;
+        case Input.RemotePort:
+          if (r.remotePort !== 0 || icmp) setUint(values[this.remotePort]!.value, FWP_UINT16, r.remotePort);
+          break;
+        case Input.Interface:
+          setUint(values[this.interfaceIndex]!.value, FWP_UINT32, r.interfaceIndex);
+          break;
+        case Input.SubInterface:
+          setUint(values[this.subInterfaceIndex]!.value, FWP_UINT32, 0);
+          break;
+        case Input.DestinationInterface:
+          if (r.destinationInterfaceIndex !== 0) {
+            setUint(values[this.destinationInterfaceIndex]!.value, FWP_UINT32, r.destinationInterfaceIndex);
+          }
+          break;
+        case Input.Compartment:
+          setUint(values[this.compartment]!.value, FWP_UINT32, DEFAULT_COMPARTMENT);
+          break;
+        case Input.Direction:
+          setUint(values[this.direction]!.value, FWP_UINT32, r.direction);
+          break;
+        case Input.LocalAddressType:
+          setUint(values[this.localAddressType]!.value, FWP_UINT8, localType);
+          break;
+        default: // Input.DestinationAddressType
+          setUint(values[this.destinationAddressType]!.value, FWP_UINT8, remoteType);
+      }
+    }
+  }
+
+  /**
+   * The discard metadata of a discard classify. Unlike the rest of the metadata it is written only by a discard
+   * classify and left as it was by others, so it is written at every discard classify, callout or not: a later
+   * callout at the layer then sees what it would have seen with everything filled up front.
+   */
+  fillDiscardMetadata(r: ClassifyRequest): void {
+    const d = this.meta.discardMetadata;
+    d.discardModule = r.discardModule;
+    d.discardReason = r.discardReason;
+    d.filterId = r.discardFilterId;
+  }
+
+  /** Writes the metadata of `r` (every field this host sets, and which of them are set). */
+  private fillMetadata(r: ClassifyRequest): void {
+    const meta = this.meta;
+    meta.compartmentId = DEFAULT_COMPARTMENT;
+    meta.packetDirection = r.direction;
+    meta.ipHeaderSize = r.ipHeaderSize;
+    meta.transportHeaderSize = r.transportHeaderSize;
+    meta.flowHandle = r.flowHandle;
+    meta.transportEndpointHandle = r.endpointHandle;
+    meta.remoteScopeId = r.remoteScopeId < 0 ? 0 : r.remoteScopeId;
+    meta.sourceInterfaceIndex = r.interfaceIndex;
+    meta.destinationInterfaceIndex = r.destinationInterfaceIndex;
+    const discard = r.discardModule >= 0;
+    if (discard) this.fillDiscardMetadata(r);
+    meta.currentMetadataValues =
+      (discard ? FWPS_METADATA_FIELD_DISCARD_REASON : 0) |
+      FWPS_METADATA_FIELD_COMPARTMENT_ID |
+      FWPS_METADATA_FIELD_PACKET_DIRECTION |
+      (r.ipHeaderSize > 0 ? FWPS_METADATA_FIELD_IP_HEADER_SIZE : 0) |
+      (r.transportHeaderSize > 0 ? FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE : 0) |
+      (r.flowHandle !== 0 ? FWPS_METADATA_FIELD_FLOW_HANDLE : 0) |
+      (r.endpointHandle !== 0 ? FWPS_METADATA_FIELD_TRANSPORT_ENDPOINT_HANDLE : 0) |
+      (r.remoteScopeId >= 0 ? FWPS_METADATA_FIELD_REMOTE_SCOPE_ID : 0) |
+      (r.destinationInterfaceIndex !== 0
+        ? FWPS_METADATA_FIELD_SOURCE_INTERFACE_INDEX | FWPS_METADATA_FIELD_DESTINATION_INTERFACE_INDEX
+        : 0);
   }
 }
 
@@ -118,7 +295,34 @@ function addressType4(a: number): number {
   return a >>> 28 === 0xe ? NlatMulticast : NlatUnicast;
 }
 
-/** The host's classifier over the filter engine. */
+/** Writes an address into `v`; returns its NL_ADDRESS_TYPE. */
+function address(v: FWP_VALUE0, v4: boolean, va: number, fallback4: number): number {
+  if (v4) {
+    const a = va === 0 ? fallback4 >>> 0 : get32(va);
+    v.type = FWP_UINT32;
+    v.uint32 = a;
+    return addressType4(a);
+  }
+  v.type = FWP_BYTE_ARRAY16_TYPE;
+  const bytes = v.byteArray16!.byteArray16;
+  if (va === 0) bytes.fill(0);
+  else {
+    // A byte loop, not set(subarray): a view per classify would be an allocation per IPv6 packet.
+    const o = va - ARENA_BASE;
+    for (let i = 0; i < 16; i++) bytes[i] = memory[o + i]!;
+  }
+  return bytes[0] === 0xff ? NlatMulticast : NlatUnicast;
+}
+
+/**
+ * The host's classifier over the filter engine.
+ *
+ * A classify fills lazily (the engine's LazyClassifyInputs): first only the incoming values the layer's filter
+ * conditions test, each exactly as a full fill writes it; the other values and the metadata only when the engine
+ * is about to run a callout, which then sees exactly what a full fill up front gives (the values are emptied and
+ * refilled whole, the metadata written whole, from the same request). Nothing else reads them, so a classify
+ * that runs no callout - the common case - skips most of the work.
+ */
 export class WfpClassifier {
   private readonly inputs: (LayerInputs | undefined)[] = [];
 
@@ -141,71 +345,22 @@ export class WfpClassifier {
     if (state === undefined || state.filterCount === 0) return Verdict.Permit;
     this.calls++;
     const inputs = this.inputsFor(r.layerId);
+    if (inputs.generation !== state.generation) inputs.watch(state);
+    // The fields conditions test, exactly as a full fill leaves them: emptied where it may write nothing, filled.
     const values = inputs.values.incomingValue;
-    for (let i = 0; i < values.length; i++) values[i]!.value.type = FWP_EMPTY;
-    const v4 = r.ipVersion === 4;
-    let localType = NlatUnicast;
-    if (inputs.local !== NONE)
-      localType = this.address(values[inputs.local]!.value, v4, r.localAddressVa, r.localAddress4);
-    let remoteType = NlatUnicast;
-    if (inputs.remote !== NONE) {
-      remoteType = this.address(values[inputs.remote]!.value, v4, r.remoteAddressVa, r.remoteAddress4);
-    }
-    if (inputs.protocol !== NONE) setUint(values[inputs.protocol]!.value, FWP_UINT8, r.protocol);
-    const icmp = r.protocol === 1 || r.protocol === 58;
-    if (inputs.localPort !== NONE && (r.localPort !== 0 || icmp)) {
-      setUint(values[inputs.localPort]!.value, FWP_UINT16, r.localPort);
-    }
-    if (inputs.remotePort !== NONE && (r.remotePort !== 0 || icmp)) {
-      setUint(values[inputs.remotePort]!.value, FWP_UINT16, r.remotePort);
-    }
-    if (inputs.interfaceIndex !== NONE) setUint(values[inputs.interfaceIndex]!.value, FWP_UINT32, r.interfaceIndex);
-    if (inputs.subInterfaceIndex !== NONE) setUint(values[inputs.subInterfaceIndex]!.value, FWP_UINT32, 0);
-    if (inputs.destinationInterfaceIndex !== NONE && r.destinationInterfaceIndex !== 0) {
-      setUint(values[inputs.destinationInterfaceIndex]!.value, FWP_UINT32, r.destinationInterfaceIndex);
-    }
-    if (inputs.compartment !== NONE) setUint(values[inputs.compartment]!.value, FWP_UINT32, DEFAULT_COMPARTMENT);
-    if (inputs.direction !== NONE) setUint(values[inputs.direction]!.value, FWP_UINT32, r.direction);
-    if (inputs.localAddressType !== NONE) setUint(values[inputs.localAddressType]!.value, FWP_UINT8, localType);
-    if (inputs.destinationAddressType !== NONE) {
-      setUint(values[inputs.destinationAddressType]!.value, FWP_UINT8, remoteType);
-    }
-    const meta = inputs.meta;
-    meta.compartmentId = DEFAULT_COMPARTMENT;
-    meta.packetDirection = r.direction;
-    meta.ipHeaderSize = r.ipHeaderSize;
-    meta.transportHeaderSize = r.transportHeaderSize;
-    meta.flowHandle = r.flowHandle;
-    meta.transportEndpointHandle = r.endpointHandle;
-    meta.remoteScopeId = r.remoteScopeId < 0 ? 0 : r.remoteScopeId;
-    meta.sourceInterfaceIndex = r.interfaceIndex;
-    meta.destinationInterfaceIndex = r.destinationInterfaceIndex;
-    const discard = r.discardModule >= 0;
-    if (discard) {
-      meta.discardMetadata.discardModule = r.discardModule;
-      meta.discardMetadata.discardReason = r.discardReason;
-      meta.discardMetadata.filterId = r.discardFilterId;
-    }
-    meta.currentMetadataValues =
-      (discard ? FWPS_METADATA_FIELD_DISCARD_REASON : 0) |
-      FWPS_METADATA_FIELD_COMPARTMENT_ID |
-      FWPS_METADATA_FIELD_PACKET_DIRECTION |
-      (r.ipHeaderSize > 0 ? FWPS_METADATA_FIELD_IP_HEADER_SIZE : 0) |
-      (r.transportHeaderSize > 0 ? FWPS_METADATA_FIELD_TRANSPORT_HEADER_SIZE : 0) |
-      (r.flowHandle !== 0 ? FWPS_METADATA_FIELD_FLOW_HANDLE : 0) |
-      (r.endpointHandle !== 0 ? FWPS_METADATA_FIELD_TRANSPORT_ENDPOINT_HANDLE : 0) |
-      (r.remoteScopeId >= 0 ? FWPS_METADATA_FIELD_REMOTE_SCOPE_ID : 0) |
-      (r.destinationInterfaceIndex !== 0
-        ? FWPS_METADATA_FIELD_SOURCE_INTERFACE_INDEX | FWPS_METADATA_FIELD_DESTINATION_INTERFACE_INDEX
-        : 0);
+    const resets = inputs.conditionResets;
+    for (let i = 0; i < resets.length; i++) values[resets[i]!]!.value.type = FWP_EMPTY;
+    inputs.fillValues(r, inputs.conditionInputs);
+    if (r.discardModule >= 0) inputs.fillDiscardMetadata(r);
+    inputs.request = r;
+    inputs.complete = false;
     // ALE_AUTH_CONNECT for TCP has no packet to show (the data position is "not applicable" then).
-    const aleConnect = r.layerId === Layer.AleAuthConnect4 || r.layerId === Layer.AleAuthConnect6;
-    const layerData = aleConnect && r.protocol === 6 ? null : r.nbl;
+    const layerData = inputs.aleConnect && r.protocol === 6 ? null : r.nbl;
     const outer = classifying;
     classifying = this.host;
-    let out: ReturnType<typeof classifyAtLayer>;
+    let out: ReturnType<typeof classifyLayer>;
     try {
-      out = classifyAtLayer(r.layerId, inputs.values, meta, layerData);
+      out = classifyLayer(state, inputs.values, inputs.meta, layerData, inputs);
     } finally {
       classifying = outer;
     }
@@ -217,25 +372,6 @@ export class WfpClassifier {
     if (out.actionType !== FWP_ACTION_BLOCK) return Verdict.Permit;
     r.discardFilterId = out.filterId; // the DISCARD layer classified next names the filter that blocked
     return Verdict.Block;
-  }
-
-  /** Writes an address into `v`; returns its NL_ADDRESS_TYPE. */
-  private address(v: FWP_VALUE0, v4: boolean, va: number, fallback4: number): number {
-    if (v4) {
-      const a = va === 0 ? fallback4 >>> 0 : get32(va);
-      v.type = FWP_UINT32;
-      v.uint32 = a;
-      return addressType4(a);
-    }
-    v.type = FWP_BYTE_ARRAY16_TYPE;
-    const bytes = v.byteArray16!.byteArray16;
-    if (va === 0) bytes.fill(0);
-    else {
-      // A byte loop, not set(subarray): a view per classify would be an allocation per IPv6 packet.
-      const o = va - ARENA_BASE;
-      for (let i = 0; i < 16; i++) bytes[i] = memory[o + i]!;
-    }
-    return bytes[0] === 0xff ? NlatMulticast : NlatUnicast;
   }
 }
 

@@ -37,7 +37,7 @@ import {
   FWPS_METADATA_FIELD_FLOW_HANDLE,
   FWPS_RIGHT_ACTION_WRITE,
 } from './constants.js';
-import { type Bucket, engine, layerState } from './engine.js';
+import { type Bucket, engine, type LayerState, layerState } from './engine.js';
 import type { FilterEntry } from './filterEntry.js';
 import { CandidateList } from './filterIndex.js';
 import { conditionMatches } from './match.js';
@@ -55,6 +55,18 @@ export const WFP_RULE_CLASSIFY_WRONG_LAYER = 0x00090010;
 export const WFP_RULE_CLASSIFY_UNKNOWN_LAYER = 0x00090011;
 /** wdknet's DDI rule id for classify above DISPATCH_LEVEL. */
 export const WFP_RULE_IRQL_CLASSIFY = 0x00090012;
+
+/**
+ * Lets a caller fill a classify's inputs lazily. Before classifying it fills at least the incoming values that the
+ * layer's filter conditions test (LayerState.conditionFields); the engine calls {@link prepareCalloutInputs}
+ * before each classifyFn it runs, and from then on every incoming value and the metadata must be what the caller
+ * would have filled up front. Only conditions and callouts read a classify's inputs, so a classify that runs no
+ * callout never pays for the rest. It is called once per classify, before its first classifyFn.
+ */
+export interface LazyClassifyInputs {
+  /** Completes every incoming value and the metadata of the classify in progress. */
+  prepareCalloutInputs(): void;
+}
 
 /** Scratch structures for one nesting depth of classify (a callout may, rarely, classify from its classifyFn). */
 class ClassifyFrame {
@@ -92,7 +104,8 @@ function filterMatches(f: FilterEntry, values: FWPS_INCOMING_VALUES0): boolean {
  * before classifying again.
  *
  * `inFixedValues` is indexed by the layer's FWPS_FIELD_* ids; `layerData` is the packet (positioned as
- * LAYER_DATA_OFFSET says) or null. Callable at IRQL <= DISPATCH_LEVEL.
+ * LAYER_DATA_OFFSET says) or null. `lazyInputs`: see {@link LazyClassifyInputs}; null when the inputs are
+ * complete. Callable at IRQL <= DISPATCH_LEVEL.
  */
 export function classifyAtLayer(
   layerId: number,
@@ -100,20 +113,9 @@ export function classifyAtLayer(
   inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
   layerData: NET_BUFFER_LIST | null,
   classifyContext: unknown = null,
+  lazyInputs: LazyClassifyInputs | null = null,
 ): FWPS_CLASSIFY_OUT0 {
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
-    if (inFixedValues.layerId !== layerId) {
-      bugCheck(
-        DRIVER_VERIFIER_DETECTED_VIOLATION,
-        WFP_RULE_CLASSIFY_WRONG_LAYER,
-        layerId,
-        inFixedValues.layerId,
-        0,
-        `classify at layer ${layerId} with incoming values of layer ${inFixedValues.layerId}`,
-      );
-    }
-  }
+  if (verifierLevel >= VERIFIER_STANDARD) verifyClassify(layerId, inFixedValues);
   const layer = layerState(layerId);
   if (!layer) {
     bugCheck(
@@ -125,11 +127,62 @@ export function classifyAtLayer(
       `classify at layer ${layerId}, which this filter engine does not model`,
     );
   }
+  return classifyState(layer, inFixedValues, inMetaValues, layerData, classifyContext, lazyInputs);
+}
+
+/**
+ * {@link classifyAtLayer} for a caller that already holds the layer's state (the host's classifier looked it up
+ * to skip a layer with no filters): the same checks and arbitration, without a second lookup.
+ */
+export function classifyLayer(
+  layer: LayerState,
+  inFixedValues: FWPS_INCOMING_VALUES0,
+  inMetaValues: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  lazyInputs: LazyClassifyInputs | null,
+): FWPS_CLASSIFY_OUT0 {
+  if (verifierLevel >= VERIFIER_STANDARD) verifyClassify(layer.info.layerId, inFixedValues);
+  return classifyState(layer, inFixedValues, inMetaValues, layerData, null, lazyInputs);
+}
+
+/** The verifier's checks of a classify: IRQL, and incoming values of the layer classified. */
+function verifyClassify(layerId: number, values: FWPS_INCOMING_VALUES0): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
+  if (values.layerId !== layerId) {
+    bugCheck(
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      WFP_RULE_CLASSIFY_WRONG_LAYER,
+      layerId,
+      values.layerId,
+      0,
+      `classify at layer ${layerId} with incoming values of layer ${values.layerId}`,
+    );
+  }
+}
+
+function classifyState(
+  layer: LayerState,
+  values: FWPS_INCOMING_VALUES0,
+  meta: FWPS_INCOMING_METADATA_VALUES0,
+  layerData: NET_BUFFER_LIST | null,
+  classifyContext: unknown,
+  lazyInputs: LazyClassifyInputs | null,
+): FWPS_CLASSIFY_OUT0 {
   if (depth === frames.length) frames.push(new ClassifyFrame());
   const frame = frames[depth]!;
+  if (layer.noFilterCanMatch(values)) {
+    // No filter matches (see LayerGate), so no callout runs: arbitration would give the layer's default.
+    const out = frame.result;
+    out.actionType = FWP_ACTION_PERMIT;
+    out.rights = FWPS_RIGHT_ACTION_WRITE;
+    out.flags = 0;
+    out.filterId = 0;
+    out.outContext = 0n;
+    return out;
+  }
   depth++;
   try {
-    return arbitrate(layer.buckets, frame, inFixedValues, inMetaValues, layerData, classifyContext);
+    return arbitrate(layer.buckets, frame, values, meta, layerData, classifyContext, lazyInputs);
   } finally {
     depth--;
   }
@@ -142,6 +195,7 @@ function arbitrate(
   meta: FWPS_INCOMING_METADATA_VALUES0,
   layerData: NET_BUFFER_LIST | null,
   classifyContext: unknown,
+  lazyInputs: LazyClassifyInputs | null,
 ): FWPS_CLASSIFY_OUT0 {
   let action = FWP_ACTION_PERMIT;
   let decided = false;
@@ -149,7 +203,9 @@ function arbitrate(
   let flags = 0;
   let decidingFilter = 0;
   const co = frame.calloutOut;
-  const hasFlow = (meta.currentMetadataValues & FWPS_METADATA_FIELD_FLOW_HANDLE) !== 0;
+  // Whether the metadata carries a flow handle, read once, when the first callout runs (see LazyClassifyInputs).
+  let prepared = false;
+  let hasFlow = false;
 
   for (let b = 0; b < buckets.length; b++) {
     const bucket = buckets[b]!;
@@ -177,6 +233,12 @@ function arbitrate(
           resultHard = result === FWP_ACTION_BLOCK;
           if (!writable) break;
         } else {
+          if (!prepared) {
+            // The first callout to run: it (and the flow lookup below) reads the metadata and every incoming value.
+            if (lazyInputs !== null) lazyInputs.prepareCalloutInputs();
+            hasFlow = (meta.currentMetadataValues & FWPS_METADATA_FIELD_FLOW_HANDLE) !== 0;
+            prepared = true;
+          }
           let flowContext = 0;
           if (hasFlow) {
             const flow = c.flows.get(meta.flowHandle);

@@ -7,8 +7,9 @@ import { onSystemReset } from '../kernel/system.js';
 import type { CalloutEntry, FilterEntry, SublayerEntry } from './filterEntry.js';
 import { SublayerEntry as Sublayer } from './filterEntry.js';
 import { SublayerFilters } from './filterIndex.js';
+import { LayerGate } from './layerGate.js';
 import { type LayerInfo, layerById } from './layers.js';
-import type { GUID } from './structures.js';
+import type { FWPS_INCOMING_VALUES0, GUID } from './structures.js';
 
 /** FWPM_SUBLAYER_UNIVERSAL: where filters without a sublayer key go. */
 export const FWPM_SUBLAYER_UNIVERSAL: GUID = 'eebecc03-ced4-4380-819a-2734397b2b6f';
@@ -24,7 +25,32 @@ export interface Bucket {
 /** A layer's buckets, sorted by sublayer weight (highest first). */
 export class LayerState {
   readonly buckets: Bucket[] = [];
+  /**
+   * Filters at this layer (all sublayers), kept on every add and remove: the host reads it per packet to skip a
+   * layer with no filters, so it is a field, not a sum over the buckets.
+   */
+  filterCount = 0;
+  /** Bumped on every change of the layer's filters: caches of what they read compare it (see conditionFields). */
+  generation = 0;
+  private fieldsGeneration = -1;
+  private fields: Int32Array = new Int32Array(0);
+  private readonly gate = new LayerGate();
+  private gateGeneration = -1;
   constructor(readonly info: LayerInfo) {}
+
+  /**
+   * True when no filter at this layer can match `values` (LayerGate): the classify's result is then the layer's
+   * default, and arbitration can be skipped. False when some filter may match.
+   */
+  noFilterCanMatch(values: FWPS_INCOMING_VALUES0): boolean {
+    if (this.gateGeneration !== this.generation) {
+      const all: FilterEntry[] = [];
+      for (const b of this.buckets) all.push(...b.filters.filters);
+      this.gate.rebuild(all);
+      this.gateGeneration = this.generation;
+    }
+    return this.gate.closed(values);
+  }
 
   bucketFor(sublayer: SublayerEntry): Bucket {
     let b = this.buckets.find((x) => x.sublayer === sublayer);
@@ -36,11 +62,34 @@ export class LayerState {
     return b;
   }
 
-  /** Filters at this layer. */
-  get filterCount(): number {
-    let n = 0;
-    for (const b of this.buckets) n += b.filters.size;
-    return n;
+  /** Files `f` in its sublayer's bucket (it is classified from now on). */
+  addFilter(f: FilterEntry): void {
+    this.bucketFor(f.sublayer).filters.add(f);
+    this.filterCount++;
+    this.generation++;
+  }
+
+  /** Takes `f` out of its sublayer's bucket; false when it was not there (a disabled filter never is). */
+  removeFilter(f: FilterEntry): boolean {
+    if (!this.bucketFor(f.sublayer).filters.remove(f)) return false;
+    this.filterCount--;
+    this.generation++;
+    return true;
+  }
+
+  /**
+   * The field indexes (FWPS_FIELD_* of this layer) that some filter's conditions test, ascending, each once.
+   * Only these incoming values can decide which filters match; the rest matter only to callouts. Recomputed
+   * after the filters change; the array returned is replaced, never modified, so a caller may keep it.
+   */
+  conditionFields(): Int32Array {
+    if (this.fieldsGeneration !== this.generation) {
+      const seen = new Set<number>();
+      for (const b of this.buckets) for (const f of b.filters.filters) for (const g of f.groups) seen.add(g.field);
+      this.fields = Int32Array.from([...seen].sort((x, y) => x - y));
+      this.fieldsGeneration = this.generation;
+    }
+    return this.fields;
   }
 }
 

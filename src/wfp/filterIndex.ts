@@ -9,6 +9,7 @@
  */
 
 import type { FilterEntry } from './filterEntry.js';
+import { addKey, hasKey, newKeyBits } from './keyBits.js';
 import type { FWPS_INCOMING_VALUES0 } from './structures.js';
 import {
   FWP_INT16,
@@ -29,14 +30,21 @@ interface RangeEntry {
   filter: FilterEntry;
 }
 
-/** The lookups for one field of one sublayer. */
+/**
+ * The lookups for one field of one sublayer. Map keys are the values as 32-bit signed integers (`| 0`): V8 keeps
+ * those unboxed, where an unsigned value above 2^31 (most IPv4 addresses) would be a boxed number whose hash is a
+ * call into the runtime. Two types' values that share 32 bits (UINT32 0xffffffff, INT32 -1) share a key; that
+ * only adds a candidate, which its conditions then reject.
+ */
 class FieldIndex {
   readonly field: number;
   readonly exact = new Map<number, FilterEntry[]>();
+  /** `exact` is not empty (a field read per packet, where Map.size is a call). */
+  hasExact = false;
   /** prefix[len] maps (address & mask) to filters, for IPv4 prefixes shorter than 32 bits. */
   readonly prefix: (Map<number, FilterEntry[]> | undefined)[] = [];
   prefixLengths: number[] = [];
-  /** 65,536-bit membership maps of hashed keys (exact, and per prefix length): most packets miss every filter, and a bit test is cheaper than a Map lookup into a large table. */
+  /** Membership sets of the keys (exact, and per prefix length; see keyBits.ts). */
   exactBits: Uint32Array = new Uint32Array(0);
   readonly prefixBits: (Uint32Array | undefined)[] = [];
   ranges: RangeEntry[] = [];
@@ -125,10 +133,13 @@ export class SublayerFilters {
     this.dirty = true;
   }
 
-  remove(f: FilterEntry): void {
+  /** Removes `f`; false when it was not here. */
+  remove(f: FilterEntry): boolean {
     const i = this.filters.indexOf(f);
-    if (i >= 0) this.filters.splice(i, 1);
+    if (i < 0) return false;
+    this.filters.splice(i, 1);
     this.dirty = true;
+    return true;
   }
 
   get size(): number {
@@ -170,7 +181,7 @@ export class SublayerFilters {
         if (v.type === FWP_V4_ADDR_MASK) {
           const m = v.v4AddrMask!;
           const len = prefixLength(m.mask);
-          const key = (m.addr & m.mask) >>> 0;
+          const key = m.addr & m.mask;
           if (len === 32) push(index.exact, key, f);
           else {
             let map = index.prefix[len];
@@ -188,12 +199,13 @@ export class SublayerFilters {
             filter: f,
           });
         } else {
-          push(index.exact, smallIntegerOf(v), f);
+          push(index.exact, smallIntegerOf(v) | 0, f);
         }
       }
     }
     for (const index of byField.values()) {
       index.exactBits = membership(index.exact);
+      index.hasExact = index.exact.size > 0;
       for (const len of index.prefixLengths) index.prefixBits[len] = membership(index.prefix[len]!);
       const ranges = index.ranges.sort((a, b) => a.lo - b.lo);
       const n = ranges.length;
@@ -237,15 +249,18 @@ export class SublayerFilters {
       out.push(f);
     }
     const incoming = values.incomingValue;
-    for (let i = 0; i < this.fieldIndexes.length; i++) {
-      const index = this.fieldIndexes[i]!;
+    const fieldIndexes = this.fieldIndexes;
+    for (let i = 0; i < fieldIndexes.length; i++) {
+      const index = fieldIndexes[i]!;
       const slot = incoming[index.field];
-      if (!slot || !isSmallInteger(slot.value.type)) continue;
-      const x = smallIntegerOf(slot.value);
-      if (index.exact.size > 0 && hasKey(index.exactBits, x)) addAll(out, index.exact.get(x), stamp);
+      if (slot === undefined) continue;
+      const value = slot.value;
+      if (!isSmallInteger(value.type)) continue;
+      const x = smallIntegerOf(value);
+      if (index.hasExact && hasKey(index.exactBits, x)) addAll(out, index.exact.get(x | 0), stamp);
       for (let p = 0; p < index.prefixLengths.length; p++) {
         const len = index.prefixLengths[p]!;
-        const key = (x & (len === 0 ? 0 : (0xffffffff << (32 - len)) >>> 0)) >>> 0;
+        const key = x & (len === 0 ? 0 : 0xffffffff << (32 - len));
         if (hasKey(index.prefixBits[len]!, key)) addAll(out, index.prefix[len]!.get(key), stamp);
       }
       const n = index.lo.length;
@@ -282,8 +297,10 @@ export class SublayerFilters {
       }
     }
     // Insertion sort by rank: candidate lists are short, and this allocates nothing.
+    const count = out.count;
+    if (count < 2) return;
     const items = out.items;
-    for (let i = 1; i < out.count; i++) {
+    for (let i = 1; i < count; i++) {
       const f = items[i]!;
       let j = i - 1;
       while (j >= 0 && items[j]!.rank > f.rank) {
@@ -295,23 +312,10 @@ export class SublayerFilters {
   }
 }
 
-/** A 16-bit hash of a key (integers and IPv4 addresses). */
-function hash16(key: number): number {
-  return (Math.imul(key ^ (key >>> 16), 0x45d9f3b) >>> 16) & 0xffff;
-}
-
 function membership(map: Map<number, FilterEntry[]>): Uint32Array {
-  const bits = new Uint32Array(2048);
-  for (const key of map.keys()) {
-    const h = hash16(key);
-    bits[h >>> 5]! |= 1 << (h & 31);
-  }
+  const bits = newKeyBits();
+  for (const key of map.keys()) addKey(bits, key);
   return bits;
-}
-
-function hasKey(bits: Uint32Array, key: number): boolean {
-  const h = hash16(key);
-  return (bits[h >>> 5]! & (1 << (h & 31))) !== 0;
 }
 
 function addAll(out: CandidateList, list: FilterEntry[] | undefined, stamp: number): void {

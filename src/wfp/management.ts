@@ -496,7 +496,7 @@ export function FwpmFilterAdd0(
     },
     () => {
       if (engine.filters.get(filterId) !== entry) return;
-      if (!disabled) layerState(layer.layerId)!.bucketFor(sublayer).filters.add(entry);
+      if (!disabled) layerState(layer.layerId)!.addFilter(entry);
       if (
         callout?.registered &&
         callout.notifyFn &&
@@ -533,7 +533,7 @@ function removeFilter(h: EngineSession, f: FilterEntry): void {
     },
     () => {
       if (engine.filters.has(f.id)) return;
-      layerState(f.layer.layerId)!.bucketFor(f.sublayer).filters.remove(f);
+      layerState(f.layer.layerId)!.removeFilter(f);
       const c = f.callout;
       if (c?.registered && c.notifyFn) c.notifyFn(FWPS_CALLOUT_NOTIFY_DELETE_FILTER, f.key, f.fwps);
     },

@@ -186,6 +186,10 @@ function v6PrefixEqual(addr: Uint8Array, prefix: Uint8Array, prefixLength: numbe
  */
 export function conditionMatches(incoming: FWP_VALUE0, matchType: number, cond: FWP_CONDITION_VALUE0): boolean {
   const it = incoming.type;
+  // The common condition first: EQUAL on an integer of the value's own type (what the general path below does).
+  if (matchType === FWP_MATCH_EQUAL && cond.type === it && isSmallInteger(it)) {
+    return smallIntegerOf(incoming) === smallIntegerOf(cond);
+  }
   if (it === FWP_EMPTY) return false;
   switch (cond.type) {
     case FWP_V4_ADDR_MASK: {

@@ -4,16 +4,29 @@
  * by `type` is meaningful, as in C. 64-bit integers are bigints; 16-byte arrays and blobs are Uint8Arrays.
  */
 
+/**
+ * The integer types the classify path tests per packet. A const enum is inlined as a literal where it is used;
+ * V8 loads an exported constant from its module cell (with a check that it is initialised) at every use.
+ */
+const enum Small {
+  Uint8 = 1,
+  Uint16 = 2,
+  Uint32 = 3,
+  Int8 = 5,
+  Int16 = 6,
+  Int32 = 7,
+}
+
 /** FWP_DATA_TYPE values. */
 export type FWP_DATA_TYPE = number;
 export const FWP_EMPTY = 0;
-export const FWP_UINT8 = 1;
-export const FWP_UINT16 = 2;
-export const FWP_UINT32 = 3;
+export const FWP_UINT8 = Small.Uint8;
+export const FWP_UINT16 = Small.Uint16;
+export const FWP_UINT32 = Small.Uint32;
 export const FWP_UINT64 = 4;
-export const FWP_INT8 = 5;
-export const FWP_INT16 = 6;
-export const FWP_INT32 = 7;
+export const FWP_INT8 = Small.Int8;
+export const FWP_INT16 = Small.Int16;
+export const FWP_INT32 = Small.Int32;
 export const FWP_INT64 = 8;
 export const FWP_FLOAT = 9;
 export const FWP_DOUBLE = 10;
@@ -163,14 +176,7 @@ export function setNumber<T extends FWP_VALUE0>(value: T, type: FWP_DATA_TYPE, n
 
 /** True for the integer types whose value is a JS number (8, 16 and 32 bits). */
 export function isSmallInteger(type: FWP_DATA_TYPE): boolean {
-  return (
-    type === FWP_UINT8 ||
-    type === FWP_UINT16 ||
-    type === FWP_UINT32 ||
-    type === FWP_INT8 ||
-    type === FWP_INT16 ||
-    type === FWP_INT32
-  );
+  return (type >= Small.Uint8 && type <= Small.Uint32) || (type >= Small.Int8 && type <= Small.Int32);
 }
 
 /** True for unsigned integer types (the ones FLAGS_* matches accept). */
@@ -181,15 +187,15 @@ export function isUnsigned(type: FWP_DATA_TYPE): boolean {
 /** The number held by a value of a small integer type. */
 export function smallIntegerOf(v: FWP_VALUE0): number {
   switch (v.type) {
-    case FWP_UINT8:
+    case Small.Uint8:
       return v.uint8;
-    case FWP_UINT16:
+    case Small.Uint16:
       return v.uint16;
-    case FWP_UINT32:
+    case Small.Uint32:
       return v.uint32;
-    case FWP_INT8:
+    case Small.Int8:
       return v.int8;
-    case FWP_INT16:
+    case Small.Int16:
       return v.int16;
     default:
       return v.int32;
