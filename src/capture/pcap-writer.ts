@@ -64,14 +64,24 @@ export class PcapWriter {
     caplen: number,
     origlen: number = caplen,
   ): void {
-    this.stamp.seconds = seconds;
-    this.stamp.fraction = fraction;
-    this.emitRecord(data, offset, caplen, origlen);
+    const at = this.header(caplen);
+    const v = this.sink.view;
+    if (this.le) {
+      v.setUint32(at, seconds >>> 0, true);
+      v.setUint32(at + 4, fraction >>> 0, true);
+      v.setUint32(at + 12, origlen, true);
+    } else {
+      v.setUint32(at, seconds >>> 0, false);
+      v.setUint32(at + 4, fraction >>> 0, false);
+      v.setUint32(at + 12, origlen, false);
+    }
+    this.frame(at, data, offset, caplen);
   }
 
   /**
    * Writes one packet stamped with `time`, whose fields are read here rather than passed: a seconds value after
-   * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet.
+   * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet. This is the
+   * host's per-frame output: one reservation, four header stores, one copy.
    */
   writePacketAt(
     time: Readonly<{ seconds: number; nanoseconds: number }>,
@@ -79,27 +89,42 @@ export class PcapWriter {
     offset: number,
     caplen: number,
   ): void {
-    this.stamp.seconds = time.seconds;
-    this.stamp.fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
-    this.emitRecord(data, offset, caplen, caplen);
+    const at = this.header(caplen);
+    const v = this.sink.view;
+    const fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
+    if (this.le) {
+      v.setUint32(at, time.seconds >>> 0, true);
+      v.setUint32(at + 4, fraction >>> 0, true);
+      v.setUint32(at + 12, caplen, true);
+    } else {
+      v.setUint32(at, time.seconds >>> 0, false);
+      v.setUint32(at + 4, fraction >>> 0, false);
+      v.setUint32(at + 12, caplen, false);
+    }
+    this.frame(at, data, offset, caplen);
   }
 
-  /** The next record's timestamp (seconds, and the fraction in the file's unit). */
-  private readonly stamp = { seconds: 0.5, fraction: 0.5 };
-
-  private emitRecord(data: Uint8Array, offset: number, caplen: number, origlen: number): void {
+  /**
+   * Reserves a record of `caplen` bytes and writes its incl_len; returns where its header starts in the sink
+   * buffer. The record is reserved whole when it fits the buffer (always, but for frames of about the buffer's
+   * size): then {@link frame} copies the bytes behind the header; otherwise only the header is reserved.
+   */
+  private header(caplen: number): number {
     const sink = this.sink;
-    // Common case: header and frame fit the sink buffer and are written with one reservation.
-    const whole = PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length;
-    const at = sink.reserve(whole ? PCAP_RECORD_HEADER_SIZE + caplen : PCAP_RECORD_HEADER_SIZE);
-    const v = sink.view;
-    const le = this.le;
-    v.setUint32(at, this.stamp.seconds >>> 0, le);
-    v.setUint32(at + 4, this.stamp.fraction >>> 0, le);
-    v.setUint32(at + 8, caplen, le);
-    v.setUint32(at + 12, origlen, le);
-    if (whole) copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
-    else sink.write(data, offset, caplen);
+    const size = PCAP_RECORD_HEADER_SIZE + caplen;
+    const at = sink.reserve(size <= sink.buf.length ? size : PCAP_RECORD_HEADER_SIZE);
+    sink.view.setUint32(at + 8, caplen, this.le);
+    return at;
+  }
+
+  /** Puts the frame bytes of the record whose header is at `at` behind it (see {@link header}), and counts it. */
+  private frame(at: number, data: Uint8Array, offset: number, caplen: number): void {
+    const sink = this.sink;
+    if (PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length) {
+      copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
+    } else {
+      sink.write(data, offset, caplen);
+    }
     this.packetsWritten++;
   }
 
@@ -112,8 +137,14 @@ export class PcapWriter {
     caplen: number,
     origlen: number = caplen,
   ): void {
-    const fraction = this.nanoseconds ? nanoseconds : Math.floor(nanoseconds / 1000);
-    this.writeRecord(seconds, fraction, data, offset, caplen, origlen);
+    this.writeRecord(
+      seconds,
+      this.nanoseconds ? nanoseconds : Math.floor(nanoseconds / 1000),
+      data,
+      offset,
+      caplen,
+      origlen,
+    );
   }
 
   /**
