@@ -85,6 +85,19 @@ export function toUnitsOf(
     unitsOut.low = total - unitsOut.high * TWO32;
     return;
   }
+  if (seconds >= 0 && seconds < TWO32 && Number.isInteger(seconds) && units < TWO32 && frac >= 0 && frac < units) {
+    // A nanosecond clock after 1970 + 104 days passes 2^53: the 64-bit product is built from 16-bit pieces of the
+    // seconds, every intermediate below 2^53 (no BigInt, which would allocate on every packet written).
+    // seconds * units + frac = (a * units) * 2^16 + (b * units + frac), where seconds = a * 2^16 + b.
+    const a = Math.floor(seconds / 65536);
+    const q = a * units; // < 2^48
+    const qHigh = Math.floor(q / 65536);
+    const r = (q - qHigh * 65536) * 65536 + (seconds - a * 65536) * units + frac; // < 2^49
+    const carry = Math.floor(r / TWO32);
+    unitsOut.high = qHigh + carry;
+    unitsOut.low = r - carry * TWO32;
+    return;
+  }
   const big = BigInt(seconds) * BigInt(units) + BigInt(frac);
   unitsOut.high = Number((big >> 32n) & 0xffffffffn);
   unitsOut.low = Number(big & 0xffffffffn);

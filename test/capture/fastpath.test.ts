@@ -17,6 +17,9 @@ import {
   PCAP_MAGIC_NANOSECONDS,
   PcapReader,
   PcapWriter,
+  toUnitsOf,
+  unitsOut,
+  unitsPerSecondOf,
 } from '../../src/capture/index.js';
 import { ARENA_RESERVE, memory } from '../../src/kernel/arena.js';
 import { resetSystem } from '../../src/kernel/system.js';
@@ -220,6 +223,33 @@ describe('copyInto', () => {
           assert.deepEqual(dst, want);
         },
       ),
+    );
+  });
+});
+
+describe('pcapng timestamp units', () => {
+  it('toUnitsOf gives the 64-bit count BigInt arithmetic gives, without BigInt for clocks up to 2^32 units/s', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 1, 0xffff, 0x10000, 0xffffffff, 1_700_000_000)),
+        fc.nat(999_999_999),
+        fc.oneof(fc.constantFrom(6, 9, 0x80 | 20, 0x80 | 31, 0x80 | 32, 12, 15), fc.integer({ min: 0, max: 15 })),
+        fc.integer({ min: -5000, max: 5000 }),
+        (seconds, nanoseconds, tsresol, offset) => {
+          const units = unitsPerSecondOf(tsresol);
+          const sinceOffset = seconds - offset;
+          fc.pre(sinceOffset >= 0);
+          let frac: bigint;
+          if (units === 1e9) frac = BigInt(nanoseconds);
+          else if (units <= 1e9 && 1e9 % units === 0) frac = BigInt(Math.floor(nanoseconds / (1e9 / units)));
+          else frac = BigInt(Math.floor((nanoseconds * units) / 1e9));
+          const want = (BigInt(sinceOffset) * BigInt(units) + frac) & 0xffffffffffffffffn;
+          toUnitsOf({ seconds, nanoseconds }, offset, units);
+          assert.equal(unitsOut.high, Number(want >> 32n), `high of ${sinceOffset} s ${nanoseconds} ns at ${units}/s`);
+          assert.equal(unitsOut.low, Number(want & 0xffffffffn));
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });
