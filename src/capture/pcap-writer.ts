@@ -64,24 +64,26 @@ export class PcapWriter {
     caplen: number,
     origlen: number = caplen,
   ): void {
-    const at = this.header(caplen);
-    const v = this.sink.view;
-    if (this.le) {
-      v.setUint32(at, seconds >>> 0, true);
-      v.setUint32(at + 4, fraction >>> 0, true);
-      v.setUint32(at + 12, origlen, true);
-    } else {
-      v.setUint32(at, seconds >>> 0, false);
-      v.setUint32(at + 4, fraction >>> 0, false);
-      v.setUint32(at + 12, origlen, false);
-    }
-    this.frame(at, data, offset, caplen);
+    const sink = this.sink;
+    // Common case: header and frame fit the sink buffer and are written with one reservation.
+    const whole = PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length;
+    const at = sink.reserve(whole ? PCAP_RECORD_HEADER_SIZE + caplen : PCAP_RECORD_HEADER_SIZE);
+    const v = sink.view;
+    const le = this.le;
+    v.setUint32(at, seconds >>> 0, le);
+    v.setUint32(at + 4, fraction >>> 0, le);
+    v.setUint32(at + 8, caplen, le);
+    v.setUint32(at + 12, origlen, le);
+    if (whole) copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
+    else sink.write(data, offset, caplen);
+    this.packetsWritten++;
   }
 
   /**
    * Writes one packet stamped with `time`, whose fields are read here rather than passed: a seconds value after
    * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet. This is the
-   * host's per-frame output: one reservation, four header stores, one copy.
+   * host's per-frame output, one body with no call but the reservation and the copy: the record is reserved
+   * whole, its header written with four stores in the file's byte order, the frame copied behind it.
    */
   writePacketAt(
     time: Readonly<{ seconds: number; nanoseconds: number }>,
@@ -89,42 +91,28 @@ export class PcapWriter {
     offset: number,
     caplen: number,
   ): void {
-    const at = this.header(caplen);
-    const v = this.sink.view;
     const fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
+    const sink = this.sink;
+    const size = PCAP_RECORD_HEADER_SIZE + caplen;
+    if (size > sink.buf.length) {
+      // A frame about the size of the sink buffer: its header is reserved alone and the frame written past it.
+      this.writeRecord(time.seconds, fraction, data, offset, caplen);
+      return;
+    }
+    const at = sink.reserve(size);
+    const v = sink.view;
     if (this.le) {
       v.setUint32(at, time.seconds >>> 0, true);
       v.setUint32(at + 4, fraction >>> 0, true);
+      v.setUint32(at + 8, caplen, true);
       v.setUint32(at + 12, caplen, true);
     } else {
       v.setUint32(at, time.seconds >>> 0, false);
       v.setUint32(at + 4, fraction >>> 0, false);
+      v.setUint32(at + 8, caplen, false);
       v.setUint32(at + 12, caplen, false);
     }
-    this.frame(at, data, offset, caplen);
-  }
-
-  /**
-   * Reserves a record of `caplen` bytes and writes its incl_len; returns where its header starts in the sink
-   * buffer. The record is reserved whole when it fits the buffer (always, but for frames of about the buffer's
-   * size): then {@link frame} copies the bytes behind the header; otherwise only the header is reserved.
-   */
-  private header(caplen: number): number {
-    const sink = this.sink;
-    const size = PCAP_RECORD_HEADER_SIZE + caplen;
-    const at = sink.reserve(size <= sink.buf.length ? size : PCAP_RECORD_HEADER_SIZE);
-    sink.view.setUint32(at + 8, caplen, this.le);
-    return at;
-  }
-
-  /** Puts the frame bytes of the record whose header is at `at` behind it (see {@link header}), and counts it. */
-  private frame(at: number, data: Uint8Array, offset: number, caplen: number): void {
-    const sink = this.sink;
-    if (PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length) {
-      copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
-    } else {
-      sink.write(data, offset, caplen);
-    }
+    copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
     this.packetsWritten++;
   }
 
