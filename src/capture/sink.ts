@@ -44,7 +44,12 @@ export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: n
     lastSrcInArena = src.byteOffset;
   }
   // Both ranges are checked against their arrays (the arena move, like copyWithin, does not know the arrays).
-  if (lastDstInArena >= 0 && at + length <= dst.length && offset + length <= src.length && (at | offset) >= 0) {
+  if (
+    lastDstInArena >= 0 &&
+    at + length <= dst.length &&
+    offset + length <= src.length &&
+    (at | offset | length) >= 0
+  ) {
     moveWithinArena(lastDstInArena + at, lastSrcInArena + offset, length);
     return;
   }

@@ -8,7 +8,8 @@
  * stay unmapped so that NULL and small integers used as pointers are caught. Alignment, page size and
  * MEMORY_ALLOCATION_ALIGNMENT are x64's.
  *
- * The buffer is reserved once (the operating system commits its pages lazily, on first touch).
+ * The buffer is reserved once (the operating system commits its pages lazily, on first touch). It is WebAssembly
+ * memory where the platform has it, for {@link moveWithinArena} (arena-store.ts).
  */
 import { type ArenaMove, createArenaStore } from './arena-store.js';
 
@@ -28,7 +29,8 @@ const store = createArenaStore(ARENA_RESERVE);
 export const memory = new Uint8Array(store.buffer);
 /**
  * Copies `length` bytes within {@link memory} from index `from` to index `to` (memmove). Cheaper than
- * `memory.copyWithin` per call (arena-store.ts), for the per-frame copies of small frames; the caller checks bounds.
+ * `memory.copyWithin` per call (arena-store.ts), for the per-frame copies of small frames. The caller checks its
+ * ranges: one that leaves the arena throws (and copies nothing) where copyWithin would clamp.
  */
 export const moveWithinArena: ArenaMove = store.move;
 /** The same memory as 32-bit words (pool headers are read and written through it). */
