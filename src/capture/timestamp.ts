@@ -23,6 +23,17 @@ export function setTimestamp(r: CaptureRecord, high: number, low: number, units:
   if (total <= Number.MAX_SAFE_INTEGER) {
     seconds = Math.floor(total / units);
     rem = total - seconds * units;
+  } else if (units >= 2048 && units < TWO32) {
+    // Every clock from milliseconds to 2^-31 s (nanoseconds above all, past 2^53 units since April 1970): the high
+    // half is divided first, then the remainder with the low half's two 16-bit digits. Every dividend stays below
+    // 2^48, where a floating-point quotient floors exactly; the seconds (below 2^53 for units of 2^11 and up) too.
+    const q1 = Math.floor(high / units);
+    const n2 = (high - q1 * units) * 65536 + (low >>> 16);
+    const q2 = Math.floor(n2 / units);
+    const n3 = (n2 - q2 * units) * 65536 + (low & 0xffff);
+    const q3 = Math.floor(n3 / units);
+    seconds = q1 * TWO32 + q2 * 65536 + q3;
+    rem = n3 - q3 * units;
   } else if (units < 2 ** 37) {
     // Long division of the four 16-bit digits; every intermediate stays below 2^53.
     divRem = 0;

@@ -9,6 +9,7 @@ import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   CaptureFormatError,
+  CaptureRecord,
   copyInto,
   MemorySink,
   MemorySource,
@@ -17,6 +18,7 @@ import {
   PCAP_MAGIC_NANOSECONDS,
   PcapReader,
   PcapWriter,
+  setTimestamp,
   toUnitsOf,
   unitsOut,
   unitsPerSecondOf,
@@ -223,6 +225,7 @@ describe('copyInto', () => {
           assert.deepEqual(dst, want);
         },
       ),
+      { numRuns: 1000 },
     );
   });
 });
@@ -250,6 +253,31 @@ describe('pcapng timestamp units', () => {
         },
       ),
       { numRuns: 2000 },
+    );
+  });
+});
+
+describe('pcapng timestamp decode', () => {
+  it('setTimestamp splits any 64-bit count into the seconds and nanoseconds BigInt arithmetic gives', () => {
+    const r = new CaptureRecord();
+    fc.assert(
+      fc.property(
+        fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 1, 0x1fffff, 0x200000, 395_812_500, 0xffffffff)),
+        fc.oneof(fc.nat(0xffffffff), fc.constantFrom(0, 0xffff, 0x10000, 0xffffffff)),
+        fc.oneof(fc.constantFrom(3, 6, 9, 0x80 | 11, 0x80 | 20, 0x80 | 31, 0x80 | 32), fc.integer({ min: 0, max: 12 })),
+        fc.integer({ min: -100, max: 100 }),
+        (high, low, tsresol, offset) => {
+          const units = unitsPerSecondOf(tsresol);
+          const total = (BigInt(high) << 32n) | BigInt(low);
+          const seconds = total / BigInt(units);
+          fc.pre(seconds <= BigInt(Number.MAX_SAFE_INTEGER));
+          const rem = Number(total % BigInt(units));
+          setTimestamp(r, high, low, units, offset);
+          assert.equal(r.seconds, Number(seconds) + offset, `${high}:${low} at ${units}/s`);
+          assert.equal(r.nanoseconds, Number((BigInt(rem) * 1_000_000_000n) / BigInt(units)));
+        },
+      ),
+      { numRuns: 3000 },
     );
   });
 });
