@@ -31,6 +31,10 @@ export class PcapReader {
   private readonly recordHeaderSize: number;
   private readonly maxCaplen: number;
   private failed: CaptureFormatError | null = null;
+  /** Timestamp fractions per second: 1e9 in a nanosecond file, 1e6 otherwise. */
+  private readonly fractionsPerSecond: number;
+  /** Nanoseconds per timestamp fraction: 1 or 1000. */
+  private readonly nanosecondsPerFraction: number;
 
   /** Reads the file header from `source`; throws {@link CaptureFormatError} when it is not a valid pcap header. */
   constructor(source: ByteSource, options: ReaderOptions = {}) {
@@ -41,6 +45,8 @@ export class PcapReader {
     this.le = !this.header.bigEndian;
     this.recordHeaderSize =
       this.header.magic === PCAP_MAGIC_MODIFIED ? PCAP_MODIFIED_RECORD_HEADER_SIZE : PCAP_RECORD_HEADER_SIZE;
+    this.fractionsPerSecond = this.header.nanoseconds ? 1e9 : 1e6;
+    this.nanosecondsPerFraction = this.header.nanoseconds ? 1 : 1000;
     this.record.data = chunk;
     this.record.linkType = this.header.linkType;
   }
@@ -99,43 +105,55 @@ export class PcapReader {
    * at a malformed record; every packet before it has been returned.
    */
   next(): CaptureRecord | null {
-    if (this.failed) throw this.failed;
+    if (this.failed !== null) throw this.failed;
     const w = this.window;
     const hs = this.recordHeaderSize;
-    if (!w.ensure(hs)) {
-      if (w.available === 0) return null;
-      return this.fail(w.fileOffset, 'record_header', w.available, `file ends inside a ${hs}-byte record header`);
+    let p = w.pos;
+    let left = w.end - p;
+    // One bounds check covers the header and, once its length is known, one more the frame; the window is
+    // refilled (and the record moved to its start) only when either lies beyond what was read.
+    if (left < hs) {
+      if (!w.ensure(hs)) {
+        if (w.available === 0) return null;
+        return this.fail(w.fileOffset, 'record_header', w.available, `file ends inside a ${hs}-byte record header`);
+      }
+      p = w.pos;
+      left = w.end - p;
     }
     const v = w.view;
-    const p = w.pos;
     const le = this.le;
     const caplen = v.getUint32(p + 8, le);
     if (caplen > this.maxCaplen) {
-      return this.fail(w.fileOffset + 8, 'incl_len', caplen, `captured length above the limit of ${this.maxCaplen}`);
+      return this.fail(w.base + p + 8, 'incl_len', caplen, `captured length above the limit of ${this.maxCaplen}`);
     }
-    if (!w.ensure(hs + caplen)) {
-      return this.fail(w.fileOffset + 8, 'incl_len', caplen, 'file ends inside the packet data');
+    if (left < hs + caplen) {
+      if (!w.ensure(hs + caplen)) {
+        return this.fail(w.fileOffset + 8, 'incl_len', caplen, 'file ends inside the packet data');
+      }
+      p = w.pos; // ensure() moved the record to the start of the window
     }
-    const q = w.pos; // ensure() may have moved the record to the start of the window
     const r = this.record;
-    r.tsHigh = v.getUint32(q, le);
-    r.tsLow = v.getUint32(q + 4, le);
+    const tsHigh = v.getUint32(p, le);
+    const tsLow = v.getUint32(p + 4, le);
+    r.tsHigh = tsHigh;
+    r.tsLow = tsLow;
     r.caplen = caplen;
-    r.origlen = v.getUint32(q + 12, le);
-    r.seconds = r.tsHigh;
-    // Decided: a fraction of a second beyond its range is carried into the seconds, so that `nanoseconds` is
-    // always below 1e9 (Wireshark prints such a value unnormalised; the stored value is kept in tsHigh/tsLow).
-    if (this.header.nanoseconds) {
-      r.seconds += Math.floor(r.tsLow / 1e9);
-      r.nanoseconds = r.tsLow % 1e9;
+    r.origlen = v.getUint32(p + 12, le);
+    if (tsLow < this.fractionsPerSecond) {
+      // The stored fraction is within its second (every well-formed file): no division.
+      r.seconds = tsHigh;
+      r.nanoseconds = tsLow * this.nanosecondsPerFraction;
     } else {
-      r.seconds += Math.floor(r.tsLow / 1e6);
-      r.nanoseconds = (r.tsLow % 1e6) * 1000;
+      // Decided: a fraction of a second beyond its range is carried into the seconds, so that `nanoseconds` is
+      // always below 1e9 (Wireshark prints such a value unnormalised; the stored value is kept in tsHigh/tsLow).
+      const perSecond = this.fractionsPerSecond;
+      r.seconds = tsHigh + Math.floor(tsLow / perSecond);
+      r.nanoseconds = (tsLow % perSecond) * this.nanosecondsPerFraction;
     }
-    r.offset = q + hs;
-    r.fileOffset = w.base + q;
+    r.offset = p + hs;
+    r.fileOffset = w.base + p;
     r.number = ++this.packetsRead;
-    w.pos = q + hs + caplen;
+    w.pos = p + hs + caplen;
     return r;
   }
 

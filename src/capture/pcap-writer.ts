@@ -64,14 +64,26 @@ export class PcapWriter {
     caplen: number,
     origlen: number = caplen,
   ): void {
-    this.stamp.seconds = seconds;
-    this.stamp.fraction = fraction;
-    this.emitRecord(data, offset, caplen, origlen);
+    const sink = this.sink;
+    // Common case: header and frame fit the sink buffer and are written with one reservation.
+    const whole = PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length;
+    const at = sink.reserve(whole ? PCAP_RECORD_HEADER_SIZE + caplen : PCAP_RECORD_HEADER_SIZE);
+    const v = sink.view;
+    const le = this.le;
+    v.setUint32(at, seconds >>> 0, le);
+    v.setUint32(at + 4, fraction >>> 0, le);
+    v.setUint32(at + 8, caplen, le);
+    v.setUint32(at + 12, origlen, le);
+    if (whole) copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
+    else sink.write(data, offset, caplen);
+    this.packetsWritten++;
   }
 
   /**
    * Writes one packet stamped with `time`, whose fields are read here rather than passed: a seconds value after
-   * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet.
+   * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet. This is the
+   * host's per-frame output, one body with no call but the reservation and the copy: the record is reserved
+   * whole, its header written with four stores in the file's byte order, the frame copied behind it.
    */
   writePacketAt(
     time: Readonly<{ seconds: number; nanoseconds: number }>,
@@ -79,27 +91,28 @@ export class PcapWriter {
     offset: number,
     caplen: number,
   ): void {
-    this.stamp.seconds = time.seconds;
-    this.stamp.fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
-    this.emitRecord(data, offset, caplen, caplen);
-  }
-
-  /** The next record's timestamp (seconds, and the fraction in the file's unit). */
-  private readonly stamp = { seconds: 0.5, fraction: 0.5 };
-
-  private emitRecord(data: Uint8Array, offset: number, caplen: number, origlen: number): void {
+    const fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
     const sink = this.sink;
-    // Common case: header and frame fit the sink buffer and are written with one reservation.
-    const whole = PCAP_RECORD_HEADER_SIZE + caplen <= sink.buf.length;
-    const at = sink.reserve(whole ? PCAP_RECORD_HEADER_SIZE + caplen : PCAP_RECORD_HEADER_SIZE);
+    const size = PCAP_RECORD_HEADER_SIZE + caplen;
+    if (size > sink.buf.length) {
+      // A frame about the size of the sink buffer: its header is reserved alone and the frame written past it.
+      this.writeRecord(time.seconds, fraction, data, offset, caplen);
+      return;
+    }
+    const at = sink.reserve(size);
     const v = sink.view;
-    const le = this.le;
-    v.setUint32(at, this.stamp.seconds >>> 0, le);
-    v.setUint32(at + 4, this.stamp.fraction >>> 0, le);
-    v.setUint32(at + 8, caplen, le);
-    v.setUint32(at + 12, origlen, le);
-    if (whole) copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
-    else sink.write(data, offset, caplen);
+    if (this.le) {
+      v.setUint32(at, time.seconds >>> 0, true);
+      v.setUint32(at + 4, fraction >>> 0, true);
+      v.setUint32(at + 8, caplen, true);
+      v.setUint32(at + 12, caplen, true);
+    } else {
+      v.setUint32(at, time.seconds >>> 0, false);
+      v.setUint32(at + 4, fraction >>> 0, false);
+      v.setUint32(at + 8, caplen, false);
+      v.setUint32(at + 12, caplen, false);
+    }
+    copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
     this.packetsWritten++;
   }
 
@@ -112,8 +125,14 @@ export class PcapWriter {
     caplen: number,
     origlen: number = caplen,
   ): void {
-    const fraction = this.nanoseconds ? nanoseconds : Math.floor(nanoseconds / 1000);
-    this.writeRecord(seconds, fraction, data, offset, caplen, origlen);
+    this.writeRecord(
+      seconds,
+      this.nanoseconds ? nanoseconds : Math.floor(nanoseconds / 1000),
+      data,
+      offset,
+      caplen,
+      origlen,
+    );
   }
 
   /**

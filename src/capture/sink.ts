@@ -1,5 +1,6 @@
 /** Where capture writers put their bytes: a file written through one reusable buffer, or memory. */
 import { closeSync, openSync, writeSync } from 'node:fs';
+import { memory, moveWithinArena } from '../kernel/arena.js';
 
 /** A byte sink that writers fill through a reusable buffer. */
 export interface ByteSink {
@@ -21,11 +22,18 @@ let lastSrc: Uint8Array | null = null;
 let lastDst: Uint8Array | null = null;
 /** Where `lastDst` starts in `lastSrc` when both lie in one ArrayBuffer (and it starts inside), else -1. */
 let lastDelta = -1;
+/** Where `lastDst` and `lastSrc` start in kernel memory when both lie in it (`lastDstInArena` -1 otherwise). */
+let lastDstInArena = -1;
+let lastSrcInArena = 0;
+/** Whether `lastDst` and `lastSrc` share an ArrayBuffer (their ranges may then overlap). */
+let lastSameBuffer = false;
 
 /**
- * Copies `length` bytes of `src` from `offset` to `dst` at `at`. When both lie in one ArrayBuffer and `src` spans
- * the destination (a sink buffer in kernel pool, written from kernel memory) it is one copyWithin; otherwise small
- * copies use a loop, so that no subarray object is made per packet.
+ * Copies `length` bytes of `src` from `offset` to `dst` at `at`. When both lie in kernel memory (a sink buffer in
+ * kernel pool, written from a frame in kernel memory: the host's output, once per frame) it is one arena move,
+ * the cheapest copy there is for a small frame; when both lie in one other ArrayBuffer and `src` spans the
+ * destination, one copyWithin; otherwise small copies use a loop, so that no subarray object is made per packet.
+ * Overlapping ranges (views of one buffer) are copied as memmove copies them.
  */
 export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: number, length: number): void {
   // The `buffer` getter is slow: the answer for the last pair of arrays is kept (a writer copies from one source
@@ -33,7 +41,21 @@ export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: n
   if (src !== lastSrc || dst !== lastDst) {
     lastSrc = src;
     lastDst = dst;
-    lastDelta = src.buffer === dst.buffer ? dst.byteOffset - src.byteOffset : -1;
+    lastSameBuffer = src.buffer === dst.buffer;
+    lastDelta = lastSameBuffer ? dst.byteOffset - src.byteOffset : -1;
+    const arena = src.buffer === memory.buffer && dst.buffer === memory.buffer;
+    lastDstInArena = arena ? dst.byteOffset : -1;
+    lastSrcInArena = src.byteOffset;
+  }
+  // Both ranges are checked against their arrays (the arena move, like copyWithin, does not know the arrays).
+  if (
+    lastDstInArena >= 0 &&
+    at + length <= dst.length &&
+    offset + length <= src.length &&
+    (at | offset | length) >= 0
+  ) {
+    moveWithinArena(lastDstInArena + at, lastSrcInArena + offset, length);
+    return;
   }
   if (lastDelta >= 0) {
     const to = lastDelta + at;
@@ -42,7 +64,8 @@ export function copyInto(dst: Uint8Array, at: number, src: Uint8Array, offset: n
       return;
     }
   }
-  if (length <= 128) {
+  // Views of one buffer may overlap: set() copies as memmove does; the byte loop would smear forward.
+  if (length <= 128 && !lastSameBuffer) {
     for (let i = 0; i < length; i++) dst[at + i] = src[offset + i]!;
   } else {
     dst.set(src.subarray(offset, offset + length), at);

@@ -23,6 +23,17 @@ export function setTimestamp(r: CaptureRecord, high: number, low: number, units:
   if (total <= Number.MAX_SAFE_INTEGER) {
     seconds = Math.floor(total / units);
     rem = total - seconds * units;
+  } else if (units >= 2048 && units < TWO32) {
+    // Every clock from milliseconds to 2^-31 s (nanoseconds above all, past 2^53 units since April 1970): the high
+    // half is divided first, then the remainder with the low half's two 16-bit digits. Every dividend stays below
+    // 2^48, where a floating-point quotient floors exactly; the seconds (below 2^53 for units of 2^11 and up) too.
+    const q1 = Math.floor(high / units);
+    const n2 = (high - q1 * units) * 65536 + (low >>> 16);
+    const q2 = Math.floor(n2 / units);
+    const n3 = (n2 - q2 * units) * 65536 + (low & 0xffff);
+    const q3 = Math.floor(n3 / units);
+    seconds = q1 * TWO32 + q2 * 65536 + q3;
+    rem = n3 - q3 * units;
   } else if (units < 2 ** 37) {
     // Long division of the four 16-bit digits; every intermediate stays below 2^53.
     divRem = 0;
@@ -83,6 +94,19 @@ export function toUnitsOf(
   if (total <= Number.MAX_SAFE_INTEGER) {
     unitsOut.high = Math.floor(total / TWO32);
     unitsOut.low = total - unitsOut.high * TWO32;
+    return;
+  }
+  if (seconds >= 0 && seconds < TWO32 && Number.isInteger(seconds) && units < TWO32 && frac >= 0 && frac < units) {
+    // A nanosecond clock after 1970 + 104 days passes 2^53: the 64-bit product is built from 16-bit pieces of the
+    // seconds, every intermediate below 2^53 (no BigInt, which would allocate on every packet written).
+    // seconds * units + frac = (a * units) * 2^16 + (b * units + frac), where seconds = a * 2^16 + b.
+    const a = Math.floor(seconds / 65536);
+    const q = a * units; // < 2^48
+    const qHigh = Math.floor(q / 65536);
+    const r = (q - qHigh * 65536) * 65536 + (seconds - a * 65536) * units + frac; // < 2^49
+    const carry = Math.floor(r / TWO32);
+    unitsOut.high = qHigh + carry;
+    unitsOut.low = r - carry * TWO32;
     return;
   }
   const big = BigInt(seconds) * BigInt(units) + BigInt(frac);

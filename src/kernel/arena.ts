@@ -8,8 +8,10 @@
  * stay unmapped so that NULL and small integers used as pointers are caught. Alignment, page size and
  * MEMORY_ALLOCATION_ALIGNMENT are x64's.
  *
- * The buffer is reserved once (the operating system commits its pages lazily, on first touch).
+ * The buffer is reserved once (the operating system commits its pages lazily, on first touch). It is WebAssembly
+ * memory where the platform has it, for {@link moveWithinArena} (arena-store.ts).
  */
+import { type ArenaMove, createArenaStore } from './arena-store.js';
 
 export const PAGE_SIZE = 4096;
 export const PAGE_SHIFT = 12;
@@ -22,8 +24,15 @@ export const ARENA_RESERVE = 1 << 30;
 /** One past the highest mapped kernel address. */
 export const ARENA_END = ARENA_BASE + ARENA_RESERVE;
 
+const store = createArenaStore(ARENA_RESERVE);
 /** All of simulated kernel memory. Index with `address - ARENA_BASE`. */
-export const memory = new Uint8Array(new ArrayBuffer(ARENA_RESERVE));
+export const memory = new Uint8Array(store.buffer);
+/**
+ * Copies `length` bytes within {@link memory} from index `from` to index `to` (memmove). Cheaper than
+ * `memory.copyWithin` per call (arena-store.ts), for the per-frame copies of small frames. The caller checks its
+ * ranges: one that leaves the arena throws (and copies nothing) where copyWithin would clamp.
+ */
+export const moveWithinArena: ArenaMove = store.move;
 /** The same memory as 32-bit words (pool headers are read and written through it). */
 export const memory32 = new Int32Array(memory.buffer);
 /** The same memory for multi-byte reads in either byte order. */

@@ -24,7 +24,7 @@ import { PcapngWriter } from '../capture/pcapng-writer.js';
 import { CAPTURE_POOL_TAG, DEFAULT_POOL_WINDOW, PoolCapture } from '../capture/pool-window.js';
 import type { CaptureInput } from '../capture/reader.js';
 import { DEFAULT_SINK_BUFFER, FileSink } from '../capture/sink.js';
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, memory, moveWithinArena } from '../kernel/arena.js';
 import { drainDeferredWork, pendingDeferredWork } from '../kernel/deferred.js';
 import { bytesAt } from '../kernel/memory.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
@@ -287,7 +287,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     memory[o + 12] = equivalent.etherType >>> 8;
     memory[o + 13] = equivalent.etherType & 0xff;
     const length = Math.min(equivalent.length, ADAPTED_FRAME - 14);
-    memory.copyWithin(o + 14, window + equivalent.payload, window + equivalent.payload + length);
+    moveWithinArena(o + 14, window + equivalent.payload, length);
     return 14 + length;
   };
   const every = options.progressEvery ?? 10000;
