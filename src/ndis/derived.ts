@@ -14,7 +14,7 @@ import { NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
 import { mdlVa, seekCursor } from './chain.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from './macros.js';
-import { checkNbPool, releaseNb, resetNb, takeNb } from './netBuffer.js';
+import { checkNbPool, releaseNb, resetNb, takeNb, takeNbToDescribe } from './netBuffer.js';
 import { checkLiveNbl, checkNblPool, releaseNbl, takeNbl } from './netBufferList.js';
 import {
   type NetBufferListPool,
@@ -51,7 +51,9 @@ export function NdisAllocateCloneNetBufferList(
   const shared = (AllocateCloneFlags & NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS) !== 0;
   let tail: NET_BUFFER | null = null;
   for (let src = OriginalNetBufferList.FirstNetBuffer; src !== null; src = src.Next) {
-    const nb = takeNb(nbPool, ddi);
+    // Sharing the original's MDLs, the clone NET_BUFFER gets every data field from its original, so they are not
+    // cleared first (takeNbToDescribe); otherwise describeInto sets them on a fully reset one.
+    const nb = shared ? takeNbToDescribe(nbPool, ddi) : takeNb(nbPool, ddi);
     if (nb === null) return undo(clone, ddi);
     nb.ownerNbl = clone;
     if (tail === null) {
@@ -62,6 +64,7 @@ export function NdisAllocateCloneNetBufferList(
     }
     tail = nb;
     if (shared) {
+      nb.Next = null;
       nb.MdlChain = src.MdlChain;
       nb.DataOffset = src.DataOffset;
       nb.DataLength = src.DataLength;

@@ -195,6 +195,17 @@ export function checkLiveNb(nb: NET_BUFFER, ddi: string): NET_BUFFER {
 
 /** Pops a cached NET_BUFFER from `pool` (creating one on a miss) and initialises it; null when memory runs out. */
 export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
+  const nb = takeNbToDescribe(pool, ddi);
+  if (nb !== null) resetNbData(nb);
+  return nb;
+}
+
+/**
+ * {@link takeNb} for a caller that sets every data field itself at once (Next, MdlChain, DataOffset, DataLength,
+ * CurrentMdl, CurrentMdlOffset: a clone copies them from its original), so they are not cleared first. Every
+ * other field is reset as {@link resetNb} does.
+ */
+export function takeNbToDescribe(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
   // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
   if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER + pool.DataSize, ddi)) return null;
   let nb = pool.popFree();
@@ -203,7 +214,7 @@ export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
     if (created === null) return null;
     nb = created;
   }
-  resetNb(nb, pool);
+  resetNbOutOfBand(nb, pool);
   pool.outstanding++;
   pool.allocations++;
   return nb;
@@ -260,12 +271,22 @@ export function attachBuiltInData(nb: NET_BUFFER, size: number): void {
 
 /** Every WDK field to its initial value: nothing from a previous use leaks into a new NET_BUFFER. */
 export function resetNb(nb: NET_BUFFER, pool: object): void {
+  resetNbData(nb);
+  resetNbOutOfBand(nb, pool);
+}
+
+/** The fields that say where the data is (and the list link) to their initial values. */
+function resetNbData(nb: NET_BUFFER): void {
   nb.Next = null;
   nb.CurrentMdl = null;
   nb.CurrentMdlOffset = 0;
   nb.DataLength = 0;
   nb.MdlChain = null;
   nb.DataOffset = 0;
+}
+
+/** Every other WDK field to its initial value, and the descriptor live. */
+function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
   nb.ChecksumBias = 0;
   nb.Reserved = 0;
   nb.NdisPoolHandle = pool;

@@ -386,7 +386,7 @@ export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
       );
     }
   }
-  freeContextChain(nbl.Context);
+  if (nbl.Context !== null) freeContextChain(nbl.Context);
   nbl.Context = null;
   nbl.baseContext = null;
   const nb = nbl.preNb;
