@@ -70,7 +70,7 @@ export function NdisAllocateCloneNetBufferList(
       nb.DataLength = src.DataLength;
       nb.CurrentMdl = src.CurrentMdl;
       nb.CurrentMdlOffset = src.CurrentMdlOffset;
-    } else if (!describeInto(nb, [src], 0, src.DataLength, ddi)) {
+    } else if (!describeInto(nb, src, src.Next, 0, src.DataLength, ddi)) {
       return undo(clone, ddi);
     }
   }
@@ -130,7 +130,7 @@ export function NdisAllocateFragmentNetBufferList(
       if (nb === null) return undo(frag, ddi);
       nb.ownerNbl = frag;
       tail = link(frag, tail, nb);
-      if (!describeInto(nb, [src], at, length, ddi)) return undo(frag, ddi);
+      if (!describeInto(nb, src, src.Next, at, length, ddi)) return undo(frag, ddi);
       if (
         DataOffsetDelta > 0 &&
         NdisRetreatNetBufferDataStart(nb, DataOffsetDelta, DataBackFill, null) !== NDIS_STATUS_SUCCESS
@@ -190,13 +190,11 @@ export function NdisAllocateReassembledNetBufferList(
     nb.ownerNbl = whole;
   }
   link(whole, null, nb);
-  const sources: NET_BUFFER[] = [];
   let total = 0;
   for (let src = FragmentNetBufferList.FirstNetBuffer; src !== null; src = src.Next) {
-    sources.push(src);
     total += Math.max(0, src.DataLength - StartOffset);
   }
-  if (!describeInto(nb, sources, StartOffset, total, ddi)) return undo(whole, ddi);
+  if (!describeInto(nb, FragmentNetBufferList.FirstNetBuffer, null, StartOffset, total, ddi)) return undo(whole, ddi);
   if (
     DataOffsetDelta > 0 &&
     NdisRetreatNetBufferDataStart(nb, DataOffsetDelta, DataBackFill, null) !== NDIS_STATUS_SUCCESS
@@ -254,12 +252,14 @@ function checkKind(nbl: NET_BUFFER_LIST, kind: number, ddi: string): NET_BUFFER_
 }
 
 /**
- * Gives `nb` a chain of NDIS MDLs describing `length` bytes of the sources' used data, skipping `skip` bytes at
- * the start of each source. DataOffset 0. False when an MDL cannot be allocated.
+ * Gives `nb` a chain of NDIS MDLs describing `length` bytes of the used data of the sources `first` up to (not
+ * including) `end`, following Next, skipping `skip` bytes at the start of each source. DataOffset 0. False when an
+ * MDL cannot be allocated. (A range of the list rather than an array of sources: nothing is allocated per call.)
  */
 function describeInto(
   nb: NET_BUFFER,
-  sources: readonly NET_BUFFER[],
+  first: NET_BUFFER | null,
+  end: NET_BUFFER | null,
   skip: number,
   length: number,
   ddi: string,
@@ -268,7 +268,7 @@ function describeInto(
   let head: MDL | null = null;
   let tail: MDL | null = null;
   let left = length;
-  for (const src of sources) {
+  for (let src = first; src !== null && src !== end; src = src.Next) {
     let m = src.CurrentMdl;
     let off = src.CurrentMdlOffset + skip;
     let fromThis = Math.max(0, Math.min(left, src.DataLength - skip));
