@@ -14,7 +14,7 @@ import { NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
 import { mdlVa, seekCursor } from './chain.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from './macros.js';
-import { checkNbPool, releaseNb, resetNb, takeNb } from './netBuffer.js';
+import { checkNbPool, releaseNb, resetNb, takeNb, takeNbToDescribe } from './netBuffer.js';
 import { checkLiveNbl, checkNblPool, releaseNbl, takeNbl } from './netBufferList.js';
 import {
   type NetBufferListPool,
@@ -51,7 +51,9 @@ export function NdisAllocateCloneNetBufferList(
   const shared = (AllocateCloneFlags & NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS) !== 0;
   let tail: NET_BUFFER | null = null;
   for (let src = OriginalNetBufferList.FirstNetBuffer; src !== null; src = src.Next) {
-    const nb = takeNb(nbPool, ddi);
+    // Sharing the original's MDLs, the clone NET_BUFFER gets every data field from its original, so they are not
+    // cleared first (takeNbToDescribe); otherwise describeInto sets them on a fully reset one.
+    const nb = shared ? takeNbToDescribe(nbPool, ddi) : takeNb(nbPool, ddi);
     if (nb === null) return undo(clone, ddi);
     nb.ownerNbl = clone;
     if (tail === null) {
@@ -62,12 +64,13 @@ export function NdisAllocateCloneNetBufferList(
     }
     tail = nb;
     if (shared) {
+      nb.Next = null;
       nb.MdlChain = src.MdlChain;
       nb.DataOffset = src.DataOffset;
       nb.DataLength = src.DataLength;
       nb.CurrentMdl = src.CurrentMdl;
       nb.CurrentMdlOffset = src.CurrentMdlOffset;
-    } else if (!describeInto(nb, [src], 0, src.DataLength, ddi)) {
+    } else if (!describeInto(nb, src, src.Next, 0, src.DataLength, ddi)) {
       return undo(clone, ddi);
     }
   }
@@ -127,7 +130,7 @@ export function NdisAllocateFragmentNetBufferList(
       if (nb === null) return undo(frag, ddi);
       nb.ownerNbl = frag;
       tail = link(frag, tail, nb);
-      if (!describeInto(nb, [src], at, length, ddi)) return undo(frag, ddi);
+      if (!describeInto(nb, src, src.Next, at, length, ddi)) return undo(frag, ddi);
       if (
         DataOffsetDelta > 0 &&
         NdisRetreatNetBufferDataStart(nb, DataOffsetDelta, DataBackFill, null) !== NDIS_STATUS_SUCCESS
@@ -187,13 +190,11 @@ export function NdisAllocateReassembledNetBufferList(
     nb.ownerNbl = whole;
   }
   link(whole, null, nb);
-  const sources: NET_BUFFER[] = [];
   let total = 0;
   for (let src = FragmentNetBufferList.FirstNetBuffer; src !== null; src = src.Next) {
-    sources.push(src);
     total += Math.max(0, src.DataLength - StartOffset);
   }
-  if (!describeInto(nb, sources, StartOffset, total, ddi)) return undo(whole, ddi);
+  if (!describeInto(nb, FragmentNetBufferList.FirstNetBuffer, null, StartOffset, total, ddi)) return undo(whole, ddi);
   if (
     DataOffsetDelta > 0 &&
     NdisRetreatNetBufferDataStart(nb, DataOffsetDelta, DataBackFill, null) !== NDIS_STATUS_SUCCESS
@@ -251,12 +252,14 @@ function checkKind(nbl: NET_BUFFER_LIST, kind: number, ddi: string): NET_BUFFER_
 }
 
 /**
- * Gives `nb` a chain of NDIS MDLs describing `length` bytes of the sources' used data, skipping `skip` bytes at
- * the start of each source. DataOffset 0. False when an MDL cannot be allocated.
+ * Gives `nb` a chain of NDIS MDLs describing `length` bytes of the used data of the sources `first` up to (not
+ * including) `end`, following Next, skipping `skip` bytes at the start of each source. DataOffset 0. False when an
+ * MDL cannot be allocated. (A range of the list rather than an array of sources: nothing is allocated per call.)
  */
 function describeInto(
   nb: NET_BUFFER,
-  sources: readonly NET_BUFFER[],
+  first: NET_BUFFER | null,
+  end: NET_BUFFER | null,
   skip: number,
   length: number,
   ddi: string,
@@ -265,7 +268,7 @@ function describeInto(
   let head: MDL | null = null;
   let tail: MDL | null = null;
   let left = length;
-  for (const src of sources) {
+  for (let src = first; src !== null && src !== end; src = src.Next) {
     let m = src.CurrentMdl;
     let off = src.CurrentMdlOffset + skip;
     let fromThis = Math.max(0, Math.min(left, src.DataLength - skip));

@@ -191,7 +191,10 @@ export function completeUp(adapter: NdisMiniportBlock, from: number, nbls: NET_B
       n++;
       next = x.Next;
       if (next === null) break;
-      nextTarget = completionTarget(adapter, from, next);
+      // With no filter module above `from`, completionTarget returns the binding SourceHandle names once it has
+      // checked that it is one of this adapter's: a neighbour with the same SourceHandle goes where this one went.
+      nextTarget =
+        next.SourceHandle === target && from >= adapter.filters.length ? target : completionTarget(adapter, from, next);
       if (nextTarget !== target) break;
       x = next;
     }

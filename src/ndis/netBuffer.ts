@@ -195,6 +195,17 @@ export function checkLiveNb(nb: NET_BUFFER, ddi: string): NET_BUFFER {
 
 /** Pops a cached NET_BUFFER from `pool` (creating one on a miss) and initialises it; null when memory runs out. */
 export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
+  const nb = takeNbToDescribe(pool, ddi);
+  if (nb !== null) resetNbData(nb);
+  return nb;
+}
+
+/**
+ * {@link takeNb} for a caller that sets every data field itself at once (Next, MdlChain, DataOffset, DataLength,
+ * CurrentMdl, CurrentMdlOffset: a clone copies them from its original), so they are not cleared first. Every
+ * other field is reset as {@link resetNb} does.
+ */
+export function takeNbToDescribe(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
   // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
   if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER + pool.DataSize, ddi)) return null;
   let nb = pool.popFree();
@@ -203,7 +214,7 @@ export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
     if (created === null) return null;
     nb = created;
   }
-  resetNb(nb, pool);
+  resetNbOutOfBand(nb, pool);
   pool.outstanding++;
   pool.allocations++;
   return nb;
@@ -260,26 +271,49 @@ export function attachBuiltInData(nb: NET_BUFFER, size: number): void {
 
 /** Every WDK field to its initial value: nothing from a previous use leaks into a new NET_BUFFER. */
 export function resetNb(nb: NET_BUFFER, pool: object): void {
+  resetNbData(nb);
+  resetNbOutOfBand(nb, pool);
+  clearNbReserved(nb);
+}
+
+/** The fields that say where the data is (and the list link) to their initial values. */
+function resetNbData(nb: NET_BUFFER): void {
   nb.Next = null;
   nb.CurrentMdl = null;
   nb.CurrentMdlOffset = 0;
   nb.DataLength = 0;
   nb.MdlChain = null;
   nb.DataOffset = 0;
+}
+
+/**
+ * The other WDK fields of the descriptor itself to their initial values, and the descriptor live. The reserved
+ * areas are not touched: a NET_BUFFER in a pool's cache has them cleared already (see {@link clearNbReserved}).
+ */
+function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
   nb.ChecksumBias = 0;
   nb.Reserved = 0;
   nb.NdisPoolHandle = pool;
+  nb.DataPhysicalAddress = 0;
+  nb.SharedMemoryInfo = null;
+  nb.ScatterGatherList = null;
+  nb.state = DescriptorState.Live;
+  if (verifierLevel >= VERIFIER_FULL) nb.site = callSite();
+}
+
+/**
+ * The reserved areas (NdisReserved, ProtocolReserved, MiniportReserved) to NULL. This runs when the NET_BUFFER
+ * is freed rather than when it is next allocated, so that every descriptor in a pool's cache has them clear: the
+ * arrays are separate objects, and at the free the driver has just been using them, while at the allocation they
+ * are cold (each one a cache miss on the hot path). A new descriptor starts with them clear.
+ */
+function clearNbReserved(nb: NET_BUFFER): void {
   const nr = nb.NdisReserved;
   nr[0] = nr[1] = null;
   const pr = nb.ProtocolReserved;
   pr[0] = pr[1] = pr[2] = pr[3] = pr[4] = pr[5] = null;
   const mr = nb.MiniportReserved;
   mr[0] = mr[1] = mr[2] = mr[3] = null;
-  nb.DataPhysicalAddress = 0;
-  nb.SharedMemoryInfo = null;
-  nb.ScatterGatherList = null;
-  nb.state = DescriptorState.Live;
-  if (verifierLevel >= VERIFIER_FULL) nb.site = callSite();
 }
 
 /**
@@ -306,6 +340,7 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
     for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
     own.length = 0;
   }
+  clearNbReserved(nb);
   nb.state = DescriptorState.Free;
   // A preallocated NET_BUFFER lives in its list's block and is destroyed with the list.
   if (verifierLevel >= VERIFIER_FULL && nb.ownerNbl === null) destroyNb(nb, tag);

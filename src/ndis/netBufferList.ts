@@ -261,6 +261,7 @@ export function takeNbl(
     nbl.Context = pre;
   }
   if (contextSize !== 0 && allocateContext(nbl, contextSize, contextBackFill, pool.PoolTag) !== 0) {
+    clearNblArrays(nbl);
     nbl.state = DescriptorState.Free;
     if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);
     else pool.pushFree(nbl);
@@ -321,26 +322,34 @@ function clearInfo(a: unknown[]): void {
   a[26] = null;
 }
 
-/** Every WDK field to its initial value. */
-function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): void {
-  nbl.Next = null;
-  nbl.FirstNetBuffer = null;
-  nbl.Context = null;
-  nbl.ParentNetBufferList = null;
-  nbl.NdisPoolHandle = pool;
+/**
+ * The reserved areas and the NetBufferListInfo slots to NULL. Like clearNbReserved for a NET_BUFFER, this runs
+ * when the list is freed (its arrays are hot then, cold at the next allocation), so every list in a pool's cache
+ * has them clear; a new list starts with them clear.
+ */
+function clearNblArrays(nbl: NET_BUFFER_LIST): void {
   const nr = nbl.NdisReserved;
   nr[0] = nr[1] = null;
   const pr = nbl.ProtocolReserved;
   pr[0] = pr[1] = pr[2] = pr[3] = null;
   const mr = nbl.MiniportReserved;
   mr[0] = mr[1] = null;
+  clearInfo(nbl.NetBufferListInfo);
+}
+
+/** Every WDK field to its initial value (the arrays were cleared when the list was freed: clearNblArrays). */
+function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): void {
+  nbl.Next = null;
+  nbl.FirstNetBuffer = null;
+  nbl.Context = null;
+  nbl.ParentNetBufferList = null;
+  nbl.NdisPoolHandle = pool;
   nbl.Scratch = null;
   nbl.SourceHandle = null;
   nbl.NblFlags = 0;
   nbl.ChildRefCount = 0;
   nbl.Flags = 0;
   nbl.Status = 0;
-  clearInfo(nbl.NetBufferListInfo);
   // The pool's ProtocolId is the list's NetBufferListProtocolId (decided: the pool parameters say the protocol
   // type is an attribute of the pool).
   if (pool.ProtocolId !== 0) nbl.NetBufferListInfo[NetBufferListProtocolId] = pool.ProtocolId;
@@ -386,11 +395,12 @@ export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
       );
     }
   }
-  freeContextChain(nbl.Context);
+  if (nbl.Context !== null) freeContextChain(nbl.Context);
   nbl.Context = null;
   nbl.baseContext = null;
   const nb = nbl.preNb;
   if (nb !== null && nb.state === DescriptorState.Live) releaseNb(nb, pool.PoolTag, ddi);
+  clearNblArrays(nbl);
   nbl.state = DescriptorState.Free;
   pool.outstanding--;
   if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);

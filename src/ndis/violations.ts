@@ -7,7 +7,7 @@
  * NET_BUFFER family but gives it no numeric id; wdknet reports it as 0xC4 with {@link IRQL_NETBUFFER_FUNCTION}.
  */
 import { BUGCODE_NDIS_DRIVER, bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck.js';
-import { DISPATCH_LEVEL, requireIrqlAtMost } from '../kernel/irql.js';
+import { DISPATCH_LEVEL, KeGetCurrentIrql, requireIrqlAtMost } from '../kernel/irql.js';
 
 /** 0x7C Parameter 1: NDIS_BUGCHECK_LEAKED_NBL (Parameter 2 = 0x01, found by the NBL tracker). */
 export const NDIS_BUGCHECK_LEAKED_NBL = 0x27;
@@ -47,8 +47,16 @@ export const Ndis6Violation = {
   ContextUnderflow: 0x600c,
 } as const;
 
-/** Checks Irql_NetBuffer_Function: the DDI must run at IRQL <= DISPATCH_LEVEL (N6-10). */
+/**
+ * Checks Irql_NetBuffer_Function: the DDI must run at IRQL <= DISPATCH_LEVEL (N6-10). Every NET_BUFFER DDI calls
+ * this once per packet or more, so the test is kept to a comparison small enough for V8 to inline into each DDI;
+ * the report itself is built out of line.
+ */
 export function requireNetBufferIrql(ddi: string): void {
+  if (KeGetCurrentIrql() > DISPATCH_LEVEL) netBufferIrqlTooHigh(ddi);
+}
+
+function netBufferIrqlTooHigh(ddi: string): void {
   requireIrqlAtMost(DISPATCH_LEVEL, ddi, IRQL_NETBUFFER_FUNCTION);
 }
 
