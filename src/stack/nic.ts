@@ -11,7 +11,7 @@
  * MiniportReturnNetBufferLists. The NIC filters by destination MAC (its packet filter, which
  * OID_GEN_CURRENT_PACKET_FILTER sets) and counts every frame: in, out, and each drop with its reason.
  */
-import { ARENA_BASE, memory, memoryView } from '../kernel/arena.js';
+import { ARENA_BASE, memory, memoryView, moveWithinArena } from '../kernel/arena.js';
 import { DRIVER_OBJECT } from '../kernel/driver.js';
 import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
 import { NdisAllocateMdl, NdisFreeMdl } from '../kernel/mdl.js';
@@ -391,10 +391,10 @@ export class VirtualNic implements WirePort {
       }
       // NDIS_NET_BUFFER_LIST_8021Q_INFO.TagHeader: UserPriority bits 0-2, VlanId bits 4-15 (CanonicalFormatId 0).
       tag = (tci >>> 13) | (vid << 4);
-      memory.copyWithin(va, from, from + 12);
-      memory.copyWithin(va + 12, from + 16, from + length);
+      moveWithinArena(va, from, 12);
+      moveWithinArena(va + 12, from + 16, length - 16);
       length -= 4;
-    } else memory.copyWithin(va, from, from + length);
+    } else moveWithinArena(va, from, length); // the DMA: accept() kept the frame within the receive buffer
     nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = tag;
     if (this.receiveBatch === 1) {
       this.indicate(nbl, length);
