@@ -5,7 +5,7 @@
  * memory, past the end of an allocation, or into a descriptor its allocator keeps inside the same block (see
  * reserveInBlock in pool.ts) is a bug check.
  */
-import { ARENA_BASE, memory } from './arena.js';
+import { ARENA_BASE, memory, moveWithinArena } from './arena.js';
 import {
   bugCheck,
   DRIVER_PAGE_FAULT_BEYOND_END_OF_ALLOCATION,
@@ -92,7 +92,7 @@ export function bytesAt(address: number, length: number): Uint8Array {
 export function RtlCopyMemory(Destination: number, Source: number, Length: number): void {
   checkAccess(Source, Length, false);
   checkAccess(Destination, Length, true);
-  memory.copyWithin(Destination - ARENA_BASE, Source - ARENA_BASE, Source - ARENA_BASE + Length);
+  if (Length > 0) moveWithinArena(Destination - ARENA_BASE, Source - ARENA_BASE, Length);
 }
 
 /** RtlMoveMemory: as RtlCopyMemory, and the ranges may overlap. */

@@ -2,7 +2,7 @@
  * Header layouts the IP layer reads and writes in place (offsets from the start of each header), and the small
  * big-endian accessors over simulated memory it uses on the per-packet path. Values are the RFCs' and IANA's.
  */
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, memory, moveWithinArena } from '../kernel/arena.js';
 import { read16, read32, write16, write32 } from '../packet/checksum.js';
 
 // The numbers the packet layer already names (IANA EtherTypes, IP protocols, TCP flags).
@@ -126,5 +126,5 @@ export function put32(va: number, value: number): void {
 
 /** Copies `length` bytes between simulated addresses (ranges may overlap). */
 export function move(dst: number, src: number, length: number): void {
-  memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + length);
+  if (length > 0) moveWithinArena(dst - ARENA_BASE, src - ARENA_BASE, length);
 }
