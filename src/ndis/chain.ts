@@ -7,7 +7,7 @@
  * first MDL in which the data offset falls strictly inside the MDL, so empty MDLs and the end of a full MDL are
  * skipped; when no such MDL exists (no data left) it is the last MDL, with CurrentMdlOffset its remaining offset.
  */
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, memory, moveWithinArena } from '../kernel/arena.js';
 import type { MDL } from '../kernel/mdl.js';
 import { checkAccess } from '../kernel/memory.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
@@ -91,7 +91,7 @@ export function copyOut(nb: NET_BUFFER, skip: number, dest: number, length: numb
     const src = mdlVa(m) + off;
     checkAccess(src, n, false);
     checkAccess(d, n, true);
-    memory.copyWithin(d - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + n);
+    moveWithinArena(d - ARENA_BASE, src - ARENA_BASE, n);
     d += n;
     left -= n;
     off = 0;

@@ -2,7 +2,7 @@
  * Reaching the data: NdisGetDataBuffer and NdisCopyFromNetBufferToNetBuffer. Both start at the NET_BUFFER's
  * current position (CurrentMdl + CurrentMdlOffset) and skip empty and exhausted MDLs.
  */
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, moveWithinArena } from '../kernel/arena.js';
 import { checkAccess } from '../kernel/memory.js';
 import { NDIS_STATUS_SUCCESS } from '../kernel/status.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
@@ -83,7 +83,7 @@ export function NdisCopyFromNetBufferToNetBuffer(
     const dst = mdlVa(dm) + doff;
     checkAccess(src, n, false);
     checkAccess(dst, n, true);
-    memory.copyWithin(dst - ARENA_BASE, src - ARENA_BASE, src - ARENA_BASE + n);
+    moveWithinArena(dst - ARENA_BASE, src - ARENA_BASE, n);
     left -= n;
     doff += n;
     soff += n;
