@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const only = process.argv.slice(2);
-const skip = new Set(['run.ts', 'lib.ts']);
+const skip = new Set(['run.ts', 'lib.ts', 'bare-forwarder.ts']);
 for (const file of readdirSync(here).sort()) {
   if (!file.endsWith('.ts') || skip.has(file)) continue;
   if (only.length > 0 && !only.some((o) => file.startsWith(o))) continue;
