@@ -17,6 +17,11 @@
  *   FWPM_FILTER_FLAG_PERMIT_IF_CALLOUT_UNREGISTERED; inspection is skipped.
  * - With no decision the layer's default action is PERMIT.
  *
+ * Two shortcuts give the same results without arbitrating per packet: a layer whose filters are all static and
+ * test one field with exact conditions is decided by value from a table (staticDecisions.ts), and at other layers
+ * a packet that no filter can match gets the default at once (layerGate.ts). Both are rebuilt when the layer's
+ * filters change. The caller may fill the inputs lazily ({@link LazyClassifyInputs}).
+ *
  * Steady state allocates nothing: the classify-out structures and candidate buffers are reused.
  */
 
