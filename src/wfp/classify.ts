@@ -17,6 +17,11 @@
  *   FWPM_FILTER_FLAG_PERMIT_IF_CALLOUT_UNREGISTERED; inspection is skipped.
  * - With no decision the layer's default action is PERMIT.
  *
+ * Two shortcuts give the same results without arbitrating per packet: a layer whose filters are all static and
+ * test one field with exact conditions is decided by value from a table (staticDecisions.ts), and at other layers
+ * a packet that no filter can match gets the default at once (layerGate.ts). Both are rebuilt when the layer's
+ * filters change. The caller may fill the inputs lazily ({@link LazyClassifyInputs}).
+ *
  * Steady state allocates nothing: the classify-out structures and candidate buffers are reused.
  */
 
@@ -41,13 +46,15 @@ import { type Bucket, engine, type LayerState, layerState } from './engine.js';
 import type { FilterEntry } from './filterEntry.js';
 import { CandidateList } from './filterIndex.js';
 import { conditionMatches } from './match.js';
+import { staticExactField } from './staticDecisions.js';
 import {
   type FWPS_CALLOUT_CLASSIFY_FN0,
   type FWPS_CALLOUT_CLASSIFY_FN1,
   FWPS_CLASSIFY_OUT0,
-  type FWPS_INCOMING_METADATA_VALUES0,
-  type FWPS_INCOMING_VALUES0,
+  FWPS_INCOMING_METADATA_VALUES0,
+  FWPS_INCOMING_VALUES0,
 } from './structures.js';
+import { setNumber, smallIntegerOf } from './values.js';
 
 /** DRIVER_VERIFIER_DETECTED_VIOLATION Parameter 1 (wdknet's): classify called with values for another layer. */
 export const WFP_RULE_CLASSIFY_WRONG_LAYER = 0x00090010;
@@ -170,6 +177,9 @@ function classifyState(
 ): FWPS_CLASSIFY_OUT0 {
   if (depth === frames.length) frames.push(new ClassifyFrame());
   const frame = frames[depth]!;
+  // A layer decided by value (staticDecisions.ts) needs no gate; others skip arbitration when the gate closes.
+  if (layer.decisionsGeneration !== layer.generation) computeStaticDecisions(layer);
+  if (layer.decisions.decide(values, frame.result, FWP_ACTION_PERMIT, FWPS_RIGHT_ACTION_WRITE)) return frame.result;
   if (layer.noFilterCanMatch(values)) {
     // No filter matches (see LayerGate), so no callout runs: arbitration would give the layer's default.
     const out = frame.result;
@@ -186,6 +196,44 @@ function classifyState(
   } finally {
     depth--;
   }
+}
+
+/** Scratch for computing static decisions (never the frame of a classify in progress). */
+const decisionFrame = new ClassifyFrame();
+
+/**
+ * Fills `layer.decisions` (see staticDecisions.ts) when its filters qualify: for each value some condition names,
+ * the arbitration of a classify whose only value is that one (the filters read nothing else, and run no callout).
+ */
+function computeStaticDecisions(layer: LayerState): void {
+  const d = layer.decisions;
+  layer.decisionsGeneration = layer.generation;
+  d.field = -1;
+  d.byValue.clear();
+  const all: FilterEntry[] = [];
+  for (const b of layer.buckets) all.push(...b.filters.filters);
+  const keys = new Set<number>();
+  const field = all.length === 0 ? -1 : staticExactField(all, keys);
+  if (field < 0) return;
+  const info = layer.info;
+  const fieldType = info.fields[field]!.dataType;
+  const values = new FWPS_INCOMING_VALUES0(info.layerId, info.fields.length);
+  const meta = new FWPS_INCOMING_METADATA_VALUES0();
+  d.actions = new Int32Array(keys.size);
+  d.rights = new Int32Array(keys.size);
+  d.filterIds = new Float64Array(keys.size);
+  let i = 0;
+  for (const key of keys) {
+    const value = setNumber(values.incomingValue[field]!.value, fieldType, key);
+    const out = arbitrate(layer.buckets, decisionFrame, values, meta, null, null, null);
+    d.actions[i] = out.actionType;
+    d.rights[i] = out.rights;
+    d.filterIds[i] = out.filterId;
+    d.byValue.set(smallIntegerOf(value) | 0, i);
+    i++;
+  }
+  d.fieldType = fieldType;
+  d.field = field;
 }
 
 function arbitrate(

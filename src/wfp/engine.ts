@@ -9,6 +9,7 @@ import { SublayerEntry as Sublayer } from './filterEntry.js';
 import { SublayerFilters } from './filterIndex.js';
 import { LayerGate } from './layerGate.js';
 import { type LayerInfo, layerById } from './layers.js';
+import { StaticDecisions } from './staticDecisions.js';
 import type { FWPS_INCOMING_VALUES0, GUID } from './structures.js';
 
 /** FWPM_SUBLAYER_UNIVERSAL: where filters without a sublayer key go. */
@@ -36,6 +37,9 @@ export class LayerState {
   private fields: Int32Array = new Int32Array(0);
   private readonly gate = new LayerGate();
   private gateGeneration = -1;
+  /** The layer's static decisions and the generation they were computed for (kept by classify.ts). */
+  readonly decisions = new StaticDecisions();
+  decisionsGeneration = -1;
   constructor(readonly info: LayerInfo) {}
 
   /**

@@ -14,25 +14,9 @@
  */
 import type { FilterEntry } from './filterEntry.js';
 import { addKey, hasKey, newKeyBits } from './keyBits.js';
+import { exactKeyOf, isExactCondition } from './staticDecisions.js';
 import type { FWPS_INCOMING_VALUES0 } from './structures.js';
-import {
-  type FWP_CONDITION_VALUE0,
-  FWP_MATCH_EQUAL,
-  FWP_V4_ADDR_MASK,
-  isSmallInteger,
-  smallIntegerOf,
-} from './values.js';
-
-/** True for a condition that only an integer value equal to its key matches: EQUAL on an integer or a /32 address. */
-function isExact(matchType: number, v: FWP_CONDITION_VALUE0): boolean {
-  if (matchType !== FWP_MATCH_EQUAL) return false;
-  return isSmallInteger(v.type) || (v.type === FWP_V4_ADDR_MASK && v.v4AddrMask!.mask >>> 0 === 0xffffffff);
-}
-
-/** The key of an exact condition. */
-function keyOf(v: FWP_CONDITION_VALUE0): number {
-  return v.type === FWP_V4_ADDR_MASK ? v.v4AddrMask!.addr >>> 0 : smallIntegerOf(v);
-}
+import { isSmallInteger, smallIntegerOf } from './values.js';
 
 /** The gate of one layer, rebuilt by its owner when the layer's filters change. */
 export class LayerGate {
@@ -51,11 +35,12 @@ export class LayerGate {
       for (let g = 0; g < f.groups.length && !filed; g++) {
         const group = f.groups[g]!;
         let exact = group.values.length > 0;
-        for (let i = 0; i < group.values.length && exact; i++) exact = isExact(group.matchTypes[i]!, group.values[i]!);
+        for (let i = 0; i < group.values.length && exact; i++)
+          exact = isExactCondition(group.matchTypes[i]!, group.values[i]!);
         if (!exact) continue;
         let bits = byField.get(group.field);
         if (bits === undefined) byField.set(group.field, (bits = newKeyBits()));
-        for (let i = 0; i < group.values.length; i++) addKey(bits, keyOf(group.values[i]!));
+        for (let i = 0; i < group.values.length; i++) addKey(bits, exactKeyOf(group.values[i]!));
         filed = true;
       }
       if (!filed) {

@@ -279,7 +279,34 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 4, arbitrary: requestArb.map((request) => ({ kind: 'classify' as const, request })) },
 );
 
-/** The fields a condition can test here: integers and addresses (the binding fills some, others stay empty). */
+/** The fields the host fills (by name, as the binding finds them); the rest of a layer's fields stay empty. */
+const FILLED = new Set([
+  'IP_LOCAL_ADDRESS',
+  'IP_SOURCE_ADDRESS',
+  'IP_REMOTE_ADDRESS',
+  'IP_DESTINATION_ADDRESS',
+  'IP_PROTOCOL',
+  'IP_LOCAL_PORT',
+  'ICMP_TYPE',
+  'IP_REMOTE_PORT',
+  'ICMP_CODE',
+  'INTERFACE_INDEX',
+  'SOURCE_INTERFACE_INDEX',
+  'ARRIVAL_INTERFACE_INDEX',
+  'SUB_INTERFACE_INDEX',
+  'SOURCE_SUB_INTERFACE_INDEX',
+  'DESTINATION_INTERFACE_INDEX',
+  'NEXTHOP_INTERFACE_INDEX',
+  'COMPARTMENT_ID',
+  'DIRECTION',
+  'IP_LOCAL_ADDRESS_TYPE',
+  'IP_DESTINATION_ADDRESS_TYPE',
+]);
+
+/**
+ * The fields a condition can test here: integers and addresses. Those the host fills come first and are drawn
+ * half the time (see conditionOf), so conditions often test values that change from packet to packet.
+ */
 function usableFields(info: LayerInfo): number[] {
   const out: number[] = [];
   info.fields.forEach((f, i) => {
@@ -289,13 +316,20 @@ function usableFields(info: LayerInfo): number[] {
       out.push(i);
     }
   });
-  return out;
+  const filled = (i: number) => (FILLED.has(info.fields[i]!.name) ? 0 : 1);
+  return out.sort((a, b) => filled(a) - filled(b) || a - b);
+}
+
+function filledCount(info: LayerInfo, fields: number[]): number {
+  return fields.filter((i) => FILLED.has(info.fields[i]!.name)).length;
 }
 
 const SMALL = [0, 1, 2, 3, 6, 17, 53, 80];
 function conditionOf(info: LayerInfo, fields: number[], c: CondModel): FWPM_FILTER_CONDITION0 | null {
   if (fields.length === 0) return null;
-  const f = info.fields[fields[c.field % fields.length]!]!;
+  const filled = filledCount(info, fields);
+  const at = c.field < 20 && filled > 0 ? c.field % filled : c.field % fields.length;
+  const f = info.fields[fields[at]!]!;
   const v = new FWP_CONDITION_VALUE0();
   let match = [FWP_MATCH_EQUAL, FWP_MATCH_NOT_EQUAL, FWP_MATCH_GREATER, FWP_MATCH_LESS, FWP_MATCH_EQUAL][c.match]!;
   switch (f.dataType) {
@@ -322,7 +356,8 @@ function conditionOf(info: LayerInfo, fields: number[], c: CondModel): FWPM_FILT
         const mask = [0xff000000, 0xffffff00, 0xffffffff, 0xf0000000][c.pick % 4]!;
         v.v4AddrMask = new FWP_V4_ADDR_AND_MASK(V4_ADDRESSES[c.pick % V4_ADDRESSES.length]!, mask);
         match = FWP_MATCH_EQUAL;
-      } else setNumber(v, FWP_UINT32, c.pick < 5 ? V4_ADDRESSES[c.pick]! : SMALL[c.pick]!);
+      } else if (f.name.endsWith('_ADDRESS')) setNumber(v, FWP_UINT32, V4_ADDRESSES[c.pick % V4_ADDRESSES.length]!);
+      else setNumber(v, FWP_UINT32, SMALL[c.pick % SMALL.length]!); // interface indexes, compartment, direction...
       break;
     default:
       setNumber(v, f.dataType, SMALL[c.pick % SMALL.length]!);
@@ -448,13 +483,23 @@ const ACTIONS = {
   unknown: FWP_ACTION_CALLOUT_UNKNOWN,
 };
 
-// Layers the host classifies with a packet in memory; any modelled layer serves (the binding treats them alike).
+// Any modelled layer serves (the binding treats them alike); the ones the host's forward and transport paths
+// classify, which have the most fields it fills, are drawn as often as all the others together.
 const LAYERS = modelledLayers().map((l) => l.layerId);
+const BUSY_LAYERS = [
+  Layer.Ipforward4,
+  Layer.Ipforward6,
+  Layer.InboundTransport4,
+  Layer.OutboundTransport4,
+  Layer.InboundIppacket4,
+  Layer.OutboundIppacket4,
+];
+const layerArb = fc.oneof(pick(LAYERS), pick(BUSY_LAYERS));
 
 describe('lazy classify inputs: callouts and verdicts as with everything filled up front (W- classify inputs)', () => {
   it('over random layers, filter sets (added and deleted between packets) and requests', () => {
     fc.assert(
-      fc.property(pick(LAYERS), fc.array(opArb, { minLength: 1, maxLength: 30 }), (layerId, ops) => {
+      fc.property(layerArb, fc.array(opArb, { minLength: 1, maxLength: 30 }), (layerId, ops) => {
         resetSystem();
         const info = layerById(layerId)!;
         const fields = usableFields(info);
@@ -506,9 +551,54 @@ describe('lazy classify inputs: callouts and verdicts as with everything filled 
           }
         }
       }),
-      { numRuns: 300 },
+      { numRuns: 1000 },
     );
   });
+});
+
+describe('lazy classify inputs: a value the next packet lacks is empty for its conditions (W- classify inputs)', () => {
+  const cases = [
+    {
+      layer: Layer.OutboundTransport4,
+      name: 'IP_LOCAL_PORT',
+      type: FWP_UINT16,
+      set: (r: ClassifyRequest, n: number) => (r.localPort = n),
+    },
+    {
+      layer: Layer.OutboundTransport4,
+      name: 'IP_REMOTE_PORT',
+      type: FWP_UINT16,
+      set: (r: ClassifyRequest, n: number) => (r.remotePort = n),
+    },
+    {
+      layer: Layer.Ipforward4,
+      name: 'DESTINATION_INTERFACE_INDEX',
+      type: FWP_UINT32,
+      set: (r: ClassifyRequest, n: number) => (r.destinationInterfaceIndex = n),
+    },
+  ];
+  for (const c of cases) {
+    it(`${c.name}: a filter on 53 blocks a packet with 53, not the next one with none`, () => {
+      resetSystem();
+      const info = layerById(c.layer)!;
+      const field = info.fields.find((f) => f.name === c.name)!;
+      const h = openEngine();
+      const value = setNumber(new FWP_CONDITION_VALUE0(), c.type, 53);
+      addFilter(h, {
+        layerKey: info.layerKey,
+        action: FWP_ACTION_BLOCK,
+        conditions: [new FWPM_FILTER_CONDITION0(field.conditionKey!, FWP_MATCH_EQUAL, value)],
+      });
+      const classifier = new WfpClassifier(null);
+      const r = new ClassifyRequest();
+      r.layerId = c.layer;
+      r.protocol = 17;
+      c.set(r, 53);
+      assert.equal(classifier.classify(r), Verdict.Block);
+      c.set(r, 0);
+      assert.equal(classifier.classify(r), Verdict.Permit);
+    });
+  }
 });
 
 describe("a layer's cached filter count and condition fields (W- engine property)", () => {
