@@ -1,7 +1,7 @@
 /**
  * Binding a host to the WFP filter engine: the host's {@link Classifier} fills the layer's
  * FWPS_INCOMING_VALUES0 and FWPS_INCOMING_METADATA_VALUES0 from a {@link ClassifyRequest} and calls
- * classifyAtLayer, with the metadata the layer has (transportEndpointHandle and remoteScopeId where a socket's
+ * classifyLayer (classifyAtLayer for a layer it has already looked up), with the metadata the layer has (transportEndpointHandle and remoteScopeId where a socket's
  * endpoint is known); and the bound hosts together are the engine's injection sink, so FwpsInject*Async0 packets
  * re-enter the IP layer of the host they belong to, where the injection function says.
  *
