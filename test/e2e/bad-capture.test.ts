@@ -6,15 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { RunSummary } from '../../src/cli/run.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const captures = join(root, '..', 'shared', 'captures', 'tcpdump');
 const tmp = mkdtempSync(join(tmpdir(), 'wdknet-bad-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   const r = spawnSync(

@@ -5,15 +5,16 @@
  */
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, it } from 'node:test';
+import { after, describe, it } from 'node:test';
 import type { RunSummary } from '../../src/cli/run.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const captures = join(root, '..', 'shared', 'captures', 'tcpdump');
 const tmp = mkdtempSync(join(tmpdir(), 'wdknet-e2e-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 function cli(args: string[]) {
   // The development condition resolves 'wdknet/ddi' (what the example drivers import) to the sources.

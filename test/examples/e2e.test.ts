@@ -6,15 +6,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { IPPROTO_TCP, read16 } from '../../examples/lib/inet.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const SAMPLE = join(root, 'samples', 'router.pcapng');
 const tmp = mkdtempSync(join(tmpdir(), 'wdknet-examples-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 /** What `wdknet run --json` reports (the fields these tests read). */
 interface Summary {

@@ -11,15 +11,16 @@
  */
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { before, describe, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { ipv4ChecksumOk } from '../../examples/lib/inet.js';
 import { frame } from '../stack/frames.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const tmp = mkdtempSync(join(tmpdir(), 'wdknet-redirect-cli-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 const capture = join(tmp, 'redirect.pcap');
 
 const HOST_MAC = 0x02_57_44_4b_00_01;

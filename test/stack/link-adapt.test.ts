@@ -3,10 +3,10 @@
  * link header becomes the Ethernet header its protocol calls for, and what the host forwards leaves as Ethernet.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
   LINKTYPE_ETHERNET,
@@ -27,6 +27,7 @@ import { replay } from '../../src/stack/replay.js';
 import { frame } from './frames.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'wdknet-link-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 /** The IP packet of an Ethernet frame built by frames.ts (its 14-byte header cut off), one way or back. */
 function ipPacket(version: 4 | 6, back = false): Uint8Array {

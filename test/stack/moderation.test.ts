@@ -5,10 +5,10 @@
  * the receives back as one NdisReturnNetBufferLists chain. Nothing about the frames changes but when they leave.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { LINKTYPE_ETHERNET } from '../../src/capture/linktype.js';
 import { PcapWriter } from '../../src/capture/pcap-writer.js';
 import { packets } from '../../src/capture/reader.js';
@@ -20,6 +20,7 @@ import { arp, frame } from './frames.js';
 
 const T0 = 1_700_000_001;
 const tmp = mkdtempSync(join(tmpdir(), 'wdknet-moderation-'));
+after(() => rmSync(tmp, { recursive: true, force: true }));
 
 const B_MAC = 0x02_00_00_00_00_0b;
 

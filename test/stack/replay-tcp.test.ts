@@ -5,10 +5,10 @@
  * fragment, with ICMP time exceeded, at the same frame every run).
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import { LINKTYPE_ETHERNET } from '../../src/capture/linktype.js';
 import { PcapngWriter } from '../../src/capture/pcapng-writer.js';
 import { openCapture } from '../../src/capture/reader.js';
@@ -22,6 +22,7 @@ import { arp, type FrameSpec, fragment, frame, u16 } from './frames.js';
 const R1 = 0x02_00_00_00_01_01;
 const A = 0x02_00_00_00_00_0a;
 const dir = mkdtempSync(join(tmpdir(), 'wdknet-replay-tcp-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function u32(b: Uint8Array, at: number): number {
   return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;

@@ -5,10 +5,10 @@
  * as neighbour unreachable. Time is the capture's, given to the host with tick().
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { beforeEach, describe, it } from 'node:test';
+import { after, beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { LINKTYPE_ETHERNET, MemorySink, PcapWriter, packets } from '../../src/capture/index.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
@@ -146,7 +146,9 @@ describe('address resolution in wdknet run (replay)', () => {
     const later = frame({ protocol: 'icmp', src: '10.1.0.1', dst: '198.18.0.1', srcMac: A_MAC, dstMac: C_MAC });
     w.writePacket(T0 + 4, 0, later, 0, later.length);
     w.close();
-    const out = join(mkdtempSync(join(tmpdir(), 'wdknet-resolution-')), 'out.pcap');
+    const dir = mkdtempSync(join(tmpdir(), 'wdknet-resolution-'));
+    after(() => rmSync(dir, { recursive: true, force: true }));
+    const out = join(dir, 'out.pcap');
     const run = replay({ input: sink.bytes(), output: out, interruptModerationUs: 0 });
     const dropped = run.host.counters.dropped[DropReason.NeighborUnreachable];
     run.finish();
