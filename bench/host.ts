@@ -13,17 +13,20 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { LINKTYPE_ETHERNET } from '../src/capture/linktype.js';
-import { PcapWriter } from '../src/capture/pcap-writer.js';
-import { FileSink } from '../src/capture/sink.js';
 import { bareForward } from './bare-forwarder.js';
 import { heapUsedAfterGc, machine } from './lib.js';
 
 // The built product, as the `wdknet` command runs it (dist/, which `npm run bench` builds first): tsx's transform
-// of the sources is a few per cent slower (it cannot inline const enums across files, for one).
-const { runCapture } = (await import(
-  new URL('../dist/cli/run.js', import.meta.url).href
-)) as typeof import('../src/cli/run.js');
+// of the sources is a few per cent slower (it cannot inline const enums across files, for one). Everything the
+// benchmark uses of wdknet comes from there, so the process has one simulated machine, as the command has: a
+// second copy of the modules (and of the kernel arena) beside it measurably slowed the run.
+const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
+const { runCapture } = (await import(dist('cli/run.js'))) as typeof import('../src/cli/run.js');
+const { LINKTYPE_ETHERNET } = (await import(
+  dist('capture/linktype.js')
+)) as typeof import('../src/capture/linktype.js');
+const { PcapWriter } = (await import(dist('capture/pcap-writer.js'))) as typeof import('../src/capture/pcap-writer.js');
+const { FileSink } = (await import(dist('capture/sink.js'))) as typeof import('../src/capture/sink.js');
 
 const FRAMES = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'wdknet-bench-'));
