@@ -39,52 +39,64 @@ import { contiguous } from './nbl-view.js';
 const receiveContext = new FIREWALL_CONTEXT_T(IP_RECEIVE);
 const transmitContext = new FIREWALL_CONTEXT_T(IP_TRANSMIT);
 
-/** Makes the host's firewall-hook call. */
+/**
+ * Makes the host's firewall-hook call. The call itself is only the test for registered hooks, small enough for V8
+ * to inline where the IP layer makes it (every packet, with or without hooks); the work is out of line.
+ */
 export function firewallHookCall(host: IpLayer): FirewallHookCall {
-  return (direction, nbl, ifIndex, replacement) => {
-    if (firewallHooks().length === 0) return NO_HOOKS;
-    const nb = nbl.FirstNetBuffer!;
-    const length = nb.DataLength;
-    // A packet a callout built may lie across several MDLs: its chain then has a descriptor per piece, as TCP/IP
-    // made one per buffer.
-    const ip = contiguous(nb, length);
-    if ((ip === 0 ? byteAt(nb, 0) : get8(ip)) >>> 4 !== 4) return FORWARD;
-    const dst = ip === 0 ? word32At(nb, IPV4_DESTINATION) : get32(ip + IPV4_DESTINATION);
-    const type =
-      dst === 0xffffffff ? DEST_BCAST : dst >>> 28 === 0xe ? DEST_MCAST : host.isLocal4(dst) ? DEST_LOCAL : DEST_REMOTE;
-    const chain =
-      ip === 0
-        ? buildRcvBufChainFromMdl(nb.CurrentMdl, nb.CurrentMdlOffset, length)
-        : buildRcvBufChainFromMemory(ip, length);
-    if (chain === 0) return DROP; // no pool for the chain: TCP/IP dropped the packet too
-    const inbound = direction === DIRECTION_INBOUND;
-    const v = runFirewallHooks(
-      chain,
-      inbound ? ifIndex : INVALID_IF_INDEX,
-      inbound ? INVALID_IF_INDEX : ifIndex,
-      type,
-      inbound ? receiveContext : transmitContext,
-    );
-    if (v.action !== FORWARD) return v.action;
-    const out = v.chain;
-    const outLength = rcvBufChainLength(out);
-    if (!v.bufferChanged && outLength === length) {
-      // In-place changes the hook made go back into the packet (through its MDLs when it is in pieces).
-      if (ip !== 0) copyRcvBufChain(out, memory, ip - ARENA_BASE);
-      else writeNetBufferData(nb, 0, flattenRcvBufChain(out), 0, length);
-      IPFreeBuff(out);
-      return FORWARD;
-    }
-    const fresh: NET_BUFFER_LIST | null = host.newPacket(outLength);
-    if (fresh === null) {
-      IPFreeBuff(out);
-      return DROP;
-    }
-    copyRcvBufChain(out, memory, contiguous(fresh.FirstNetBuffer!, outLength) - ARENA_BASE);
+  return (direction, nbl, ifIndex, replacement) =>
+    firewallHooks().length === 0 ? NO_HOOKS : runHooks(host, direction, nbl, ifIndex, replacement);
+}
+
+/** Hands the packet to the registered hooks as an IPRcvBuf chain; see the file comment. */
+function runHooks(
+  host: IpLayer,
+  direction: number,
+  nbl: NET_BUFFER_LIST,
+  ifIndex: number,
+  replacement: { value: NET_BUFFER_LIST | null },
+): number {
+  const nb = nbl.FirstNetBuffer!;
+  const length = nb.DataLength;
+  // A packet a callout built may lie across several MDLs: its chain then has a descriptor per piece, as TCP/IP
+  // made one per buffer.
+  const ip = contiguous(nb, length);
+  if ((ip === 0 ? byteAt(nb, 0) : get8(ip)) >>> 4 !== 4) return FORWARD;
+  const dst = ip === 0 ? word32At(nb, IPV4_DESTINATION) : get32(ip + IPV4_DESTINATION);
+  const type =
+    dst === 0xffffffff ? DEST_BCAST : dst >>> 28 === 0xe ? DEST_MCAST : host.isLocal4(dst) ? DEST_LOCAL : DEST_REMOTE;
+  const chain =
+    ip === 0
+      ? buildRcvBufChainFromMdl(nb.CurrentMdl, nb.CurrentMdlOffset, length)
+      : buildRcvBufChainFromMemory(ip, length);
+  if (chain === 0) return DROP; // no pool for the chain: TCP/IP dropped the packet too
+  const inbound = direction === DIRECTION_INBOUND;
+  const v = runFirewallHooks(
+    chain,
+    inbound ? ifIndex : INVALID_IF_INDEX,
+    inbound ? INVALID_IF_INDEX : ifIndex,
+    type,
+    inbound ? receiveContext : transmitContext,
+  );
+  if (v.action !== FORWARD) return v.action;
+  const out = v.chain;
+  const outLength = rcvBufChainLength(out);
+  if (!v.bufferChanged && outLength === length) {
+    // In-place changes the hook made go back into the packet (through its MDLs when it is in pieces).
+    if (ip !== 0) copyRcvBufChain(out, memory, ip - ARENA_BASE);
+    else writeNetBufferData(nb, 0, flattenRcvBufChain(out), 0, length);
     IPFreeBuff(out);
-    replacement.value = fresh;
     return FORWARD;
-  };
+  }
+  const fresh: NET_BUFFER_LIST | null = host.newPacket(outLength);
+  if (fresh === null) {
+    IPFreeBuff(out);
+    return DROP;
+  }
+  copyRcvBufChain(out, memory, contiguous(fresh.FirstNetBuffer!, outLength) - ARENA_BASE);
+  IPFreeBuff(out);
+  replacement.value = fresh;
+  return FORWARD;
 }
 
 /** The big-endian 32-bit word `skip` bytes into `nb`'s data, read across MDLs. */
