@@ -83,7 +83,7 @@ export class PcapWriter {
    * Writes one packet stamped with `time`, whose fields are read here rather than passed: a seconds value after
    * 2004 is above V8's small-integer range, so passing it as an argument allocates, once per packet. This is the
    * host's per-frame output, one body with no call but the reservation and the copy: the record is reserved
-   * whole, its header written with four stores in the file's byte order, the frame copied behind it.
+   * whole, its header written with four stores, the frame copied behind it.
    */
   writePacketAt(
     time: Readonly<{ seconds: number; nanoseconds: number }>,
@@ -101,17 +101,11 @@ export class PcapWriter {
     }
     const at = sink.reserve(size);
     const v = sink.view;
-    if (this.le) {
-      v.setUint32(at, time.seconds >>> 0, true);
-      v.setUint32(at + 4, fraction >>> 0, true);
-      v.setUint32(at + 8, caplen, true);
-      v.setUint32(at + 12, caplen, true);
-    } else {
-      v.setUint32(at, time.seconds >>> 0, false);
-      v.setUint32(at + 4, fraction >>> 0, false);
-      v.setUint32(at + 8, caplen, false);
-      v.setUint32(at + 12, caplen, false);
-    }
+    const le = this.le;
+    v.setUint32(at, time.seconds >>> 0, le);
+    v.setUint32(at + 4, fraction >>> 0, le);
+    v.setUint32(at + 8, caplen, le);
+    v.setUint32(at + 12, caplen, le);
     copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
     this.packetsWritten++;
   }
