@@ -210,8 +210,7 @@ function computeStaticDecisions(layer: LayerState): void {
   layer.decisionsGeneration = layer.generation;
   d.field = -1;
   d.byValue.clear();
-  const all: FilterEntry[] = [];
-  for (const b of layer.buckets) all.push(...b.filters.filters);
+  const all = layer.allFilters();
   const keys = new Set<number>();
   const field = all.length === 0 ? -1 : staticExactField(all, keys);
   if (field < 0) return;

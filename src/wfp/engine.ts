@@ -48,12 +48,17 @@ export class LayerState {
    */
   noFilterCanMatch(values: FWPS_INCOMING_VALUES0): boolean {
     if (this.gateGeneration !== this.generation) {
-      const all: FilterEntry[] = [];
-      for (const b of this.buckets) all.push(...b.filters.filters);
-      this.gate.rebuild(all);
+      this.gate.rebuild(this.allFilters());
       this.gateGeneration = this.generation;
     }
     return this.gate.closed(values);
+  }
+
+  /** Every filter at this layer, all sublayers (a new array: for rebuilding what is derived from them). */
+  allFilters(): FilterEntry[] {
+    const all: FilterEntry[] = [];
+    for (const b of this.buckets) all.push(...b.filters.filters);
+    return all;
   }
 
   bucketFor(sublayer: SublayerEntry): Bucket {
@@ -89,7 +94,7 @@ export class LayerState {
   conditionFields(): Int32Array {
     if (this.fieldsGeneration !== this.generation) {
       const seen = new Set<number>();
-      for (const b of this.buckets) for (const f of b.filters.filters) for (const g of f.groups) seen.add(g.field);
+      for (const f of this.allFilters()) for (const g of f.groups) seen.add(g.field);
       this.fields = Int32Array.from([...seen].sort((x, y) => x - y));
       this.fieldsGeneration = this.generation;
     }
