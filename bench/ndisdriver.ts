@@ -166,11 +166,16 @@ function filter(name: string): void {
   drainNdisPnpWork();
 }
 
-/** A protocol that returns receives at once and counts completions. */
-function protocol(): { bindings: unknown[]; completed: { n: number } } {
-  const bindings: unknown[] = [];
-  const completed = { n: 0 };
-  const handle = { value: null as unknown };
+/**
+ * A protocol's characteristics with what both bench protocols share: the header, and binding that opens every
+ * adapter (its binding handle pushed on `bindings`, and kept as the open's context `{ b }`); the caller adds the
+ * data-path handlers and registers with `handle`.
+ */
+function benchProtocolCharacteristics(
+  name: string,
+  handle: { value: unknown },
+  bindings: unknown[],
+): NDIS_PROTOCOL_DRIVER_CHARACTERISTICS {
   const c = new NDIS_PROTOCOL_DRIVER_CHARACTERISTICS();
   c.Header = new NDIS_OBJECT_HEADER(
     NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
@@ -178,7 +183,7 @@ function protocol(): { bindings: unknown[]; completed: { n: number } } {
     NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
   );
   c.MajorNdisVersion = 6;
-  c.Name = 'BENCH';
+  c.Name = name;
   c.BindAdapterHandlerEx = (_ctx, bindContext, params) => {
     const o = new NDIS_OPEN_PARAMETERS();
     o.Header = new NDIS_OBJECT_HEADER(NDIS_OBJECT_TYPE_OPEN_PARAMETERS, 1, NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1);
@@ -196,6 +201,15 @@ function protocol(): { bindings: unknown[]; completed: { n: number } } {
   c.OpenAdapterCompleteHandlerEx = () => {};
   c.CloseAdapterCompleteHandlerEx = () => {};
   c.NetPnPEventHandler = () => 0;
+  return c;
+}
+
+/** A protocol that returns receives at once and counts completions. */
+function protocol(): { bindings: unknown[]; completed: { n: number } } {
+  const bindings: unknown[] = [];
+  const completed = { n: 0 };
+  const handle = { value: null as unknown };
+  const c = benchProtocolCharacteristics('BENCH', handle, bindings);
   c.ReceiveNetBufferListsHandler = (ctx, nbls, _p, _n, flags) => {
     if ((flags & 2) === 0) NdisReturnNetBufferLists((ctx as { b: unknown }).b, nbls, flags & 1);
   };
@@ -262,31 +276,7 @@ function forwardingProtocol(): { bindings: unknown[]; forwarded: { n: number } }
   );
   nbParams.PoolTag = poolTag('bcwB');
   const nbPool = NdisAllocateNetBufferPool(null, nbParams)!;
-  const c = new NDIS_PROTOCOL_DRIVER_CHARACTERISTICS();
-  c.Header = new NDIS_OBJECT_HEADER(
-    NDIS_OBJECT_TYPE_PROTOCOL_DRIVER_CHARACTERISTICS,
-    1,
-    NDIS_SIZEOF_PROTOCOL_DRIVER_CHARACTERISTICS_REVISION_1,
-  );
-  c.MajorNdisVersion = 6;
-  c.Name = 'FORWARD';
-  c.BindAdapterHandlerEx = (_ctx, bindContext, params) => {
-    const o = new NDIS_OPEN_PARAMETERS();
-    o.Header = new NDIS_OBJECT_HEADER(NDIS_OBJECT_TYPE_OPEN_PARAMETERS, 1, NDIS_SIZEOF_OPEN_PARAMETERS_REVISION_1);
-    o.AdapterName = params.AdapterName;
-    o.MediumArray = [NdisMedium802_3];
-    o.MediumArraySize = 1;
-    const box = { value: null as unknown };
-    const ctx = { b: null as unknown };
-    const s = NdisOpenAdapterEx(handle.value, ctx, o, bindContext, box);
-    ctx.b = box.value;
-    bindings.push(box.value);
-    return s;
-  };
-  c.UnbindAdapterHandlerEx = () => 0;
-  c.OpenAdapterCompleteHandlerEx = () => {};
-  c.CloseAdapterCompleteHandlerEx = () => {};
-  c.NetPnPEventHandler = () => 0;
+  const c = benchProtocolCharacteristics('FORWARD', handle, bindings);
   c.ReceiveNetBufferListsHandler = (ctx, nbls) => {
     const binding = (ctx as { b: unknown }).b;
     let head: NET_BUFFER_LIST | null = null;
