@@ -21,6 +21,8 @@ import { heapUsedAfterGc, machine } from './lib.js';
 // benchmark uses of wdknet comes from there, so the process has one simulated machine, as the command has: a
 // second copy of the modules (and of the kernel arena) beside it measurably slowed the run.
 const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
+// The JIT settings the `wdknet` command starts with (src/cli/jit.ts), before anything of wdknet runs hot.
+await import(dist('cli/jit.js'));
 const { runCapture } = (await import(dist('cli/run.js'))) as typeof import('../src/cli/run.js');
 const { LINKTYPE_ETHERNET } = (await import(
   dist('capture/linktype.js')

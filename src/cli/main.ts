@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 /** The `wdknet` command line: run, inspect, poolmon. */
+// First: the JIT settings the run is tuned for (jit.ts).
+import './jit.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
