@@ -9,8 +9,8 @@
  * no change in behaviour. A larger budget measured no better (the compiled code only grows).
  *
  * V8 reads the flag when it optimizes a function, which happens only once a function is hot, after start-up: so
- * setting it here, at run time, takes effect for the whole run. A flag the user passed (node
- * --max-inlined-bytecode-size-cumulative=N, or NODE_OPTIONS) wins: it is left alone.
+ * setting it here, at run time, takes effect for the whole run. A budget the user passed to node
+ * (`node --max-inlined-bytecode-size-cumulative=N`) wins: it is left alone.
  */
 import { setFlagsFromString } from 'node:v8';
 
@@ -20,14 +20,13 @@ export const INLINING_BUDGET = 3000;
 const FLAG = '--max-inlined-bytecode-size-cumulative';
 
 /**
- * The V8 flag to set for a process started with `execArgv` and `nodeOptions` (NODE_OPTIONS), or null when the user
- * chose the budget there (V8 takes `_` for `-` in flag names).
+ * The V8 flag to set for a process started with node options `execArgv`, or null when the user chose the budget
+ * there (V8 takes `_` for `-` in flag names; NODE_OPTIONS cannot carry this flag: node refuses it there).
  */
-export function inliningFlag(execArgv: readonly string[], nodeOptions: string | undefined): string | null {
-  const given = [...execArgv, ...(nodeOptions ?? '').split(/\s+/)];
-  if (given.some((a) => a.replaceAll('_', '-').startsWith(FLAG))) return null;
+export function inliningFlag(execArgv: readonly string[]): string | null {
+  if (execArgv.some((a) => a.replaceAll('_', '-').startsWith(FLAG))) return null;
   return `${FLAG}=${INLINING_BUDGET}`;
 }
 
-const flag = inliningFlag(process.execArgv, process.env.NODE_OPTIONS);
+const flag = inliningFlag(process.execArgv);
 if (flag !== null) setFlagsFromString(flag);
