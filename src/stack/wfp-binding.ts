@@ -12,8 +12,9 @@
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
-import { classifyLayer, type LazyClassifyInputs } from '../wfp/classify.js';
+import { classifyLayer, type LazyClassifyInputs, staticDecisionsOf, verifyClassifyIrql } from '../wfp/classify.js';
 import {
   FWP_ACTION_BLOCK,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
@@ -33,6 +34,7 @@ import { engine, type LayerState, layerState } from '../wfp/engine.js';
 import { completeInjectedNetBufferList, type InjectionSink, setInjectionSink } from '../wfp/injection.js';
 import { layerById } from '../wfp/layers.js';
 import { ipVersionOf } from '../wfp/sink.js';
+import type { StaticDecisions } from '../wfp/staticDecisions.js';
 import {
   FWPS_INCOMING_METADATA_VALUES0,
   FWPS_INCOMING_VALUES0,
@@ -116,8 +118,18 @@ class LayerInputs implements LazyClassifyInputs {
   conditionResets: Int32Array = new Int32Array(0);
   /** The input bits that fill them (an address type needs its address: that bit comes with it). */
   conditionInputs = 0;
+  /**
+   * The input whose value alone decides every classify at the layer now, or 0. Set when the layer's filters are
+   * static decisions (staticDecisions.ts) on a field this host fills with an integer of the field's type: a
+   * classify then looks that value up ({@link decideByValue}) instead of filling incoming values.
+   */
+  decidedBy = 0;
+  /** The layer's static decisions ({@link decidedBy}). */
+  private decisions: StaticDecisions | null = null;
   /** ALE_AUTH_CONNECT_V4/V6, where a TCP classify has no packet to show. */
   readonly aleConnect: boolean;
+  /** An IPv4 layer (its addresses are FWP_UINT32 values; an IPv6 layer's are byte arrays). */
+  private readonly v4: boolean;
   /** The classify in progress (or the last one), whose request the values describe. */
   request: ClassifyRequest | null = null;
   /** True once every value and the metadata of {@link request} are filled. */
@@ -129,6 +141,7 @@ class LayerInputs implements LazyClassifyInputs {
     for (const v of this.values.incomingValue) v.value.byteArray16 = new FWP_BYTE_ARRAY16(new Uint8Array(16));
     this.inputOfField = new Int32Array(info.fields.length);
     this.aleConnect = layerId === Layer.AleAuthConnect4 || layerId === Layer.AleAuthConnect6;
+    this.v4 = !info.isV6;
     const at = (input: number, ...names: string[]) => {
       for (const n of names) {
         const i = info.fields.findIndex((f) => f.name === n);
@@ -171,7 +184,77 @@ class LayerInputs implements LazyClassifyInputs {
       return input === 0 || (input & mayStayEmpty) !== 0;
     });
     this.conditionInputs = inputs & this.present;
+    const d = staticDecisionsOf(state);
+    const by = d.field >= 0 ? (this.inputOfField[d.field] ?? 0) : 0;
+    this.decidedBy = by !== 0 && integerTypeOf(by, this.v4) === d.fieldType ? by : 0;
+    this.decisions = d;
     this.generation = state.generation;
+  }
+
+  /**
+   * The verdict of `r` from the layer's static decisions ({@link decidedBy}), or -1 when it must be classified in
+   * full (an IPv6 request at an IPv4 layer's address, which this host never makes). It is what classifyLayer
+   * gives for the same request, without filling anything: the decided field's value is computed from `r` exactly
+   * as {@link fillValues} would write it (same type, checked in watch), and the engine's static decision for that
+   * value is the result of arbitration (staticDecisions.ts), no flags, no callout run; a field the fill would
+   * leave FWP_EMPTY matches no condition and gets the default, PERMIT. A BLOCK names its filter for the DISCARD
+   * layer as the full path does. Nothing else of a classify is observable: values and metadata are read only by
+   * conditions and callouts (the next full classify fills what its conditions test, a callout gets everything).
+   */
+  decideByValue(r: ClassifyRequest): number {
+    let key: number;
+    switch (this.decidedBy) {
+      case Input.Remote:
+        if (r.ipVersion !== 4) return -1;
+        key = address4Key(r.remoteAddressVa, r.remoteAddress4);
+        break;
+      case Input.Local:
+        if (r.ipVersion !== 4) return -1;
+        key = address4Key(r.localAddressVa, r.localAddress4);
+        break;
+      case Input.Protocol:
+        key = r.protocol & 0xff;
+        break;
+      case Input.LocalPort:
+        if (r.localPort === 0 && r.protocol !== 1 && r.protocol !== 58) return Verdict.Permit;
+        key = r.localPort & 0xffff;
+        break;
+      case Input.RemotePort:
+        if (r.remotePort === 0 && r.protocol !== 1 && r.protocol !== 58) return Verdict.Permit;
+        key = r.remotePort & 0xffff;
+        break;
+      case Input.Interface:
+        key = r.interfaceIndex | 0;
+        break;
+      case Input.SubInterface:
+        key = 0;
+        break;
+      case Input.DestinationInterface:
+        if (r.destinationInterfaceIndex === 0) return Verdict.Permit;
+        key = r.destinationInterfaceIndex | 0;
+        break;
+      case Input.Compartment:
+        key = DEFAULT_COMPARTMENT;
+        break;
+      case Input.Direction:
+        key = r.direction | 0;
+        break;
+      case Input.LocalAddressType:
+        if (r.ipVersion !== 4) return -1;
+        key = addressType4(address4Key(r.localAddressVa, r.localAddress4) >>> 0);
+        break;
+      case Input.DestinationAddressType:
+        if (r.ipVersion !== 4) return -1;
+        key = addressType4(address4Key(r.remoteAddressVa, r.remoteAddress4) >>> 0);
+        break;
+      default:
+        return -1;
+    }
+    const d = this.decisions!;
+    const i = d.indexOf(key);
+    if (i < 0 || d.actions[i] !== FWP_ACTION_BLOCK) return Verdict.Permit;
+    r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
+    return Verdict.Block;
   }
 
   /**
@@ -290,6 +373,34 @@ function setUint(v: FWP_VALUE0, type: number, n: number): void {
   else v.uint32 = n >>> 0;
 }
 
+/**
+ * The FWP type the fill writes for `input` when it is an integer (see fillValues), or -1 (an IPv6 address, a
+ * byte array).
+ */
+function integerTypeOf(input: number, v4: boolean): number {
+  switch (input) {
+    case Input.Local:
+    case Input.Remote:
+      return v4 ? FWP_UINT32 : NONE;
+    case Input.Protocol:
+    case Input.LocalAddressType:
+    case Input.DestinationAddressType:
+      return FWP_UINT8;
+    case Input.LocalPort:
+    case Input.RemotePort:
+      return FWP_UINT16;
+    default:
+      return FWP_UINT32;
+  }
+}
+
+/** An IPv4 address as {@link address} reads it (from memory at `va`, else `fallback4`), as a signed 32-bit key. */
+function address4Key(va: number, fallback4: number): number {
+  if (va === 0) return fallback4 | 0;
+  const o = va - ARENA_BASE;
+  return (memory[o]! << 24) | (memory[o + 1]! << 16) | (memory[o + 2]! << 8) | memory[o + 3]!;
+}
+
 function addressType4(a: number): number {
   if (a === 0xffffffff) return NlatBroadcast;
   return a >>> 28 === 0xe ? NlatMulticast : NlatUnicast;
@@ -346,6 +457,13 @@ export class WfpClassifier {
     this.calls++;
     const inputs = this.inputsFor(r.layerId);
     if (inputs.generation !== state.generation) inputs.watch(state);
+    if (inputs.decidedBy !== 0) {
+      // Decided by one value read from the request (LayerInputs.decideByValue): no incoming value is filled.
+      if (r.discardModule >= 0) inputs.fillDiscardMetadata(r);
+      if (verifierLevel >= VERIFIER_STANDARD) verifyClassifyIrql();
+      const verdict = inputs.decideByValue(r);
+      if (verdict >= 0) return verdict;
+    }
     // The fields conditions test, exactly as a full fill leaves them: emptied where it may write nothing, filled.
     const values = inputs.values.incomingValue;
     const resets = inputs.conditionResets;
