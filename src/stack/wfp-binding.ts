@@ -111,6 +111,8 @@ class LayerInputs implements LazyClassifyInputs {
   present = 0;
   /** The layer's filter generation that {@link conditionResets} and {@link conditionInputs} describe. */
   generation = -1;
+  /** The engine's state of the layer that {@link generation} is of (a system reset replaces it). */
+  state: LayerState | null = null;
   /**
    * The fields the layer's filter conditions test that a fill may leave FWP_EMPTY (a port of 0, no destination
    * interface, a field this host never fills): emptied before each fill. The others are always written.
@@ -189,6 +191,7 @@ class LayerInputs implements LazyClassifyInputs {
     this.decidedBy = by !== 0 && integerTypeOf(by, this.v4) === d.fieldType ? by : 0;
     this.decisions = d;
     this.generation = state.generation;
+    this.state = state;
   }
 
   /**
@@ -202,6 +205,13 @@ class LayerInputs implements LazyClassifyInputs {
    * conditions and callouts (the next full classify fills what its conditions test, a callout gets everything).
    */
   decideByValue(r: ClassifyRequest): number {
+    // The remote address (IPFORWARD's destination) inline, a driver's usual block list; the rest out of line.
+    if (this.decidedBy !== Input.Remote || r.ipVersion !== 4) return this.decideByOtherValue(r);
+    return this.verdictFor(r, address4Key(r.remoteAddressVa, r.remoteAddress4));
+  }
+
+  /** {@link decideByValue} for every decided input. */
+  private decideByOtherValue(r: ClassifyRequest): number {
     let key: number;
     switch (this.decidedBy) {
       case Input.Remote:
@@ -250,6 +260,11 @@ class LayerInputs implements LazyClassifyInputs {
       default:
         return -1;
     }
+    return this.verdictFor(r, key);
+  }
+
+  /** The verdict of the decided field's value `key` (see decideByValue). */
+  private verdictFor(r: ClassifyRequest, key: number): number {
     const d = this.decisions!;
     const i = d.indexOf(key);
     if (i < 0 || d.actions[i] !== FWP_ACTION_BLOCK) return Verdict.Permit;
@@ -443,7 +458,33 @@ export class WfpClassifier {
   calls = 0;
 
   /** The function the IP layer calls. */
-  readonly classify: Classifier = (r) => this.run(r);
+  readonly classify: Classifier = (r) => this.decide(r);
+
+  /**
+   * The common classify, small enough for V8 to inline into the IP layer's per-packet code: a layer decided by
+   * one value (LayerInputs.decideByValue) whose filters have not changed since the inputs learned them, at a
+   * classify that is not a discard (whose metadata is written, see run) with the verifier off (which checks the
+   * IRQL, see run). Everything else goes to {@link run}, which decides the same way where it can.
+   */
+  private decide(r: ClassifyRequest): number {
+    const inputs = this.inputs[r.layerId];
+    if (
+      inputs !== undefined &&
+      inputs.decidedBy !== 0 &&
+      r.discardModule < 0 &&
+      verifierLevel < VERIFIER_STANDARD &&
+      engine.layers[r.layerId] === inputs.state &&
+      inputs.state.generation === inputs.generation
+    ) {
+      // The layer has filters (a layer qualifies for static decisions only with some) and qualifies still.
+      const verdict = inputs.decideByValue(r);
+      if (verdict >= 0) {
+        this.calls++;
+        return verdict;
+      }
+    }
+    return this.run(r);
+  }
 
   private inputsFor(layerId: number): LayerInputs {
     let i = this.inputs[layerId];
@@ -456,7 +497,7 @@ export class WfpClassifier {
     if (state === undefined || state.filterCount === 0) return Verdict.Permit;
     this.calls++;
     const inputs = this.inputsFor(r.layerId);
-    if (inputs.generation !== state.generation) inputs.watch(state);
+    if (inputs.generation !== state.generation || inputs.state !== state) inputs.watch(state);
     if (inputs.decidedBy !== 0) {
       // Decided by one value read from the request (LayerInputs.decideByValue): no incoming value is filled.
       if (r.discardModule >= 0) inputs.fillDiscardMetadata(r);
