@@ -486,6 +486,14 @@ export class WfpClassifier {
     return this.run(r);
   }
 
+  /**
+   * True when, as of its last classify at `layerId`, this classifier decides the layer by one value read from the
+   * request (LayerInputs.decideByValue) rather than through the engine (for tests and tools).
+   */
+  decidesByValue(layerId: number): boolean {
+    return (this.inputs[layerId]?.decidedBy ?? 0) !== 0;
+  }
+
   private inputsFor(layerId: number): LayerInputs {
     let i = this.inputs[layerId];
     if (i === undefined) this.inputs[layerId] = i = new LayerInputs(layerId);
