@@ -111,7 +111,10 @@ class LayerInputs implements LazyClassifyInputs {
   present = 0;
   /** The layer's filter generation that {@link conditionResets} and {@link conditionInputs} describe. */
   generation = -1;
-  /** The engine's state of the layer that {@link generation} is of (a system reset replaces it). */
+  /**
+   * The engine's state of the layer that {@link generation} is of (a system reset replaces it, and moves the old
+   * one's generation).
+   */
   state: LayerState | null = null;
   /**
    * The fields the layer's filter conditions test that a fill may leave FWP_EMPTY (a port of 0, no destination
@@ -473,10 +476,10 @@ export class WfpClassifier {
       inputs.decidedBy !== 0 &&
       r.discardModule < 0 &&
       verifierLevel < VERIFIER_STANDARD &&
-      engine.layers[r.layerId] === inputs.state &&
-      inputs.state.generation === inputs.generation
+      inputs.state!.generation === inputs.generation
     ) {
-      // The layer has filters (a layer qualifies for static decisions only with some) and qualifies still.
+      // The layer has filters (a layer qualifies for static decisions only with some) and qualifies still: its
+      // filters have not changed, nor has a system reset retired its state (which moves the generation too).
       const verdict = inputs.decideByValue(r);
       if (verdict >= 0) {
         this.calls++;
