@@ -131,6 +131,8 @@ class LayerInputs implements LazyClassifyInputs {
   decidedBy = 0;
   /** The layer's static decisions ({@link decidedBy}). */
   private decisions: StaticDecisions | null = null;
+  /** The same when the layer is decided by the IPv4 remote address (IPFORWARD_V4's destination), else null. */
+  byRemote4: StaticDecisions | null = null;
   /** ALE_AUTH_CONNECT_V4/V6, where a TCP classify has no packet to show. */
   readonly aleConnect: boolean;
   /** An IPv4 layer (its addresses are FWP_UINT32 values; an IPv6 layer's are byte arrays). */
@@ -193,6 +195,7 @@ class LayerInputs implements LazyClassifyInputs {
     const by = d.field >= 0 ? (this.inputOfField[d.field] ?? 0) : 0;
     this.decidedBy = by !== 0 && integerTypeOf(by, this.v4) === d.fieldType ? by : 0;
     this.decisions = d;
+    this.byRemote4 = this.decidedBy === Input.Remote && this.v4 ? d : null;
     this.generation = state.generation;
     this.state = state;
   }
@@ -208,13 +211,6 @@ class LayerInputs implements LazyClassifyInputs {
    * conditions and callouts (the next full classify fills what its conditions test, a callout gets everything).
    */
   decideByValue(r: ClassifyRequest): number {
-    // The remote address (IPFORWARD's destination) inline, a driver's usual block list; the rest out of line.
-    if (this.decidedBy !== Input.Remote || r.ipVersion !== 4) return this.decideByOtherValue(r);
-    return this.verdictFor(r, address4Key(r.remoteAddressVa, r.remoteAddress4));
-  }
-
-  /** {@link decideByValue} for every decided input. */
-  private decideByOtherValue(r: ClassifyRequest): number {
     let key: number;
     switch (this.decidedBy) {
       case Input.Remote:
@@ -270,7 +266,7 @@ class LayerInputs implements LazyClassifyInputs {
   private verdictFor(r: ClassifyRequest, key: number): number {
     const d = this.decisions!;
     const i = d.indexOf(key);
-    if (i < 0 || d.actions[i] !== FWP_ACTION_BLOCK) return Verdict.Permit;
+    if (i < 0 || d.blocks[i] === 0) return Verdict.Permit;
     r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
     return Verdict.Block;
   }
@@ -415,8 +411,9 @@ function integerTypeOf(input: number, v4: boolean): number {
 /** An IPv4 address as {@link address} reads it (from memory at `va`, else `fallback4`), as a signed 32-bit key. */
 function address4Key(va: number, fallback4: number): number {
   if (va === 0) return fallback4 | 0;
+  const m = memory;
   const o = va - ARENA_BASE;
-  return (memory[o]! << 24) | (memory[o + 1]! << 16) | (memory[o + 2]! << 8) | memory[o + 3]!;
+  return (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
 }
 
 function addressType4(a: number): number {
@@ -464,29 +461,36 @@ export class WfpClassifier {
   readonly classify: Classifier = (r) => this.decide(r);
 
   /**
-   * The common classify, small enough for V8 to inline into the IP layer's per-packet code: a layer decided by
-   * one value (LayerInputs.decideByValue) whose filters have not changed since the inputs learned them, at a
-   * classify that is not a discard (whose metadata is written, see run) with the verifier off (which checks the
-   * IRQL, see run). Everything else goes to {@link run}, which decides the same way where it can.
+   * The common classify, small enough for V8 to inline into the IP layer's per-packet code: at a layer decided by
+   * the IPv4 remote address (LayerInputs.byRemote4: a driver's block list, the host run's IPFORWARD_V4 filter)
+   * whose filters have not changed since the inputs learned them, a classify that is not a discard (whose
+   * metadata is written, see run) with the verifier off (which checks the IRQL, see run). It is
+   * LayerInputs.decideByValue for that input, written out. Everything else goes to {@link run}, which decides
+   * by value too where it can.
    */
   private decide(r: ClassifyRequest): number {
     const inputs = this.inputs[r.layerId];
+    const d = inputs === undefined ? null : inputs.byRemote4;
     if (
-      inputs !== undefined &&
-      inputs.decidedBy !== 0 &&
-      r.discardModule < 0 &&
-      verifierLevel < VERIFIER_STANDARD &&
-      inputs.state!.generation === inputs.generation
+      d === null ||
+      r.discardModule >= 0 ||
+      r.ipVersion !== 4 ||
+      verifierLevel >= VERIFIER_STANDARD ||
+      // The layer's filters have changed (or a system reset retired its state, which moves the generation too).
+      inputs!.state!.generation !== inputs!.generation
     ) {
-      // The layer has filters (a layer qualifies for static decisions only with some) and qualifies still: its
-      // filters have not changed, nor has a system reset retired its state (which moves the generation too).
-      const verdict = inputs.decideByValue(r);
-      if (verdict >= 0) {
-        this.calls++;
-        return verdict;
-      }
+      return this.run(r);
     }
-    return this.run(r);
+    // The address as address4Key reads it, written out (V8 left the helper a call here).
+    const m = memory;
+    const o = r.remoteAddressVa - ARENA_BASE;
+    const key =
+      r.remoteAddressVa === 0 ? r.remoteAddress4 | 0 : (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
+    const i = d.indexOf(key);
+    this.calls++;
+    if (i < 0 || d.blocks[i] === 0) return Verdict.Permit;
+    r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
+    return Verdict.Block;
   }
 
   /**
