@@ -8,6 +8,8 @@
  * The values and metadata are preallocated per layer, and the field indexes found once by field name, so a
  * classify allocates nothing. A layer with no filters is not classified at all (its default action is PERMIT).
  * They are filled lazily: the values filter conditions test first, the rest only for a callout (WfpClassifier).
+ * A layer whose filters the engine decides by one value (staticDecisions.ts) that the host fills is decided from
+ * the request itself, nothing filled (LayerInputs.decideByValue; WfpClassifier.decide for IPFORWARD's destination).
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';

@@ -20,7 +20,8 @@
  * Two shortcuts give the same results without arbitrating per packet: a layer whose filters are all static and
  * test one field with exact conditions is decided by value from a table (staticDecisions.ts), and at other layers
  * a packet that no filter can match gets the default at once (layerGate.ts). Both are rebuilt when the layer's
- * filters change. The caller may fill the inputs lazily ({@link LazyClassifyInputs}).
+ * filters change. The caller may fill the inputs lazily ({@link LazyClassifyInputs}), and may decide a layer by
+ * value itself from the table ({@link staticDecisionsOf}) when it can read the value without filling it.
  *
  * Steady state allocates nothing: the classify-out structures and candidate buffers are reused.
  */
