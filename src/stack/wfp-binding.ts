@@ -8,12 +8,15 @@
  * The values and metadata are preallocated per layer, and the field indexes found once by field name, so a
  * classify allocates nothing. A layer with no filters is not classified at all (its default action is PERMIT).
  * They are filled lazily: the values filter conditions test first, the rest only for a callout (WfpClassifier).
+ * A layer whose filters the engine decides by one value (staticDecisions.ts) that the host fills is decided from
+ * the request itself, nothing filled (LayerInputs.decideByValue; WfpClassifier.decide for IPFORWARD's destination).
  */
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
+import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import type { NET_BUFFER_LIST } from '../ndis/structures.js';
-import { classifyLayer, type LazyClassifyInputs } from '../wfp/classify.js';
+import { classifyLayer, type LazyClassifyInputs, staticDecisionsOf, verifyClassifyIrql } from '../wfp/classify.js';
 import {
   FWP_ACTION_BLOCK,
   FWPS_CLASSIFY_OUT_FLAG_ABSORB,
@@ -33,6 +36,7 @@ import { engine, type LayerState, layerState } from '../wfp/engine.js';
 import { completeInjectedNetBufferList, type InjectionSink, setInjectionSink } from '../wfp/injection.js';
 import { layerById } from '../wfp/layers.js';
 import { ipVersionOf } from '../wfp/sink.js';
+import type { StaticDecisions } from '../wfp/staticDecisions.js';
 import {
   FWPS_INCOMING_METADATA_VALUES0,
   FWPS_INCOMING_VALUES0,
@@ -110,14 +114,31 @@ class LayerInputs implements LazyClassifyInputs {
   /** The layer's filter generation that {@link conditionResets} and {@link conditionInputs} describe. */
   generation = -1;
   /**
+   * The engine's state of the layer that {@link generation} is of (a system reset replaces it, and moves the old
+   * one's generation).
+   */
+  state: LayerState | null = null;
+  /**
    * The fields the layer's filter conditions test that a fill may leave FWP_EMPTY (a port of 0, no destination
    * interface, a field this host never fills): emptied before each fill. The others are always written.
    */
   conditionResets: Int32Array = new Int32Array(0);
   /** The input bits that fill them (an address type needs its address: that bit comes with it). */
   conditionInputs = 0;
+  /**
+   * The input whose value alone decides every classify at the layer now, or 0. Set when the layer's filters are
+   * static decisions (staticDecisions.ts) on a field this host fills with an integer of the field's type: a
+   * classify then looks that value up ({@link decideByValue}) instead of filling incoming values.
+   */
+  decidedBy = 0;
+  /** The layer's static decisions ({@link decidedBy}). */
+  private decisions: StaticDecisions | null = null;
+  /** The same when the layer is decided by the IPv4 remote address (IPFORWARD_V4's destination), else null. */
+  byRemote4: StaticDecisions | null = null;
   /** ALE_AUTH_CONNECT_V4/V6, where a TCP classify has no packet to show. */
   readonly aleConnect: boolean;
+  /** An IPv4 layer (its addresses are FWP_UINT32 values; an IPv6 layer's are byte arrays). */
+  private readonly v4: boolean;
   /** The classify in progress (or the last one), whose request the values describe. */
   request: ClassifyRequest | null = null;
   /** True once every value and the metadata of {@link request} are filled. */
@@ -129,6 +150,7 @@ class LayerInputs implements LazyClassifyInputs {
     for (const v of this.values.incomingValue) v.value.byteArray16 = new FWP_BYTE_ARRAY16(new Uint8Array(16));
     this.inputOfField = new Int32Array(info.fields.length);
     this.aleConnect = layerId === Layer.AleAuthConnect4 || layerId === Layer.AleAuthConnect6;
+    this.v4 = !info.isV6;
     const at = (input: number, ...names: string[]) => {
       for (const n of names) {
         const i = info.fields.findIndex((f) => f.name === n);
@@ -171,7 +193,84 @@ class LayerInputs implements LazyClassifyInputs {
       return input === 0 || (input & mayStayEmpty) !== 0;
     });
     this.conditionInputs = inputs & this.present;
+    const d = staticDecisionsOf(state);
+    const by = d.field >= 0 ? (this.inputOfField[d.field] ?? 0) : 0;
+    this.decidedBy = by !== 0 && integerTypeOf(by, this.v4) === d.fieldType ? by : 0;
+    this.decisions = d;
+    this.byRemote4 = this.decidedBy === Input.Remote && this.v4 ? d : null;
     this.generation = state.generation;
+    this.state = state;
+  }
+
+  /**
+   * The verdict of `r` from the layer's static decisions ({@link decidedBy}), or -1 when it must be classified in
+   * full (an IPv6 request at an IPv4 layer's address, which this host never makes). It is what classifyLayer
+   * gives for the same request, without filling anything: the decided field's value is computed from `r` exactly
+   * as {@link fillValues} would write it (same type, checked in watch), and the engine's static decision for that
+   * value is the result of arbitration (staticDecisions.ts), no flags, no callout run; a field the fill would
+   * leave FWP_EMPTY matches no condition and gets the default, PERMIT. A BLOCK names its filter for the DISCARD
+   * layer as the full path does. Nothing else of a classify is observable: values and metadata are read only by
+   * conditions and callouts (the next full classify fills what its conditions test, a callout gets everything).
+   */
+  decideByValue(r: ClassifyRequest): number {
+    let key: number;
+    switch (this.decidedBy) {
+      case Input.Remote:
+        if (r.ipVersion !== 4) return -1;
+        key = address4Key(r.remoteAddressVa, r.remoteAddress4);
+        break;
+      case Input.Local:
+        if (r.ipVersion !== 4) return -1;
+        key = address4Key(r.localAddressVa, r.localAddress4);
+        break;
+      case Input.Protocol:
+        key = r.protocol & 0xff;
+        break;
+      case Input.LocalPort:
+        if (r.localPort === 0 && r.protocol !== 1 && r.protocol !== 58) return Verdict.Permit;
+        key = r.localPort & 0xffff;
+        break;
+      case Input.RemotePort:
+        if (r.remotePort === 0 && r.protocol !== 1 && r.protocol !== 58) return Verdict.Permit;
+        key = r.remotePort & 0xffff;
+        break;
+      case Input.Interface:
+        key = r.interfaceIndex | 0;
+        break;
+      case Input.SubInterface:
+        key = 0;
+        break;
+      case Input.DestinationInterface:
+        if (r.destinationInterfaceIndex === 0) return Verdict.Permit;
+        key = r.destinationInterfaceIndex | 0;
+        break;
+      case Input.Compartment:
+        key = DEFAULT_COMPARTMENT;
+        break;
+      case Input.Direction:
+        key = r.direction | 0;
+        break;
+      case Input.LocalAddressType:
+        if (r.ipVersion !== 4) return -1;
+        key = addressType4(address4Key(r.localAddressVa, r.localAddress4) >>> 0);
+        break;
+      case Input.DestinationAddressType:
+        if (r.ipVersion !== 4) return -1;
+        key = addressType4(address4Key(r.remoteAddressVa, r.remoteAddress4) >>> 0);
+        break;
+      default:
+        return -1;
+    }
+    return this.verdictFor(r, key);
+  }
+
+  /** The verdict of the decided field's value `key` (see decideByValue). */
+  private verdictFor(r: ClassifyRequest, key: number): number {
+    const d = this.decisions!;
+    const i = d.indexOf(key);
+    if (i < 0 || d.blocks[i] === 0) return Verdict.Permit;
+    r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
+    return Verdict.Block;
   }
 
   /**
@@ -290,6 +389,35 @@ function setUint(v: FWP_VALUE0, type: number, n: number): void {
   else v.uint32 = n >>> 0;
 }
 
+/**
+ * The FWP type the fill writes for `input` when it is an integer (see fillValues), or -1 (an IPv6 address, a
+ * byte array).
+ */
+function integerTypeOf(input: number, v4: boolean): number {
+  switch (input) {
+    case Input.Local:
+    case Input.Remote:
+      return v4 ? FWP_UINT32 : NONE;
+    case Input.Protocol:
+    case Input.LocalAddressType:
+    case Input.DestinationAddressType:
+      return FWP_UINT8;
+    case Input.LocalPort:
+    case Input.RemotePort:
+      return FWP_UINT16;
+    default:
+      return FWP_UINT32;
+  }
+}
+
+/** An IPv4 address as {@link address} reads it (from memory at `va`, else `fallback4`), as a signed 32-bit key. */
+function address4Key(va: number, fallback4: number): number {
+  if (va === 0) return fallback4 | 0;
+  const m = memory;
+  const o = va - ARENA_BASE;
+  return (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
+}
+
 function addressType4(a: number): number {
   if (a === 0xffffffff) return NlatBroadcast;
   return a >>> 28 === 0xe ? NlatMulticast : NlatUnicast;
@@ -332,7 +460,48 @@ export class WfpClassifier {
   calls = 0;
 
   /** The function the IP layer calls. */
-  readonly classify: Classifier = (r) => this.run(r);
+  readonly classify: Classifier = (r) => this.decide(r);
+
+  /**
+   * The common classify, small enough for V8 to inline into the IP layer's per-packet code: at a layer decided by
+   * the IPv4 remote address (LayerInputs.byRemote4: a driver's block list, the host run's IPFORWARD_V4 filter)
+   * whose filters have not changed since the inputs learned them, a classify that is not a discard (whose
+   * metadata is written, see run) with the verifier off (which checks the IRQL, see run). It is
+   * LayerInputs.decideByValue for that input, written out. Everything else goes to {@link run}, which decides
+   * by value too where it can.
+   */
+  private decide(r: ClassifyRequest): number {
+    const inputs = this.inputs[r.layerId];
+    const d = inputs === undefined ? null : inputs.byRemote4;
+    if (
+      d === null ||
+      r.discardModule >= 0 ||
+      r.ipVersion !== 4 ||
+      verifierLevel >= VERIFIER_STANDARD ||
+      // The layer's filters have changed (or a system reset retired its state, which moves the generation too).
+      inputs!.state!.generation !== inputs!.generation
+    ) {
+      return this.run(r);
+    }
+    // The address as address4Key reads it, written out (V8 left the helper a call here).
+    const m = memory;
+    const o = r.remoteAddressVa - ARENA_BASE;
+    const key =
+      r.remoteAddressVa === 0 ? r.remoteAddress4 | 0 : (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
+    const i = d.indexOf(key);
+    this.calls++;
+    if (i < 0 || d.blocks[i] === 0) return Verdict.Permit;
+    r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
+    return Verdict.Block;
+  }
+
+  /**
+   * True when, as of its last classify at `layerId`, this classifier decides the layer by one value read from the
+   * request (LayerInputs.decideByValue) rather than through the engine (for tests and tools).
+   */
+  decidesByValue(layerId: number): boolean {
+    return (this.inputs[layerId]?.decidedBy ?? 0) !== 0;
+  }
 
   private inputsFor(layerId: number): LayerInputs {
     let i = this.inputs[layerId];
@@ -345,7 +514,14 @@ export class WfpClassifier {
     if (state === undefined || state.filterCount === 0) return Verdict.Permit;
     this.calls++;
     const inputs = this.inputsFor(r.layerId);
-    if (inputs.generation !== state.generation) inputs.watch(state);
+    if (inputs.generation !== state.generation || inputs.state !== state) inputs.watch(state);
+    if (inputs.decidedBy !== 0) {
+      // Decided by one value read from the request (LayerInputs.decideByValue): no incoming value is filled.
+      if (r.discardModule >= 0) inputs.fillDiscardMetadata(r);
+      if (verifierLevel >= VERIFIER_STANDARD) verifyClassifyIrql();
+      const verdict = inputs.decideByValue(r);
+      if (verdict >= 0) return verdict;
+    }
     // The fields conditions test, exactly as a full fill leaves them: emptied where it may write nothing, filled.
     const values = inputs.values.incomingValue;
     const resets = inputs.conditionResets;

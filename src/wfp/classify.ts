@@ -20,7 +20,8 @@
  * Two shortcuts give the same results without arbitrating per packet: a layer whose filters are all static and
  * test one field with exact conditions is decided by value from a table (staticDecisions.ts), and at other layers
  * a packet that no filter can match gets the default at once (layerGate.ts). Both are rebuilt when the layer's
- * filters change. The caller may fill the inputs lazily ({@link LazyClassifyInputs}).
+ * filters change. The caller may fill the inputs lazily ({@link LazyClassifyInputs}), and may decide a layer by
+ * value itself from the table ({@link staticDecisionsOf}) when it can read the value without filling it.
  *
  * Steady state allocates nothing: the classify-out structures and candidate buffers are reused.
  */
@@ -46,7 +47,7 @@ import { type Bucket, engine, type LayerState, layerState } from './engine.js';
 import type { FilterEntry } from './filterEntry.js';
 import { CandidateList } from './filterIndex.js';
 import { conditionMatches } from './match.js';
-import { staticExactField } from './staticDecisions.js';
+import { type StaticDecisions, staticExactField } from './staticDecisions.js';
 import {
   type FWPS_CALLOUT_CLASSIFY_FN0,
   type FWPS_CALLOUT_CLASSIFY_FN1,
@@ -154,7 +155,7 @@ export function classifyLayer(
 
 /** The verifier's checks of a classify: IRQL, and incoming values of the layer classified. */
 function verifyClassify(layerId: number, values: FWPS_INCOMING_VALUES0): void {
-  requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
+  verifyClassifyIrql();
   if (values.layerId !== layerId) {
     bugCheck(
       DRIVER_VERIFIER_DETECTED_VIOLATION,
@@ -178,8 +179,8 @@ function classifyState(
   if (depth === frames.length) frames.push(new ClassifyFrame());
   const frame = frames[depth]!;
   // A layer decided by value (staticDecisions.ts) needs no gate; others skip arbitration when the gate closes.
-  if (layer.decisionsGeneration !== layer.generation) computeStaticDecisions(layer);
-  if (layer.decisions.decide(values, frame.result, FWP_ACTION_PERMIT, FWPS_RIGHT_ACTION_WRITE)) return frame.result;
+  if (staticDecisionsOf(layer).decide(values, frame.result, FWP_ACTION_PERMIT, FWPS_RIGHT_ACTION_WRITE))
+    return frame.result;
   if (layer.noFilterCanMatch(values)) {
     // No filter matches (see LayerGate), so no callout runs: arbitration would give the layer's default.
     const out = frame.result;
@@ -198,6 +199,24 @@ function classifyState(
   }
 }
 
+/**
+ * The static decisions of `layer` for its filters now (staticDecisions.ts; `field` is -1 when the layer does not
+ * qualify), computed when its filters have changed since they last were. A caller that reads the decided field's
+ * value without filling incoming values may decide a classify from them as {@link classifyLayer} would: the
+ * deciding filter and action are those of the value's entry, else the layer's default (PERMIT with the write
+ * right, filter 0), with no flags and no callout run; under the verifier it must still check the IRQL
+ * ({@link verifyClassifyIrql}).
+ */
+export function staticDecisionsOf(layer: LayerState): StaticDecisions {
+  if (layer.decisionsGeneration !== layer.generation) computeStaticDecisions(layer);
+  return layer.decisions;
+}
+
+/** The verifier's IRQL check of a classify (see classifyAtLayer), for a caller that decides one without it. */
+export function verifyClassifyIrql(): void {
+  requireIrqlAtMost(DISPATCH_LEVEL, 'classifyAtLayer', WFP_RULE_IRQL_CLASSIFY);
+}
+
 /** Scratch for computing static decisions (never the frame of a classify in progress). */
 const decisionFrame = new ClassifyFrame();
 
@@ -210,6 +229,8 @@ function computeStaticDecisions(layer: LayerState): void {
   layer.decisionsGeneration = layer.generation;
   d.field = -1;
   d.byValue.clear();
+  d.keys = new Int32Array(0);
+  d.blocks = new Uint8Array(0);
   const all = layer.allFilters();
   const keys = new Set<number>();
   const field = all.length === 0 ? -1 : staticExactField(all, keys);
@@ -221,14 +242,18 @@ function computeStaticDecisions(layer: LayerState): void {
   d.actions = new Int32Array(keys.size);
   d.rights = new Int32Array(keys.size);
   d.filterIds = new Float64Array(keys.size);
+  d.keys = new Int32Array(keys.size);
+  d.blocks = new Uint8Array(keys.size);
   let i = 0;
   for (const key of keys) {
     const value = setNumber(values.incomingValue[field]!.value, fieldType, key);
     const out = arbitrate(layer.buckets, decisionFrame, values, meta, null, null, null);
     d.actions[i] = out.actionType;
+    d.blocks[i] = out.actionType === FWP_ACTION_BLOCK ? 1 : 0;
     d.rights[i] = out.rights;
     d.filterIds[i] = out.filterId;
-    d.byValue.set(smallIntegerOf(value) | 0, i);
+    d.keys[i] = smallIntegerOf(value) | 0;
+    d.byValue.set(d.keys[i]!, i);
     i++;
   }
   d.fieldType = fieldType;

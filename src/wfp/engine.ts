@@ -151,6 +151,8 @@ function resetEngine(): void {
   engine.calloutsById.length = 0;
   engine.filters.clear();
   engine.filtersByKey.clear();
+  // The old states are retired: their generation moves, so a cache of one (the host's per-layer inputs) is stale.
+  for (const s of engine.layers) if (s !== undefined) s.generation++;
   engine.layers.length = 0;
   engine.nextFilterId = 1;
   engine.nextCalloutId = 1;

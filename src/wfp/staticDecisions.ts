@@ -58,9 +58,26 @@ export class StaticDecisions {
    * arrays.
    */
   readonly byValue = new Map<number, number>();
+  /**
+   * The same keys by index, for a table of at most {@link SCAN_LIMIT} keys: a driver's short block list (the host
+   * run's has one address) is looked up by comparing the keys in turn, cheaper than hashing into the map.
+   */
+  keys: Int32Array = new Int32Array(0);
   actions: Int32Array = new Int32Array(0);
+  /** 1 where the action is FWP_ACTION_BLOCK, else 0 (for a caller that only asks whether a value blocks). */
+  blocks: Uint8Array = new Uint8Array(0);
   rights: Int32Array = new Int32Array(0);
   filterIds: Float64Array = new Float64Array(0);
+
+  /** The index of `key` (a value of {@link fieldType} as a 32-bit signed integer) in the result arrays, or -1. */
+  indexOf(key: number): number {
+    const keys = this.keys;
+    if (keys.length <= SCAN_LIMIT) {
+      for (let i = 0; i < keys.length; i++) if (keys[i] === key) return i;
+      return -1;
+    }
+    return this.byValue.get(key) ?? -1;
+  }
 
   /**
    * Writes the decision for `values` into `out` and returns true; false when the layer does not qualify or the
@@ -77,7 +94,7 @@ export class StaticDecisions {
     const slot = values.incomingValue[field];
     if (slot === undefined) return false;
     const v = slot.value;
-    const i = v.type === this.fieldType ? (this.byValue.get(smallIntegerOf(v) | 0) ?? -1) : -1;
+    const i = v.type === this.fieldType ? this.indexOf(smallIntegerOf(v) | 0) : -1;
     out.actionType = i < 0 ? defaultAction : this.actions[i]!;
     out.rights = i < 0 ? defaultRights : this.rights[i]!;
     out.flags = 0;
@@ -86,3 +103,6 @@ export class StaticDecisions {
     return true;
   }
 }
+
+/** Tables of up to this many keys are searched by comparison rather than hashed (see StaticDecisions.keys). */
+const SCAN_LIMIT = 8;

@@ -8,10 +8,19 @@
  * classifyAtLayer. Every callout must see the same incoming values and metadata, in the same order, and each
  * packet must get the same verdict. A second property pins the layer's cached filter count and the fields its
  * conditions test against the buckets themselves, across adds, deletes, disabled filters and aborted transactions.
+ *
+ * A layer whose filters are static decisions on one field the host fills is decided by reading that value from
+ * the request, filling nothing (LayerInputs.decideByValue). A third property draws such filter sets on every field
+ * it can be (addresses, ports, protocol, interfaces...), spoils them now and then with any other filter (a callout,
+ * another field) and deletes filters between packets, with the verifier off (the host's setting, where the common
+ * classify is shortest) or on; the reference and every callout's view must still agree. Examples pin the IRQL check
+ * under the verifier, a classifier that outlives a system reset, and the call count.
  */
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { DRIVER_VERIFIER_DETECTED_VIOLATION } from '../../src/kernel/bugcheck.js';
+import { atIrql, CLOCK_LEVEL } from '../../src/kernel/irql.js';
 import { bytesAt } from '../../src/kernel/memory.js';
 import { ExAllocatePoolWithTag, NonPagedPoolNx } from '../../src/kernel/pool.js';
 import { resetSystem } from '../../src/kernel/system.js';
@@ -68,9 +77,11 @@ import {
   FwpmTransactionBegin0,
   FwpmTransactionCommit0,
   setNumber,
+  WFP_RULE_IRQL_CLASSIFY,
 } from '../../src/wfp/index.js';
 import { type LayerInfo, layerById, modelledLayers } from '../../src/wfp/layers.js';
-import { addCallout, addFilter, guid, openEngine } from './util.js';
+import { assertBugCheck } from '../helpers.js';
+import { addCallout, addFilter, addSublayer, guid, openEngine } from './util.js';
 
 const CALLOUT = guid(0x1a2);
 
@@ -499,58 +510,63 @@ const layerArb = fc.oneof(pick(LAYERS), pick(BUSY_LAYERS));
 describe('lazy classify inputs: callouts and verdicts as with everything filled up front (W- classify inputs)', () => {
   it('over random layers, filter sets (added and deleted between packets) and requests', () => {
     fc.assert(
-      fc.property(layerArb, fc.array(opArb, { minLength: 1, maxLength: 30 }), (layerId, ops) => {
-        resetSystem();
-        const info = layerById(layerId)!;
-        const fields = usableFields(info);
-        const memory = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 0x7a4c4954);
-        const h = openEngine();
-        const log: unknown[] = [];
-        addCallout(h, CALLOUT, recordingCallout(log), { layerKey: info.layerKey });
-        const lazy = new WfpClassifier(null);
-        const reference = new ReferenceInputs(info);
-        const ids: number[] = [];
-        for (const op of ops) {
-          if (op.kind === 'add') {
-            const f = op.filter;
-            const conds = f.conds.map((c) => conditionOf(info, fields, c)).filter((c) => c !== null);
-            const action = ACTIONS[f.action];
-            ids.push(
-              addFilter(h, {
-                layerKey: info.layerKey,
-                weight: BigInt(f.weight),
-                action,
-                calloutKey: (action & 0x4000) !== 0 ? CALLOUT : undefined,
-                flags:
-                  (f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0) |
-                  (f.disabled ? FWPM_FILTER_FLAG_DISABLED : 0),
-                conditions: conds,
-                rawContext: BigInt(f.ret | (f.extra << 2)),
-              }),
-            );
-          } else if (op.kind === 'delete') {
-            if (ids.length > 0) assert.equal(FwpmFilterDeleteById0(h, ids.splice(op.index % ids.length, 1)[0]!), 0);
-          } else {
-            const a = requestOf(info, op.request, memory);
-            log.length = 0;
-            const lazyVerdict = lazy.classify(a);
-            const lazyLog = [...log];
-            const b = requestOf(info, op.request, memory);
-            log.length = 0;
-            // A layer with no filters is not classified at all; the reference must not run its callouts either.
-            const referenceVerdict = layerState(layerId)!.filterCount === 0 ? Verdict.Permit : reference.classify(b);
-            try {
-              assert.deepEqual(lazyLog, log, 'what each callout saw');
-            } catch (e) {
-              console.error(String((e as Error).message).slice(0, 3000));
-              throw e;
+      fc.property(
+        layerArb,
+        fc.array(opArb, { minLength: 1, maxLength: 30 }),
+        pick(['off', 'standard'] as const),
+        (layerId, ops, verifier) => {
+          resetSystem({ verifier });
+          const info = layerById(layerId)!;
+          const fields = usableFields(info);
+          const memory = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 0x7a4c4954);
+          const h = openEngine();
+          const log: unknown[] = [];
+          addCallout(h, CALLOUT, recordingCallout(log), { layerKey: info.layerKey });
+          const lazy = new WfpClassifier(null);
+          const reference = new ReferenceInputs(info);
+          const ids: number[] = [];
+          for (const op of ops) {
+            if (op.kind === 'add') {
+              const f = op.filter;
+              const conds = f.conds.map((c) => conditionOf(info, fields, c)).filter((c) => c !== null);
+              const action = ACTIONS[f.action];
+              ids.push(
+                addFilter(h, {
+                  layerKey: info.layerKey,
+                  weight: BigInt(f.weight),
+                  action,
+                  calloutKey: (action & 0x4000) !== 0 ? CALLOUT : undefined,
+                  flags:
+                    (f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0) |
+                    (f.disabled ? FWPM_FILTER_FLAG_DISABLED : 0),
+                  conditions: conds,
+                  rawContext: BigInt(f.ret | (f.extra << 2)),
+                }),
+              );
+            } else if (op.kind === 'delete') {
+              if (ids.length > 0) assert.equal(FwpmFilterDeleteById0(h, ids.splice(op.index % ids.length, 1)[0]!), 0);
+            } else {
+              const a = requestOf(info, op.request, memory);
+              log.length = 0;
+              const lazyVerdict = lazy.classify(a);
+              const lazyLog = [...log];
+              const b = requestOf(info, op.request, memory);
+              log.length = 0;
+              // A layer with no filters is not classified at all; the reference must not run its callouts either.
+              const referenceVerdict = layerState(layerId)!.filterCount === 0 ? Verdict.Permit : reference.classify(b);
+              try {
+                assert.deepEqual(lazyLog, log, 'what each callout saw');
+              } catch (e) {
+                console.error(String((e as Error).message).slice(0, 3000));
+                throw e;
+              }
+              assert.equal(lazyVerdict, referenceVerdict, 'verdict');
+              assert.equal(a.discardFilterId, b.discardFilterId, 'the filter that blocked');
+              assert.equal(a.absorbedBy, b.absorbedBy, 'who absorbed');
             }
-            assert.equal(lazyVerdict, referenceVerdict, 'verdict');
-            assert.equal(a.discardFilterId, b.discardFilterId, 'the filter that blocked');
-            assert.equal(a.absorbedBy, b.absorbedBy, 'who absorbed');
           }
-        }
-      }),
+        },
+      ),
       { numRuns: 1000 },
     );
   });
@@ -661,5 +677,232 @@ describe("a layer's cached filter count and condition fields (W- engine property
       ),
       { numRuns: 200 },
     );
+  });
+});
+
+// ---- layers decided by one value read from the request ----------------------------------------------------
+
+/** A static filter on the one field a run tests: EQUAL on one or two values (IPv4 addresses also as /32 masks). */
+interface ExactFilterModel {
+  sublayer: number; // -1: universal
+  weight: number;
+  action: 'block' | 'permit' | 'hardPermit';
+  picks: number[];
+  mask: boolean;
+}
+
+type ValueOp =
+  | { kind: 'add'; filter: ExactFilterModel }
+  | { kind: 'spoil'; filter: FilterModel }
+  | { kind: 'delete'; index: number }
+  | { kind: 'classify'; request: RequestModel };
+
+const exactFilterArb: fc.Arbitrary<ExactFilterModel> = fc.record({
+  sublayer: fc.integer({ min: -1, max: 1 }),
+  weight: fc.nat(5),
+  action: pick(['block', 'permit', 'hardPermit'] as const),
+  picks: fc.array(fc.nat(7), { minLength: 1, maxLength: 2 }),
+  mask: fc.boolean(),
+});
+
+const valueOpArb: fc.Arbitrary<ValueOp> = fc.oneof(
+  { weight: 3, arbitrary: exactFilterArb.map((filter) => ({ kind: 'add' as const, filter })) },
+  // Any filter of the first property (a callout, a range, another field): the layer stops qualifying until it goes.
+  { weight: 1, arbitrary: filterArb.map((filter) => ({ kind: 'spoil' as const, filter })) },
+  { weight: 2, arbitrary: fc.nat(20).map((index) => ({ kind: 'delete' as const, index })) },
+  // Mostly not discards: a discard classify takes the binding's longer way (it writes the discard metadata).
+  {
+    weight: 6,
+    arbitrary: fc
+      .tuple(requestArb, fc.nat(3))
+      .map(([r, n]) => ({ kind: 'classify' as const, request: n === 0 ? r : { ...r, discardModule: -1 } })),
+  },
+);
+
+/** The integer fields of `info` that the host fills (the fields a layer can be decided by from the request). */
+function filledIntegerFields(info: LayerInfo): number[] {
+  const out: number[] = [];
+  info.fields.forEach((f, i) => {
+    const t = f.dataType;
+    if (f.conditionKey !== null && FILLED.has(f.name) && (t === FWP_UINT8 || t === FWP_UINT16 || t === FWP_UINT32))
+      out.push(i);
+  });
+  return out;
+}
+
+/** Values a request of requestArb can give each kind of field (and some it cannot). */
+function exactConditionOf(info: LayerInfo, field: number, p: number, mask: boolean): FWPM_FILTER_CONDITION0 {
+  const f = info.fields[field]!;
+  const v = new FWP_CONDITION_VALUE0();
+  if (f.name.endsWith('_ADDRESS')) {
+    const a = V4_ADDRESSES[p % V4_ADDRESSES.length]!;
+    if (mask) {
+      v.type = FWP_V4_ADDR_MASK;
+      v.v4AddrMask = new FWP_V4_ADDR_AND_MASK(a, 0xffffffff);
+    } else setNumber(v, FWP_UINT32, a);
+  } else {
+    const ports = [0, 53, 80, 1234, 1, 6, 17, 58];
+    setNumber(v, f.dataType, (f.dataType === FWP_UINT16 ? ports : SMALL)[p]!);
+  }
+  return new FWPM_FILTER_CONDITION0(f.conditionKey!, FWP_MATCH_EQUAL, v);
+}
+
+describe('layers decided by one value from the request: as with everything filled up front (W- classify inputs)', () => {
+  it('over random layers, decided fields, filter sets changing between packets, and requests', () => {
+    let decided = 0;
+    let classified = 0;
+    fc.assert(
+      fc.property(
+        layerArb,
+        fc.nat(20),
+        fc.array(valueOpArb, { minLength: 1, maxLength: 40, size: 'medium' }),
+        pick(['off', 'standard'] as const),
+        (layerId, fieldPick, ops, verifier) => {
+          // With the verifier off, as the host runs, the common classify takes the binding's shortest way.
+          resetSystem({ verifier });
+          const info = layerById(layerId)!;
+          const candidates = filledIntegerFields(info);
+          if (candidates.length === 0) return;
+          // The remote address (the host run's block list) half the time, where the layer has one.
+          const remote = candidates.find((i) => /^IP_(REMOTE|DESTINATION)_ADDRESS$/.test(info.fields[i]!.name));
+          const field = remote !== undefined && fieldPick < 10 ? remote : candidates[fieldPick % candidates.length]!;
+          const memory = ExAllocatePoolWithTag(NonPagedPoolNx, 64, 0x7a4c4954);
+          const h = openEngine();
+          const subs = [addSublayer(h, 0x9000, guid(0x7200)), addSublayer(h, 0x1000, guid(0x7201))];
+          const log: unknown[] = [];
+          addCallout(h, CALLOUT, recordingCallout(log), { layerKey: info.layerKey });
+          const fields = usableFields(info);
+          const lazy = new WfpClassifier(null);
+          const reference = new ReferenceInputs(info);
+          const ids: number[] = [];
+          for (const op of ops) {
+            if (op.kind === 'add') {
+              const f = op.filter;
+              ids.push(
+                addFilter(h, {
+                  layerKey: info.layerKey,
+                  subLayerKey: f.sublayer < 0 ? undefined : subs[f.sublayer],
+                  weight: BigInt(f.weight),
+                  action: f.action === 'block' ? FWP_ACTION_BLOCK : FWP_ACTION_PERMIT,
+                  flags: f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0,
+                  conditions: f.picks.map((p) => exactConditionOf(info, field, p, f.mask)),
+                }),
+              );
+            } else if (op.kind === 'spoil') {
+              const f = op.filter;
+              const action = ACTIONS[f.action];
+              ids.push(
+                addFilter(h, {
+                  layerKey: info.layerKey,
+                  weight: BigInt(f.weight),
+                  action,
+                  calloutKey: (action & 0x4000) !== 0 ? CALLOUT : undefined,
+                  flags: f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0,
+                  conditions: f.conds.map((c) => conditionOf(info, fields, c)).filter((c) => c !== null),
+                  rawContext: BigInt(f.ret | (f.extra << 2)),
+                }),
+              );
+            } else if (op.kind === 'delete') {
+              if (ids.length > 0) assert.equal(FwpmFilterDeleteById0(h, ids.splice(op.index % ids.length, 1)[0]!), 0);
+            } else {
+              const a = requestOf(info, op.request, memory);
+              log.length = 0;
+              const lazyVerdict = lazy.classify(a);
+              const lazyLog = [...log];
+              classified++;
+              if (lazy.decidesByValue(layerId)) decided++;
+              const b = requestOf(info, op.request, memory);
+              log.length = 0;
+              const referenceVerdict = layerState(layerId)!.filterCount === 0 ? Verdict.Permit : reference.classify(b);
+              assert.deepEqual(lazyLog, log, 'what each callout saw');
+              assert.equal(lazyVerdict, referenceVerdict, 'verdict');
+              assert.equal(a.discardFilterId, b.discardFilterId, 'the filter that blocked');
+              assert.equal(a.absorbedBy, b.absorbedBy, 'who absorbed');
+            }
+          }
+        },
+      ),
+      { numRuns: 600 },
+    );
+    // The property is about the path that reads the value from the request: most classifies must take it.
+    assert.ok(decided > classified / 3, `${decided} of ${classified} classifies were decided by value`);
+  });
+});
+
+describe('a layer decided by one value from the request: the rules of a classify still hold (W- classify inputs)', () => {
+  /** IPFORWARD_V4 with the host run's filter: BLOCK when the destination is 192.0.2.9. */
+  function blockList(h = openEngine()): number {
+    const info = layerById(Layer.Ipforward4)!;
+    const field = info.fields.find((f) => f.name === 'IP_DESTINATION_ADDRESS')!;
+    return addFilter(h, {
+      layerKey: info.layerKey,
+      action: FWP_ACTION_BLOCK,
+      conditions: [
+        new FWPM_FILTER_CONDITION0(
+          field.conditionKey!,
+          FWP_MATCH_EQUAL,
+          setNumber(new FWP_CONDITION_VALUE0(), FWP_UINT32, 0xc0000209),
+        ),
+      ],
+    });
+  }
+  function forwardTo(remote: number): ClassifyRequest {
+    const r = new ClassifyRequest();
+    r.layerId = Layer.Ipforward4;
+    r.protocol = 17;
+    r.localAddress4 = 0x0a000001;
+    r.remoteAddress4 = remote;
+    r.destinationInterfaceIndex = 2;
+    return r;
+  }
+
+  it('decides the host run shape by value, and names the blocking filter for the DISCARD layer', () => {
+    resetSystem({ verifier: 'off' });
+    const id = blockList();
+    const classifier = new WfpClassifier(null);
+    assert.equal(classifier.classify(forwardTo(0xc6336407)), Verdict.Permit);
+    assert.ok(classifier.decidesByValue(Layer.Ipforward4));
+    const blocked = forwardTo(0xc0000209);
+    assert.equal(classifier.classify(blocked), Verdict.Block);
+    assert.equal(blocked.discardFilterId, id);
+    assert.equal(classifier.calls, 2, 'each classify is counted');
+  });
+
+  it('checks the IRQL under the verifier (DRIVER_VERIFIER_DETECTED_VIOLATION, WFP_RULE_IRQL_CLASSIFY)', () => {
+    resetSystem();
+    blockList();
+    const classifier = new WfpClassifier(null);
+    assert.equal(classifier.classify(forwardTo(0xc6336407)), Verdict.Permit);
+    assert.ok(classifier.decidesByValue(Layer.Ipforward4));
+    assertBugCheck(
+      () => atIrql(CLOCK_LEVEL, () => classifier.classify(forwardTo(0xc6336407))),
+      DRIVER_VERIFIER_DETECTED_VIOLATION,
+      WFP_RULE_IRQL_CLASSIFY,
+    );
+  });
+
+  it('a classifier that outlives a system reset decides by the new filters, not the old ones', () => {
+    resetSystem({ verifier: 'off' });
+    blockList();
+    const classifier = new WfpClassifier(null);
+    assert.equal(classifier.classify(forwardTo(0xc0000209)), Verdict.Block);
+    // After the reset the layer's new state has the same generation as the old one had (one filter added), but
+    // its filter blocks another address.
+    resetSystem({ verifier: 'off' });
+    const info = layerById(Layer.Ipforward4)!;
+    const field = info.fields.find((f) => f.name === 'IP_DESTINATION_ADDRESS')!;
+    addFilter(openEngine(), {
+      layerKey: info.layerKey,
+      action: FWP_ACTION_BLOCK,
+      conditions: [
+        new FWPM_FILTER_CONDITION0(
+          field.conditionKey!,
+          FWP_MATCH_EQUAL,
+          setNumber(new FWP_CONDITION_VALUE0(), FWP_UINT32, 0xc6336407),
+        ),
+      ],
+    });
+    assert.equal(classifier.classify(forwardTo(0xc0000209)), Verdict.Permit);
+    assert.equal(classifier.classify(forwardTo(0xc6336407)), Verdict.Block);
   });
 });
