@@ -676,10 +676,14 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
-    const forUs =
-      isGroupMacAt(frame + H.ETH_DST) ||
-      macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!);
-    if (!forUs && !iface.promiscuous) return this.drop(nbl, DropReason.NotForThisHost);
+    // A promiscuous interface takes every frame: only others compare the destination with their MAC.
+    if (
+      !iface.promiscuous &&
+      !isGroupMacAt(frame + H.ETH_DST) &&
+      !macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!)
+    ) {
+      return this.drop(nbl, DropReason.NotForThisHost);
+    }
     const type = H.get16(frame + H.ETH_TYPE);
     if (type === H.ETHERTYPE_ARP) return this.receiveArp(iface, nbl, frame);
     if (type !== H.ETHERTYPE_IPV4 && type !== H.ETHERTYPE_IPV6) return this.drop(nbl, DropReason.NoProtocol);
@@ -1458,15 +1462,18 @@ export class IpLayer {
   // --- forwarding --------------------------------------------------------------------------------------------
 
   private forward4(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
-    setDiscardLayer(nbl, Layer.Ipforward4 + 1);
+    // The packet is at IPFORWARD from here: its DISCARD layer is marked where a drop can come before fill() marks
+    // it (TTL, route), not on every forwarded packet.
     const ttl = H.get8(ip + H.IPV4_TTL);
     if (ttl <= 1) {
+      setDiscardLayer(nbl, Layer.Ipforward4 + 1);
       this.sendIcmpError(arrival, 4, ip, H.ICMP_TIME_EXCEEDED, 0, 0);
       return this.drop(nbl, DropReason.TtlExpired);
     }
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     const route = this.routes.lookup4(dst);
     if (route < 0) {
+      setDiscardLayer(nbl, Layer.Ipforward4 + 1);
       this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_NET_UNREACH, 0);
       return this.drop(nbl, DropReason.NoRoute);
     }
