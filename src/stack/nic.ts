@@ -756,14 +756,17 @@ export class VirtualNic implements WirePort {
   /** MiniportReturnNetBufferLists. */
   returnLists(nbls: NET_BUFFER_LIST): void {
     let x: NET_BUFFER_LIST | null = nbls;
+    let n = 0;
     while (x !== null) {
       const next: NET_BUFFER_LIST | null = x.Next;
       x.Next = null;
-      this.rxOut--;
-      this.counters.returned++;
+      n++;
       this.recycle(x);
       x = next;
     }
+    // Counted once for the chain (recycle reads neither).
+    this.rxOut -= n;
+    this.counters.returned += n;
     if (this.pausePending && this.rxOut === 0) {
       this.pausePending = false;
       this.state = RunStateNic.Paused;
