@@ -21,7 +21,7 @@
  * Every packet that enters ends in one bucket of {@link HostCounters}; nothing is silently lost.
  */
 
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, memory, memoryView } from '../kernel/arena.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
 import { copyOut } from '../ndis/chain.js';
@@ -2778,21 +2778,27 @@ function scopedAt(va: number): boolean {
  * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice.
  */
 function headerVerifies(va: number, length: number): boolean {
-  const m = memory;
+  const v = memoryView;
   const o = va - ARENA_BASE;
-  // The 20 bytes every header has, unrolled (this runs on every received packet), then any options.
+  // The 20 bytes every header has as five 32-bit loads (each a load and a byte swap; this runs on every received
+  // packet), each adding its two 16-bit words, then any options.
+  const w0 = v.getUint32(o);
+  const w1 = v.getUint32(o + 4);
+  const w2 = v.getUint32(o + 8);
+  const w3 = v.getUint32(o + 12);
+  const w4 = v.getUint32(o + 16);
   let sum =
-    ((m[o]! << 8) | m[o + 1]!) +
-    ((m[o + 2]! << 8) | m[o + 3]!) +
-    ((m[o + 4]! << 8) | m[o + 5]!) +
-    ((m[o + 6]! << 8) | m[o + 7]!) +
-    ((m[o + 8]! << 8) | m[o + 9]!) +
-    ((m[o + 10]! << 8) | m[o + 11]!) +
-    ((m[o + 12]! << 8) | m[o + 13]!) +
-    ((m[o + 14]! << 8) | m[o + 15]!) +
-    ((m[o + 16]! << 8) | m[o + 17]!) +
-    ((m[o + 18]! << 8) | m[o + 19]!);
-  for (let i = 20; i < length; i += 2) sum += (m[o + i]! << 8) | m[o + i + 1]!;
+    (w0 >>> 16) +
+    (w0 & 0xffff) +
+    (w1 >>> 16) +
+    (w1 & 0xffff) +
+    (w2 >>> 16) +
+    (w2 & 0xffff) +
+    (w3 >>> 16) +
+    (w3 & 0xffff) +
+    (w4 >>> 16) +
+    (w4 & 0xffff);
+  for (let i = 20; i < length; i += 2) sum += v.getUint16(o + i);
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   return sum === 0xffff;

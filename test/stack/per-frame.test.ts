@@ -13,10 +13,15 @@ import fc from 'fast-check';
 import { LINKTYPE_ETHERNET } from '../../src/capture/linktype.js';
 import { PcapWriter } from '../../src/capture/pcap-writer.js';
 import { FileSink } from '../../src/capture/sink.js';
+import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
+import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../../src/kernel/pool.js';
 import { resetSystem } from '../../src/kernel/system.js';
+import { poolTag } from '../../src/kernel/tags.js';
+import { macEquals, writeMacHalves } from '../../src/stack/addr.js';
 import { DropReason } from '../../src/stack/counters.js';
 import { FWPS_DISCARD_FIREWALL_POLICY, Verdict } from '../../src/stack/filters.js';
+import { get16, get32, put16, put32 } from '../../src/stack/headers.js';
 import { Layer } from '../../src/stack/layers.js';
 import { replay } from '../../src/stack/replay.js';
 import { frame } from './frames.js';
@@ -93,6 +98,68 @@ describe('per-frame shortcuts keep what the slow path did', () => {
     ]);
     assert.equal(r.host.counters.totalDropped(), 4);
     r.finish();
+  });
+});
+
+describe('word-wide memory access gives what byte-wise access gave', () => {
+  beforeEach(() => resetSystem());
+
+  const TAG = poolTag('tseT');
+  /** 16 bytes of pool, filled with `fill`; the test works at `va + at` (any alignment). */
+  function scratch(fill: readonly number[]): number {
+    const va = ExAllocatePoolWithTag(NonPagedPoolNx, 16, TAG);
+    memory.set(fill, va - ARENA_BASE);
+    return va;
+  }
+  const bytes16 = fc.array(fc.integer({ min: 0, max: 255 }), { minLength: 16, maxLength: 16 });
+
+  it('get16/get32 read big-endian at any offset; put16/put32 write exactly their bytes, big-endian (property)', () => {
+    fc.assert(
+      fc.property(bytes16, fc.integer({ min: 0, max: 12 }), fc.integer(), (fill, at, value) => {
+        const va = scratch(fill);
+        const o = va - ARENA_BASE + at;
+        const b = (i: number) => memory[o + i]!;
+        assert.equal(get16(va + at), (b(0) << 8) | b(1));
+        assert.equal(get32(va + at), ((b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3)) >>> 0);
+        put16(va + at, value);
+        const after16 = Array.from(memory.subarray(va - ARENA_BASE, va - ARENA_BASE + 16));
+        const want16 = [...fill];
+        want16[at] = (value >>> 8) & 0xff;
+        want16[at + 1] = value & 0xff;
+        assert.deepEqual(after16, want16);
+        put32(va + at, value);
+        const want32 = [...want16];
+        for (let i = 0; i < 4; i++) want32[at + i] = (value >>> (24 - 8 * i)) & 0xff;
+        assert.deepEqual(Array.from(memory.subarray(va - ARENA_BASE, va - ARENA_BASE + 16)), want32);
+        ExFreePoolWithTag(va, TAG);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('writeMacHalves writes the six octets and nothing around them; macEquals is false when any octet differs (property)', () => {
+    fc.assert(
+      fc.property(
+        bytes16,
+        fc.integer({ min: 0, max: 10 }),
+        fc.integer({ min: 0, max: 0xffffff }),
+        fc.integer({ min: 0, max: 0xffffff }),
+        fc.integer({ min: 0, max: 5 }),
+        (fill, at, high, low, spoil) => {
+          const va = scratch(fill);
+          writeMacHalves(va + at, high, low);
+          const want = [...fill];
+          const octets = [high >>> 16, (high >>> 8) & 0xff, high & 0xff, low >>> 16, (low >>> 8) & 0xff, low & 0xff];
+          for (let i = 0; i < 6; i++) want[at + i] = octets[i]!;
+          assert.deepEqual(Array.from(memory.subarray(va - ARENA_BASE, va - ARENA_BASE + 16)), want);
+          assert.ok(macEquals(va + at, high, low));
+          memory[va - ARENA_BASE + at + spoil]! ^= 0x10;
+          assert.ok(!macEquals(va + at, high, low));
+          ExFreePoolWithTag(va, TAG);
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
 
