@@ -702,9 +702,11 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const ip = contiguous(nb, H.IPV4_HEADER);
     if (ip === 0) return this.drop(nbl, DropReason.Malformed);
-    const vihl = H.get8(ip);
+    // Version, header length and total length from the header's first word (one load).
+    const first = H.get32(ip);
+    const vihl = first >>> 24;
     const hlen = (vihl & 0x0f) << 2;
-    const total = H.get16(ip + H.IPV4_TOTAL_LENGTH);
+    const total = first & 0xffff;
     if (vihl >>> 4 !== 4 || hlen < H.IPV4_HEADER || total < hlen || total > nb.DataLength) {
       return this.drop(nbl, DropReason.Malformed);
     }
