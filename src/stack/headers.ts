@@ -2,8 +2,7 @@
  * Header layouts the IP layer reads and writes in place (offsets from the start of each header), and the small
  * big-endian accessors over simulated memory it uses on the per-packet path. Values are the RFCs' and IANA's.
  */
-import { ARENA_BASE, memory, moveWithinArena } from '../kernel/arena.js';
-import { read16, read32, write16, write32 } from '../packet/checksum.js';
+import { ARENA_BASE, memory, memoryView, moveWithinArena } from '../kernel/arena.js';
 
 // The numbers the packet layer already names (IANA EtherTypes, IP protocols, TCP flags).
 export {
@@ -101,12 +100,14 @@ export function get8(va: number): number {
 
 /** Big-endian 16-bit value at `va` (the packet layer's reader, over simulated memory). */
 export function get16(va: number): number {
-  return read16(memory, va - ARENA_BASE);
+  // One DataView load (V8 compiles it to a load and a byte swap) rather than two byte loads: the data path reads
+  // header fields on every packet.
+  return memoryView.getUint16(va - ARENA_BASE);
 }
 
 /** Big-endian 32-bit value at `va`, unsigned. */
 export function get32(va: number): number {
-  return read32(memory, va - ARENA_BASE);
+  return memoryView.getUint32(va - ARENA_BASE);
 }
 
 /** Writes a byte at `va`. */
@@ -116,12 +117,12 @@ export function put8(va: number, value: number): void {
 
 /** Writes a big-endian 16-bit value at `va`. */
 export function put16(va: number, value: number): void {
-  write16(memory, va - ARENA_BASE, value);
+  memoryView.setUint16(va - ARENA_BASE, value);
 }
 
 /** Writes a big-endian 32-bit value at `va`. */
 export function put32(va: number, value: number): void {
-  write32(memory, va - ARENA_BASE, value);
+  memoryView.setUint32(va - ARENA_BASE, value);
 }
 
 /** Copies `length` bytes between simulated addresses (ranges may overlap). */

@@ -21,7 +21,7 @@
  * Every packet that enters ends in one bucket of {@link HostCounters}; nothing is silently lost.
  */
 
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, memory, memoryView } from '../kernel/arena.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
 import { copyOut } from '../ndis/chain.js';
@@ -676,10 +676,14 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
-    const forUs =
-      isGroupMacAt(frame + H.ETH_DST) ||
-      macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!);
-    if (!forUs && !iface.promiscuous) return this.drop(nbl, DropReason.NotForThisHost);
+    // A promiscuous interface takes every frame: only others compare the destination with their MAC.
+    if (
+      !iface.promiscuous &&
+      !isGroupMacAt(frame + H.ETH_DST) &&
+      !macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!)
+    ) {
+      return this.drop(nbl, DropReason.NotForThisHost);
+    }
     const type = H.get16(frame + H.ETH_TYPE);
     if (type === H.ETHERTYPE_ARP) return this.receiveArp(iface, nbl, frame);
     if (type !== H.ETHERTYPE_IPV4 && type !== H.ETHERTYPE_IPV6) return this.drop(nbl, DropReason.NoProtocol);
@@ -698,9 +702,11 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const ip = contiguous(nb, H.IPV4_HEADER);
     if (ip === 0) return this.drop(nbl, DropReason.Malformed);
-    const vihl = H.get8(ip);
+    // Version, header length and total length from the header's first word (one load).
+    const first = H.get32(ip);
+    const vihl = first >>> 24;
     const hlen = (vihl & 0x0f) << 2;
-    const total = H.get16(ip + H.IPV4_TOTAL_LENGTH);
+    const total = first & 0xffff;
     if (vihl >>> 4 !== 4 || hlen < H.IPV4_HEADER || total < hlen || total > nb.DataLength) {
       return this.drop(nbl, DropReason.Malformed);
     }
@@ -1458,15 +1464,18 @@ export class IpLayer {
   // --- forwarding --------------------------------------------------------------------------------------------
 
   private forward4(arrival: IpInterface, nbl: NET_BUFFER_LIST, ip: number, hlen: number) {
-    setDiscardLayer(nbl, Layer.Ipforward4 + 1);
+    // The packet is at IPFORWARD from here: its DISCARD layer is marked where a drop can come before fill() marks
+    // it (TTL, route), not on every forwarded packet.
     const ttl = H.get8(ip + H.IPV4_TTL);
     if (ttl <= 1) {
+      setDiscardLayer(nbl, Layer.Ipforward4 + 1);
       this.sendIcmpError(arrival, 4, ip, H.ICMP_TIME_EXCEEDED, 0, 0);
       return this.drop(nbl, DropReason.TtlExpired);
     }
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     const route = this.routes.lookup4(dst);
     if (route < 0) {
+      setDiscardLayer(nbl, Layer.Ipforward4 + 1);
       this.sendIcmpError(arrival, 4, ip, H.ICMP_DEST_UNREACH, H.ICMP_NET_UNREACH, 0);
       return this.drop(nbl, DropReason.NoRoute);
     }
@@ -2771,21 +2780,27 @@ function scopedAt(va: number): boolean {
  * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice.
  */
 function headerVerifies(va: number, length: number): boolean {
-  const m = memory;
+  const v = memoryView;
   const o = va - ARENA_BASE;
-  // The 20 bytes every header has, unrolled (this runs on every received packet), then any options.
+  // The 20 bytes every header has as five 32-bit loads (each a load and a byte swap; this runs on every received
+  // packet), each adding its two 16-bit words, then any options.
+  const w0 = v.getUint32(o);
+  const w1 = v.getUint32(o + 4);
+  const w2 = v.getUint32(o + 8);
+  const w3 = v.getUint32(o + 12);
+  const w4 = v.getUint32(o + 16);
   let sum =
-    ((m[o]! << 8) | m[o + 1]!) +
-    ((m[o + 2]! << 8) | m[o + 3]!) +
-    ((m[o + 4]! << 8) | m[o + 5]!) +
-    ((m[o + 6]! << 8) | m[o + 7]!) +
-    ((m[o + 8]! << 8) | m[o + 9]!) +
-    ((m[o + 10]! << 8) | m[o + 11]!) +
-    ((m[o + 12]! << 8) | m[o + 13]!) +
-    ((m[o + 14]! << 8) | m[o + 15]!) +
-    ((m[o + 16]! << 8) | m[o + 17]!) +
-    ((m[o + 18]! << 8) | m[o + 19]!);
-  for (let i = 20; i < length; i += 2) sum += (m[o + i]! << 8) | m[o + i + 1]!;
+    (w0 >>> 16) +
+    (w0 & 0xffff) +
+    (w1 >>> 16) +
+    (w1 & 0xffff) +
+    (w2 >>> 16) +
+    (w2 & 0xffff) +
+    (w3 >>> 16) +
+    (w3 & 0xffff) +
+    (w4 >>> 16) +
+    (w4 & 0xffff);
+  for (let i = 20; i < length; i += 2) sum += v.getUint16(o + i);
   sum = (sum & 0xffff) + (sum >>> 16);
   sum = (sum & 0xffff) + (sum >>> 16);
   return sum === 0xffff;

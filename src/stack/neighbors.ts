@@ -334,18 +334,35 @@ export class NeighborCache<T> {
   }
 }
 
-/** {@link hash} of the IPv4-mapped words (0, 0, 0xffff, `address`): the same value, the constant words folded in. */
-function hash4(ifIndex: number, address: number): number {
-  let h = Math.imul(ifIndex ^ 0x9e3779b9, 0x85ebca6b);
-  h = Math.imul(h, 0xc2b2ae35) ^ (h >>> 15);
-  h = Math.imul(h, 0xc2b2ae35) ^ (h >>> 15);
-  h = Math.imul(h ^ 0xffff, 0xc2b2ae35) ^ (h >>> 15);
-  h = Math.imul(h ^ address, 0xc2b2ae35) ^ (h >>> 15);
+/** The hash's multiplier and seed (murmur3's constants). */
+const MIX = 0xc2b2ae35;
+const SEED = 0x9e3779b9;
+
+/**
+ * Hash of (ifIndex, four address words): the words are mixed first and the interface last, so that for an
+ * IPv4-mapped address (0, 0, 0xffff, a) the state after the three constant words is a constant ({@link V4_PREFIX})
+ * and {@link hash4} starts from it.
+ */
+function hash(ifIndex: number, w: ArrayLike<number>, at: number): number {
+  let h = SEED;
+  for (let k = 0; k < 4; k++) h = Math.imul(h ^ w[at + k]!, MIX) ^ (h >>> 15);
+  h = Math.imul(h ^ ifIndex, MIX) ^ (h >>> 15);
   return (h ^ (h >>> 13)) >>> 0;
 }
 
-function hash(ifIndex: number, w: ArrayLike<number>, at: number): number {
-  let h = Math.imul(ifIndex ^ 0x9e3779b9, 0x85ebca6b);
-  for (let k = 0; k < 4; k++) h = Math.imul(h ^ w[at + k]!, 0xc2b2ae35) ^ (h >>> 15);
+/** {@link hash}'s state after the IPv4-mapped prefix words 0, 0, 0xffff. */
+const V4_PREFIX = (() => {
+  let h = SEED;
+  for (const word of [0, 0, 0xffff]) h = Math.imul(h ^ word, MIX) ^ (h >>> 15);
+  return h;
+})();
+
+/**
+ * {@link hash} of the IPv4-mapped words (0, 0, 0xffff, `address`): the same value, from the constant prefix's state
+ * (two multiplies per IPv4 lookup instead of five; the data path makes two per forwarded packet).
+ */
+function hash4(ifIndex: number, address: number): number {
+  let h = Math.imul(V4_PREFIX ^ address, MIX) ^ (V4_PREFIX >>> 15);
+  h = Math.imul(h ^ ifIndex, MIX) ^ (h >>> 15);
   return (h ^ (h >>> 13)) >>> 0;
 }

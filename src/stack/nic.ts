@@ -380,7 +380,7 @@ export class VirtualNic implements WirePort {
     const va = mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE;
     const from = address - ARENA_BASE;
     let tag = 0;
-    if (memory[from + 12] === 0x81 && memory[from + 13] === 0x00 && length >= 18) {
+    if (memoryView.getUint16(from + 12) === 0x8100 && length >= 18) {
       // 802.1Q: the tag goes into the list's information, the frame up without it.
       const tci = (memory[from + 14]! << 8) | memory[from + 15]!;
       const vid = tci & 0xfff;
@@ -756,14 +756,17 @@ export class VirtualNic implements WirePort {
   /** MiniportReturnNetBufferLists. */
   returnLists(nbls: NET_BUFFER_LIST): void {
     let x: NET_BUFFER_LIST | null = nbls;
+    let n = 0;
     while (x !== null) {
       const next: NET_BUFFER_LIST | null = x.Next;
       x.Next = null;
-      this.rxOut--;
-      this.counters.returned++;
+      n++;
       this.recycle(x);
       x = next;
     }
+    // Counted once for the chain (recycle reads neither).
+    this.rxOut -= n;
+    this.counters.returned += n;
     if (this.pausePending && this.rxOut === 0) {
       this.pausePending = false;
       this.state = RunStateNic.Paused;

@@ -291,6 +291,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     return 14 + length;
   };
   const every = options.progressEvery ?? 10000;
+  /** Frames until the next progress call: counted down per frame, rather than a remainder taken per frame. */
+  let progressIn = every;
   let framesRead = 0;
   let captureError: CaptureFormatError | null = null;
   try {
@@ -333,7 +335,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         if (pendingDeferredWork() > 0) drainDeferredWork();
         reapAbsorbed();
       }
-      if (options.onProgress !== undefined && framesRead % every === 0) options.onProgress(framesRead, r.fileOffset);
+      if (--progressIn === 0) {
+        progressIn = every;
+        options.onProgress?.(framesRead, r.fileOffset);
+      }
     }
     // The capture ends: the timers of NICs still holding frames fire.
     fireModerationTimers(clock, true);
