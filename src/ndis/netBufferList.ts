@@ -328,6 +328,9 @@ function clearInfo(a: unknown[]): void {
  * has them clear; a new list starts with them clear.
  */
 function clearNblArrays(nbl: NET_BUFFER_LIST): void {
+  // The ownership record (driver-verifier.ts) goes with the list's other NDIS-private state.
+  nbl.ndisHolder = null;
+  nbl.ndisTrack = 0;
   const nr = nbl.NdisReserved;
   nr[0] = nr[1] = null;
   const pr = nbl.ProtocolReserved;
