@@ -305,15 +305,19 @@ function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
  * The reserved areas (NdisReserved, ProtocolReserved, MiniportReserved) to NULL. This runs when the NET_BUFFER
  * is freed rather than when it is next allocated, so that every descriptor in a pool's cache has them clear: the
  * arrays are separate objects, and at the free the driver has just been using them, while at the allocation they
- * are cold (each one a cache miss on the hot path). A new descriptor starts with them clear.
+ * are cold (each one a cache miss on the hot path). A new descriptor starts with them clear. Areas not handed out
+ * since the last clear (their accessors set `reservedTouched`) are still clear and are not touched: a clone's
+ * NET_BUFFER usually never has its areas used.
  */
 function clearNbReserved(nb: NET_BUFFER): void {
-  const nr = nb.NdisReserved;
+  if (!nb.reservedTouched) return;
+  const nr = nb.ndisReservedArea;
   nr[0] = nr[1] = null;
-  const pr = nb.ProtocolReserved;
+  const pr = nb.protocolReservedArea;
   pr[0] = pr[1] = pr[2] = pr[3] = pr[4] = pr[5] = null;
-  const mr = nb.MiniportReserved;
+  const mr = nb.miniportReservedArea;
   mr[0] = mr[1] = mr[2] = mr[3] = null;
+  nb.reservedTouched = false;
 }
 
 /**

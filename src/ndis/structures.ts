@@ -124,9 +124,6 @@ export class NET_BUFFER {
   ChecksumBias = 0;
   Reserved = 0;
   NdisPoolHandle: object | null = null;
-  NdisReserved: unknown[] = [null, null];
-  ProtocolReserved: unknown[] = [null, null, null, null, null, null];
-  MiniportReserved: unknown[] = [null, null, null, null];
   DataPhysicalAddress = 0;
   SharedMemoryInfo: unknown = null;
   ScatterGatherList: unknown = null;
@@ -153,6 +150,38 @@ export class NET_BUFFER {
   ownMdls: MDL[] | null = null;
   /** wdknet: the next descriptor in its pool's free list (while it is cached there), else null. */
   nextFree: NET_BUFFER | null = null;
+  /** wdknet: the NdisReserved area (read through {@link NdisReserved}). */
+  readonly ndisReservedArea: unknown[] = [null, null];
+  /** wdknet: the ProtocolReserved area (read through {@link ProtocolReserved}). */
+  readonly protocolReservedArea: unknown[] = [null, null, null, null, null, null];
+  /** wdknet: the MiniportReserved area (read through {@link MiniportReserved}). */
+  readonly miniportReservedArea: unknown[] = [null, null, null, null];
+  /**
+   * wdknet: true once a reserved area has been handed out since the descriptor was last cleared. Whoever writes
+   * an area gets it through its accessor, which sets this, so an area never handed out is still clear and the
+   * free does not touch it (see clearNbReserved). The accessors read the area before they set the flag, so a
+   * freed descriptor poisoned in full verifier mode reports the access as a read.
+   */
+  reservedTouched = false;
+
+  /** NdisReserved: NDIS's private area (2 pointers). */
+  get NdisReserved(): unknown[] {
+    const area = this.ndisReservedArea;
+    this.reservedTouched = true;
+    return area;
+  }
+  /** ProtocolReserved: the area of the protocol that owns the NET_BUFFER (6 pointers). */
+  get ProtocolReserved(): unknown[] {
+    const area = this.protocolReservedArea;
+    this.reservedTouched = true;
+    return area;
+  }
+  /** MiniportReserved: the area of the miniport that owns the NET_BUFFER (4 pointers). */
+  get MiniportReserved(): unknown[] {
+    const area = this.miniportReservedArea;
+    this.reservedTouched = true;
+    return area;
+  }
 
   /** stDataLength: the SIZE_T view of DataLength (a union in nbl.h). */
   get stDataLength(): number {
@@ -185,17 +214,12 @@ export class NET_BUFFER_LIST {
   Context: NET_BUFFER_LIST_CONTEXT | null = null;
   ParentNetBufferList: NET_BUFFER_LIST | null = null;
   NdisPoolHandle: object | null = null;
-  NdisReserved: unknown[] = [null, null];
-  ProtocolReserved: unknown[] = [null, null, null, null];
-  MiniportReserved: unknown[] = [null, null];
   Scratch: unknown = null;
   SourceHandle: unknown = null;
   NblFlags = 0;
   ChildRefCount = 0;
   Flags = 0;
   Status = 0;
-  /** A packed array (Array.from), so clearing it on every allocation stays cheap. */
-  NetBufferListInfo: unknown[] = Array.from({ length: MaxNetBufferListInfo }, () => null);
 
   /** wdknet: the NBL pool that owns it. */
   pool: object | null = null;
@@ -229,6 +253,48 @@ export class NET_BUFFER_LIST {
   ndisHolder: unknown = null;
   /** wdknet: the ownership tracking word (driver-verifier.ts: stack positions waiting, RESOURCES marks, binding refs). */
   ndisTrack = 0;
+  /** wdknet: the NdisReserved area (read through {@link NdisReserved}). */
+  readonly ndisReservedArea: unknown[] = [null, null];
+  /** wdknet: the ProtocolReserved area (read through {@link ProtocolReserved}). */
+  readonly protocolReservedArea: unknown[] = [null, null, null, null];
+  /** wdknet: the MiniportReserved area (read through {@link MiniportReserved}). */
+  readonly miniportReservedArea: unknown[] = [null, null];
+  /** wdknet: the NetBufferListInfo slots (read through {@link NetBufferListInfo}); packed (Array.from). */
+  readonly infoArea: unknown[] = Array.from({ length: MaxNetBufferListInfo }, () => null);
+  /**
+   * wdknet: one flag per area, set when its accessor hands the area out: whoever writes an area gets it through
+   * the accessor first, so an area whose flag is clear is still clear and the free does not touch it (see
+   * clearNblArrays).
+   */
+  ndisReservedTouched = false;
+  protocolReservedTouched = false;
+  miniportReservedTouched = false;
+  infoTouched = false;
+
+  /** NdisReserved: NDIS's private area (2 pointers). */
+  get NdisReserved(): unknown[] {
+    const area = this.ndisReservedArea;
+    this.ndisReservedTouched = true;
+    return area;
+  }
+  /** ProtocolReserved: the area of the protocol that owns the list (4 pointers). */
+  get ProtocolReserved(): unknown[] {
+    const area = this.protocolReservedArea;
+    this.protocolReservedTouched = true;
+    return area;
+  }
+  /** MiniportReserved: the area of the miniport that owns the list (2 pointers). */
+  get MiniportReserved(): unknown[] {
+    const area = this.miniportReservedArea;
+    this.miniportReservedTouched = true;
+    return area;
+  }
+  /** NetBufferListInfo: the out-of-band information slots (MaxNetBufferListInfo of them). */
+  get NetBufferListInfo(): unknown[] {
+    const area = this.infoArea;
+    this.infoTouched = true;
+    return area;
+  }
   /** wdknet: the driver's call site (full verifier mode). */
   site: string | undefined = undefined;
 
