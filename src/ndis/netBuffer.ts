@@ -147,9 +147,9 @@ export function NdisFreeNetBuffer(NetBuffer: NET_BUFFER): void {
   if (pool.kind !== PoolKind.NetBuffer || !pool.live) {
     ndisViolation(Ndis6Violation.BadPoolHandle, nb.address, 0, 0, 'NdisFreeNetBuffer: the NET_BUFFER has no live pool');
   }
-  releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
+  const reusable = releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
+  if (reusable) pool.pushFree(nb);
 }
 
 /** NdisGetPoolFromNetBuffer: the pool handle a NET_BUFFER came from. */
@@ -162,17 +162,19 @@ export function NdisGetPoolFromNetBuffer(NetBuffer: NET_BUFFER): object | null {
 
 /** Validates an NB pool handle (standard verifier). */
 export function checkNbPool(handle: NetBufferPool, ddi: string): NetBufferPool {
-  // A brand test rather than instanceof: this runs on every allocation.
-  if ((handle as NetBufferPool | null)?.kind !== PoolKind.NetBuffer || !handle.live) {
-    ndisViolation(
-      Ndis6Violation.BadPoolHandle,
-      (handle as { address?: number } | null)?.address ?? 0,
-      0,
-      0,
-      `${ddi}: the pool handle is not a live NET_BUFFER pool from NdisAllocateNetBufferPool`,
-    );
-  }
+  // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
+  if ((handle as NetBufferPool | null)?.kind !== PoolKind.NetBuffer || !handle.live) badNbPool(handle, ddi);
   return handle;
+}
+
+function badNbPool(handle: NetBufferPool, ddi: string): never {
+  return ndisViolation(
+    Ndis6Violation.BadPoolHandle,
+    (handle as { address?: number } | null)?.address ?? 0,
+    0,
+    0,
+    `${ddi}: the pool handle is not a live NET_BUFFER pool from NdisAllocateNetBufferPool`,
+  );
 }
 
 /** Checks that `nb` is a live descriptor from an NDIS pool (N6-6) before it is freed. */
@@ -322,23 +324,13 @@ function clearNbReserved(nb: NET_BUFFER): void {
 
 /**
  * Marks a NET_BUFFER free: checks (standard verifier) that no retreat-allocated MDL is left in its chain, frees
- * MDLs NDIS made for it, and in full verifier mode releases its memory and poisons it. The caller returns it to
- * its pool's free list when the verifier is not in full mode.
+ * MDLs NDIS made for it, and in full verifier mode releases its memory and poisons it. Returns true when the
+ * descriptor may be cached again: the caller of a NET_BUFFER that is not preallocated with a list then returns it
+ * to its pool's free list (false: full verifier mode destroyed it).
  */
-export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
+export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): boolean {
   const records = nb.retreats;
-  if (records !== null && records.length > 0) {
-    if (verifierLevel >= VERIFIER_STANDARD) {
-      ndisViolation(
-        Ndis6Violation.RetreatMdlsOutstanding,
-        nb.address,
-        records.length,
-        0,
-        `${ddi}: ${records.length} MDL(s) that NdisRetreatNetBufferDataStart allocated are still in the chain; advance with FreeMdl first`,
-      );
-    }
-    freeRetreatRecords(nb);
-  }
+  if (records !== null && records.length > 0) releaseRetreatsLeft(nb, records.length, ddi);
   const own = nb.ownMdls;
   if (own !== null && own.length > 0) {
     for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
@@ -347,7 +339,26 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
   clearNbReserved(nb);
   nb.state = DescriptorState.Free;
   // A preallocated NET_BUFFER lives in its list's block and is destroyed with the list.
-  if (verifierLevel >= VERIFIER_FULL && nb.ownerNbl === null) destroyNb(nb, tag);
+  if (nb.ownerNbl !== null || verifierLevel < VERIFIER_FULL) return true;
+  destroyNb(nb, tag);
+  return false;
+}
+
+/**
+ * MDLs that retreats allocated are still in a NET_BUFFER being freed: reported (standard verifier), then freed.
+ * Out of line: the free path stays small enough to inline.
+ */
+function releaseRetreatsLeft(nb: NET_BUFFER, count: number, ddi: string): void {
+  if (verifierLevel >= VERIFIER_STANDARD) {
+    ndisViolation(
+      Ndis6Violation.RetreatMdlsOutstanding,
+      nb.address,
+      count,
+      0,
+      `${ddi}: ${count} MDL(s) that NdisRetreatNetBufferDataStart allocated are still in the chain; advance with FreeMdl first`,
+    );
+  }
+  freeRetreatRecords(nb);
 }
 
 /** Releases a descriptor's block and built-in MDL for good. */
