@@ -11,7 +11,6 @@
  */
 import { allocateMdlObject, type MDL, MDL_PARTIAL, MDL_SOURCE_IS_NONPAGED_POOL, MdlOrigin } from '../kernel/mdl.js';
 import { NDIS_STATUS_SUCCESS } from '../kernel/status.js';
-import { VERIFIER_FULL, verifierLevel } from '../kernel/verifier.js';
 import { mdlVa, seekCursor } from './chain.js';
 import { NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS } from './macros.js';
 import { checkNbPool, releaseNb, resetNb, takeNb, takeNbToDescribe } from './netBuffer.js';
@@ -86,16 +85,19 @@ export function NdisFreeCloneNetBufferList(CloneNetBufferList: NET_BUFFER_LIST, 
   const ddi = 'NdisFreeCloneNetBufferList';
   requireNetBufferIrql(ddi);
   const nbl = checkKind(CloneNetBufferList, NblKind.Clone, ddi);
-  if (nbl.cloneFlags !== FreeCloneFlags) {
-    ndisViolation(
-      Ndis6Violation.WrongFree,
-      nbl.address,
-      FreeCloneFlags,
-      nbl.cloneFlags,
-      `${ddi}: FreeCloneFlags 0x${FreeCloneFlags.toString(16)} must be the AllocateCloneFlags 0x${nbl.cloneFlags.toString(16)} the clone was allocated with`,
-    );
-  }
+  if (nbl.cloneFlags !== FreeCloneFlags) wrongCloneFlags(nbl, FreeCloneFlags, ddi);
   freeDerived(nbl, ddi);
+}
+
+/** Reports FreeCloneFlags that are not the clone's AllocateCloneFlags (out of line: the free stays small). */
+function wrongCloneFlags(nbl: NET_BUFFER_LIST, FreeCloneFlags: number, ddi: string): never {
+  return ndisViolation(
+    Ndis6Violation.WrongFree,
+    nbl.address,
+    FreeCloneFlags,
+    nbl.cloneFlags,
+    `${ddi}: FreeCloneFlags 0x${FreeCloneFlags.toString(16)} must be the AllocateCloneFlags 0x${nbl.cloneFlags.toString(16)} the clone was allocated with`,
+  );
 }
 
 /**
@@ -239,16 +241,18 @@ function link(nbl: NET_BUFFER_LIST, tail: NET_BUFFER | null, nb: NET_BUFFER): NE
 
 function checkKind(nbl: NET_BUFFER_LIST, kind: number, ddi: string): NET_BUFFER_LIST {
   checkLiveNbl(nbl, ddi);
-  if (nbl.kind !== kind) {
-    ndisViolation(
-      Ndis6Violation.WrongFree,
-      nbl.address,
-      nbl.kind,
-      kind,
-      `${ddi}: this NET_BUFFER_LIST was not allocated by the matching NdisAllocate...NetBufferList`,
-    );
-  }
+  if (nbl.kind !== kind) wrongKind(nbl, kind, ddi);
   return nbl;
+}
+
+function wrongKind(nbl: NET_BUFFER_LIST, kind: number, ddi: string): never {
+  return ndisViolation(
+    Ndis6Violation.WrongFree,
+    nbl.address,
+    nbl.kind,
+    kind,
+    `${ddi}: this NET_BUFFER_LIST was not allocated by the matching NdisAllocate...NetBufferList`,
+  );
 }
 
 /**
@@ -324,9 +328,9 @@ function releaseDerivedNb(nb: NET_BUFFER, ddi: string): void {
   if (nb.retreats !== null && nb.retreats.length > 0) freeRetreatRecords(nb);
   const pool = nb.pool as NetBufferPool;
   nb.ownerNbl = null;
-  releaseNb(nb, pool.PoolTag, ddi);
+  const reusable = releaseNb(nb, pool.PoolTag, ddi);
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
+  if (reusable) pool.pushFree(nb);
 }
 
 function undo(nbl: NET_BUFFER_LIST, ddi: string): null {

@@ -2,8 +2,8 @@
  * How the NDIS driver model tracks NET_BUFFER_LIST ownership and reports misuse.
  *
  * Ownership. Every hand-off of an NBL (send down, complete up, indicate up, return down) records the NDIS block
- * that holds it now in `NdisReserved[0]` (the NBL's NDIS-private area, which is what Windows' NDIS uses it for),
- * and `NdisReserved[1]` holds a small number: bits 0..15 are the stack positions (0 = the miniport, i = the i-th
+ * that holds it now in the list's `ndisHolder` field (NDIS-private state, as Windows' NDIS keeps its own in the
+ * list's NDIS-private area), and `ndisTrack` holds a small number: bits 0..15 are the stack positions (0 = the miniport, i = the i-th
  * filter module from the bottom) that handed the NBL on and still wait for it back, bit 30 marks an indication
  * made with NDIS_RECEIVE_FLAGS_RESOURCES that is still under way, bit 29 that the last indication was such a one,
  * and bits 16..28 count the bindings that still hold one receive indication. Only numbers and references are written: the hot path allocates nothing.
@@ -108,23 +108,22 @@ export const MAX_FILTER_MODULES = 15;
 
 /** The NDIS block that holds `nbl` now (null when no driver has handed it to NDIS since it was allocated). */
 export function holderOf(nbl: NET_BUFFER_LIST): unknown {
-  return nbl.NdisReserved[0];
+  return nbl.ndisHolder;
 }
 
 /** Records that `holder` holds `nbl` now. */
 export function setHolder(nbl: NET_BUFFER_LIST, holder: unknown): void {
-  nbl.NdisReserved[0] = holder;
+  nbl.ndisHolder = holder;
 }
 
 /** The NBL's tracking word (stack positions waiting for it back, RESOURCES mark, binding references). */
 export function trackOf(nbl: NET_BUFFER_LIST): number {
-  const v = nbl.NdisReserved[1];
-  return typeof v === 'number' ? v : 0;
+  return nbl.ndisTrack;
 }
 
 /** Sets the tracking word. */
 export function setTrack(nbl: NET_BUFFER_LIST, value: number): void {
-  nbl.NdisReserved[1] = value;
+  nbl.ndisTrack = value;
 }
 
 /** The length of the list that starts at `nbl`. */

@@ -307,47 +307,7 @@ export function NdisMIndicateReceiveNetBufferLists(
 ): void {
   const adapter = asAdapter(MiniportAdapterHandle, 'NdisMIndicateReceiveNetBufferLists');
   const resources = (ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    requireNdisIrql(DISPATCH_LEVEL, 'NdisMIndicateReceiveNetBufferLists');
-    checkDispatchFlag(ReceiveFlags, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, 'NdisMIndicateReceiveNetBufferLists');
-    let n = 0;
-    for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
-      n++;
-      if (indicatedByMiniport(x)) {
-        ndisDriverBugcheck(
-          NdisBugcheck.NFILTER_RECVD_PACKET_BAD_REF_COUNT,
-          adapter.address,
-          x.address,
-          0,
-          `adapter ${adapter.name} indicated a NET_BUFFER_LIST that the stack above still holds from an earlier indication`,
-        );
-      }
-      const holder = holderOf(x);
-      if (
-        holder !== null &&
-        holder !== undefined &&
-        holder !== adapter &&
-        !(holder instanceof NdisMiniportBlock && holder.driver === adapter.driver)
-      ) {
-        nblViolation(
-          NdisRule.NdisTimedDataSend,
-          adapter.address,
-          x,
-          NblFault.AlreadyInFlight,
-          `adapter ${adapter.name} indicated a NET_BUFFER_LIST it does not own (another driver holds it)`,
-        );
-      }
-    }
-    if (n !== NumberOfNetBufferLists) {
-      driverViolation(
-        NdisDriverViolation.NblCountMismatch,
-        adapter.address,
-        NumberOfNetBufferLists,
-        n,
-        `NdisMIndicateReceiveNetBufferLists: NumberOfNetBufferLists is ${NumberOfNetBufferLists} but the list holds ${n}`,
-      );
-    }
-  }
+  if (verifierLevel >= VERIFIER_STANDARD) checkIndicate(adapter, NetBufferLists, NumberOfNetBufferLists, ReceiveFlags);
   if (adapter.state !== RunState.Running && adapter.state !== RunState.Pausing) {
     if (!resources) {
       for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) x.Status = NDIS_STATUS_PAUSED;
@@ -363,6 +323,57 @@ export function NdisMIndicateReceiveNetBufferLists(
 }
 
 /**
+ * The standard verifier's checks of NdisMIndicateReceiveNetBufferLists (kept out of line, so that the DDI stays
+ * small enough for V8 to inline into the miniport's receive path when the verifier is off).
+ */
+function checkIndicate(
+  adapter: NdisMiniportBlock,
+  NetBufferLists: NET_BUFFER_LIST,
+  NumberOfNetBufferLists: number,
+  ReceiveFlags: number,
+): void {
+  requireNdisIrql(DISPATCH_LEVEL, 'NdisMIndicateReceiveNetBufferLists');
+  checkDispatchFlag(ReceiveFlags, NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL, 'NdisMIndicateReceiveNetBufferLists');
+  let n = 0;
+  for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
+    n++;
+    if (indicatedByMiniport(x)) {
+      ndisDriverBugcheck(
+        NdisBugcheck.NFILTER_RECVD_PACKET_BAD_REF_COUNT,
+        adapter.address,
+        x.address,
+        0,
+        `adapter ${adapter.name} indicated a NET_BUFFER_LIST that the stack above still holds from an earlier indication`,
+      );
+    }
+    const holder = holderOf(x);
+    if (
+      holder !== null &&
+      holder !== undefined &&
+      holder !== adapter &&
+      !(holder instanceof NdisMiniportBlock && holder.driver === adapter.driver)
+    ) {
+      nblViolation(
+        NdisRule.NdisTimedDataSend,
+        adapter.address,
+        x,
+        NblFault.AlreadyInFlight,
+        `adapter ${adapter.name} indicated a NET_BUFFER_LIST it does not own (another driver holds it)`,
+      );
+    }
+  }
+  if (n !== NumberOfNetBufferLists) {
+    driverViolation(
+      NdisDriverViolation.NblCountMismatch,
+      adapter.address,
+      NumberOfNetBufferLists,
+      n,
+      `NdisMIndicateReceiveNetBufferLists: NumberOfNetBufferLists is ${NumberOfNetBufferLists} but the list holds ${n}`,
+    );
+  }
+}
+
+/**
  * NdisMSendNetBufferListsComplete: the miniport gives back NBLs it got through MiniportSendNetBufferLists, each
  * with its final status in NET_BUFFER_LIST_STATUS. IRQL <= DISPATCH_LEVEL;
  * NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL must match. Completing an NBL the miniport does not hold (never sent
@@ -374,25 +385,32 @@ export function NdisMSendNetBufferListsComplete(
   SendCompleteFlags: number,
 ): void {
   const adapter = asAdapter(MiniportAdapterHandle, 'NdisMSendNetBufferListsComplete');
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    requireNdisIrql(DISPATCH_LEVEL, 'NdisMSendNetBufferListsComplete');
-    checkDispatchFlag(SendCompleteFlags, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, 'NdisMSendNetBufferListsComplete');
-    for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
-      if (holderOf(x) !== adapter) {
-        nblViolation(
-          NdisRule.NdisTimedDataSend,
-          adapter.address,
-          x,
-          NblFault.NotHeld,
-          `adapter ${adapter.name} completed a NET_BUFFER_LIST it does not hold (not sent to it, or already completed)`,
-        );
-      }
-    }
-  }
+  if (verifierLevel >= VERIFIER_STANDARD) checkSendComplete(adapter, NetBufferLists, SendCompleteFlags);
   const n = chainLength(NetBufferLists);
   adapter.sendsHeld -= n;
   adapter.completed += n;
   completeUp(adapter, 0, NetBufferLists, SendCompleteFlags);
+}
+
+/** The standard verifier's checks of NdisMSendNetBufferListsComplete (out of line, as checkIndicate). */
+function checkSendComplete(
+  adapter: NdisMiniportBlock,
+  NetBufferLists: NET_BUFFER_LIST,
+  SendCompleteFlags: number,
+): void {
+  requireNdisIrql(DISPATCH_LEVEL, 'NdisMSendNetBufferListsComplete');
+  checkDispatchFlag(SendCompleteFlags, NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL, 'NdisMSendNetBufferListsComplete');
+  for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
+    if (holderOf(x) !== adapter) {
+      nblViolation(
+        NdisRule.NdisTimedDataSend,
+        adapter.address,
+        x,
+        NblFault.NotHeld,
+        `adapter ${adapter.name} completed a NET_BUFFER_LIST it does not hold (not sent to it, or already completed)`,
+      );
+    }
+  }
 }
 
 /** NdisMPauseComplete: a miniport whose MiniportPause returned NDIS_STATUS_PENDING has finished pausing. */

@@ -147,9 +147,9 @@ export function NdisFreeNetBuffer(NetBuffer: NET_BUFFER): void {
   if (pool.kind !== PoolKind.NetBuffer || !pool.live) {
     ndisViolation(Ndis6Violation.BadPoolHandle, nb.address, 0, 0, 'NdisFreeNetBuffer: the NET_BUFFER has no live pool');
   }
-  releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
+  const reusable = releaseNb(nb, pool.PoolTag, 'NdisFreeNetBuffer');
   pool.outstanding--;
-  if (verifierLevel < VERIFIER_FULL) pool.pushFree(nb);
+  if (reusable) pool.pushFree(nb);
 }
 
 /** NdisGetPoolFromNetBuffer: the pool handle a NET_BUFFER came from. */
@@ -162,17 +162,19 @@ export function NdisGetPoolFromNetBuffer(NetBuffer: NET_BUFFER): object | null {
 
 /** Validates an NB pool handle (standard verifier). */
 export function checkNbPool(handle: NetBufferPool, ddi: string): NetBufferPool {
-  // A brand test rather than instanceof: this runs on every allocation.
-  if ((handle as NetBufferPool | null)?.kind !== PoolKind.NetBuffer || !handle.live) {
-    ndisViolation(
-      Ndis6Violation.BadPoolHandle,
-      (handle as { address?: number } | null)?.address ?? 0,
-      0,
-      0,
-      `${ddi}: the pool handle is not a live NET_BUFFER pool from NdisAllocateNetBufferPool`,
-    );
-  }
+  // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
+  if ((handle as NetBufferPool | null)?.kind !== PoolKind.NetBuffer || !handle.live) badNbPool(handle, ddi);
   return handle;
+}
+
+function badNbPool(handle: NetBufferPool, ddi: string): never {
+  return ndisViolation(
+    Ndis6Violation.BadPoolHandle,
+    (handle as { address?: number } | null)?.address ?? 0,
+    0,
+    0,
+    `${ddi}: the pool handle is not a live NET_BUFFER pool from NdisAllocateNetBufferPool`,
+  );
 }
 
 /** Checks that `nb` is a live descriptor from an NDIS pool (N6-6) before it is freed. */
@@ -305,36 +307,30 @@ function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
  * The reserved areas (NdisReserved, ProtocolReserved, MiniportReserved) to NULL. This runs when the NET_BUFFER
  * is freed rather than when it is next allocated, so that every descriptor in a pool's cache has them clear: the
  * arrays are separate objects, and at the free the driver has just been using them, while at the allocation they
- * are cold (each one a cache miss on the hot path). A new descriptor starts with them clear.
+ * are cold (each one a cache miss on the hot path). A new descriptor starts with them clear. Areas not handed out
+ * since the last clear (their accessors set `reservedTouched`) are still clear and are not touched: a clone's
+ * NET_BUFFER usually never has its areas used.
  */
 function clearNbReserved(nb: NET_BUFFER): void {
-  const nr = nb.NdisReserved;
+  if (!nb.reservedTouched) return;
+  const nr = nb.ndisReservedArea;
   nr[0] = nr[1] = null;
-  const pr = nb.ProtocolReserved;
+  const pr = nb.protocolReservedArea;
   pr[0] = pr[1] = pr[2] = pr[3] = pr[4] = pr[5] = null;
-  const mr = nb.MiniportReserved;
+  const mr = nb.miniportReservedArea;
   mr[0] = mr[1] = mr[2] = mr[3] = null;
+  nb.reservedTouched = false;
 }
 
 /**
  * Marks a NET_BUFFER free: checks (standard verifier) that no retreat-allocated MDL is left in its chain, frees
- * MDLs NDIS made for it, and in full verifier mode releases its memory and poisons it. The caller returns it to
- * its pool's free list when the verifier is not in full mode.
+ * MDLs NDIS made for it, and in full verifier mode releases its memory and poisons it. Returns true when the
+ * descriptor may be cached again: the caller of a NET_BUFFER that is not preallocated with a list then returns it
+ * to its pool's free list (false: full verifier mode destroyed it).
  */
-export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
+export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): boolean {
   const records = nb.retreats;
-  if (records !== null && records.length > 0) {
-    if (verifierLevel >= VERIFIER_STANDARD) {
-      ndisViolation(
-        Ndis6Violation.RetreatMdlsOutstanding,
-        nb.address,
-        records.length,
-        0,
-        `${ddi}: ${records.length} MDL(s) that NdisRetreatNetBufferDataStart allocated are still in the chain; advance with FreeMdl first`,
-      );
-    }
-    freeRetreatRecords(nb);
-  }
+  if (records !== null && records.length > 0) releaseRetreatsLeft(nb, records.length, ddi);
   const own = nb.ownMdls;
   if (own !== null && own.length > 0) {
     for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
@@ -343,7 +339,26 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): void {
   clearNbReserved(nb);
   nb.state = DescriptorState.Free;
   // A preallocated NET_BUFFER lives in its list's block and is destroyed with the list.
-  if (verifierLevel >= VERIFIER_FULL && nb.ownerNbl === null) destroyNb(nb, tag);
+  if (nb.ownerNbl !== null || verifierLevel < VERIFIER_FULL) return true;
+  destroyNb(nb, tag);
+  return false;
+}
+
+/**
+ * MDLs that retreats allocated are still in a NET_BUFFER being freed: reported (standard verifier), then freed.
+ * Out of line: the free path stays small enough to inline.
+ */
+function releaseRetreatsLeft(nb: NET_BUFFER, count: number, ddi: string): void {
+  if (verifierLevel >= VERIFIER_STANDARD) {
+    ndisViolation(
+      Ndis6Violation.RetreatMdlsOutstanding,
+      nb.address,
+      count,
+      0,
+      `${ddi}: ${count} MDL(s) that NdisRetreatNetBufferDataStart allocated are still in the chain; advance with FreeMdl first`,
+    );
+  }
+  freeRetreatRecords(nb);
 }
 
 /** Releases a descriptor's block and built-in MDL for good. */

@@ -196,21 +196,30 @@ export function NdisGetPoolFromNetBufferList(NetBufferList: NET_BUFFER_LIST): ob
 
 /** Validates an NBL pool handle. */
 export function checkNblPool(handle: NetBufferListPool, ddi: string): NetBufferListPool {
-  // A brand test rather than instanceof: this runs on every allocation.
-  if ((handle as NetBufferListPool | null)?.kind !== PoolKind.NetBufferList || !handle.live) {
-    ndisViolation(
-      Ndis6Violation.BadPoolHandle,
-      (handle as { address?: number } | null)?.address ?? 0,
-      0,
-      0,
-      `${ddi}: the pool handle is not a live NET_BUFFER_LIST pool from NdisAllocateNetBufferListPool`,
-    );
-  }
+  // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
+  if ((handle as NetBufferListPool | null)?.kind !== PoolKind.NetBufferList || !handle.live) badNblPool(handle, ddi);
   return handle;
+}
+
+function badNblPool(handle: NetBufferListPool, ddi: string): never {
+  return ndisViolation(
+    Ndis6Violation.BadPoolHandle,
+    (handle as { address?: number } | null)?.address ?? 0,
+    0,
+    0,
+    `${ddi}: the pool handle is not a live NET_BUFFER_LIST pool from NdisAllocateNetBufferListPool`,
+  );
 }
 
 /** Checks that `nbl` is a live list from an NDIS pool (N6-6) before it is freed. */
 export function checkLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): NET_BUFFER_LIST {
+  // A live list, the usual case, is one comparison; the rest is out of line.
+  if ((nbl as NET_BUFFER_LIST | null)?.state !== DescriptorState.Live) notLiveNbl(nbl, ddi);
+  return nbl;
+}
+
+/** Reports a list that is not live: freed already, or not from an NDIS pool (N6-6). */
+function notLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
   const state = (nbl as NET_BUFFER_LIST | null)?.state;
   if (state !== DescriptorState.Live && (state !== DescriptorState.Free || !(nbl instanceof NET_BUFFER_LIST))) {
     ndisViolation(
@@ -224,7 +233,6 @@ export function checkLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): NET_BUFFER_LIST
   if (nbl.state === DescriptorState.Free) {
     ndisViolation(Ndis6Violation.AlreadyFreed, nbl.address, 0, 0, `${ddi}: this NET_BUFFER_LIST was already freed`);
   }
-  return nbl;
 }
 
 /**
@@ -325,15 +333,25 @@ function clearInfo(a: unknown[]): void {
 /**
  * The reserved areas and the NetBufferListInfo slots to NULL. Like clearNbReserved for a NET_BUFFER, this runs
  * when the list is freed (its arrays are hot then, cold at the next allocation), so every list in a pool's cache
- * has them clear; a new list starts with them clear.
+ * has them clear; a new list starts with them clear. NdisReserved and MiniportReserved are cleared only when they
+ * were handed out since the last clear (their accessors set the flags): a forwarded clone leaves them untouched.
  */
 function clearNblArrays(nbl: NET_BUFFER_LIST): void {
-  const nr = nbl.NdisReserved;
-  nr[0] = nr[1] = null;
+  // The ownership record (driver-verifier.ts) goes with the list's other NDIS-private state.
+  nbl.ndisHolder = null;
+  nbl.ndisTrack = 0;
+  if (nbl.ndisReservedTouched) {
+    const nr = nbl.ndisReservedArea;
+    nr[0] = nr[1] = null;
+    nbl.ndisReservedTouched = false;
+  }
   const pr = nbl.ProtocolReserved;
   pr[0] = pr[1] = pr[2] = pr[3] = null;
-  const mr = nbl.MiniportReserved;
-  mr[0] = mr[1] = null;
+  if (nbl.miniportReservedTouched) {
+    const mr = nbl.miniportReservedArea;
+    mr[0] = mr[1] = null;
+    nbl.miniportReservedTouched = false;
+  }
   clearInfo(nbl.NetBufferListInfo);
 }
 
@@ -366,35 +384,10 @@ function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): 
  */
 export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
   const pool = nbl.pool as NetBufferListPool;
-  if (!pool.live) {
-    ndisViolation(
-      Ndis6Violation.BadPoolHandle,
-      nbl.address,
-      pool.address,
-      0,
-      `${ddi}: the list's pool was already freed`,
-    );
-  }
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    if (nbl.ChildRefCount !== 0) {
-      ndisViolation(
-        Ndis6Violation.ParentWithChildren,
-        nbl.address,
-        nbl.ChildRefCount,
-        0,
-        `${ddi}: ChildRefCount is ${nbl.ChildRefCount}: free the clones, fragments or reassemblies derived from this list first`,
-      );
-    }
-    if (nbl.Context !== nbl.baseContext || (nbl.Context !== null && nbl.Context.Offset !== nbl.baseContextOffset)) {
-      ndisViolation(
-        Ndis6Violation.ContextOutstanding,
-        nbl.address,
-        0,
-        0,
-        `${ddi}: context allocated with NdisAllocateNetBufferListContext is still allocated; free it with NdisFreeNetBufferListContext first`,
-      );
-    }
-  }
+  if (!pool.live) poolAlreadyFreed(nbl, pool, ddi);
+  // The verifier level is read once: it is a module variable (several dependent loads), and this runs on every free.
+  const level = verifierLevel;
+  if (level >= VERIFIER_STANDARD) checkReleasable(nbl, ddi);
   if (nbl.Context !== null) freeContextChain(nbl.Context);
   nbl.Context = null;
   nbl.baseContext = null;
@@ -403,8 +396,41 @@ export function releaseNbl(nbl: NET_BUFFER_LIST, ddi: string): void {
   clearNblArrays(nbl);
   nbl.state = DescriptorState.Free;
   pool.outstanding--;
-  if (verifierLevel >= VERIFIER_FULL) destroyNbl(nbl, pool);
+  if (level >= VERIFIER_FULL) destroyNbl(nbl, pool);
   else pool.pushFree(nbl);
+}
+
+/** Reports a list freed after its pool (kept out of line: the free path stays small enough to inline). */
+function poolAlreadyFreed(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, ddi: string): never {
+  return ndisViolation(
+    Ndis6Violation.BadPoolHandle,
+    nbl.address,
+    pool.address,
+    0,
+    `${ddi}: the list's pool was already freed`,
+  );
+}
+
+/** The standard verifier's checks before a list is freed: no children, no context left (out of line). */
+function checkReleasable(nbl: NET_BUFFER_LIST, ddi: string): void {
+  if (nbl.ChildRefCount !== 0) {
+    ndisViolation(
+      Ndis6Violation.ParentWithChildren,
+      nbl.address,
+      nbl.ChildRefCount,
+      0,
+      `${ddi}: ChildRefCount is ${nbl.ChildRefCount}: free the clones, fragments or reassemblies derived from this list first`,
+    );
+  }
+  if (nbl.Context !== nbl.baseContext || (nbl.Context !== null && nbl.Context.Offset !== nbl.baseContextOffset)) {
+    ndisViolation(
+      Ndis6Violation.ContextOutstanding,
+      nbl.address,
+      0,
+      0,
+      `${ddi}: context allocated with NdisAllocateNetBufferListContext is still allocated; free it with NdisFreeNetBufferListContext first`,
+    );
+  }
 }
 
 /** Releases a list's block and built-in MDL for good (pool free, or full verifier mode). */

@@ -135,6 +135,38 @@ function protocolName(open: NdisOpenBlock): string {
   return open.protocol.chars.Name;
 }
 
+/** The standard verifier's checks of NdisSendNetBufferLists (out of line, so that the DDI stays small enough to inline). */
+function checkProtocolSend(open: NdisOpenBlock, NetBufferLists: NET_BUFFER_LIST, SendFlags: number): void {
+  requireNdisIrql(DISPATCH_LEVEL, 'NdisSendNetBufferLists');
+  checkDispatchFlag(SendFlags, NDIS_SEND_FLAGS_DISPATCH_LEVEL, 'NdisSendNetBufferLists');
+  for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
+    if (x.SourceHandle !== open) {
+      nblViolation(
+        NdisDriverViolation.ProtocolNblOwnership,
+        open.address,
+        x,
+        NblFault.WrongSourceHandle,
+        `protocol ${protocolName(open)} sent an NBL whose SourceHandle is not its NdisBindingHandle`,
+      );
+    }
+    const holder = holderOf(x);
+    const own =
+      holder === null ||
+      holder === undefined ||
+      holder === open ||
+      (holder instanceof NdisOpenBlock && holder.protocol === open.protocol);
+    if (!own || inFlight(x)) {
+      nblViolation(
+        NdisDriverViolation.ProtocolNblOwnership,
+        open.address,
+        x,
+        NblFault.AlreadyInFlight,
+        `protocol ${protocolName(open)} sent an NBL it does not own (still in flight, or received from below)`,
+      );
+    }
+  }
+}
+
 /**
  * NdisSendNetBufferLists: a protocol sends NBLs on a binding. IRQL <= DISPATCH_LEVEL, with
  * NDIS_SEND_FLAGS_DISPATCH_LEVEL matching. Each NBL's SourceHandle must be the NdisBindingHandle; every NBL comes
@@ -148,36 +180,7 @@ export function NdisSendNetBufferLists(
   SendFlags: number,
 ): void {
   const open = asBinding(NdisBindingHandle, 'NdisSendNetBufferLists');
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    requireNdisIrql(DISPATCH_LEVEL, 'NdisSendNetBufferLists');
-    checkDispatchFlag(SendFlags, NDIS_SEND_FLAGS_DISPATCH_LEVEL, 'NdisSendNetBufferLists');
-    for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
-      if (x.SourceHandle !== open) {
-        nblViolation(
-          NdisDriverViolation.ProtocolNblOwnership,
-          open.address,
-          x,
-          NblFault.WrongSourceHandle,
-          `protocol ${protocolName(open)} sent an NBL whose SourceHandle is not its NdisBindingHandle`,
-        );
-      }
-      const holder = holderOf(x);
-      const own =
-        holder === null ||
-        holder === undefined ||
-        holder === open ||
-        (holder instanceof NdisOpenBlock && holder.protocol === open.protocol);
-      if (!own || inFlight(x)) {
-        nblViolation(
-          NdisDriverViolation.ProtocolNblOwnership,
-          open.address,
-          x,
-          NblFault.AlreadyInFlight,
-          `protocol ${protocolName(open)} sent an NBL it does not own (still in flight, or received from below)`,
-        );
-      }
-    }
-  }
+  if (verifierLevel >= VERIFIER_STANDARD) checkProtocolSend(open, NetBufferLists, SendFlags);
   if (open.state === RunState.Running && !open.closing) {
     sendFrom(open, topPosition(open.adapter), NetBufferLists, PortNumber, SendFlags);
     return;
@@ -201,6 +204,28 @@ export function NdisSendNetBufferLists(
   );
 }
 
+/** The standard verifier's checks of NdisReturnNetBufferLists (out of line, so that the DDI stays small enough to inline). */
+function checkProtocolReturn(open: NdisOpenBlock, NetBufferLists: NET_BUFFER_LIST, ReturnFlags: number): void {
+  requireNdisIrql(DISPATCH_LEVEL, 'NdisReturnNetBufferLists');
+  checkDispatchFlag(ReturnFlags, NDIS_RETURN_FLAGS_DISPATCH_LEVEL, 'NdisReturnNetBufferLists');
+  for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
+    const holder = holderOf(x);
+    const refs = trackOf(x) & BINDING_REF_MASK;
+    if ((holder !== open && holder !== SHARED_BY_BINDINGS) || refs === 0) {
+      const kept = (trackOf(x) & WAS_RESOURCES_BIT) !== 0;
+      nblViolation(
+        NdisDriverViolation.ProtocolNblOwnership,
+        open.address,
+        x,
+        kept ? NblFault.KeptAfterResources : NblFault.NotHeld,
+        kept
+          ? `protocol ${protocolName(open)} returned an NBL indicated with NDIS_RECEIVE_FLAGS_RESOURCES: it was never the protocol's to keep`
+          : `protocol ${protocolName(open)} returned an NBL this binding does not hold (returned twice, or never indicated to it)`,
+      );
+    }
+  }
+}
+
 /**
  * NdisReturnNetBufferLists: a protocol gives back NBLs indicated to it without NDIS_RECEIVE_FLAGS_RESOURCES (the
  * list may mix NBLs from several indications). Returning an NBL the binding does not hold, or one indicated with
@@ -212,26 +237,7 @@ export function NdisReturnNetBufferLists(
   ReturnFlags: number,
 ): void {
   const open = asBinding(NdisBindingHandle, 'NdisReturnNetBufferLists');
-  if (verifierLevel >= VERIFIER_STANDARD) {
-    requireNdisIrql(DISPATCH_LEVEL, 'NdisReturnNetBufferLists');
-    checkDispatchFlag(ReturnFlags, NDIS_RETURN_FLAGS_DISPATCH_LEVEL, 'NdisReturnNetBufferLists');
-    for (let x: NET_BUFFER_LIST | null = NetBufferLists; x !== null; x = x.Next) {
-      const holder = holderOf(x);
-      const refs = trackOf(x) & BINDING_REF_MASK;
-      if ((holder !== open && holder !== SHARED_BY_BINDINGS) || refs === 0) {
-        const kept = (trackOf(x) & WAS_RESOURCES_BIT) !== 0;
-        nblViolation(
-          NdisDriverViolation.ProtocolNblOwnership,
-          open.address,
-          x,
-          kept ? NblFault.KeptAfterResources : NblFault.NotHeld,
-          kept
-            ? `protocol ${protocolName(open)} returned an NBL indicated with NDIS_RECEIVE_FLAGS_RESOURCES: it was never the protocol's to keep`
-            : `protocol ${protocolName(open)} returned an NBL this binding does not hold (returned twice, or never indicated to it)`,
-        );
-      }
-    }
-  }
+  if (verifierLevel >= VERIFIER_STANDARD) checkProtocolReturn(open, NetBufferLists, ReturnFlags);
   bindingReturn(open, NetBufferLists, ReturnFlags);
 }
 

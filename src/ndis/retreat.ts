@@ -60,7 +60,9 @@ export function NdisRetreatNetBufferDataStart(
 ): number {
   requireNetBufferIrql('NdisRetreatNetBufferDataStart');
   const nb = NetBuffer;
-  if (verifierLevel >= VERIFIER_STANDARD && nb.state !== DescriptorState.Live) {
+  // The state first: it is a field of the descriptor at hand, the verifier level a module variable (several
+  // dependent loads); a live descriptor, the usual case, needs only the first.
+  if (nb.state !== DescriptorState.Live && verifierLevel >= VERIFIER_STANDARD) {
     reportUnusable(nb, 'NdisRetreatNetBufferDataStart');
   }
   const delta = DataOffsetDelta >>> 0;
@@ -148,25 +150,30 @@ export function NdisAdvanceNetBufferDataStart(
 ): void {
   requireNetBufferIrql('NdisAdvanceNetBufferDataStart');
   const nb = NetBuffer;
-  if (verifierLevel >= VERIFIER_STANDARD && nb.state !== DescriptorState.Live) {
+  // The state first: it is a field of the descriptor at hand, the verifier level a module variable (several
+  // dependent loads); a live descriptor, the usual case, needs only the first.
+  if (nb.state !== DescriptorState.Live && verifierLevel >= VERIFIER_STANDARD) {
     reportUnusable(nb, 'NdisAdvanceNetBufferDataStart');
   }
   const delta = DataOffsetDelta >>> 0;
-  if (delta > nb.DataLength) {
-    ndisViolation(
-      Ndis6Violation.AdvancePastData,
-      nb.address,
-      delta,
-      nb.DataLength,
-      `NdisAdvanceNetBufferDataStart: advancing ${delta} bytes past the ${nb.DataLength} bytes of used data`,
-    );
-  }
+  if (delta > nb.DataLength) advancePastData(nb, delta);
   nb.DataOffset += delta;
   nb.DataLength -= delta;
   const m = nb.CurrentMdl;
   if (m !== null && nb.CurrentMdlOffset + delta < m.ByteCount) nb.CurrentMdlOffset += delta;
   else cursorForward(nb, delta);
   if (FreeMdl && nb.retreats !== null && nb.retreats.length > 0) freePassedRetreats(nb, FreeMdlHandler);
+}
+
+/** Reports an advance beyond the used data (kept out of line so the DDI stays small). */
+function advancePastData(nb: NET_BUFFER, delta: number): never {
+  return ndisViolation(
+    Ndis6Violation.AdvancePastData,
+    nb.address,
+    delta,
+    nb.DataLength,
+    `NdisAdvanceNetBufferDataStart: advancing ${delta} bytes past the ${nb.DataLength} bytes of used data`,
+  );
 }
 
 /** Frees retreat MDLs the data start has moved past, restoring the chains they stood in front of. */

@@ -124,9 +124,6 @@ export class NET_BUFFER {
   ChecksumBias = 0;
   Reserved = 0;
   NdisPoolHandle: object | null = null;
-  NdisReserved: unknown[] = [null, null];
-  ProtocolReserved: unknown[] = [null, null, null, null, null, null];
-  MiniportReserved: unknown[] = [null, null, null, null];
   DataPhysicalAddress = 0;
   SharedMemoryInfo: unknown = null;
   ScatterGatherList: unknown = null;
@@ -153,6 +150,38 @@ export class NET_BUFFER {
   ownMdls: MDL[] | null = null;
   /** wdknet: the next descriptor in its pool's free list (while it is cached there), else null. */
   nextFree: NET_BUFFER | null = null;
+  /** wdknet: the NdisReserved area (read through {@link NdisReserved}). */
+  readonly ndisReservedArea: unknown[] = [null, null];
+  /** wdknet: the ProtocolReserved area (read through {@link ProtocolReserved}). */
+  readonly protocolReservedArea: unknown[] = [null, null, null, null, null, null];
+  /** wdknet: the MiniportReserved area (read through {@link MiniportReserved}). */
+  readonly miniportReservedArea: unknown[] = [null, null, null, null];
+  /**
+   * wdknet: true once a reserved area has been handed out since the descriptor was last cleared. Whoever writes
+   * an area gets it through its accessor, which sets this, so an area never handed out is still clear and the
+   * free does not touch it (see clearNbReserved). The accessors read the area before they set the flag, so a
+   * freed descriptor poisoned in full verifier mode reports the access as a read.
+   */
+  reservedTouched = false;
+
+  /** NdisReserved: NDIS's private area (2 pointers). */
+  get NdisReserved(): unknown[] {
+    const area = this.ndisReservedArea;
+    this.reservedTouched = true;
+    return area;
+  }
+  /** ProtocolReserved: the area of the protocol that owns the NET_BUFFER (6 pointers). */
+  get ProtocolReserved(): unknown[] {
+    const area = this.protocolReservedArea;
+    this.reservedTouched = true;
+    return area;
+  }
+  /** MiniportReserved: the area of the miniport that owns the NET_BUFFER (4 pointers). */
+  get MiniportReserved(): unknown[] {
+    const area = this.miniportReservedArea;
+    this.reservedTouched = true;
+    return area;
+  }
 
   /** stDataLength: the SIZE_T view of DataLength (a union in nbl.h). */
   get stDataLength(): number {
@@ -185,16 +214,15 @@ export class NET_BUFFER_LIST {
   Context: NET_BUFFER_LIST_CONTEXT | null = null;
   ParentNetBufferList: NET_BUFFER_LIST | null = null;
   NdisPoolHandle: object | null = null;
-  NdisReserved: unknown[] = [null, null];
+  /** (NdisReserved and MiniportReserved are accessors, below.) */
   ProtocolReserved: unknown[] = [null, null, null, null];
-  MiniportReserved: unknown[] = [null, null];
   Scratch: unknown = null;
   SourceHandle: unknown = null;
   NblFlags = 0;
   ChildRefCount = 0;
   Flags = 0;
   Status = 0;
-  /** A packed array (Array.from), so clearing it on every allocation stays cheap. */
+  /** A packed array (Array.from), so clearing it on every free stays cheap. */
   NetBufferListInfo: unknown[] = Array.from({ length: MaxNetBufferListInfo }, () => null);
 
   /** wdknet: the NBL pool that owns it. */
@@ -221,6 +249,39 @@ export class NET_BUFFER_LIST {
   cloneFlags = 0;
   /** wdknet: the next descriptor in its pool's free list (while it is cached there), else null. */
   nextFree: NET_BUFFER_LIST | null = null;
+  /**
+   * wdknet: the NDIS block that holds the list now (driver-verifier.ts), null when no driver has handed it to NDIS
+   * since it was allocated. NDIS-private state, kept as a field rather than in NdisReserved: every hand-off writes
+   * it, and a field of the list is one store where an array slot is a second object to load and check.
+   */
+  ndisHolder: unknown = null;
+  /** wdknet: the ownership tracking word (driver-verifier.ts: stack positions waiting, RESOURCES marks, binding refs). */
+  ndisTrack = 0;
+  /** wdknet: the NdisReserved area (read through {@link NdisReserved}). */
+  readonly ndisReservedArea: unknown[] = [null, null];
+  /** wdknet: the MiniportReserved area (read through {@link MiniportReserved}). */
+  readonly miniportReservedArea: unknown[] = [null, null];
+  /**
+   * wdknet: set when the area's accessor hands it out (after reading it, so a poisoned list reports a read).
+   * Whoever writes the area gets it through the accessor first, so an area whose flag is clear is still clear and
+   * the free does not touch it (see clearNblArrays). ProtocolReserved and NetBufferListInfo are plain fields:
+   * protocols and WFP use them on every packet, and a forwarded clone has them written anyway.
+   */
+  ndisReservedTouched = false;
+  miniportReservedTouched = false;
+
+  /** NdisReserved: NDIS's private area (2 pointers). */
+  get NdisReserved(): unknown[] {
+    const area = this.ndisReservedArea;
+    this.ndisReservedTouched = true;
+    return area;
+  }
+  /** MiniportReserved: the area of the miniport that owns the list (2 pointers). */
+  get MiniportReserved(): unknown[] {
+    const area = this.miniportReservedArea;
+    this.miniportReservedTouched = true;
+    return area;
+  }
   /** wdknet: the driver's call site (full verifier mode). */
   site: string | undefined = undefined;
 

@@ -9,8 +9,11 @@
 import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { VIOLATION_DESCRIPTOR_USED_AFTER_FREE } from '../../src/kernel/poison.js';
 import type { NET_BUFFER, NET_BUFFER_LIST } from '../../src/ndis/structures.js';
+import { assertBugCheck } from '../helpers.js';
 import {
+  DRIVER_VERIFIER_DETECTED_VIOLATION,
   MaxNetBufferListInfo,
   NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS,
   NDIS_STATUS_SUCCESS,
@@ -251,5 +254,165 @@ describe('descriptors reused from the cache start as new ones', () => {
     assert.equal(NdisAllocateNetBufferListContext(again, 16, 0, TAG), NDIS_STATUS_SUCCESS);
     NdisFreeNetBufferListContext(again, 16);
     NdisFreeNetBufferList(again);
+  });
+});
+
+/**
+ * The free clears only the areas that were handed out since the last clear (each area's accessor sets a flag:
+ * whoever writes an area, or keeps a reference to write it later, has fetched it through the accessor). These
+ * properties pin that this gives what clearing every area would: whatever subset of areas a driver writes, by
+ * accessor or through a reference it fetched when it got the descriptor, the descriptor comes back from the cache
+ * with every area NULL, and nothing is left flagged.
+ */
+describe('the free clears the areas that were used (NdisFreeNetBufferList, NdisFreeNetBuffer, NdisFreeCloneNetBufferList)', () => {
+  beforeEach(() => resetSystem());
+
+  const NBL_AREAS = ['NdisReserved', 'ProtocolReserved', 'MiniportReserved', 'NetBufferListInfo'] as const;
+  const NB_AREAS = ['NdisReserved', 'ProtocolReserved', 'MiniportReserved'] as const;
+  /** One driver write: which area, which slot (modulo the area's size), what, and whether through a kept reference. */
+  const write = (areas: number) =>
+    fc.record({
+      area: fc.integer({ min: 0, max: areas - 1 }),
+      slot: fc.nat(40),
+      value: junk,
+      kept: fc.boolean(),
+      readOnly: fc.boolean(),
+    });
+  type Write = { area: number; slot: number; value: unknown; kept: boolean; readOnly: boolean };
+
+  function apply(target: object, names: readonly string[], writes: Write[]): void {
+    const byName = target as Record<string, unknown[]>;
+    // References a driver fetches when it gets the descriptor and writes through later.
+    const kept = names.map((n) => byName[n]!);
+    for (const w of writes) {
+      const area = w.kept ? kept[w.area]! : byName[names[w.area]!]!;
+      if (w.readOnly) void area[w.slot % area.length];
+      else area[w.slot % area.length] = w.value;
+    }
+  }
+
+  function allClear(target: object, names: readonly string[]): boolean {
+    const byName = target as Record<string, unknown[]>;
+    return names.every((n) => byName[n]!.every((v) => v === null));
+  }
+
+  function flagsClear(nbl: NET_BUFFER_LIST): boolean {
+    return !nbl.ndisReservedTouched && !nbl.miniportReservedTouched;
+  }
+
+  it('property: a NET_BUFFER_LIST and its preallocated NET_BUFFER come back with every area NULL, whatever subset was written', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('off' as const, 'standard' as const),
+        fc.constantFrom(0, 6),
+        fc.array(fc.tuple(fc.array(write(4), { maxLength: 6 }), fc.array(write(3), { maxLength: 4 })), {
+          minLength: 1,
+          maxLength: 5,
+        }),
+        (mode, protocolId, cycles) => {
+          resetSystem({ verifier: mode });
+          const pool = nblPool({ fAllocateNetBuffer: true, ProtocolId: protocolId });
+          const first = NdisAllocateNetBufferList(pool, 0, 0)!;
+          NdisFreeNetBufferList(first);
+          for (const [nblWrites, nbWrites] of cycles) {
+            const nbl = NdisAllocateNetBufferList(pool, 0, 0)!;
+            assert.equal(nbl, first, 'the cache hands the same descriptor back');
+            apply(nbl, NBL_AREAS, nblWrites);
+            apply(nbl.FirstNetBuffer!, NB_AREAS, nbWrites);
+            NdisFreeNetBufferList(nbl);
+            assert.ok(flagsClear(nbl), 'nothing is left flagged in the cache');
+            assert.equal(nbl.preNb!.reservedTouched, false);
+            // Checked through the backing arrays: the accessors would flag them again.
+            assert.ok(allClear({ a: nbl.ndisReservedArea, b: nbl.miniportReservedArea }, ['a', 'b']));
+            const nb = nbl.preNb!;
+            assert.ok(
+              allClear({ a: nb.ndisReservedArea, b: nb.protocolReservedArea, c: nb.miniportReservedArea }, [
+                'a',
+                'b',
+                'c',
+              ]),
+            );
+          }
+          const again = NdisAllocateNetBufferList(pool, 0, 0)!;
+          const info = [...again.NetBufferListInfo];
+          if (protocolId !== 0) assert.equal(info[NetBufferListProtocolId], protocolId);
+          info[NetBufferListProtocolId] = null;
+          assert.ok(info.every((v) => v === null));
+          assert.ok(allClear(again, NBL_AREAS.slice(0, 3)));
+          assert.ok(allClear(again.FirstNetBuffer!, NB_AREAS));
+          NdisFreeNetBufferList(again);
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('property: a clone and its NET_BUFFERs, and a NET_BUFFER from a NET_BUFFER pool, come back with every area NULL, whatever subset was written', () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom('off' as const, 'standard' as const),
+        fc.constantFrom(0, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(
+          fc.tuple(
+            fc.array(write(4), { maxLength: 6 }),
+            fc.array(write(3), { maxLength: 4 }),
+            fc.array(write(3), { maxLength: 4 }),
+          ),
+          { minLength: 1, maxLength: 5 },
+        ),
+        (mode, flags, nbs, cycles) => {
+          resetSystem({ verifier: mode });
+          const nbp = nbPool();
+          const original = NdisAllocateNetBufferList(nblPool(), 0, 0)!;
+          let tail: NET_BUFFER | null = null;
+          for (let i = 0; i < nbs; i++) {
+            const nb = NdisAllocateNetBuffer(nbp, chainOf([pattern(24)]), 4, 20)!;
+            if (tail === null) original.FirstNetBuffer = nb;
+            else tail.Next = nb;
+            tail = nb;
+          }
+          const clonePool = nblPool();
+          const cloneNbPool = nbPool();
+          const plainPool = nbPool();
+          for (const [nblWrites, nbWrites, plainWrites] of cycles) {
+            const clone = NdisAllocateCloneNetBufferList(original, clonePool, cloneNbPool, flags)!;
+            apply(clone, NBL_AREAS, nblWrites);
+            for (let nb = clone.FirstNetBuffer; nb !== null; nb = nb.Next) apply(nb, NB_AREAS, nbWrites);
+            const plain = NdisAllocateNetBuffer(plainPool, null, 0, 0)!;
+            apply(plain, NB_AREAS, plainWrites);
+            NdisFreeNetBuffer(plain);
+            NdisFreeCloneNetBufferList(clone, flags);
+            assert.ok(flagsClear(clone));
+            assert.equal(plain.reservedTouched, false);
+            const again = NdisAllocateCloneNetBufferList(original, clonePool, cloneNbPool, flags)!;
+            assert.equal(again, clone);
+            assert.ok(allClear(again, NBL_AREAS));
+            let n = 0;
+            for (let nb = again.FirstNetBuffer; nb !== null; nb = nb.Next, n++) assert.ok(allClear(nb, NB_AREAS));
+            assert.equal(n, nbs);
+            const plainAgain = NdisAllocateNetBuffer(plainPool, null, 0, 0)!;
+            assert.equal(plainAgain, plain);
+            assert.ok(allClear(plainAgain, NB_AREAS));
+            NdisFreeNetBuffer(plainAgain);
+            NdisFreeCloneNetBufferList(again, flags);
+          }
+        },
+      ),
+      { numRuns: 80 },
+    );
+  });
+
+  it('full verifier: reading an area of a freed (poisoned) NET_BUFFER_LIST or NET_BUFFER bug-checks as a read (0xC4, 0x1011, Parameter 2 = 0)', () => {
+    resetSystem({ verifier: 'full' });
+    const nbl = NdisAllocateNetBufferList(nblPool({ fAllocateNetBuffer: true }), 0, 0)!;
+    const nb = NdisAllocateNetBuffer(nbPool(), null, 0, 0)!;
+    nbl.MiniportReserved[0] = 1;
+    NdisFreeNetBufferList(nbl);
+    NdisFreeNetBuffer(nb);
+    for (const read of [() => nbl.NdisReserved, () => nbl.MiniportReserved, () => nb.ProtocolReserved]) {
+      const e = assertBugCheck(read, DRIVER_VERIFIER_DETECTED_VIOLATION, VIOLATION_DESCRIPTOR_USED_AFTER_FREE);
+      assert.equal(e.parameters[1], 0);
+    }
   });
 });

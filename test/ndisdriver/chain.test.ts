@@ -125,7 +125,7 @@ describe('NDIS 6 data path: a list travels as one list', () => {
     a.indicate(1);
     const nbl = b.holding[0]! as NET_BUFFER_LIST;
     b.holding = [];
-    nbl.NdisReserved[1] = (nbl.NdisReserved[1] as number) & ~1;
+    nbl.ndisTrack &= ~1;
     const e = assertBugCheck(
       () => NdisReturnNetBufferLists(b.handle, nbl, 0),
       DRIVER_VERIFIER_DETECTED_VIOLATION,
