@@ -268,7 +268,7 @@ class LayerInputs implements LazyClassifyInputs {
   private verdictFor(r: ClassifyRequest, key: number): number {
     const d = this.decisions!;
     const i = d.indexOf(key);
-    if (i < 0 || d.blocks[i] === 0) return Verdict.Permit;
+    if (i < 0 || d.actions[i] !== FWP_ACTION_BLOCK) return Verdict.Permit;
     r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
     return Verdict.Block;
   }
@@ -490,7 +490,7 @@ export class WfpClassifier {
       r.remoteAddressVa === 0 ? r.remoteAddress4 | 0 : (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
     const i = d.indexOf(key);
     this.calls++;
-    if (i < 0 || d.blocks[i] === 0) return Verdict.Permit;
+    if (i < 0 || d.actions[i] !== FWP_ACTION_BLOCK) return Verdict.Permit;
     r.discardFilterId = d.filterIds[i]!; // the DISCARD layer classified next names the filter that blocked
     return Verdict.Block;
   }

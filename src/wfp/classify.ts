@@ -230,7 +230,6 @@ function computeStaticDecisions(layer: LayerState): void {
   d.field = -1;
   d.byValue.clear();
   d.keys = new Int32Array(0);
-  d.blocks = new Uint8Array(0);
   const all = layer.allFilters();
   const keys = new Set<number>();
   const field = all.length === 0 ? -1 : staticExactField(all, keys);
@@ -243,13 +242,11 @@ function computeStaticDecisions(layer: LayerState): void {
   d.rights = new Int32Array(keys.size);
   d.filterIds = new Float64Array(keys.size);
   d.keys = new Int32Array(keys.size);
-  d.blocks = new Uint8Array(keys.size);
   let i = 0;
   for (const key of keys) {
     const value = setNumber(values.incomingValue[field]!.value, fieldType, key);
     const out = arbitrate(layer.buckets, decisionFrame, values, meta, null, null, null);
     d.actions[i] = out.actionType;
-    d.blocks[i] = out.actionType === FWP_ACTION_BLOCK ? 1 : 0;
     d.rights[i] = out.rights;
     d.filterIds[i] = out.filterId;
     d.keys[i] = smallIntegerOf(value) | 0;

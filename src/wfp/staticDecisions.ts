@@ -64,8 +64,6 @@ export class StaticDecisions {
    */
   keys: Int32Array = new Int32Array(0);
   actions: Int32Array = new Int32Array(0);
-  /** 1 where the action is FWP_ACTION_BLOCK, else 0 (for a caller that only asks whether a value blocks). */
-  blocks: Uint8Array = new Uint8Array(0);
   rights: Int32Array = new Int32Array(0);
   filterIds: Float64Array = new Float64Array(0);
 
