@@ -1,5 +1,5 @@
 /**
- * JIT settings of the `wdknet` process, applied when this module is first imported (the command imports it first).
+ * JIT settings of the `wdknet` process, applied by `applyJitSettings()` (the command calls it first thing).
  *
  * One setting: the inlining budget. V8's optimizing compiler stops inlining into a function once the bytecode it
  * has inlined there reaches 920 bytes (--max-inlined-bytecode-size-cumulative). A frame's path through the simulated
@@ -9,7 +9,8 @@
  * no change in behaviour. A larger budget measured no better (the compiled code only grows).
  *
  * V8 reads the flag when it optimizes a function, which happens only once a function is hot, after start-up: so
- * setting it here, at run time, takes effect for the whole run. A budget the user passed to node
+ * setting it at run time, once the modules are loaded, takes effect for the whole run. Importing this module
+ * changes nothing (it is bundled with the library, whose users keep their process's settings). A budget the user passed to node
  * (`node --max-inlined-bytecode-size-cumulative=N`) wins: it is left alone.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -28,5 +29,9 @@ export function inliningFlag(execArgv: readonly string[]): string | null {
   return `${FLAG}=${INLINING_BUDGET}`;
 }
 
-const flag = inliningFlag(process.execArgv);
-if (flag !== null) setFlagsFromString(flag);
+/** Sets the inlining budget for this process, unless its node options chose one. Returns the flag set, or null. */
+export function applyJitSettings(execArgv: readonly string[] = process.execArgv): string | null {
+  const flag = inliningFlag(execArgv);
+  if (flag !== null) setFlagsFromString(flag);
+  return flag;
+}

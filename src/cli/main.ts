@@ -1,20 +1,24 @@
 #!/usr/bin/env node
 /** The `wdknet` command line: run, inspect, poolmon. */
-// First: the JIT settings the run is tuned for (jit.ts).
-import './jit.js';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { CaptureFormatError } from '../capture/errors.js';
+import { ownFolder } from '../kernel/own-folder.js';
 import type { VerifierMode } from '../kernel/verifier.js';
 import { DEFAULT_INTERRUPT_MODERATION_US } from '../stack/replay.js';
 import { findDriverModules } from './drivers.js';
 import { inspectCapture } from './inspect.js';
+import { applyJitSettings } from './jit.js';
 import { type DriverParameter, ParameterError, parseParameter } from './params.js';
 import { type RunOptions, type RunSummary, runCapture } from './run.js';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+// First: the JIT settings the run is tuned for (jit.ts), before anything of wdknet runs hot.
+applyJitSettings();
+
+/** The package's folder: the one holding src/ and dist/ (and samples/, examples/). */
+const root = fileURLToPath(new URL('../', ownFolder(import.meta.url)));
 /** The project's generated sample capture (scripts/make-sample.ts). */
 const SAMPLE = join(root, 'samples', 'router.pcapng');
 const EXAMPLES = join(root, 'examples');

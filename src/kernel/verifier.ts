@@ -3,6 +3,8 @@
  * comparison of a module-level number when the verifier is off.
  */
 
+import { ownFolder } from './own-folder.js';
+
 export const VERIFIER_OFF = 0;
 export const VERIFIER_STANDARD = 1;
 export const VERIFIER_FULL = 2;
@@ -23,7 +25,7 @@ export function getVerifierMode(): VerifierMode {
 }
 
 /** wdknet's own source (or dist) folder: stack frames inside it are not the driver's. */
-const OWN_ROOT = new URL('../', import.meta.url).pathname;
+const OWN_ROOT = ownFolder(import.meta.url).pathname;
 
 function structured(_error: Error, frames: NodeJS.CallSite[]): NodeJS.CallSite[] {
   return frames;

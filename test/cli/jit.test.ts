@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { describe, it } from 'node:test';
-import { INLINING_BUDGET, inliningFlag } from '../../src/cli/jit.js';
+import { applyJitSettings, INLINING_BUDGET, inliningFlag } from '../../src/cli/jit.js';
 
 describe('JIT settings', () => {
   it('raises the inlining budget by default', () => {
@@ -19,5 +19,11 @@ describe('JIT settings', () => {
     const options = execFileSync(process.execPath, ['--v8-options'], { encoding: 'utf8' });
     const name = inliningFlag([])!.split('=')[0]!;
     assert.match(options, new RegExp(`^\\s*${name} `, 'm'));
+  });
+
+  it("applies the budget only when asked, and not over the user's own", () => {
+    // Importing the module set nothing (the library is bundled with it); the command calls applyJitSettings.
+    assert.equal(applyJitSettings(['--max-inlined-bytecode-size-cumulative=500']), null);
+    assert.equal(applyJitSettings([]), inliningFlag([]));
   });
 });
