@@ -17,18 +17,18 @@ import { bareForward } from './bare-forwarder.js';
 import { heapUsedAfterGc, machine } from './lib.js';
 
 // The built product, as the `wdknet` command runs it (dist/, which `npm run bench` builds first): tsx's transform
-// of the sources is a few per cent slower (it cannot inline const enums across files, for one). Everything the
-// benchmark uses of wdknet comes from there, so the process has one simulated machine, as the command has: a
-// second copy of the modules (and of the kernel arena) beside it measurably slowed the run.
+// of the sources is a few per cent slower (it cannot inline const enums across files, for one), and the build puts
+// all of wdknet's code in one module (scripts/bundle.ts). Everything the benchmark uses of wdknet comes from the
+// bundle's entry files, so the process has one simulated machine, as the command has: a second copy of the modules
+// (and of the kernel arena) beside it measurably slowed the run.
 const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
 // The JIT settings the `wdknet` command starts with (src/cli/jit.ts), before anything of wdknet runs hot.
-await import(dist('cli/jit.js'));
-const { runCapture } = (await import(dist('cli/run.js'))) as typeof import('../src/cli/run.js');
-const { LINKTYPE_ETHERNET } = (await import(
-  dist('capture/linktype.js')
-)) as typeof import('../src/capture/linktype.js');
-const { PcapWriter } = (await import(dist('capture/pcap-writer.js'))) as typeof import('../src/capture/pcap-writer.js');
-const { FileSink } = (await import(dist('capture/sink.js'))) as typeof import('../src/capture/sink.js');
+const { applyJitSettings } = (await import(dist('cli/jit.js'))) as typeof import('../src/cli/jit.js');
+applyJitSettings();
+// The public API (`wdknet`): playCapture is `wdknet run`'s runCapture with the library's defaults.
+const { playCapture, LINKTYPE_ETHERNET, PcapWriter, FileSink } = (await import(
+  dist('index.js')
+)) as typeof import('../src/index.js');
 
 const FRAMES = Number(process.argv[2] ?? 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), 'wdknet-bench-'));
@@ -72,19 +72,22 @@ function generate(path: string, sizes: readonly number[]): void {
   w.close();
 }
 
-// The driver: one WFP filter at IPFORWARD_V4 blocking packets to 192.0.2.9, which this traffic never goes to.
+// The driver: one WFP filter at IPFORWARD_V4 blocking packets to 192.0.2.9, which this traffic never goes to. It
+// imports the built `wdknet/ddi` entry by path (it lives in a temporary folder, outside the package).
 const driver = join(dir, 'filter-driver.ts');
-const wfp = pathToFileURL(join(root.pathname, 'dist/wfp/index.js')).href;
+const ddi = pathToFileURL(join(root.pathname, 'dist/ddi/index.js')).href;
 writeFileSync(
   driver,
-  `import * as W from '${wfp}';
+  `import * as W from '${ddi}';
 export function DriverEntry() {
   const h = { value: null };
   W.FwpmEngineOpen0(null, W.RPC_C_AUTHN_WINNT, null, null, h);
   const f = new W.FWPM_FILTER0();
   f.layerKey = W.FWPM_LAYER_IPFORWARD_V4;
   f.action.type = W.FWP_ACTION_BLOCK;
-  const dst = W.setNumber(new W.FWP_CONDITION_VALUE0(), W.FWP_UINT32, 0xc0000209);
+  const dst = new W.FWP_CONDITION_VALUE0();
+  dst.type = W.FWP_UINT32;
+  dst.uint32 = 0xc0000209;
   f.filterCondition = [new W.FWPM_FILTER_CONDITION0(W.FWPM_CONDITION_IP_DESTINATION_ADDRESS, W.FWP_MATCH_EQUAL, dst)];
   f.numFilterConditions = 1;
   return W.FwpmFilterAdd0(h.value, f, null, { value: 0 });
@@ -98,7 +101,7 @@ async function wdknet(
   interruptModerationUs?: number,
 ): Promise<{ ms: number; transmitted: number }> {
   const start = process.hrtime.bigint();
-  const r = await runCapture({
+  const r = await playCapture({
     capture: input,
     drivers: [driver],
     out: output,
