@@ -26,6 +26,11 @@ export function getVerifierMode(): VerifierMode {
 
 /** wdknet's own source (or dist) folder: stack frames inside it are not the driver's. */
 const OWN_ROOT = ownFolder(import.meta.url).pathname;
+/**
+ * The sources of the built code, src/ beside dist/: under `node --enable-source-maps` a stack prints wdknet's
+ * frames at their source positions there (the same folder as OWN_ROOT when running from the sources).
+ */
+const OWN_SOURCES = new URL('../src/', ownFolder(import.meta.url)).pathname;
 
 function structured(_error: Error, frames: NodeJS.CallSite[]): NodeJS.CallSite[] {
   return frames;
@@ -69,7 +74,14 @@ function formattedCallSite(): string {
   const lines = (new Error().stack ?? '').split('\n');
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
-    if (line.includes(OWN_ROOT) || line.includes('node:internal') || !line.includes('at ')) continue;
+    if (
+      line.includes(OWN_ROOT) ||
+      line.includes(OWN_SOURCES) ||
+      line.includes('node:internal') ||
+      !line.includes('at ')
+    ) {
+      continue;
+    }
     return line.trim().replace(/^at /, '');
   }
   return 'unknown';
