@@ -1,7 +1,7 @@
 /**
  * The second step of `npm run build`, after `tsc -p tsconfig.build.json` has written the declaration files
- * (dist/**\/*.d.ts, what the exports map's "types" point to): esbuild compiles src/ into dist/ as ONE bundled
- * module holding all of wdknet's code, dist/wdknet.js, and small entry files that re-export from it:
+ * (dist/**\/*.d.ts, what the exports map's "types" point to): Rollup compiles src/ into dist/ as ONE module
+ * holding all of wdknet's code, dist/wdknet.js, and small entry files that re-export from it:
  *
  *   dist/index.js      `wdknet`      (the idiomatic API)
  *   dist/ddi/index.js  `wdknet/ddi`  (the faithful DDI)
@@ -9,89 +9,107 @@
  *   dist/cli/jit.js    the command's JIT settings, for benchmarks that run the library as the command does
  *
  * Why one module: in V8 every use of a binding imported from another ES module costs a cell load, a hole (TDZ)
- * check and a map or Smi check in optimized code; with the whole data path in one module those uses are plain
- * local variables (-5.7% instructions per 64-byte frame through `wdknet run`), and start-up loads one file
- * instead of ~200.
+ * check and a map or Smi check in optimized code. In one module those uses are variables of its own context, and
+ * a top-level `const` there (ARENA_BASE, the arena's views, the constants of every header and layer) is folded
+ * into the optimized code as the value itself (bench/results-bundle.md has the instructions per frame). Rollup,
+ * because it keeps each `const` a `const`: esbuild's bundler turns every top-level declaration into a `var`, which
+ * V8 must load and check on every use (a third of the gain lost, measured). Each file is compiled alone by
+ * TypeScript's own transpiler with tsconfig.json's options, so the code is what tsc emits (esbuild's per-file
+ * transform measured 3% more instructions per frame).
  *
- * ONE chunk for all entries: esbuild's code splitting puts each module in a chunk by the set of entries that reach
- * it, so entries reaching different parts of the code would get several chunks (and imports between them again).
- * Every entry here also imports a hub that reaches every library entry's code: every module is then reached by
- * every entry and lands in the same chunk. The command's own module (src/cli/main.ts, which parses argv when it
- * loads) stays in its entry file, outside the hub, so importing the library never runs it.
+ * ONE chunk: every module but the command's own lands in the chunk (manualChunks), whichever entries reach it.
+ * The command's module (src/cli/main.ts, which parses argv when it loads) stays in its entry file, so importing
+ * the library never runs it.
  *
  * Any other .js left in dist/ (from an older per-file build) is deleted: a driver that imported one would get a
  * second kernel, WFP engine and pool beside the bundle's.
  *
  * Run: node --import tsx scripts/bundle.ts (npm run build does).
  */
-import { readdirSync, readFileSync, rmSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build, type Plugin } from 'esbuild';
+import { type Plugin, rollup } from 'rollup';
+import ts from 'typescript';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
 const src = join(root, 'src');
 const dist = join(root, 'dist');
 
-/** The modules every entry reaches through the hub (relative to src/): the library's and the command's helpers. */
-const HUB = ['./index.ts', './ddi/index.ts', './cli/run.ts', './cli/jit.ts', './cli/inspect.ts'];
-
-/** The entry files: output path (without .js) -> the source module whose exports it carries, or runs. */
+/** The entry files: output path (without .js) -> the source module whose exports it carries, or that it runs. */
 const ENTRIES: Record<string, string> = {
-  index: `export * from './index.ts';`,
-  'ddi/index': `export * from './ddi/index.ts';`,
-  'cli/jit': `export * from './cli/jit.ts';`,
-  'cli/main': `#!/usr/bin/env node\nimport './cli/main.ts';`,
+  index: 'index.ts',
+  'ddi/index': 'ddi/index.ts',
+  'cli/jit': 'cli/jit.ts',
+  'cli/main': 'cli/main.ts',
 };
-
-/** Serves the hub and the entry files as virtual modules resolved from src/. */
-const entries: Plugin = {
-  name: 'wdknet-entries',
-  setup(b) {
-    b.onResolve({ filter: /^wdknet:/ }, (args) => ({ path: args.path.slice('wdknet:'.length), namespace: 'wdknet' }));
-    b.onLoad({ filter: /.*/, namespace: 'wdknet' }, (args) => {
-      if (args.path === 'hub') {
-        return { contents: HUB.map((m) => `import '${m}';`).join('\n'), resolveDir: src, loader: 'ts' };
-      }
-      const body = ENTRIES[args.path]!;
-      // The hashbang must stay the first line; the hub import goes after it.
-      const [first, ...rest] = body.startsWith('#!') ? body.split('\n') : ['', body];
-      return { contents: `${first}\nimport 'wdknet:hub';\n${rest.join('\n')}\n`, resolveDir: src, loader: 'ts' };
-    });
-  },
-};
+/** The one module that stays out of the shared chunk: the command's own (it runs when it loads). */
+const COMMAND = join(src, ENTRIES['cli/main']!);
 
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
-  engines: { node: string };
   dependencies: Record<string, string>;
   devDependencies: Record<string, string>;
 };
-const node = /\d+/.exec(pkg.engines.node)![0];
+// Packages stay imports of the installed package: the dependencies (commander, cli-progress), and tsx, which the
+// command imports only to load a driver written in TypeScript (a development dependency, as the user's).
+const packages = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
+const builtins = new Set(builtinModules);
+const isExternal = (id: string): boolean =>
+  id.startsWith('node:') || builtins.has(id) || packages.some((p) => id === p || id.startsWith(`${p}/`));
 
-const result = await build({
-  absWorkingDir: root,
-  entryPoints: Object.keys(ENTRIES).map((out) => ({ in: `wdknet:${out}`, out })),
-  outdir: dist,
-  bundle: true,
-  splitting: true,
-  chunkNames: 'wdknet',
-  format: 'esm',
-  platform: 'node',
-  target: `node${node}`,
-  // Packages stay imports of the installed package: the dependencies (commander, cli-progress), and tsx, which
-  // the command imports only to load a driver written in TypeScript (a development dependency, as the user's).
-  external: Object.keys({ ...pkg.dependencies, ...pkg.devDependencies }),
-  minify: false,
-  keepNames: true,
-  sourcemap: 'linked',
-  metafile: true,
-  plugins: [entries],
-  logLevel: 'warning',
+/** tsconfig.json's options, to compile each file as tsc does (ES modules, its target, source maps). */
+const compilerOptions: ts.CompilerOptions = {
+  ...ts.parseJsonConfigFileContent(ts.readConfigFile(join(root, 'tsconfig.json'), ts.sys.readFile).config, ts.sys, root)
+    .options,
+  module: ts.ModuleKind.ESNext,
+  sourceMap: true,
+  inlineSources: false,
+  declaration: false,
+};
+
+/** TypeScript sources: `./x.js` imports resolve to src's `x.ts`; each file is compiled alone by esbuild. */
+const typescript: Plugin = {
+  name: 'wdknet-typescript',
+  resolveId(source, importer) {
+    if (importer === undefined || !source.startsWith('.')) return null;
+    const path = resolve(dirname(importer), source);
+    const ts = path.replace(/\.js$/, '.ts');
+    return existsSync(ts) ? ts : null;
+  },
+  transform(code, id) {
+    if (!id.endsWith('.ts')) return null;
+    const out = ts.transpileModule(code, { compilerOptions, fileName: id });
+    return { code: out.outputText.replace(/\n\/\/# sourceMappingURL=.*$/, ''), map: out.sourceMapText ?? null };
+  },
+};
+
+const bundle = await rollup({
+  input: Object.fromEntries(Object.entries(ENTRIES).map(([out, module]) => [out, join(src, module)])),
+  external: isExternal,
+  plugins: [typescript],
+  // The library's modules import each other in cycles (NDIS's lifecycle and data path, WFP's injection and
+  // sinks); ES modules allow it and Rollup keeps their evaluation order.
+  onwarn(warning, warn) {
+    if (warning.code !== 'CIRCULAR_DEPENDENCY') warn(warning);
+  },
 });
+const { output } = await bundle.write({
+  dir: dist,
+  format: 'es',
+  entryFileNames: '[name].js',
+  chunkFileNames: 'wdknet.js',
+  manualChunks: (id) => (id.startsWith(src) && id !== COMMAND ? 'wdknet' : undefined),
+  sourcemap: true,
+  // A bundle-wide "use strict" is implied by ES modules; nothing is renamed for brevity.
+  generatedCode: { constBindings: true },
+});
+await bundle.close();
 
-const outputs = new Set(Object.keys(result.metafile.outputs).map((p) => join(root, p)));
-const chunks = Object.entries(result.metafile.outputs).filter(([p, o]) => p.endsWith('.js') && !o.entryPoint);
-if (chunks.length !== 1) throw new Error(`expected one shared chunk, esbuild made ${chunks.length}`);
+const outputs = new Set(output.map((o) => join(dist, o.fileName)));
+for (const o of output) if (o.type === 'chunk' && o.sourcemapFileName) outputs.add(join(dist, o.sourcemapFileName));
+const chunks = output.filter((o) => o.type === 'chunk' && !o.isEntry);
+if (chunks.length !== 1) throw new Error(`expected one shared chunk, Rollup made ${chunks.length}`);
 
 /** Every file under `dir`, recursively. */
 function files(dir: string): string[] {
@@ -106,9 +124,9 @@ for (const file of files(dist)) {
     removed++;
   }
 }
-const size = (p: string) => result.metafile.outputs[p]!.bytes;
+const chunk = chunks[0]!;
 console.log(
-  `bundled ${Object.keys(result.metafile.inputs).length} modules: ${chunks[0]![0]} (${size(chunks[0]![0])} bytes), ` +
+  `bundled ${chunk.type === 'chunk' ? Object.keys(chunk.modules).length : 0} modules into ${relative(root, join(dist, chunk.fileName))}, ` +
     `entries ${Object.keys(ENTRIES)
       .map((e) => relative(root, join(dist, `${e}.js`)))
       .join(', ')}` +

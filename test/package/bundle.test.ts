@@ -60,7 +60,7 @@ describe('the bundled build', () => {
     for (const entry of ENTRIES) {
       const own = sources(entry);
       assert.deepEqual(own, entry === 'cli/main.js' ? ['src/cli/main.ts'] : [], `${entry} holds no module of its own`);
-      assert.match(readFileSync(join(dist, entry), 'utf8'), /from "(\.\.\/|\.\/)wdknet\.js";/);
+      assert.match(readFileSync(join(dist, entry), 'utf8'), /from ["'](\.\.\/|\.\/)wdknet\.js["'];/);
     }
   });
 
