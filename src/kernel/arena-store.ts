@@ -1,6 +1,7 @@
 /**
  * The backing store of the kernel arena: WebAssembly memory when the platform has it, so that a copy within the
- * arena is WebAssembly's `memory.copy` (a memmove) reached by a plain call. `Uint8Array.prototype.copyWithin` is a
+ * arena is a WebAssembly function (a memmove) reached by a plain call: small copies (a 64-byte frame) are word
+ * loads and stores inside it, larger ones its `memory.copy`. `Uint8Array.prototype.copyWithin` is a
  * runtime (C++) builtin whose fixed cost per call (about 15 ns) is most of the cost of copying a small frame; the
  * WebAssembly call costs about half of that. The bytes are the same ArrayBuffer either way: every view of the
  * arena (memory, memory32, memoryView, bytesAt) works unchanged.
