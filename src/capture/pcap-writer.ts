@@ -1,4 +1,6 @@
 /** Streaming writer of classic pcap files. */
+
+import { memory, memory32, moveWithinArena } from '../kernel/arena.js';
 import {
   PCAP_FILE_HEADER_SIZE,
   PCAP_MAGIC_MICROSECONDS,
@@ -8,6 +10,9 @@ import {
   PCAP_VERSION_MINOR,
 } from './pcap-format.js';
 import { type ByteSink, copyInto } from './sink.js';
+
+/** True on a little-endian machine (what the arena's Int32Array view stores). */
+const LITTLE_ENDIAN_MACHINE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
 
 /** How to write a pcap file. */
 export interface PcapWriterOptions {
@@ -32,6 +37,10 @@ export class PcapWriter {
   private readonly le: boolean;
   /** True when timestamps are written in nanoseconds. */
   readonly nanoseconds: boolean;
+  /** Where the sink's buffer starts in kernel memory when it lies there (a pool block), else -1. */
+  private readonly sinkInArena: number;
+  /** True when the file's byte order is the machine's (records in kernel memory are then written as words). */
+  private readonly nativeOrder: boolean;
 
   /** Writes the file header to `sink`. */
   constructor(
@@ -40,6 +49,8 @@ export class PcapWriter {
   ) {
     this.le = !options.bigEndian;
     this.nanoseconds = options.nanoseconds ?? false;
+    this.sinkInArena = sink.buf.buffer === memory.buffer ? sink.buf.byteOffset : -1;
+    this.nativeOrder = this.le === LITTLE_ENDIAN_MACHINE;
     const at = sink.reserve(PCAP_FILE_HEADER_SIZE);
     const v = sink.view;
     const le = this.le;
@@ -100,13 +111,29 @@ export class PcapWriter {
       return;
     }
     const at = sink.reserve(size);
-    const v = sink.view;
-    const le = this.le;
-    v.setUint32(at, time.seconds >>> 0, le);
-    v.setUint32(at + 4, fraction >>> 0, le);
-    v.setUint32(at + 8, caplen, le);
-    v.setUint32(at + 12, caplen, le);
-    copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
+    const inArena = this.sinkInArena;
+    const word = inArena + at;
+    if (inArena >= 0 && (word & 3) === 0 && this.nativeOrder) {
+      // The header lands on a 32-bit word of kernel memory in the machine's byte order: four word stores
+      // (an Int32Array store keeps the low 32 bits, as `>>> 0` does).
+      const i = word >> 2;
+      memory32[i] = time.seconds;
+      memory32[i + 1] = fraction;
+      memory32[i + 2] = caplen;
+      memory32[i + 3] = caplen;
+    } else {
+      const v = sink.view;
+      const le = this.le;
+      v.setUint32(at, time.seconds >>> 0, le);
+      v.setUint32(at + 4, fraction >>> 0, le);
+      v.setUint32(at + 8, caplen, le);
+      v.setUint32(at + 12, caplen, le);
+    }
+    // A frame in kernel memory written to a sink buffer in kernel memory (the host's output): one arena move, with
+    // the checks copyInto would make (the record's room in the sink buffer is what reserve() just gave).
+    if (data === memory && inArena >= 0 && (offset | caplen) >= 0 && offset + caplen <= memory.length) {
+      moveWithinArena(word + PCAP_RECORD_HEADER_SIZE, offset, caplen);
+    } else copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
     this.packetsWritten++;
   }
 

@@ -178,6 +178,31 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       if (pendingDeferredWork() > 0) drainDeferredWork();
       reapAbsorbed();
     }
+    // What is still held (and what firing made the NICs hold) sets the next time to look.
+    nextDueSeconds = Number.POSITIVE_INFINITY;
+    nextDueNanoseconds = 0;
+    for (let i = 0; i < ports.length; i++) {
+      const nic = ports[i]?.nic;
+      if (nic !== undefined && nic.pendingReceives > 0) noteHeld(nic);
+    }
+  };
+  /**
+   * The earliest moment a NIC's moderation timer expires (seconds, and nanoseconds below 1e9), or infinity when no
+   * NIC holds frames. It may be early (a NIC that flushed a full batch, or was paused, holds nothing now), never
+   * late: a frame before it cannot find a timer expired, so the loop compares a frame's time with it alone and
+   * runs fireModerationTimers (which looks at every NIC and recomputes it) only from it on.
+   */
+  let nextDueSeconds = Number.POSITIVE_INFINITY;
+  let nextDueNanoseconds = 0;
+  /** `nic` holds frames: its timer's expiry (heldSince + moderation) joins the next due time. */
+  const noteHeld = (nic: VirtualNic): void => {
+    const ns = nic.heldSinceNanoseconds + moderationNs;
+    const seconds = nic.heldSinceSeconds + Math.floor(ns / 1e9);
+    const nanoseconds = ns % 1e9;
+    if (seconds < nextDueSeconds || (seconds === nextDueSeconds && nanoseconds < nextDueNanoseconds)) {
+      nextDueSeconds = seconds;
+      nextDueNanoseconds = nanoseconds;
+    }
   };
   /** Every host gives back what callouts absorbed and have since let go. */
   const reapAbsorbed = (): void => {
@@ -298,7 +323,13 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   try {
     for (let r = capture.next(); r !== null; r = capture.next()) {
       framesRead++;
-      if (moderationNs > 0) fireModerationTimers(r, false);
+      // Capture times are in order within a file but need not be: any frame at or past the next due time looks.
+      if (
+        moderationNs > 0 &&
+        (r.seconds > nextDueSeconds || (r.seconds === nextDueSeconds && r.nanoseconds >= nextDueNanoseconds))
+      ) {
+        fireModerationTimers(r, false);
+      }
       clock.seconds = r.seconds;
       clock.nanoseconds = r.nanoseconds;
       // The hosts' timers (reassembly) run on capture time: the same capture times out the same way every run.
@@ -331,7 +362,12 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
         // A frame for a peer's MAC goes to that peer; every other frame to host 1.
         const peer = peers.length === 0 || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
         if (peer !== undefined) peer.nic.receiveFrame(address, length);
-        else port.nic.receiveFrameAt(address, length, r);
+        else {
+          const nic = port.nic;
+          nic.receiveFrameAt(address, length, r);
+          // A batch this frame started (or one already noted) starts a moderation timer.
+          if (nic.pendingReceives === 1 && moderationNs > 0) noteHeld(nic);
+        }
         if (pendingDeferredWork() > 0) drainDeferredWork();
         reapAbsorbed();
       }

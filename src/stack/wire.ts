@@ -96,13 +96,20 @@ export class Wire {
   /** Attaches a port; returns its id on this wire. */
   attach(port: WirePort): number {
     this.ports.push(port);
+    this.attached++;
     return this.ports.length - 1;
   }
 
   /** Detaches a port: it receives nothing more. */
   detach(id: number): void {
-    if (id >= 0 && id < this.ports.length) this.ports[id] = null;
+    if (id >= 0 && id < this.ports.length && this.ports[id] !== null) {
+      this.ports[id] = null;
+      this.attached--;
+    }
   }
+
+  /** Ports attached and not detached (the non-null entries of `ports`). */
+  private attached = 0;
 
   /** Adds a tap; returns a function that removes it. */
   tap(fn: WireTap): () => void {
@@ -175,9 +182,9 @@ export class Wire {
    * hand it over with {@link Wire.observe} where it lies instead of copying it into the ring.
    */
   reachesNoPort(from: number): boolean {
-    const ports = this.ports;
-    for (let p = 0; p < ports.length; p++) if (p !== from && ports[p] !== null) return false;
-    return true;
+    // Counted rather than searched (once per frame sent): no port at all, or one, the sender's own.
+    const n = this.attached;
+    return n === 0 || (n === 1 && from >= 0 && from < this.ports.length && this.ports[from] !== null);
   }
 
   /**
@@ -263,6 +270,7 @@ export class Wire {
     this.size = 0;
     this.count = 0;
     this.ports.length = 0;
+    this.attached = 0;
   }
 
   private growFrames(): void {

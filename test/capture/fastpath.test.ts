@@ -5,6 +5,9 @@
  * through windows and sink buffers small enough that records straddle them.
  */
 import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeEach, describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -23,6 +26,7 @@ import {
   unitsOut,
   unitsPerSecondOf,
 } from '../../src/capture/index.js';
+import { FileSink } from '../../src/capture/sink.js';
 import { ARENA_RESERVE, memory } from '../../src/kernel/arena.js';
 import { resetSystem } from '../../src/kernel/system.js';
 
@@ -187,6 +191,44 @@ describe('pcap writer fast path', () => {
           assert.equal(reader.next(), null);
         },
       ),
+    );
+  });
+});
+
+describe('pcap writer from kernel memory', () => {
+  it('writePacketAt of frames in kernel memory into a sink buffer in kernel memory (one arena move) writes what writePacket writes', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'wdknet-fastpath-'));
+    // The top 64 KiB of the arena: frames in its first half, the sink buffer in its second.
+    const region = ARENA_RESERVE - (1 << 16);
+    let file = 0;
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(30_000), length: fc.nat(300), seconds: fc.nat(0xffffffff) }), {
+          maxLength: 30,
+        }),
+        fc.boolean(),
+        fc.integer({ min: 64, max: 2048 }),
+        fc.nat(),
+        (packets, bigEndian, buffer, seed) => {
+          for (let i = 0; i < 1 << 15; i++) memory[region + i] = (seed + i * 29) & 0xff;
+          const path = join(dir, `${file++}.pcap`);
+          const arenaSink = new FileSink(path, memory.subarray(region + (1 << 15), region + (1 << 15) + buffer));
+          const reference = new MemorySink(buffer);
+          const options = { linkType: 1, nanoseconds: true, bigEndian };
+          const fast = new PcapWriter(arenaSink, options);
+          const general = new PcapWriter(reference, options);
+          const time = { seconds: 0, nanoseconds: 0 };
+          for (const p of packets) {
+            time.seconds = p.seconds;
+            time.nanoseconds = p.at;
+            fast.writePacketAt(time, memory, region + p.at, p.length);
+            general.writePacket(p.seconds, p.at, memory.slice(region + p.at, region + p.at + p.length), 0, p.length);
+          }
+          fast.close();
+          assert.deepEqual(new Uint8Array(readFileSync(path)), reference.bytes());
+        },
+      ),
+      { numRuns: 200 },
     );
   });
 });

@@ -131,4 +131,25 @@ describe('the wire', () => {
     assert.equal(a.frames.length, 1);
     wire.close();
   });
+  it('reachesNoPort (a count of attached ports) answers what a search of the ports answers, through any attach and detach (property)', () => {
+    fc.assert(
+      fc.property(fc.array(fc.tuple(fc.boolean(), fc.integer({ min: -2, max: 8 })), { maxLength: 30 }), (steps) => {
+        const wire = new Wire('count', false);
+        const live: boolean[] = [];
+        for (const [attach, id] of steps) {
+          if (attach) live.push(wire.attach(new Recorder()) >= 0);
+          else {
+            wire.detach(id);
+            if (id >= 0 && id < live.length) live[id] = false;
+          }
+          for (let from = -2; from <= live.length + 1; from++) {
+            const searched = live.every((on, p) => p === from || !on);
+            assert.equal(wire.reachesNoPort(from), searched, `from ${from}`);
+          }
+        }
+        wire.close();
+        assert.equal(wire.reachesNoPort(0), true);
+      }),
+    );
+  });
 });

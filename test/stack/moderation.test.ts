@@ -9,6 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, beforeEach, describe, it } from 'node:test';
+import fc from 'fast-check';
 import { LINKTYPE_ETHERNET } from '../../src/capture/linktype.js';
 import { PcapWriter } from '../../src/capture/pcap-writer.js';
 import { packets } from '../../src/capture/reader.js';
@@ -101,6 +102,55 @@ describe('interrupt moderation and NBL chain batching (wdknet run --interrupt-mo
     assert.ok(left.slice(MODERATION_FRAMES).every((l) => l.ns === times[MODERATION_FRAMES]! + 50_000));
     assert.equal(sendCalls, 2);
     assert.equal(run.nics.returned, n + 1, 'every receive (and the ARP) came back to the NIC');
+  });
+
+  it('the time each frame leaves is what a moderation timer per batch gives, whatever the arrival times (out of order, across seconds, on the due time)', () => {
+    /**
+     * The model: the first frame of a batch starts the timer; a frame arriving at or after its expiry finds the
+     * batch indicated at the expiry first; a full batch is indicated when its last frame arrives; at the end of the
+     * capture a held batch is indicated at its expiry. The gratuitous ARP at second -1 is a frame of the first batch.
+     */
+    const model = (times: readonly number[], moderationNs: number): number[] => {
+      const left: number[] = [];
+      let held: number[] = [];
+      let since = 0;
+      const indicate = (at: number) => {
+        for (const port of held) if (port >= 0) left.push(at);
+        held = [];
+      };
+      [-1e9, ...times].forEach((t, i) => {
+        if (held.length > 0 && t - since >= moderationNs) indicate(since + moderationNs);
+        if (held.length === 0) since = t;
+        held.push(i - 1);
+        if (held.length === MODERATION_FRAMES) indicate(t);
+      });
+      if (held.length > 0) indicate(since + moderationNs);
+      return left;
+    };
+    let n = 0;
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.oneof(
+            fc.integer({ min: 0, max: 3e9 }),
+            // Near the due times of 50 us and a second boundary.
+            fc.constantFrom(0, 49_999, 50_000, 50_001, 999_999_999, 1e9, 1e9 + 49_999, 1e9 + 50_000),
+          ),
+          { maxLength: 80 },
+        ),
+        fc.boolean(),
+        fc.constantFrom(1, 50, 50, 333, 1_000_000),
+        (raw, sorted, moderationUs) => {
+          const times = sorted ? [...raw].sort((a, b) => a - b) : raw;
+          const { left } = play(capture(`model-${n++}.pcap`, times), moderationUs);
+          assert.deepEqual(
+            left.map((l) => l.ns),
+            model(times, moderationUs * 1000),
+          );
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('the frames that leave are the same bytes in the same order with or without moderation', () => {
