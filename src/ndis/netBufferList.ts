@@ -275,8 +275,15 @@ export function takeNbl(
     else pool.pushFree(nbl);
     return null;
   }
-  nbl.baseContext = nbl.Context;
-  nbl.baseContextOffset = nbl.Context === null ? 0 : nbl.Context.Offset;
+  // baseContext is NULL already (releaseNbl clears it, and a new list starts with it NULL): only a list with
+  // context needs the reference store.
+  const ctx = nbl.Context;
+  if (ctx !== null) {
+    nbl.baseContext = ctx;
+    nbl.baseContextOffset = ctx.Offset;
+  } else {
+    nbl.baseContextOffset = 0;
+  }
   pool.outstanding++;
   pool.allocations++;
   return nbl;
