@@ -20,7 +20,7 @@ import type {
   NDIS_PROTOCOL_DRIVER_CHARACTERISTICS,
   NET_LUID,
 } from './driver-structures.js';
-import { driverViolation, NdisDriverViolation } from './driver-verifier.js';
+import { driverViolation, NdisDriverViolation, newHolderId } from './driver-verifier.js';
 
 // Pool tags of NDIS's driver-model blocks (decided: Windows does not document its own).
 /** Miniport driver blocks: "NdMd" in poolmon. */
@@ -137,6 +137,8 @@ export class NdisProtocolBlock {
 /** MiniportAdapterHandle: one adapter of a miniport driver, and the stack built on it. */
 export class NdisMiniportBlock {
   readonly kind = BlockKind.Adapter;
+  /** The id NBLs held by this block record (driver-verifier.ts NblHolder). */
+  readonly holderId: number = newHolderId(this);
   readonly driver: NdisMiniportDriverBlock;
   readonly address: number;
   /** The adapter's name (the instance name bindings see as AdapterName). */
@@ -176,6 +178,8 @@ export class NdisMiniportBlock {
 /** NdisFilterHandle: one filter driver attached to one adapter. */
 export class NdisFilterModule {
   readonly kind = BlockKind.FilterModule;
+  /** The id NBLs held by this block record (driver-verifier.ts NblHolder). */
+  readonly holderId: number = newHolderId(this);
   readonly driver: NdisFilterDriverBlock;
   readonly adapter: NdisMiniportBlock;
   readonly address: number;
@@ -199,6 +203,8 @@ export class NdisFilterModule {
 /** NdisBindingHandle: one protocol bound to one adapter. */
 export class NdisOpenBlock {
   readonly kind = BlockKind.Binding;
+  /** The id NBLs held by this block record (driver-verifier.ts NblHolder). */
+  readonly holderId: number = newHolderId(this);
   readonly protocol: NdisProtocolBlock;
   readonly adapter: NdisMiniportBlock;
   readonly address: number;

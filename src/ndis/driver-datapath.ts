@@ -29,11 +29,14 @@ import {
   BINDING_REF,
   BINDING_REF_MASK,
   NblFault,
+  type NblHolder,
   NdisRule,
   nblViolation,
   PATH_MASK,
+  permanentHolderId,
   RESOURCES_BIT,
   setHolder,
+  setHolderId,
   setTrack,
   trackOf,
   WAS_RESOURCES_BIT,
@@ -43,7 +46,13 @@ import { checkNblDataInChains } from './nb-checks.js';
 import type { NET_BUFFER_LIST } from './structures.js';
 
 /** The holder recorded for a receive indication that several bindings share. */
-export const SHARED_BY_BINDINGS = Object.freeze({ shared: 'receive indication held by several bindings' });
+export const SHARED_BY_BINDINGS: NblHolder & { readonly shared: string } = sharedHolder();
+
+function sharedHolder(): NblHolder & { readonly shared: string } {
+  const marker = { shared: 'receive indication held by several bindings', holderId: 0 };
+  marker.holderId = permanentHolderId(marker);
+  return Object.freeze(marker);
+}
 
 /** The stack position of the bindings (just above the top filter module). */
 export function topPosition(adapter: NdisMiniportBlock): number {
@@ -55,7 +64,7 @@ export function returnFlagsFor(receiveFlags: number): number {
   return (receiveFlags & NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL) !== 0 ? NDIS_RETURN_FLAGS_DISPATCH_LEVEL : 0;
 }
 
-function setHolderAll(nbls: NET_BUFFER_LIST | null, holder: unknown): number {
+function setHolderAll(nbls: NET_BUFFER_LIST | null, holder: NblHolder): number {
   let n = 0;
   for (let x = nbls; x !== null; x = x.Next) {
     setHolder(x, holder);
@@ -79,7 +88,9 @@ export function sendFrom(
   port: number,
   flags: number,
 ): void {
-  if (verifierLevel >= VERIFIER_STANDARD) checkNblDataInChains(nbls, 'NdisSendNetBufferLists/NdisFSendNetBufferLists');
+  // The verifier level is read once: it is a module variable of another module (several dependent loads).
+  const level = verifierLevel;
+  if (level >= VERIFIER_STANDARD) checkNblDataInChains(nbls, 'NdisSendNetBufferLists/NdisFSendNetBufferLists');
   const adapter = sender.adapter;
   const filters = adapter.filters;
   let module: NdisFilterModule | null = null;
@@ -93,11 +104,12 @@ export function sendFrom(
   const holder = module === null ? adapter : module;
   const fromBinding = sender.kind === BlockKind.Binding;
   const bit = fromBinding ? 0 : 1 << from;
-  const full = verifierLevel >= VERIFIER_FULL;
+  const full = level >= VERIFIER_FULL;
+  const holderId = holder.holderId;
   let n = 0;
   for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
     if (bit !== 0) setTrack(x, trackOf(x) | bit);
-    setHolder(x, holder);
+    setHolderId(x, holderId);
     // Full mode follows each NBL from the driver that made it: every binding send, a filter's own NBLs.
     if (full && (fromBinding || x.SourceHandle === sender)) trackOut(x);
     n++;
@@ -185,20 +197,22 @@ export function completeUp(adapter: NdisMiniportBlock, from: number, nbls: NET_B
     let n = 0;
     let next: NET_BUFFER_LIST | null;
     let nextTarget: NdisFilterModule | NdisOpenBlock | null = null;
+    const holderId = target.holderId;
+    // Read once per run (no driver code runs until the run is delivered).
+    const noFilterAbove = from >= adapter.filters.length;
     for (;;) {
-      setHolder(x, target);
+      setHolderId(x, holderId);
       if (full && x.SourceHandle === target) trackBack(x);
       n++;
       next = x.Next;
       if (next === null) break;
       // With no filter module above `from`, completionTarget returns the binding SourceHandle names once it has
       // checked that it is one of this adapter's: a neighbour with the same SourceHandle goes where this one went.
-      nextTarget =
-        next.SourceHandle === target && from >= adapter.filters.length ? target : completionTarget(adapter, from, next);
+      nextTarget = next.SourceHandle === target && noFilterAbove ? target : completionTarget(adapter, from, next);
       if (nextTarget !== target) break;
       x = next;
     }
-    x.Next = null;
+    if (next !== null) x.Next = null;
     deliverCompletion(target, head, n, flags);
     head = next;
     if (nextTarget !== null) target = nextTarget;
@@ -414,30 +428,38 @@ function returnToMiniport(open: NdisOpenBlock, adapter: NdisMiniportBlock, nbls:
   const full = verifierLevel >= VERIFIER_FULL;
   let head: NET_BUFFER_LIST | null = null;
   let tail: NET_BUFFER_LIST | null = null;
+  let prev: NET_BUFFER_LIST | null = null;
   let n = 0;
+  let given = 0;
+  const holderId = adapter.holderId;
   let x: NET_BUFFER_LIST | null = nbls;
   while (x !== null) {
     const next: NET_BUFFER_LIST | null = x.Next;
     let track = trackOf(x) - BINDING_REF;
-    open.receivesHeld--;
+    given++;
     if ((track & BINDING_REF_MASK) === 0) {
       if ((track & 1) === 0) {
         setTrack(x, track);
+        open.receivesHeld -= given;
         notOutstanding(adapter, x);
       }
       track &= ~1;
-      setHolder(x, adapter);
+      setHolderId(x, holderId);
       if (full) trackBack(x);
-      x.Next = null;
+      // The list goes down as it came, relinked only around NBLs that another binding still holds: a kept NBL
+      // that follows the previous kept one is already linked to it.
       if (tail === null) head = x;
-      else tail.Next = x;
+      else if (tail !== prev) tail.Next = x;
       tail = x;
       n++;
     }
     setTrack(x, track);
+    prev = x;
     x = next;
   }
+  open.receivesHeld -= given;
   if (head === null) return;
+  if (tail!.Next !== null) tail!.Next = null;
   adapter.receivesOut -= n;
   adapter.returned += n;
   adapter.driver.chars.ReturnNetBufferListsHandler!(adapter.MiniportAdapterContext, head, flags);
@@ -455,7 +477,8 @@ export function indicateFromMiniport(
   flags: number,
 ): void {
   const resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
-  const full = verifierLevel >= VERIFIER_FULL;
+  const level = verifierLevel;
+  const full = level >= VERIFIER_FULL;
   const open = directBinding(adapter);
   if (open === null) {
     const n = markIndicated(nbls, 0, resources, adapter);
@@ -473,13 +496,14 @@ export function indicateFromMiniport(
   }
   // The usual stack: no filter module takes receives and one binding runs. Each NBL is marked as the miniport's
   // indication and as that binding's in the same pass (what markIndicated and indicateToBindings do in turn).
-  if (verifierLevel >= VERIFIER_STANDARD) {
+  if (level >= VERIFIER_STANDARD) {
     checkNblDataInChains(nbls, 'NdisMIndicateReceiveNetBufferLists/NdisFIndicateReceiveNetBufferLists');
   }
   let n = 0;
+  const holderId = open.holderId;
   for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
     const track = trackOf(x) & ~WAS_RESOURCES_BIT;
-    setHolder(x, open);
+    setHolderId(x, holderId);
     if (resources) {
       setTrack(x, track | RESOURCES_BIT);
     } else {
@@ -526,7 +550,7 @@ export function indicatedByMiniport(nbl: NET_BUFFER_LIST): boolean {
 }
 
 /** Marks the start of an indication from stack position `pos`, with or without RESOURCES. */
-export function markIndicated(nbls: NET_BUFFER_LIST, pos: number, resources: boolean, holder: unknown): number {
+export function markIndicated(nbls: NET_BUFFER_LIST, pos: number, resources: boolean, holder: NblHolder): number {
   let n = 0;
   for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
     setHolder(x, holder);
@@ -537,7 +561,7 @@ export function markIndicated(nbls: NET_BUFFER_LIST, pos: number, resources: boo
 }
 
 /** Ends an indication made with RESOURCES: the NBLs are the indicator's again. */
-export function endResourcesIndication(nbls: NET_BUFFER_LIST, holder: unknown): void {
+export function endResourcesIndication(nbls: NET_BUFFER_LIST, holder: NblHolder): void {
   for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
     setHolder(x, holder);
     setTrack(x, (trackOf(x) & ~RESOURCES_BIT) | WAS_RESOURCES_BIT);

@@ -2,7 +2,7 @@
  * How the NDIS driver model tracks NET_BUFFER_LIST ownership and reports misuse.
  *
  * Ownership. Every hand-off of an NBL (send down, complete up, indicate up, return down) records the NDIS block
- * that holds it now in the list's `ndisHolder` field (NDIS-private state, as Windows' NDIS keeps its own in the
+ * that holds it now in the list's `ndisHolder` field (the block's small id, see {@link NblHolder}) (NDIS-private state, as Windows' NDIS keeps its own in the
  * list's NDIS-private area), and `ndisTrack` holds a small number: bits 0..15 are the stack positions (0 = the miniport, i = the i-th
  * filter module from the bottom) that handed the NBL on and still wait for it back, bit 30 marks an indication
  * made with NDIS_RECEIVE_FLAGS_RESOURCES that is still under way, bit 29 that the last indication was such a one,
@@ -18,6 +18,7 @@
  */
 import { BUGCODE_NDIS_DRIVER, bugCheck, DRIVER_VERIFIER_DETECTED_VIOLATION } from '../kernel/bugcheck.js';
 import { DISPATCH_LEVEL, KeGetCurrentIrql } from '../kernel/irql.js';
+import { onSystemReset } from '../kernel/system.js';
 import type { NET_BUFFER_LIST } from './structures.js';
 
 /** BUGCODE_NDIS_DRIVER Parameter 1 values used here (from the 0x7C documentation). */
@@ -106,14 +107,52 @@ export const BINDING_REF_MASK = 0x1fff << 16;
 /** The most filter modules one adapter may stack (stack positions 1..15; 0 is the miniport). */
 export const MAX_FILTER_MODULES = 15;
 
+/**
+ * What can hold an NBL: an NDIS block (adapter, filter module, binding) or the shared-receive marker. An NBL
+ * records its holder's small id, not a reference: a number store needs no write barrier, and every hand-off of
+ * every NBL makes one.
+ */
+export interface NblHolder {
+  /** The holder's index in the holder table (see {@link newHolderId}). */
+  readonly holderId: number;
+}
+
+/** Holders by id; id 0 is "no holder" (a list no driver has handed to NDIS since it was allocated). */
+const holderTable: unknown[] = [null];
+/** Ids below this one belong to holders made at module load (the shared-receive marker): they survive a reset. */
+let permanentHolders = 1;
+
+/** Gives `holder` the next holder id. Blocks call this once, when they are made. */
+export function newHolderId(holder: object): number {
+  holderTable.push(holder);
+  return holderTable.length - 1;
+}
+
+/** As {@link newHolderId}, for a holder made at module load that lives as long as the process. */
+export function permanentHolderId(holder: object): number {
+  const id = newHolderId(holder);
+  permanentHolders = holderTable.length;
+  return id;
+}
+
+// The blocks of the previous system are gone: their ids are not kept alive (nor their objects) past a reset.
+onSystemReset(() => {
+  holderTable.length = permanentHolders;
+});
+
 /** The NDIS block that holds `nbl` now (null when no driver has handed it to NDIS since it was allocated). */
 export function holderOf(nbl: NET_BUFFER_LIST): unknown {
-  return nbl.ndisHolder;
+  return holderTable[nbl.ndisHolder] ?? null;
 }
 
 /** Records that `holder` holds `nbl` now. */
-export function setHolder(nbl: NET_BUFFER_LIST, holder: unknown): void {
-  nbl.ndisHolder = holder;
+export function setHolder(nbl: NET_BUFFER_LIST, holder: NblHolder): void {
+  nbl.ndisHolder = holder.holderId;
+}
+
+/** Records that the holder with id `holderId` holds `nbl` now (for a chain pass that reads the id once). */
+export function setHolderId(nbl: NET_BUFFER_LIST, holderId: number): void {
+  nbl.ndisHolder = holderId;
 }
 
 /** The NBL's tracking word (stack positions waiting for it back, RESOURCES mark, binding references). */

@@ -163,7 +163,7 @@ export function NdisGetPoolFromNetBuffer(NetBuffer: NET_BUFFER): object | null {
 /** Validates an NB pool handle (standard verifier). */
 export function checkNbPool(handle: NetBufferPool, ddi: string): NetBufferPool {
   // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
-  if ((handle as NetBufferPool | null)?.kind !== PoolKind.NetBuffer || !handle.live) badNbPool(handle, ddi);
+  if ((handle as NetBufferPool | null)?.liveKind !== PoolKind.NetBuffer) badNbPool(handle, ddi);
   return handle;
 }
 
@@ -295,7 +295,8 @@ function resetNbData(nb: NET_BUFFER): void {
 function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
   nb.ChecksumBias = 0;
   nb.Reserved = 0;
-  nb.NdisPoolHandle = pool;
+  // As for a list (resetNbl): the handle is already the pool's unless a driver wrote the field.
+  if (nb.NdisPoolHandle !== pool) nb.NdisPoolHandle = pool;
   nb.DataPhysicalAddress = 0;
   nb.SharedMemoryInfo = null;
   nb.ScatterGatherList = null;

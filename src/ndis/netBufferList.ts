@@ -197,7 +197,7 @@ export function NdisGetPoolFromNetBufferList(NetBufferList: NET_BUFFER_LIST): ob
 /** Validates an NBL pool handle. */
 export function checkNblPool(handle: NetBufferListPool, ddi: string): NetBufferListPool {
   // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
-  if ((handle as NetBufferListPool | null)?.kind !== PoolKind.NetBufferList || !handle.live) badNblPool(handle, ddi);
+  if ((handle as NetBufferListPool | null)?.liveKind !== PoolKind.NetBufferList) badNblPool(handle, ddi);
   return handle;
 }
 
@@ -275,8 +275,15 @@ export function takeNbl(
     else pool.pushFree(nbl);
     return null;
   }
-  nbl.baseContext = nbl.Context;
-  nbl.baseContextOffset = nbl.Context === null ? 0 : nbl.Context.Offset;
+  // baseContext is NULL already (releaseNbl clears it, and a new list starts with it NULL): only a list with
+  // context needs the reference store.
+  const ctx = nbl.Context;
+  if (ctx !== null) {
+    nbl.baseContext = ctx;
+    nbl.baseContextOffset = ctx.Offset;
+  } else {
+    nbl.baseContextOffset = 0;
+  }
   pool.outstanding++;
   pool.allocations++;
   return nbl;
@@ -338,7 +345,7 @@ function clearInfo(a: unknown[]): void {
  */
 function clearNblArrays(nbl: NET_BUFFER_LIST): void {
   // The ownership record (driver-verifier.ts) goes with the list's other NDIS-private state.
-  nbl.ndisHolder = null;
+  nbl.ndisHolder = 0;
   nbl.ndisTrack = 0;
   if (nbl.ndisReservedTouched) {
     const nr = nbl.ndisReservedArea;
@@ -361,7 +368,9 @@ function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): 
   nbl.FirstNetBuffer = null;
   nbl.Context = null;
   nbl.ParentNetBufferList = null;
-  nbl.NdisPoolHandle = pool;
+  // The handle is the pool's from the list's creation on (only a driver writing the field could change it): a
+  // test is cheaper than a reference store, which V8 follows with a write barrier.
+  if (nbl.NdisPoolHandle !== pool) nbl.NdisPoolHandle = pool;
   nbl.Scratch = null;
   nbl.SourceHandle = null;
   nbl.NblFlags = 0;

@@ -48,6 +48,11 @@ abstract class PoolBase {
   readonly address: number;
   /** False once the pool has been freed. */
   live = true;
+  /**
+   * The pool's PoolKind while it is live, 0 once it is freed: a handle check is one load and one comparison
+   * (the per-packet allocations check their pool handles).
+   */
+  abstract liveKind: number;
   /** Descriptors outstanding now. */
   outstanding = 0;
   /** Descriptors ever created (cache misses), for stats. */
@@ -73,6 +78,7 @@ abstract class PoolBase {
 /** A NET_BUFFER pool (the NDIS_HANDLE NdisAllocateNetBufferPool returns). */
 export class NetBufferPool extends PoolBase {
   readonly kind = PoolKind.NetBuffer;
+  liveKind: number = PoolKind.NetBuffer;
   /**
    * The cached free NET_BUFFERs, linked through their `nextFree` field (a lookaside list: popping and pushing a
    * descriptor is two field stores, cheaper than an array's pop and push on every allocation and free).
@@ -118,6 +124,7 @@ export class NetBufferPool extends PoolBase {
 /** A NET_BUFFER_LIST pool (the NDIS_HANDLE NdisAllocateNetBufferListPool returns). */
 export class NetBufferListPool extends PoolBase {
   readonly kind = PoolKind.NetBufferList;
+  liveKind: number = PoolKind.NetBufferList;
   readonly ProtocolId: number;
   readonly fAllocateNetBuffer: boolean;
   readonly ContextSize: number;
@@ -196,6 +203,7 @@ export function registerPool(pool: NetBufferPool | NetBufferListPool): void {
 export function unregisterPool(pool: NetBufferPool | NetBufferListPool): void {
   livePools.delete(pool);
   pool.live = false;
+  pool.liveKind = 0;
   ExFreePool(pool.address);
 }
 

@@ -250,11 +250,11 @@ export class NET_BUFFER_LIST {
   /** wdknet: the next descriptor in its pool's free list (while it is cached there), else null. */
   nextFree: NET_BUFFER_LIST | null = null;
   /**
-   * wdknet: the NDIS block that holds the list now (driver-verifier.ts), null when no driver has handed it to NDIS
-   * since it was allocated. NDIS-private state, kept as a field rather than in NdisReserved: every hand-off writes
+   * wdknet: the id of the NDIS block that holds the list now (driver-verifier.ts holderOf), 0 when no driver has
+   * handed it to NDIS since it was allocated. NDIS-private state, kept as a field rather than in NdisReserved: every hand-off writes
    * it, and a field of the list is one store where an array slot is a second object to load and check.
    */
-  ndisHolder: unknown = null;
+  ndisHolder = 0;
   /** wdknet: the ownership tracking word (driver-verifier.ts: stack positions waiting, RESOURCES marks, binding refs). */
   ndisTrack = 0;
   /** wdknet: the NdisReserved area (read through {@link NdisReserved}). */
