@@ -15,7 +15,8 @@
  * because it keeps each `const` a `const`: esbuild's bundler turns every top-level declaration into a `var`, which
  * V8 must load and check on every use (a third of the gain lost, measured). Each file is compiled alone by
  * TypeScript's own transpiler with tsconfig.json's options, so the code is what tsc emits (esbuild's per-file
- * transform measured 3% more instructions per frame).
+ * transform measured 3% more instructions per frame). Rollup as @rollup/wasm-node, its WebAssembly build: the same
+ * bundler with no native binary per platform to install.
  *
  * ONE chunk: every module but the command's own lands in the chunk (manualChunks), whichever entries reach it.
  * The command's module (src/cli/main.ts, which parses argv when it loads) stays in its entry file, so importing
@@ -30,7 +31,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Plugin, rollup } from 'rollup';
+import { type Plugin, rollup } from '@rollup/wasm-node';
 import ts from 'typescript';
 
 const root = fileURLToPath(new URL('../', import.meta.url));
