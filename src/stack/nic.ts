@@ -243,8 +243,12 @@ export function unloadVirtualNicDriver(): void {
 
 const RunStateNic = { Paused: 0, Running: 1, Pausing: 2, Halted: 3 } as const;
 
-/** MiniportReserved[0] of a zero-copy receive: the caller's release callback. */
-const ZERO_COPY = 1;
+/**
+ * MiniportReserved[0] of a zero-copy receive (MiniportReserved[1] is the caller's release callback). An object, so
+ * that testing for it is a reference compare: V8 compares a slot holding null or a number with a number constant
+ * through a generic builtin call.
+ */
+const ZERO_COPY = Object.freeze({ receive: 'zero-copy' });
 
 /** One simulated Ethernet adapter, and the miniport's context for it. */
 export class VirtualNic implements WirePort {
