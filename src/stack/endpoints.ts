@@ -68,40 +68,52 @@ export function endpointFromHandle(handle: number): Endpoint | undefined {
   return open.get(handle);
 }
 
-/** The ports bound on one host, by protocol. Lookup is a typed-array index: no allocation. */
+/**
+ * The ports bound on one host, by protocol. Lookup is a typed-array index into the endpoints: no allocation. The
+ * four port tables are Int32Arrays (zeroed memory from the system, not scanned by the garbage collector) rather
+ * than 65,536-slot arrays of endpoints, which every host built per run and the collector then walked.
+ */
 export class EndpointTable {
-  private readonly udp: (Endpoint | undefined)[] = new Array(65536);
-  private readonly tcp: (Endpoint | undefined)[] = new Array(65536);
+  /** Every endpoint this table has made; a port table holds an index into it plus one (0: none). */
+  private readonly endpoints: Endpoint[] = [];
+  private readonly udp = new Int32Array(65536);
+  private readonly tcp = new Int32Array(65536);
   /** Send-only endpoints of ports nobody bound (see {@link Endpoint.receives}). */
-  private readonly udpSenders: (Endpoint | undefined)[] = new Array(65536);
-  private readonly tcpSenders: (Endpoint | undefined)[] = new Array(65536);
+  private readonly udpSenders = new Int32Array(65536);
+  private readonly tcpSenders = new Int32Array(65536);
 
   /** Binds `port` for `protocol` (a sink); returns the endpoint. Binding a bound port is an error. */
   bind(protocol: number, port: number): Endpoint {
     const table = this.table(protocol);
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new RangeError(`port ${port} is not 1..65535`);
-    if (table[port] !== undefined) throw new Error(`port ${port} is already bound`);
+    if (table[port] !== 0) throw new Error(`port ${port} is already bound`);
     // An application that sent from the port before binding it keeps its endpoint (and handle), now receiving.
     const senders = protocol === IPPROTO_UDP ? this.udpSenders : this.tcpSenders;
-    let e = senders[port];
-    if (e !== undefined) {
-      senders[port] = undefined;
-      e.receives = true;
-    } else e = new Endpoint(this, protocol, port, true);
-    table[port] = e;
+    const sent = senders[port]!;
+    if (sent !== 0) {
+      senders[port] = 0;
+      this.endpoints[sent - 1]!.receives = true;
+      table[port] = sent;
+      return this.endpoints[sent - 1]!;
+    }
+    const e = new Endpoint(this, protocol, port, true);
+    table[port] = this.endpoints.push(e);
     return e;
   }
 
   /** Releases a port: its endpoint closes, and its handle with it. */
   unbind(protocol: number, port: number): void {
     const table = this.table(protocol);
-    table[port]?.close();
-    table[port] = undefined;
+    const i = table[port]!;
+    if (i === 0) return;
+    this.endpoints[i - 1]!.close();
+    table[port] = 0;
   }
 
   /** The endpoint bound to `port`, or undefined. */
   lookup(protocol: number, port: number): Endpoint | undefined {
-    return protocol === IPPROTO_UDP ? this.udp[port] : protocol === IPPROTO_TCP ? this.tcp[port] : undefined;
+    const i = protocol === IPPROTO_UDP ? this.udp[port] : protocol === IPPROTO_TCP ? this.tcp[port] : 0;
+    return i === undefined || i === 0 ? undefined : this.endpoints[i - 1];
   }
 
   /**
@@ -112,18 +124,24 @@ export class EndpointTable {
     const bound = this.lookup(protocol, port);
     if (bound !== undefined) return bound;
     const senders = protocol === IPPROTO_UDP ? this.udpSenders : protocol === IPPROTO_TCP ? this.tcpSenders : null;
-    if (senders === null) return undefined;
-    let e = senders[port];
-    if (e === undefined) senders[port] = e = new Endpoint(this, protocol, port, false);
+    if (senders === null || !(port >= 0 && port <= 65535)) return undefined;
+    const i = senders[port]!;
+    if (i !== 0) return this.endpoints[i - 1];
+    const e = new Endpoint(this, protocol, port, false);
+    senders[port] = this.endpoints.push(e);
     return e;
   }
 
-  /** Every bound endpoint. */
+  /** Every bound endpoint: UDP's by port, then TCP's. */
   list(): Endpoint[] {
-    return [...this.udp, ...this.tcp].filter((e): e is Endpoint => e !== undefined);
+    const out: Endpoint[] = [];
+    for (const table of [this.udp, this.tcp]) {
+      for (let port = 0; port < 65536; port++) if (table[port] !== 0) out.push(this.endpoints[table[port]! - 1]!);
+    }
+    return out;
   }
 
-  private table(protocol: number): (Endpoint | undefined)[] {
+  private table(protocol: number): Int32Array {
     if (protocol === IPPROTO_UDP) return this.udp;
     if (protocol === IPPROTO_TCP) return this.tcp;
     throw new RangeError(`protocol ${protocol} has no ports`);
