@@ -85,10 +85,44 @@ const typescript: Plugin = {
   },
 };
 
+/**
+ * The chunk's exports as copies: V8 keeps every binding a module exports in a cell, and the module's own code then
+ * reads it through that cell too (a load, a hole check, an identity or Smi check per use), so each DDI the data
+ * path calls and each public constant it reads paid that inside the one module. The chunk's last statement,
+ * `export { a as X, ... }`, becomes `const a$export = a, ...; export { a$export as X, ... }` for every function,
+ * class and const (the values cannot change, so the copy is the same value; Rollup ends the chunk with that
+ * statement, after every declaration). What the chunk's code uses are then its own variables: functions and
+ * classes from the module's context, consts folded into the code. Mutable bindings (let, var) stay exported as
+ * they are: an importer must see their changes.
+ */
+const exportCopies: Plugin = {
+  name: 'wdknet-export-copies',
+  renderChunk(code, chunk) {
+    if (chunk.isEntry) return null;
+    const last = /^export \{([^}]*)\};\s*(\/\/# sourceMappingURL=.*)?\s*$/m.exec(code);
+    if (last === null) return null;
+    const immutable = new Set<string>();
+    for (const m of code.matchAll(/^(?:async )?(?:function\*? |class |const )([\w$]+)/gm)) immutable.add(m[1]!);
+    const copies = new Map<string, string>();
+    const specifiers = last[1]!.split(',').map((spec) => {
+      const [local, exported = local] = spec.trim().split(/\s+as\s+/) as [string, string?];
+      if (!immutable.has(local)) return spec.trim();
+      if (!copies.has(local)) copies.set(local, `${local}$export`);
+      return `${copies.get(local)} as ${exported}`;
+    });
+    const declare = [...copies].map(([local, copy]) => `${copy} = ${local}`).join(', ');
+    // Appended after the last line of code: the existing source map stays valid for everything before it.
+    return {
+      code: `${code.slice(0, last.index)}const ${declare};\nexport { ${specifiers.join(', ')} };\n`,
+      map: null,
+    };
+  },
+};
+
 const bundle = await rollup({
   input: Object.fromEntries(Object.entries(ENTRIES).map(([out, module]) => [out, join(src, module)])),
   external: isExternal,
-  plugins: [typescript],
+  plugins: [typescript, exportCopies],
   // The library's modules import each other in cycles (NDIS's lifecycle and data path, WFP's injection and
   // sinks); ES modules allow it and Rollup keeps their evaluation order.
   onwarn(warning, warn) {
