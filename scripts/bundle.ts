@@ -86,7 +86,7 @@ const typescript: Plugin = {
 };
 
 /**
- * The chunk's exports as copies: V8 keeps every binding a module exports in a cell, and the module's own code then
+ * The chunk's module variables as V8 reads them fastest. Its exports as copies: V8 keeps every binding a module exports in a cell, and the module's own code then
  * reads it through that cell too (a load, a hole check, an identity or Smi check per use), so each DDI the data
  * path calls and each public constant it reads paid that inside the one module. The chunk's last statement,
  * `export { a as X, ... }`, becomes `const a$export = a, ...; export { a$export as X, ... }` for every function,
@@ -111,11 +111,13 @@ const exportCopies: Plugin = {
       return `${copies.get(local)} as ${exported}`;
     });
     const declare = [...copies].map(([local, copy]) => `${copy} = ${local}`).join(', ');
+    // A top-level `let` becomes a `var` (the same length: the source map stays valid): V8 cannot tell that a
+    // module's let is initialised before a function reads it, so it checks for the hole (TDZ) on every read, and the
+    // module state the data path reads per packet (the IRQL, the verifier level, hooks) is such a let. The code is
+    // the same code that runs unbundled under the tests, where a read before initialisation would have thrown.
+    const body = code.slice(0, last.index).replace(/^let /gm, 'var ');
     // Appended after the last line of code: the existing source map stays valid for everything before it.
-    return {
-      code: `${code.slice(0, last.index)}const ${declare};\nexport { ${specifiers.join(', ')} };\n`,
-      map: null,
-    };
+    return { code: `${body}const ${declare};\nexport { ${specifiers.join(', ')} };\n`, map: null };
   },
 };
 
