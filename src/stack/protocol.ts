@@ -91,7 +91,10 @@ export class IpBinding implements IpInterface {
 
   /** See {@link IpInterface.returnReceived}: NdisReturnNetBufferLists (collected into a chain), or the copy freed. */
   returnReceived(nbl: NET_BUFFER_LIST): void {
-    if (nbl.MiniportReserved[0] === COPIED) {
+    // typeof first: only strings reach the compare, so V8 makes it a pointer compare with the interned constant
+    // (a miniport's own lists carry null or its own values there, which left it a generic StrictEqual call).
+    const tag = nbl.MiniportReserved[0];
+    if (typeof tag === 'string' && tag === COPIED) {
       nbl.MiniportReserved[0] = null;
       this.protocol.host.releaseOwn(nbl);
       return;

@@ -11,7 +11,7 @@
  * A layer whose filters the engine decides by one value (staticDecisions.ts) that the host fills is decided from
  * the request itself, nothing filled (LayerInputs.decideByValue; WfpClassifier.decide for IPFORWARD's destination).
  */
-import { ARENA_BASE, memory } from '../kernel/arena.js';
+import { ARENA_BASE, memory, memoryView } from '../kernel/arena.js';
 import { STATUS_INVALID_HANDLE, STATUS_INVALID_PARAMETER, STATUS_SUCCESS } from '../kernel/status.js';
 import { onSystemReset } from '../kernel/system.js';
 import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
@@ -483,11 +483,10 @@ export class WfpClassifier {
     ) {
       return this.run(r);
     }
-    // The address as address4Key reads it, written out (V8 left the helper a call here).
-    const m = memory;
-    const o = r.remoteAddressVa - ARENA_BASE;
-    const key =
-      r.remoteAddressVa === 0 ? r.remoteAddress4 | 0 : (m[o]! << 24) | (m[o + 1]! << 16) | (m[o + 2]! << 8) | m[o + 3]!;
+    // The address as address4Key reads it, written out (V8 left the helper a call here): one big-endian signed
+    // 32-bit load is the four bytes address4Key combines.
+    const va = r.remoteAddressVa;
+    const key = va === 0 ? r.remoteAddress4 | 0 : memoryView.getInt32(va - ARENA_BASE);
     const i = d.indexOf(key);
     this.calls++;
     if (i < 0 || d.actions[i] !== FWP_ACTION_BLOCK) return Verdict.Permit;
