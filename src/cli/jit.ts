@@ -10,8 +10,8 @@
  *
  * V8 reads the flag when it optimizes a function, which happens only once a function is hot, after start-up: so
  * setting it at run time, once the modules are loaded, takes effect for the whole run. Importing this module
- * changes nothing (it is bundled with the library, whose users keep their process's settings). A budget the user passed to node
- * (`node --max-inlined-bytecode-size-cumulative=N`) wins: it is left alone.
+ * changes nothing (it is bundled with the library, whose users keep their process's settings). A budget the user
+ * passed to node (`node --max-inlined-bytecode-size-cumulative=N`) wins: it is left alone.
  */
 import { setFlagsFromString } from 'node:v8';
 
