@@ -1664,6 +1664,12 @@ export class IpLayer {
     return nbl;
   }
 
+  /** True when `nbl` is a list of the host's own pools (from {@link newPacket}). */
+  ownsList(nbl: NET_BUFFER_LIST): boolean {
+    const pool = nbl.NdisPoolHandle;
+    return pool !== null && (pool === this.smallPool || pool === this.largePool);
+  }
+
   /** Frees a list that came from {@link newPacket} and never entered the data path (or has left it). */
   releaseOwn(nbl: NET_BUFFER_LIST): void {
     nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = nbl.ProtocolReserved[3] = null;

@@ -45,9 +45,6 @@ import { NDIS_OBJECT_HEADER, type NET_BUFFER, type NET_BUFFER_LIST } from '../nd
 import type { IpInterface, IpLayer } from './ip.js';
 import { contiguous } from './nbl-view.js';
 
-/** Marks a receive the binding copied (ProtocolReserved is the host's; MiniportReserved is free on our side). */
-const COPIED = 'copied receive';
-
 /** One binding of the IP protocol to an adapter: an interface of the host. */
 export class IpBinding implements IpInterface {
   /** NdisBindingHandle from NdisOpenAdapterEx. */
@@ -91,11 +88,9 @@ export class IpBinding implements IpInterface {
 
   /** See {@link IpInterface.returnReceived}: NdisReturnNetBufferLists (collected into a chain), or the copy freed. */
   returnReceived(nbl: NET_BUFFER_LIST): void {
-    // typeof first: only strings reach the compare, so V8 makes it a pointer compare with the interned constant
-    // (a miniport's own lists carry null or its own values there, which left it a generic StrictEqual call).
-    const tag = nbl.MiniportReserved[0];
-    if (typeof tag === 'string' && tag === COPIED) {
-      nbl.MiniportReserved[0] = null;
+    // A copy the binding made of a RESOURCES indication is a list of the host's own pools (NdisPoolHandle, which any
+    // driver may read); the miniport's reserved area of the lists it indicates is not the protocol's to read.
+    if (this.protocol.host.ownsList(nbl)) {
       this.protocol.host.releaseOwn(nbl);
       return;
     }
@@ -141,7 +136,6 @@ export class IpBinding implements IpInterface {
           else {
             // The frame may lie across the miniport's MDLs: copyOut walks them.
             copyOut(nb, 0, contiguous(copy.FirstNetBuffer!, length), length);
-            copy.MiniportReserved[0] = COPIED;
             this.copiedReceives++;
             host.receive(this, copy);
           }
