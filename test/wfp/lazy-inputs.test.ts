@@ -507,6 +507,56 @@ const BUSY_LAYERS = [
 ];
 const layerArb = fc.oneof(pick(LAYERS), pick(BUSY_LAYERS));
 
+/**
+ * Adds a model filter (any action, callouts included, `disabled` honoured when `canDisable`) at `info`'s layer
+ * and returns its id.
+ */
+function addModelFilter(h: unknown, info: LayerInfo, fields: number[], f: FilterModel, canDisable: boolean): number {
+  const action = ACTIONS[f.action];
+  return addFilter(h, {
+    layerKey: info.layerKey,
+    weight: BigInt(f.weight),
+    action,
+    calloutKey: (action & 0x4000) !== 0 ? CALLOUT : undefined,
+    flags:
+      (f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0) |
+      (canDisable && f.disabled ? FWPM_FILTER_FLAG_DISABLED : 0),
+    conditions: f.conds.map((c) => conditionOf(info, fields, c)).filter((c) => c !== null),
+    rawContext: BigInt(f.ret | (f.extra << 2)),
+  });
+}
+
+/**
+ * Classifies the same request with the host's lazy classifier and with the fill-everything reference, and asserts
+ * that every callout saw the same, and the verdict, the blocking filter and the absorber agree.
+ */
+function assertClassifiesAsReference(
+  lazy: WfpClassifier,
+  reference: ReferenceInputs,
+  info: LayerInfo,
+  request: RequestModel,
+  memory: number,
+  log: unknown[],
+): void {
+  const a = requestOf(info, request, memory);
+  log.length = 0;
+  const lazyVerdict = lazy.classify(a);
+  const lazyLog = [...log];
+  const b = requestOf(info, request, memory);
+  log.length = 0;
+  // A layer with no filters is not classified at all; the reference must not run its callouts either.
+  const referenceVerdict = layerState(info.layerId)!.filterCount === 0 ? Verdict.Permit : reference.classify(b);
+  try {
+    assert.deepEqual(lazyLog, log, 'what each callout saw');
+  } catch (e) {
+    console.error(String((e as Error).message).slice(0, 3000));
+    throw e;
+  }
+  assert.equal(lazyVerdict, referenceVerdict, 'verdict');
+  assert.equal(a.discardFilterId, b.discardFilterId, 'the filter that blocked');
+  assert.equal(a.absorbedBy, b.absorbedBy, 'who absorbed');
+}
+
 describe('lazy classify inputs: callouts and verdicts as with everything filled up front (W- classify inputs)', () => {
   it('over random layers, filter sets (added and deleted between packets) and requests', () => {
     fc.assert(
@@ -526,44 +576,10 @@ describe('lazy classify inputs: callouts and verdicts as with everything filled 
           const reference = new ReferenceInputs(info);
           const ids: number[] = [];
           for (const op of ops) {
-            if (op.kind === 'add') {
-              const f = op.filter;
-              const conds = f.conds.map((c) => conditionOf(info, fields, c)).filter((c) => c !== null);
-              const action = ACTIONS[f.action];
-              ids.push(
-                addFilter(h, {
-                  layerKey: info.layerKey,
-                  weight: BigInt(f.weight),
-                  action,
-                  calloutKey: (action & 0x4000) !== 0 ? CALLOUT : undefined,
-                  flags:
-                    (f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0) |
-                    (f.disabled ? FWPM_FILTER_FLAG_DISABLED : 0),
-                  conditions: conds,
-                  rawContext: BigInt(f.ret | (f.extra << 2)),
-                }),
-              );
-            } else if (op.kind === 'delete') {
+            if (op.kind === 'add') ids.push(addModelFilter(h, info, fields, op.filter, true));
+            else if (op.kind === 'delete') {
               if (ids.length > 0) assert.equal(FwpmFilterDeleteById0(h, ids.splice(op.index % ids.length, 1)[0]!), 0);
-            } else {
-              const a = requestOf(info, op.request, memory);
-              log.length = 0;
-              const lazyVerdict = lazy.classify(a);
-              const lazyLog = [...log];
-              const b = requestOf(info, op.request, memory);
-              log.length = 0;
-              // A layer with no filters is not classified at all; the reference must not run its callouts either.
-              const referenceVerdict = layerState(layerId)!.filterCount === 0 ? Verdict.Permit : reference.classify(b);
-              try {
-                assert.deepEqual(lazyLog, log, 'what each callout saw');
-              } catch (e) {
-                console.error(String((e as Error).message).slice(0, 3000));
-                throw e;
-              }
-              assert.equal(lazyVerdict, referenceVerdict, 'verdict');
-              assert.equal(a.discardFilterId, b.discardFilterId, 'the filter that blocked');
-              assert.equal(a.absorbedBy, b.absorbedBy, 'who absorbed');
-            }
+            } else assertClassifiesAsReference(lazy, reference, info, op.request, memory, log);
           }
         },
       ),
@@ -789,35 +805,13 @@ describe('layers decided by one value from the request: as with everything fille
                 }),
               );
             } else if (op.kind === 'spoil') {
-              const f = op.filter;
-              const action = ACTIONS[f.action];
-              ids.push(
-                addFilter(h, {
-                  layerKey: info.layerKey,
-                  weight: BigInt(f.weight),
-                  action,
-                  calloutKey: (action & 0x4000) !== 0 ? CALLOUT : undefined,
-                  flags: f.action === 'hardPermit' ? FWPM_FILTER_FLAG_CLEAR_ACTION_RIGHT : 0,
-                  conditions: f.conds.map((c) => conditionOf(info, fields, c)).filter((c) => c !== null),
-                  rawContext: BigInt(f.ret | (f.extra << 2)),
-                }),
-              );
+              ids.push(addModelFilter(h, info, fields, op.filter, false));
             } else if (op.kind === 'delete') {
               if (ids.length > 0) assert.equal(FwpmFilterDeleteById0(h, ids.splice(op.index % ids.length, 1)[0]!), 0);
             } else {
-              const a = requestOf(info, op.request, memory);
-              log.length = 0;
-              const lazyVerdict = lazy.classify(a);
-              const lazyLog = [...log];
+              assertClassifiesAsReference(lazy, reference, info, op.request, memory, log);
               classified++;
               if (lazy.decidesByValue(layerId)) decided++;
-              const b = requestOf(info, op.request, memory);
-              log.length = 0;
-              const referenceVerdict = layerState(layerId)!.filterCount === 0 ? Verdict.Permit : reference.classify(b);
-              assert.deepEqual(lazyLog, log, 'what each callout saw');
-              assert.equal(lazyVerdict, referenceVerdict, 'verdict');
-              assert.equal(a.discardFilterId, b.discardFilterId, 'the filter that blocked');
-              assert.equal(a.absorbedBy, b.absorbedBy, 'who absorbed');
             }
           }
         },
