@@ -2,11 +2,12 @@
  * How the NDIS driver model tracks NET_BUFFER_LIST ownership and reports misuse.
  *
  * Ownership. Every hand-off of an NBL (send down, complete up, indicate up, return down) records the NDIS block
- * that holds it now in the list's `ndisHolder` field (the block's small id, see {@link NblHolder}) (NDIS-private state, as Windows' NDIS keeps its own in the
- * list's NDIS-private area), and `ndisTrack` holds a small number: bits 0..15 are the stack positions (0 = the miniport, i = the i-th
- * filter module from the bottom) that handed the NBL on and still wait for it back, bit 30 marks an indication
- * made with NDIS_RECEIVE_FLAGS_RESOURCES that is still under way, bit 29 that the last indication was such a one,
- * and bits 16..28 count the bindings that still hold one receive indication. Only numbers and references are written: the hot path allocates nothing.
+ * that holds it now in the list's `ndisHolder` field, as the block's small id (see {@link NblHolder}): NDIS-private
+ * state, as Windows' NDIS keeps its own in the list's NDIS-private area. `ndisTrack` holds a small number: bits
+ * 0..15 are the stack positions (0 = the miniport, i = the i-th filter module from the bottom) that handed the NBL on
+ * and still wait for it back, bit 30 marks an indication made with NDIS_RECEIVE_FLAGS_RESOURCES that is still under
+ * way, bit 29 that the last indication was such a one, and bits 16..28 count the bindings that still hold one
+ * receive indication. Only numbers are written: the hot path allocates nothing and stores no reference.
  *
  * Reports. Where Windows documents the check, its code is used: BUGCODE_NDIS_DRIVER (0x7C) with its documented
  * Parameter 1, or DRIVER_VERIFIER_DETECTED_VIOLATION (0xC4) with the id of the NDIS verifier rule that covers the
