@@ -1,16 +1,22 @@
 /**
  * JIT settings of the `wdknet` process, applied by `applyJitSettings()` (the command calls it first thing).
  *
- * One setting: the inlining budget. V8's optimizing compiler stops inlining into a function once the bytecode it
- * has inlined there reaches 920 bytes (--max-inlined-bytecode-size-cumulative). A frame's path through the simulated
- * machine (NIC, NDIS, the IP layer, WFP, the send and its completion) is many small functions, and at the default
- * the hot outer functions run out of budget, so small helpers on that path (header reads, MDL lookups) are left as
- * calls. 3,000 lets them inline: 13-15% less time per 64-byte frame through `wdknet run` (bench/RESULTS.md), with
- * no change in behaviour. A larger budget measured no better (the compiled code only grows).
+ * Two settings, both about inlining. A frame's path through the simulated machine (NIC, NDIS, the IP layer, WFP,
+ * the send and its completion) is many small functions and a few large ones, and V8's optimizing compiler leaves a
+ * call wherever it stops inlining:
+ * - It stops inlining into a function once the bytecode it has inlined there reaches 920 bytes
+ *   (--max-inlined-bytecode-size-cumulative). At that default the hot outer functions run out of budget and small
+ *   helpers on the path (header reads, MDL lookups) stay calls. 3,000 lets them inline: 13-15% less time per
+ *   64-byte frame through `wdknet run` (bench/RESULTS.md). 5,000 measured worse (the compiled code only grows).
+ * - It never inlines a function of more than 460 bytes of bytecode (--max-inlined-bytecode-size), which keeps
+ *   the large steps of the path calls of their own. At 1,000 the capture reader's next frame inlines into the
+ *   replay loop, the receive indication into the NIC's flush and the NIC's send into the protocol's handler:
+ *   1.7% fewer instructions per frame (5,406 -> 5,313; bench/results-host.md); 2,000 inlines nothing more.
+ * Neither changes behaviour.
  *
- * V8 reads the flag when it optimizes a function, which happens only once a function is hot, after start-up: so
- * setting it at run time, once the modules are loaded, takes effect for the whole run. Importing this module
- * changes nothing (it is bundled with the library, whose users keep their process's settings). A budget the user
+ * V8 reads these flags when it optimizes a function, which happens only once a function is hot, after start-up:
+ * so setting them at run time, once the modules are loaded, takes effect for the whole run. Importing this module
+ * changes nothing (it is bundled with the library, whose users keep their process's settings). A setting the user
  * passed to node (`node --max-inlined-bytecode-size-cumulative=N`) wins: it is left alone.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -18,20 +24,31 @@ import { setFlagsFromString } from 'node:v8';
 /** The inlining budget wdknet runs with, in bytes of bytecode (V8's default: 920). */
 export const INLINING_BUDGET = 3000;
 
-const FLAG = '--max-inlined-bytecode-size-cumulative';
+/** The largest function wdknet lets V8 inline, in bytes of bytecode (V8's default: 460). */
+export const INLINED_FUNCTION_LIMIT = 1000;
 
-/**
- * The V8 flag to set for a process started with node options `execArgv`, or null when the user chose the budget
- * there (V8 takes `_` for `-` in flag names; NODE_OPTIONS cannot carry this flag: node refuses it there).
- */
-export function inliningFlag(execArgv: readonly string[]): string | null {
-  if (execArgv.some((a) => a.replaceAll('_', '-').startsWith(FLAG))) return null;
-  return `${FLAG}=${INLINING_BUDGET}`;
+const SETTINGS: readonly (readonly [flag: string, value: number])[] = [
+  ['--max-inlined-bytecode-size-cumulative', INLINING_BUDGET],
+  ['--max-inlined-bytecode-size', INLINED_FUNCTION_LIMIT],
+];
+
+/** The flag's name as V8 reads it: `_` and `-` are the same, and a value follows `=`. */
+function flagName(argument: string): string {
+  return argument.split('=')[0]!.replaceAll('_', '-');
 }
 
-/** Sets the inlining budget for this process, unless its node options chose one. Returns the flag set, or null. */
-export function applyJitSettings(execArgv: readonly string[] = process.execArgv): string | null {
-  const flag = inliningFlag(execArgv);
-  if (flag !== null) setFlagsFromString(flag);
-  return flag;
+/**
+ * The V8 flags to set for a process started with node options `execArgv`: each of wdknet's settings the user did
+ * not choose there (NODE_OPTIONS cannot carry these flags: node refuses them there).
+ */
+export function jitFlags(execArgv: readonly string[]): string[] {
+  const chosen = new Set(execArgv.map(flagName));
+  return SETTINGS.filter(([flag]) => !chosen.has(flag)).map(([flag, value]) => `${flag}=${value}`);
+}
+
+/** Sets wdknet's JIT settings for this process, except those its node options chose. Returns the flags set. */
+export function applyJitSettings(execArgv: readonly string[] = process.execArgv): string[] {
+  const flags = jitFlags(execArgv);
+  for (const flag of flags) setFlagsFromString(flag);
+  return flags;
 }
