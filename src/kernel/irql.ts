@@ -19,10 +19,11 @@ export const HIGH_LEVEL = 15;
 
 let current = PASSIVE_LEVEL;
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** KeGetCurrentIrql: the current processor's IRQL. */
-export function KeGetCurrentIrql(): number {
+export const KeGetCurrentIrql = (): number => {
   return current;
-}
+};
 
 /**
  * KeRaiseIrql: raises to `NewIrql` and stores the previous IRQL in `OldIrql.value`. Raising to a lower level is

@@ -188,13 +188,14 @@ export function resetPool(poolLimit = ARENA_RESERVE): void {
   bigQuarantinePages = 0;
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /**
  * Low-resources simulation for allocators that serve most calls from a cache of their own (NDIS lookaside
  * lists) rather than from the pool: true when the fault hook fails this call, so the DDI returns its failure.
  */
-export function injectAllocationFault(tag: number, size: number, ddi: string): boolean {
+export const injectAllocationFault = (tag: number, size: number, ddi: string): boolean => {
   return faultHook?.(tag, size, ddi) === true;
-}
+};
 
 /** Sets the low-resources hook (null to clear). */
 export function setPoolFaultHook(hook: FaultHook | null): void {

@@ -14,10 +14,11 @@ import { VERIFIER_STANDARD, verifierLevel } from '../kernel/verifier.js';
 import type { NET_BUFFER } from './structures.js';
 import { Ndis6Violation, ndisViolation } from './violations.js';
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** The system address of an MDL's first byte (every simulated page is mapped at its own address). */
-export function mdlVa(m: MDL): number {
+export const mdlVa = (m: MDL): number => {
   return m.StartVa + m.ByteOffset;
-}
+};
 
 /** Bytes the whole chain describes. */
 export function chainBytes(chain: MDL | null): number {
@@ -27,7 +28,7 @@ export function chainBytes(chain: MDL | null): number {
 }
 
 /** Recomputes CurrentMdl / CurrentMdlOffset from MdlChain and DataOffset. */
-export function seekCursor(nb: NET_BUFFER): void {
+export const seekCursor = (nb: NET_BUFFER): void => {
   let m = nb.MdlChain;
   let off = nb.DataOffset;
   if (m === null) {
@@ -41,10 +42,10 @@ export function seekCursor(nb: NET_BUFFER): void {
   }
   nb.CurrentMdl = m;
   nb.CurrentMdlOffset = off;
-}
+};
 
 /** Moves the cursor forward by `delta` bytes from where it is (delta >= 0). */
-export function cursorForward(nb: NET_BUFFER, delta: number): void {
+export const cursorForward = (nb: NET_BUFFER, delta: number): void => {
   let m = nb.CurrentMdl;
   if (m === null) return;
   let off = nb.CurrentMdlOffset + delta;
@@ -54,7 +55,7 @@ export function cursorForward(nb: NET_BUFFER, delta: number): void {
   }
   nb.CurrentMdl = m;
   nb.CurrentMdlOffset = off;
-}
+};
 
 /** Standard verifier: the used data must lie inside the chain. */
 export function checkDataInChain(nb: NET_BUFFER, ddi: string): void {

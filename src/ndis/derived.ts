@@ -26,18 +26,19 @@ import { freeRetreatRecords, NdisRetreatNetBufferDataStart } from './retreat.js'
 import { NblKind, type NET_BUFFER, type NET_BUFFER_LIST } from './structures.js';
 import { Ndis6Violation, ndisViolation, requireNetBufferIrql } from './violations.js';
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /**
  * NdisAllocateCloneNetBufferList: a list with one new NET_BUFFER for every NET_BUFFER of the original,
  * describing the same used data. With NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS each clone NET_BUFFER shares the
  * original's MDL chain, DataOffset and cursor; without it, NDIS allocates MDLs that describe the original data
  * from its start (DataOffset 0). The clone has no NET_BUFFER_LIST_CONTEXT. NULL on failure.
  */
-export function NdisAllocateCloneNetBufferList(
+export const NdisAllocateCloneNetBufferList = (
   OriginalNetBufferList: NET_BUFFER_LIST,
   NetBufferListPoolHandle: NetBufferListPool | null,
   NetBufferPoolHandle: NetBufferPool | null,
   AllocateCloneFlags: number,
-): NET_BUFFER_LIST | null {
+): NET_BUFFER_LIST | null => {
   const ddi = 'NdisAllocateCloneNetBufferList';
   requireNetBufferIrql(ddi);
   // The pools are resolved here rather than through derivedPools: this runs once per forwarded packet.
@@ -74,20 +75,20 @@ export function NdisAllocateCloneNetBufferList(
     }
   }
   return clone;
-}
+};
 
 /**
  * NdisFreeCloneNetBufferList: frees a clone, its NET_BUFFERs and the MDLs NDIS allocated for it. The flags must
  * be the ones the clone was allocated with (documented; a mismatch in NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS would
  * free the original's MDLs on Windows). A mismatch is reported.
  */
-export function NdisFreeCloneNetBufferList(CloneNetBufferList: NET_BUFFER_LIST, FreeCloneFlags: number): void {
+export const NdisFreeCloneNetBufferList = (CloneNetBufferList: NET_BUFFER_LIST, FreeCloneFlags: number): void => {
   const ddi = 'NdisFreeCloneNetBufferList';
   requireNetBufferIrql(ddi);
   const nbl = checkKind(CloneNetBufferList, NblKind.Clone, ddi);
   if (nbl.cloneFlags !== FreeCloneFlags) wrongCloneFlags(nbl, FreeCloneFlags, ddi);
   freeDerived(nbl, ddi);
-}
+};
 
 /** Reports FreeCloneFlags that are not the clone's AllocateCloneFlags (out of line: the free stays small). */
 function wrongCloneFlags(nbl: NET_BUFFER_LIST, FreeCloneFlags: number, ddi: string): never {
@@ -239,11 +240,11 @@ function link(nbl: NET_BUFFER_LIST, tail: NET_BUFFER | null, nb: NET_BUFFER): NE
   return nb;
 }
 
-function checkKind(nbl: NET_BUFFER_LIST, kind: number, ddi: string): NET_BUFFER_LIST {
+const checkKind = (nbl: NET_BUFFER_LIST, kind: number, ddi: string): NET_BUFFER_LIST => {
   checkLiveNbl(nbl, ddi);
   if (nbl.kind !== kind) wrongKind(nbl, kind, ddi);
   return nbl;
-}
+};
 
 function wrongKind(nbl: NET_BUFFER_LIST, kind: number, ddi: string): never {
   return ndisViolation(
@@ -310,7 +311,7 @@ function describeInto(
 }
 
 /** Frees a derived list: its NET_BUFFERs (with their NDIS MDLs and retreat MDLs), then the list. */
-function freeDerived(nbl: NET_BUFFER_LIST, ddi: string): void {
+const freeDerived = (nbl: NET_BUFFER_LIST, ddi: string): void => {
   const pre = nbl.preNb;
   for (let nb = nbl.derivedNbs; nb !== null; ) {
     const next: NET_BUFFER | null = nb.Next;
@@ -321,9 +322,9 @@ function freeDerived(nbl: NET_BUFFER_LIST, ddi: string): void {
   if (pre !== null && pre.retreats !== null && pre.retreats.length > 0) freeRetreatRecords(pre);
   nbl.derivedNbs = null;
   releaseNbl(nbl, ddi);
-}
+};
 
-function releaseDerivedNb(nb: NET_BUFFER, ddi: string): void {
+const releaseDerivedNb = (nb: NET_BUFFER, ddi: string): void => {
   // releaseNb frees what retreats allocated (a derived NET_BUFFER's are NDIS's own, so no violation here).
   if (nb.retreats !== null && nb.retreats.length > 0) freeRetreatRecords(nb);
   const pool = nb.pool as NetBufferPool;
@@ -331,7 +332,7 @@ function releaseDerivedNb(nb: NET_BUFFER, ddi: string): void {
   const reusable = releaseNb(nb, pool.PoolTag, ddi);
   pool.outstanding--;
   if (reusable) pool.pushFree(nb);
-}
+};
 
 function undo(nbl: NET_BUFFER_LIST, ddi: string): null {
   freeDerived(nbl, ddi);

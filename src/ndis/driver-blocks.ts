@@ -247,11 +247,12 @@ function badHandle(kind: number, expected: string, ddi: string): never {
 // The data-path handle checks use instanceof rather than blockKind: a `kind` load on handles of every block
 // class is a megamorphic access, paid on every send, indication, completion and return.
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** Checks an opaque handle is a MiniportAdapterHandle (with the verifier off the check is skipped). */
-export function asAdapter(handle: unknown, ddi: string): NdisMiniportBlock {
+export const asAdapter = (handle: unknown, ddi: string): NdisMiniportBlock => {
   if (verifierLevel === VERIFIER_OFF || handle instanceof NdisMiniportBlock) return handle as NdisMiniportBlock;
   return badHandle(BlockKind.Adapter, 'a MiniportAdapterHandle', ddi);
-}
+};
 
 /** Checks an opaque handle is an NdisMiniportDriverHandle. */
 export function asMiniportDriver(handle: unknown, ddi: string): NdisMiniportDriverBlock {
@@ -278,7 +279,7 @@ export function asProtocol(handle: unknown, ddi: string): NdisProtocolBlock {
 }
 
 /** Checks an opaque handle is an NdisBindingHandle (with the verifier off the check is skipped). */
-export function asBinding(handle: unknown, ddi: string): NdisOpenBlock {
+export const asBinding = (handle: unknown, ddi: string): NdisOpenBlock => {
   if (verifierLevel === VERIFIER_OFF || handle instanceof NdisOpenBlock) return handle as NdisOpenBlock;
   return badHandle(BlockKind.Binding, 'an NdisBindingHandle', ddi);
-}
+};

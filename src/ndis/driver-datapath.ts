@@ -54,10 +54,11 @@ function sharedHolder(): NblHolder & { readonly shared: string } {
   return Object.freeze(marker);
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** The stack position of the bindings (just above the top filter module). */
-export function topPosition(adapter: NdisMiniportBlock): number {
+export const topPosition = (adapter: NdisMiniportBlock): number => {
   return adapter.filters.length + 1;
-}
+};
 
 /** The return flags that go with receive flags: the DISPATCH_LEVEL bit carries over. */
 export function returnFlagsFor(receiveFlags: number): number {
@@ -81,13 +82,13 @@ function setHolderAll(nbls: NET_BUFFER_LIST | null, holder: NblHolder): number {
  * sends in sendsOut instead), recorded as held by the module below that takes it (the next filter module with a
  * send handler, or the miniport) and counted; then that module's handler runs.
  */
-export function sendFrom(
+export const sendFrom = (
   sender: NdisOpenBlock | NdisFilterModule,
   from: number,
   nbls: NET_BUFFER_LIST,
   port: number,
   flags: number,
-): void {
+): void => {
   // The verifier level is read once: it is a module variable of another module (several dependent loads).
   const level = verifierLevel;
   if (level >= VERIFIER_STANDARD) checkNblDataInChains(nbls, 'NdisSendNetBufferLists/NdisFSendNetBufferLists');
@@ -123,14 +124,14 @@ export function sendFrom(
   adapter.sendsHeld += n;
   adapter.sent += n;
   adapter.driver.chars.SendNetBufferListsHandler!(adapter.MiniportAdapterContext, nbls, port, flags);
-}
+};
 
 /** Where a completion travelling up from `from` ends for `nbl`: a filter module, or the binding that sent it. */
-function completionTarget(
+const completionTarget = (
   adapter: NdisMiniportBlock,
   from: number,
   nbl: NET_BUFFER_LIST,
-): NdisFilterModule | NdisOpenBlock {
+): NdisFilterModule | NdisOpenBlock => {
   const filters = adapter.filters;
   if (from < filters.length) {
     let track = trackOf(nbl);
@@ -165,15 +166,15 @@ function completionTarget(
     NblFault.WrongSourceHandle,
     'a send completion reached the top of the stack but SourceHandle names no binding of this adapter',
   );
-}
+};
 
 /** Hands a run of `n` completions (their holder already recorded) to `target`'s completion handler. */
-function deliverCompletion(
+const deliverCompletion = (
   target: NdisFilterModule | NdisOpenBlock,
   nbls: NET_BUFFER_LIST,
   n: number,
   flags: number,
-): void {
+): void => {
   if (target.kind === BlockKind.FilterModule) {
     target.driver.chars.SendNetBufferListsCompleteHandler!(target.FilterModuleContext, nbls, flags);
     return;
@@ -181,14 +182,14 @@ function deliverCompletion(
   target.sendsOut -= n;
   target.protocol.chars.SendNetBufferListsCompleteHandler!(target.ProtocolBindingContext, nbls, flags);
   if (target.state !== RunState.Running || target.closing) bindingDrained(target);
-}
+};
 
 /**
  * Completes `nbls` upward from stack position `from` (0 for the miniport): each run of neighbours with the same
  * destination is delivered as one list. One pass: each NBL's destination and holder are recorded as it is
  * reached.
  */
-export function completeUp(adapter: NdisMiniportBlock, from: number, nbls: NET_BUFFER_LIST, flags: number): void {
+export const completeUp = (adapter: NdisMiniportBlock, from: number, nbls: NET_BUFFER_LIST, flags: number): void => {
   const full = verifierLevel >= VERIFIER_FULL;
   let head: NET_BUFFER_LIST | null = nbls;
   let target = completionTarget(adapter, from, head);
@@ -217,7 +218,7 @@ export function completeUp(adapter: NdisMiniportBlock, from: number, nbls: NET_B
     head = next;
     if (nextTarget !== null) target = nextTarget;
   }
-}
+};
 
 /** Completes a whole list to its sender at once with `status` (used when the sender's block may not send). */
 export function failSends(
@@ -394,7 +395,7 @@ export function returnDown(adapter: NdisMiniportBlock, from: number, nbls: NET_B
  * A binding gives back receive indications: each NBL's binding count drops by one, and the NBLs whose count
  * reaches zero go back down as one list.
  */
-export function bindingReturn(open: NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void {
+export const bindingReturn = (open: NdisOpenBlock, nbls: NET_BUFFER_LIST, flags: number): void => {
   const adapter = open.adapter;
   if (adapter.filters.length === 0) {
     returnToMiniport(open, adapter, nbls, flags);
@@ -418,13 +419,18 @@ export function bindingReturn(open: NdisOpenBlock, nbls: NET_BUFFER_LIST, flags:
     if (keepHead !== null) returnDown(adapter, topPosition(adapter), keepHead, flags);
   }
   if (open.state !== RunState.Running || open.closing) bindingDrained(open);
-}
+};
 
 /**
  * bindingReturn on an adapter with no filter module: every NBL whose last binding gives it back goes straight to
  * the miniport, so the binding count, the miniport's wait and the holder are updated in one pass.
  */
-function returnToMiniport(open: NdisOpenBlock, adapter: NdisMiniportBlock, nbls: NET_BUFFER_LIST, flags: number): void {
+const returnToMiniport = (
+  open: NdisOpenBlock,
+  adapter: NdisMiniportBlock,
+  nbls: NET_BUFFER_LIST,
+  flags: number,
+): void => {
   const full = verifierLevel >= VERIFIER_FULL;
   let head: NET_BUFFER_LIST | null = null;
   let tail: NET_BUFFER_LIST | null = null;
@@ -463,19 +469,19 @@ function returnToMiniport(open: NdisOpenBlock, adapter: NdisMiniportBlock, nbls:
   adapter.receivesOut -= n;
   adapter.returned += n;
   adapter.driver.chars.ReturnNetBufferListsHandler!(adapter.MiniportAdapterContext, head, flags);
-}
+};
 
 /**
  * A miniport's receive indication (NdisMIndicateReceiveNetBufferLists on a running adapter, checks done): marks
  * the NBLs as waited for at stack position 0 (or as lent with RESOURCES) and indicates them up.
  */
-export function indicateFromMiniport(
+export const indicateFromMiniport = (
   adapter: NdisMiniportBlock,
   nbls: NET_BUFFER_LIST,
   port: number,
   count: number,
   flags: number,
-): void {
+): void => {
   const resources = (flags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
   const level = verifierLevel;
   const full = level >= VERIFIER_FULL;
@@ -525,10 +531,10 @@ export function indicateFromMiniport(
   } finally {
     endResourcesIndication(nbls, adapter);
   }
-}
+};
 
 /** The one running binding a miniport's indication goes straight to, or null (a filter takes it, or 0 or 2+). */
-function directBinding(adapter: NdisMiniportBlock): NdisOpenBlock | null {
+const directBinding = (adapter: NdisMiniportBlock): NdisOpenBlock | null => {
   const filters = adapter.filters;
   for (let i = 0; i < filters.length; i++) {
     if (filters[i]!.driver.chars.ReceiveNetBufferListsHandler !== null) return null;
@@ -542,7 +548,7 @@ function directBinding(adapter: NdisMiniportBlock): NdisOpenBlock | null {
     open = o;
   }
   return open;
-}
+};
 
 /** True when `nbl` waits at stack position 0 (indicated by the miniport and not yet returned). */
 export function indicatedByMiniport(nbl: NET_BUFFER_LIST): boolean {

@@ -146,32 +146,33 @@ export function holderOf(nbl: NET_BUFFER_LIST): unknown {
   return holderTable[nbl.ndisHolder] ?? null;
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** Records that `holder` holds `nbl` now. */
-export function setHolder(nbl: NET_BUFFER_LIST, holder: NblHolder): void {
+export const setHolder = (nbl: NET_BUFFER_LIST, holder: NblHolder): void => {
   nbl.ndisHolder = holder.holderId;
-}
+};
 
 /** Records that the holder with id `holderId` holds `nbl` now (for a chain pass that reads the id once). */
-export function setHolderId(nbl: NET_BUFFER_LIST, holderId: number): void {
+export const setHolderId = (nbl: NET_BUFFER_LIST, holderId: number): void => {
   nbl.ndisHolder = holderId;
-}
+};
 
 /** The NBL's tracking word (stack positions waiting for it back, RESOURCES mark, binding references). */
-export function trackOf(nbl: NET_BUFFER_LIST): number {
+export const trackOf = (nbl: NET_BUFFER_LIST): number => {
   return nbl.ndisTrack;
-}
+};
 
 /** Sets the tracking word. */
-export function setTrack(nbl: NET_BUFFER_LIST, value: number): void {
+export const setTrack = (nbl: NET_BUFFER_LIST, value: number): void => {
   nbl.ndisTrack = value;
-}
+};
 
 /** The length of the list that starts at `nbl`. */
-export function chainLength(nbl: NET_BUFFER_LIST | null): number {
+export const chainLength = (nbl: NET_BUFFER_LIST | null): number => {
   let n = 0;
   for (let x = nbl; x !== null; x = x.Next) n++;
   return n;
-}
+};
 
 /** Reports an NBL ownership violation under `rule` (an NdisRule or NdisDriverViolation id). */
 export function nblViolation(

@@ -291,6 +291,7 @@ export function NdisMSetMiniportAttributes(
   return NDIS_STATUS_INVALID_PARAMETER;
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /**
  * NdisMIndicateReceiveNetBufferLists: a miniport indicates received data. IRQL <= DISPATCH_LEVEL, and
  * NDIS_RECEIVE_FLAGS_DISPATCH_LEVEL must say whether it is DISPATCH_LEVEL. With NDIS_RECEIVE_FLAGS_RESOURCES the
@@ -298,13 +299,13 @@ export function NdisMSetMiniportAttributes(
  * MiniportReturnNetBufferLists. An adapter that is not running gets the NBLs straight back (NDIS does not pass
  * indications up a paused stack).
  */
-export function NdisMIndicateReceiveNetBufferLists(
+export const NdisMIndicateReceiveNetBufferLists = (
   MiniportAdapterHandle: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   PortNumber: number,
   NumberOfNetBufferLists: number,
   ReceiveFlags: number,
-): void {
+): void => {
   const adapter = asAdapter(MiniportAdapterHandle, 'NdisMIndicateReceiveNetBufferLists');
   const resources = (ReceiveFlags & NDIS_RECEIVE_FLAGS_RESOURCES) !== 0;
   if (verifierLevel >= VERIFIER_STANDARD) checkIndicate(adapter, NetBufferLists, NumberOfNetBufferLists, ReceiveFlags);
@@ -320,7 +321,7 @@ export function NdisMIndicateReceiveNetBufferLists(
     return;
   }
   indicateFromMiniport(adapter, NetBufferLists, PortNumber, NumberOfNetBufferLists, ReceiveFlags);
-}
+};
 
 /**
  * The standard verifier's checks of NdisMIndicateReceiveNetBufferLists (kept out of line, so that the DDI stays
@@ -379,18 +380,18 @@ function checkIndicate(
  * NDIS_SEND_COMPLETE_FLAGS_DISPATCH_LEVEL must match. Completing an NBL the miniport does not hold (never sent
  * to it, or completed already) is caught by the NdisTimedDataSend rule.
  */
-export function NdisMSendNetBufferListsComplete(
+export const NdisMSendNetBufferListsComplete = (
   MiniportAdapterHandle: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   SendCompleteFlags: number,
-): void {
+): void => {
   const adapter = asAdapter(MiniportAdapterHandle, 'NdisMSendNetBufferListsComplete');
   if (verifierLevel >= VERIFIER_STANDARD) checkSendComplete(adapter, NetBufferLists, SendCompleteFlags);
   const n = chainLength(NetBufferLists);
   adapter.sendsHeld -= n;
   adapter.completed += n;
   completeUp(adapter, 0, NetBufferLists, SendCompleteFlags);
-}
+};
 
 /** The standard verifier's checks of NdisMSendNetBufferListsComplete (out of line, as checkIndicate). */
 function checkSendComplete(

@@ -160,12 +160,13 @@ export function NdisGetPoolFromNetBuffer(NetBuffer: NET_BUFFER): object | null {
 
 // --- shared with the NET_BUFFER_LIST side ------------------------------------------------------------------
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** Validates an NB pool handle (standard verifier). */
-export function checkNbPool(handle: NetBufferPool, ddi: string): NetBufferPool {
+export const checkNbPool = (handle: NetBufferPool, ddi: string): NetBufferPool => {
   // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
   if ((handle as NetBufferPool | null)?.liveKind !== PoolKind.NetBuffer) badNbPool(handle, ddi);
   return handle;
-}
+};
 
 function badNbPool(handle: NetBufferPool, ddi: string): never {
   return ndisViolation(
@@ -207,7 +208,7 @@ export function takeNb(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
  * CurrentMdl, CurrentMdlOffset: a clone copies them from its original), so they are not cleared first. Every
  * other field is reset as {@link resetNb} does.
  */
-export function takeNbToDescribe(pool: NetBufferPool, ddi: string): NET_BUFFER | null {
+export const takeNbToDescribe = (pool: NetBufferPool, ddi: string): NET_BUFFER | null => {
   // The verifier's low-resources simulation fails NDIS allocations even when the cache could serve them.
   if (injectAllocationFault(pool.PoolTag, SIZEOF_NET_BUFFER + pool.DataSize, ddi)) return null;
   let nb = pool.popFree();
@@ -220,7 +221,7 @@ export function takeNbToDescribe(pool: NetBufferPool, ddi: string): NET_BUFFER |
   pool.outstanding++;
   pool.allocations++;
   return nb;
-}
+};
 
 function createNb(pool: NetBufferPool): NET_BUFFER | null {
   const block = ExAllocatePoolWithTag(NonPagedPoolNx, SIZEOF_NET_BUFFER + pool.DataSize, pool.PoolTag);
@@ -312,7 +313,7 @@ function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
  * since the last clear (their accessors set `reservedTouched`) are still clear and are not touched: a clone's
  * NET_BUFFER usually never has its areas used.
  */
-function clearNbReserved(nb: NET_BUFFER): void {
+const clearNbReserved = (nb: NET_BUFFER): void => {
   if (!nb.reservedTouched) return;
   const nr = nb.ndisReservedArea;
   nr[0] = nr[1] = null;
@@ -321,7 +322,7 @@ function clearNbReserved(nb: NET_BUFFER): void {
   const mr = nb.miniportReservedArea;
   mr[0] = mr[1] = mr[2] = mr[3] = null;
   nb.reservedTouched = false;
-}
+};
 
 /**
  * Marks a NET_BUFFER free: checks (standard verifier) that no retreat-allocated MDL is left in its chain, frees
@@ -329,7 +330,7 @@ function clearNbReserved(nb: NET_BUFFER): void {
  * descriptor may be cached again: the caller of a NET_BUFFER that is not preallocated with a list then returns it
  * to its pool's free list (false: full verifier mode destroyed it).
  */
-export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): boolean {
+export const releaseNb = (nb: NET_BUFFER, tag: number, ddi: string): boolean => {
   const records = nb.retreats;
   if (records !== null && records.length > 0) releaseRetreatsLeft(nb, records.length, ddi);
   const own = nb.ownMdls;
@@ -343,7 +344,7 @@ export function releaseNb(nb: NET_BUFFER, tag: number, ddi: string): boolean {
   if (nb.ownerNbl !== null || verifierLevel < VERIFIER_FULL) return true;
   destroyNb(nb, tag);
   return false;
-}
+};
 
 /**
  * MDLs that retreats allocated are still in a NET_BUFFER being freed: reported (standard verifier), then freed.

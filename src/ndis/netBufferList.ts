@@ -211,12 +211,13 @@ function badNblPool(handle: NetBufferListPool, ddi: string): never {
   );
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /** Checks that `nbl` is a live list from an NDIS pool (N6-6) before it is freed. */
-export function checkLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): NET_BUFFER_LIST {
+export const checkLiveNbl = (nbl: NET_BUFFER_LIST, ddi: string): NET_BUFFER_LIST => {
   // A live list, the usual case, is one comparison; the rest is out of line.
   if ((nbl as NET_BUFFER_LIST | null)?.state !== DescriptorState.Live) notLiveNbl(nbl, ddi);
   return nbl;
-}
+};
 
 /** Reports a list that is not live: freed already, or not from an NDIS pool (N6-6). */
 function notLiveNbl(nbl: NET_BUFFER_LIST, ddi: string): void {

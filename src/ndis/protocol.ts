@@ -167,18 +167,19 @@ function checkProtocolSend(open: NdisOpenBlock, NetBufferLists: NET_BUFFER_LIST,
   }
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /**
  * NdisSendNetBufferLists: a protocol sends NBLs on a binding. IRQL <= DISPATCH_LEVEL, with
  * NDIS_SEND_FLAGS_DISPATCH_LEVEL matching. Each NBL's SourceHandle must be the NdisBindingHandle; every NBL comes
  * back through ProtocolSendNetBufferListsComplete with its status. On a binding that is not running the NBLs
  * come back at once with NDIS_STATUS_PAUSED (NDIS_STATUS_CLOSING once it is being closed).
  */
-export function NdisSendNetBufferLists(
+export const NdisSendNetBufferLists = (
   NdisBindingHandle: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   PortNumber: number,
   SendFlags: number,
-): void {
+): void => {
   const open = asBinding(NdisBindingHandle, 'NdisSendNetBufferLists');
   if (verifierLevel >= VERIFIER_STANDARD) checkProtocolSend(open, NetBufferLists, SendFlags);
   if (open.state === RunState.Running && !open.closing) {
@@ -202,7 +203,7 @@ export function NdisSendNetBufferLists(
     open.closing ? NDIS_STATUS_CLOSING : NDIS_STATUS_PAUSED,
     flags,
   );
-}
+};
 
 /** The standard verifier's checks of NdisReturnNetBufferLists (out of line, so that the DDI stays small enough to inline). */
 function checkProtocolReturn(open: NdisOpenBlock, NetBufferLists: NET_BUFFER_LIST, ReturnFlags: number): void {
@@ -231,15 +232,15 @@ function checkProtocolReturn(open: NdisOpenBlock, NetBufferLists: NET_BUFFER_LIS
  * list may mix NBLs from several indications). Returning an NBL the binding does not hold, or one indicated with
  * RESOURCES, is a violation.
  */
-export function NdisReturnNetBufferLists(
+export const NdisReturnNetBufferLists = (
   NdisBindingHandle: NDIS_HANDLE,
   NetBufferLists: NET_BUFFER_LIST,
   ReturnFlags: number,
-): void {
+): void => {
   const open = asBinding(NdisBindingHandle, 'NdisReturnNetBufferLists');
   if (verifierLevel >= VERIFIER_STANDARD) checkProtocolReturn(open, NetBufferLists, ReturnFlags);
   bindingReturn(open, NetBufferLists, ReturnFlags);
-}
+};
 
 /** NdisCancelSendNetBufferLists: cancels sends whose NBLs carry CancelId (passed to the drivers below). */
 export function NdisCancelSendNetBufferLists(NdisBindingHandle: NDIS_HANDLE, CancelId: unknown): void {

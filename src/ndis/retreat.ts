@@ -47,17 +47,18 @@ function reportUnusable(nb: NET_BUFFER, ddi: string): never {
   );
 }
 
+// Per-packet functions are `const` arrow functions: see requireNetBufferIrql (violations.ts) for why.
 /**
  * NdisRetreatNetBufferDataStart: adds `DataOffsetDelta` bytes of used data in front of the current data.
  * Returns NDIS_STATUS_SUCCESS, NDIS_STATUS_RESOURCES when memory for a new MDL cannot be had, or
  * NDIS_STATUS_FAILURE when the handler's buffer is smaller than DataOffsetDelta.
  */
-export function NdisRetreatNetBufferDataStart(
+export const NdisRetreatNetBufferDataStart = (
   NetBuffer: NET_BUFFER,
   DataOffsetDelta: number,
   DataBackFill: number,
   AllocateMdlHandler: NET_BUFFER_ALLOCATE_MDL_HANDLER | null,
-): number {
+): number => {
   requireNetBufferIrql('NdisRetreatNetBufferDataStart');
   const nb = NetBuffer;
   // The state first: it is a field of the descriptor at hand, the verifier level a module variable (several
@@ -74,7 +75,7 @@ export function NdisRetreatNetBufferDataStart(
     return NDIS_STATUS_SUCCESS;
   }
   return retreatWithNewMdl(nb, delta, DataBackFill >>> 0, AllocateMdlHandler);
-}
+};
 
 function retreatWithNewMdl(
   nb: NET_BUFFER,
@@ -142,12 +143,12 @@ function retreatWithNewMdl(
  * NdisAdvanceNetBufferDataStart: releases `DataOffsetDelta` bytes of used data from the front. With `FreeMdl`
  * TRUE, MDLs that a retreat allocated and that now hold no used data are freed (and only those).
  */
-export function NdisAdvanceNetBufferDataStart(
+export const NdisAdvanceNetBufferDataStart = (
   NetBuffer: NET_BUFFER,
   DataOffsetDelta: number,
   FreeMdl: boolean,
   FreeMdlHandler: NET_BUFFER_FREE_MDL_HANDLER | null,
-): void {
+): void => {
   requireNetBufferIrql('NdisAdvanceNetBufferDataStart');
   const nb = NetBuffer;
   // The state first: it is a field of the descriptor at hand, the verifier level a module variable (several
@@ -163,7 +164,7 @@ export function NdisAdvanceNetBufferDataStart(
   if (m !== null && nb.CurrentMdlOffset + delta < m.ByteCount) nb.CurrentMdlOffset += delta;
   else cursorForward(nb, delta);
   if (FreeMdl && nb.retreats !== null && nb.retreats.length > 0) freePassedRetreats(nb, FreeMdlHandler);
-}
+};
 
 /** Reports an advance beyond the used data (kept out of line so the DDI stays small). */
 function advancePastData(nb: NET_BUFFER, delta: number): never {
