@@ -276,7 +276,7 @@ export function attachBuiltInData(nb: NET_BUFFER, size: number): void {
 export function resetNb(nb: NET_BUFFER, pool: object): void {
   resetNbData(nb);
   resetNbOutOfBand(nb, pool);
-  clearNbReserved(nb);
+  if (nb.reservedTouched) clearNbReserved(nb);
 }
 
 /** The fields that say where the data is (and the list link) to their initial values. */
@@ -310,11 +310,10 @@ function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
  * is freed rather than when it is next allocated, so that every descriptor in a pool's cache has them clear: the
  * arrays are separate objects, and at the free the driver has just been using them, while at the allocation they
  * are cold (each one a cache miss on the hot path). A new descriptor starts with them clear. Areas not handed out
- * since the last clear (their accessors set `reservedTouched`) are still clear and are not touched: a clone's
- * NET_BUFFER usually never has its areas used.
+ * since the last clear (their accessors set `reservedTouched`) are still clear: the callers test that flag and
+ * call this only when it is set (a clone's NET_BUFFER usually never has its areas used).
  */
 const clearNbReserved = (nb: NET_BUFFER): void => {
-  if (!nb.reservedTouched) return;
   const nr = nb.ndisReservedArea;
   nr[0] = nr[1] = null;
   const pr = nb.protocolReservedArea;
@@ -338,7 +337,9 @@ export const releaseNb = (nb: NET_BUFFER, tag: number, ddi: string): boolean => 
     for (const m of own) releaseMdlObject(m, TAG_NDIS, 'MDL');
     own.length = 0;
   }
-  clearNbReserved(nb);
+  // The flag is tested here, not only inside: where V8 runs out of inlining budget the call stays a call, made
+  // for nothing on a descriptor whose areas were never handed out (a clone's NET_BUFFER, every forwarded frame).
+  if (nb.reservedTouched) clearNbReserved(nb);
   nb.state = DescriptorState.Free;
   // A preallocated NET_BUFFER lives in its list's block and is destroyed with the list.
   if (nb.ownerNbl !== null || verifierLevel < VERIFIER_FULL) return true;
