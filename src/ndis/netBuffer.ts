@@ -293,7 +293,7 @@ function resetNbData(nb: NET_BUFFER): void {
  * The other WDK fields of the descriptor itself to their initial values, and the descriptor live. The reserved
  * areas are not touched: a NET_BUFFER in a pool's cache has them cleared already (see {@link clearNbReserved}).
  */
-function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
+const resetNbOutOfBand = (nb: NET_BUFFER, pool: object): void => {
   nb.ChecksumBias = 0;
   nb.Reserved = 0;
   // As for a list (resetNbl): the handle is already the pool's unless a driver wrote the field.
@@ -303,7 +303,7 @@ function resetNbOutOfBand(nb: NET_BUFFER, pool: object): void {
   nb.ScatterGatherList = null;
   nb.state = DescriptorState.Live;
   if (verifierLevel >= VERIFIER_FULL) nb.site = callSite();
-}
+};
 
 /**
  * The reserved areas (NdisReserved, ProtocolReserved, MiniportReserved) to NULL. This runs when the NET_BUFFER

@@ -195,11 +195,11 @@ export function NdisGetPoolFromNetBufferList(NetBufferList: NET_BUFFER_LIST): ob
 // --- shared with clones, fragments and reassembly ----------------------------------------------------------
 
 /** Validates an NBL pool handle. */
-export function checkNblPool(handle: NetBufferListPool, ddi: string): NetBufferListPool {
+export const checkNblPool = (handle: NetBufferListPool, ddi: string): NetBufferListPool => {
   // A brand test rather than instanceof: this runs on every allocation. The report is out of line.
   if ((handle as NetBufferListPool | null)?.liveKind !== PoolKind.NetBufferList) badNblPool(handle, ddi);
   return handle;
-}
+};
 
 function badNblPool(handle: NetBufferListPool, ddi: string): never {
   return ndisViolation(
@@ -364,7 +364,7 @@ function clearNblArrays(nbl: NET_BUFFER_LIST): void {
 }
 
 /** Every WDK field to its initial value (the arrays were cleared when the list was freed: clearNblArrays). */
-function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): void {
+const resetNbl = (nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): void => {
   nbl.Next = null;
   nbl.FirstNetBuffer = null;
   nbl.Context = null;
@@ -386,7 +386,7 @@ function resetNbl(nbl: NET_BUFFER_LIST, pool: NetBufferListPool, kind: number): 
   nbl.cloneFlags = 0;
   nbl.state = DescriptorState.Live;
   if (verifierLevel >= VERIFIER_FULL) nbl.site = callSite();
-}
+};
 
 /**
  * Frees a live list of any kind (the kind-specific checks are the caller's): its preallocated NET_BUFFER, its
