@@ -216,6 +216,8 @@ export class IpLayer {
   private readonly ifMacHigh: number[] = [];
   private readonly ifMacLow: number[] = [];
   private readonly addresses4: Address4[] = [];
+  /** The same addresses for {@link isLocal4}: each as a signed word, then its subnet's host bits (0 on /31, /32). */
+  private local4 = new Int32Array(0);
   /** IPv6 unicast addresses: four words each, and their interfaces. */
   private addresses6 = new Uint32Array(0);
   private readonly addresses6If: number[] = [];
@@ -318,6 +320,7 @@ export class IpLayer {
     for (let i = this.addresses4.length - 1; i >= 0; i--) {
       if (this.addresses4[i]!.ifIndex === ifIndex) this.addresses4.splice(i, 1);
     }
+    this.indexAddresses4();
     const keep = this.addresses6If.map((x, i) => (x === ifIndex ? -1 : i)).filter((i) => i >= 0);
     const words = new Uint32Array(4 * keep.length);
     for (const [to, from] of keep.entries()) words.set(this.addresses6.subarray(4 * from, 4 * from + 4), 4 * to);
@@ -340,6 +343,7 @@ export class IpLayer {
   /** Assigns an IPv4 address with its prefix to an interface, and adds the on-link route for the prefix. */
   addAddress4(ifIndex: number, address: number, length: number): void {
     this.addresses4.push({ address: address >>> 0, length, ifIndex });
+    this.indexAddresses4();
     this.routes.add({ family: 'ipv4', prefix: address, length, ifIndex, metric: 256 });
   }
 
@@ -719,7 +723,9 @@ export class IpLayer {
     const src = H.get32(ip + H.IPV4_SOURCE);
     const dst = H.get32(ip + H.IPV4_DESTINATION);
     if (src >>> 24 === 127 || src >>> 28 === 0xe) return this.drop(nbl, DropReason.Martian);
-    if (this.learnFromTraffic && srcMacVa !== 0 && src !== 0) {
+    // `=== true`: the flags are booleans, and a field declared without a value starts undefined, so V8 would test
+    // it with a generic truthiness check on every packet.
+    if (this.learnFromTraffic === true && srcMacVa !== 0 && src !== 0) {
       const waiting = this.neighbors.learn4At(iface.ifIndex, src, srcMacVa);
       if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
     }
@@ -728,7 +734,9 @@ export class IpLayer {
 
     const local = this.isLocal4(dst);
     if (local) return this.deliver4(iface, nbl, ip, hlen);
-    if (dst === 0xffffffff || dst >>> 28 === 0xe || !this.forwarding) return this.drop(nbl, DropReason.NotForThisHost);
+    if (dst === 0xffffffff || dst >>> 28 === 0xe || this.forwarding !== true) {
+      return this.drop(nbl, DropReason.NotForThisHost);
+    }
     this.forward4(iface, nbl, ip, hlen);
   }
 
@@ -768,16 +776,29 @@ export class IpLayer {
   isLocal4(dst: number): boolean {
     if (dst === 0xffffffff) return true;
     if (dst >>> 28 === 0xe) return dst === 0xe0000001; // all-hosts; other groups are not joined
-    const list = this.addresses4;
-    for (let i = 0; i < list.length; i++) {
-      const a = list[i]!;
-      if (a.address === dst) return true;
-      if (a.length < 31) {
-        const host = a.length === 0 ? 0xffffffff : 0xffffffff >>> a.length;
-        if ((dst | host) >>> 0 === dst && (dst & ~host) >>> 0 === (a.address & ~host) >>> 0) return true;
-      }
+    // Over the (address, host bits) pairs of local4 as signed words: one load each, no object per address.
+    const d = dst | 0;
+    const l = this.local4;
+    for (let i = 0; i < l.length; i += 2) {
+      const a = l[i]!;
+      const host = l[i + 1]!;
+      if (a === d || ((d | host) === d && (d & ~host) === (a & ~host))) return true;
     }
     return false;
+  }
+
+  /** Rebuilds {@link local4} from the IPv4 address list (configuration time). */
+  private indexAddresses4(): void {
+    const list = this.addresses4;
+    const l = new Int32Array(2 * list.length);
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      l[2 * i] = a.address | 0;
+      // The subnet's directed broadcast (host bits all ones) is local too, except on /31 and /32 (RFC 3021), where
+      // 0 leaves only the address itself to match.
+      l[2 * i + 1] = a.length >= 31 ? 0 : a.length === 0 ? -1 : (0xffffffff >>> a.length) | 0;
+    }
+    this.local4 = l;
   }
 
   /** Is the address in `w` one of the host's IPv6 addresses, all-nodes, or the solicited-node group of one? */
