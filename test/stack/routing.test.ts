@@ -204,7 +204,9 @@ describe('neighbour cache', () => {
       ifIndex: fc.integer({ min: 1, max: 4 }),
       address: fc.integer({ min: 0, max: 0xffffffff }),
       mac: fc.integer({ min: 0, max: 0xffff_ffff_ffff }),
-      how: fc.constantFrom('learn4', 'learn6-mapped', 'learn4At', 'hold4'),
+      how: fc.constantFrom('learn4', 'learn6-mapped', 'learn4At', 'hold4', 'learn6-near'),
+      // For learn6-near: an IPv6 address that is not the mapped one but ends in the same word.
+      near: fc.constantFrom<number[]>([0, 0, 0], [0, 1, 0xffff], [1, 0, 0xffff], [0, 0, 0xfffe], [0xffff, 0, 0]),
     });
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 120 }), fc.array(entry, { maxLength: 40 }), (ops, probes) => {
@@ -215,6 +217,7 @@ describe('neighbour cache', () => {
           if (o.how === 'learn4') c.learn4(o.ifIndex, o.address, o.mac);
           else if (o.how === 'learn6-mapped') c.learn6(o.ifIndex, mapped(o.address), 0, o.mac);
           else if (o.how === 'hold4') c.hold4(o.ifIndex, o.address, i, s);
+          else if (o.how === 'learn6-near') c.learn6(o.ifIndex, Uint32Array.of(...o.near, o.address), 0, o.mac);
           else {
             writeMac(va, o.mac);
             c.learn4At(o.ifIndex, o.address, va);
