@@ -213,8 +213,8 @@ export class IpLayer {
 
   private readonly interfaces: (IpInterface | undefined)[] = [];
   /** Each interface's MAC as upper and lower 24 bits, by interface index (compared per frame without a number). */
-  private readonly ifMacHigh: number[] = [];
-  private readonly ifMacLow: number[] = [];
+  private ifMacHigh = new Int32Array(8);
+  private ifMacLow = new Int32Array(8);
   private readonly addresses4: Address4[] = [];
   /** The same addresses for {@link isLocal4}: each as a signed word, then its subnet's host bits (0 on /31, /32). */
   private local4 = new Int32Array(0);
@@ -304,6 +304,15 @@ export class IpLayer {
     // Every IPv6 interface has a link-local address made from its MAC (RFC 4291 appendix A, modified EUI-64).
     const hi = Math.floor(iface.mac / 0x1000000);
     const lo = iface.mac % 0x1000000;
+    if (iface.ifIndex >= this.ifMacHigh.length) {
+      const size = Math.max(2 * this.ifMacHigh.length, iface.ifIndex + 1);
+      const high = new Int32Array(size);
+      const low = new Int32Array(size);
+      high.set(this.ifMacHigh);
+      low.set(this.ifMacLow);
+      this.ifMacHigh = high;
+      this.ifMacLow = low;
+    }
     this.ifMacHigh[iface.ifIndex] = hi;
     this.ifMacLow[iface.ifIndex] = lo;
     const eui = [((hi ^ 0x020000) << 8) | 0xff, 0xfe000000 | lo];
