@@ -650,6 +650,7 @@ export class IpLayer {
     this.counters.received++;
     nbl.ProtocolReserved[0] = Origin.Received;
     nbl.ProtocolReserved[1] = iface;
+    nbl.Scratch = null; // the host's now (the DISCARD layer mark, see setDiscardLayer): none yet
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
     nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
     this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
@@ -2273,6 +2274,7 @@ export class IpLayer {
     this.counters.injected += packetsIn(nbl);
     nbl.ProtocolReserved[0] = Origin.Injected;
     nbl.ProtocolReserved[1] = owner;
+    nbl.Scratch = null; // the host's now (the DISCARD layer mark, see setDiscardLayer): none yet
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
     nbl.ProtocolReserved[3] = ifIndex;
     this.event('injected', nbl, point);
