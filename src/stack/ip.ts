@@ -725,13 +725,14 @@ export class IpLayer {
       return this.drop(nbl, DropReason.Malformed);
     }
     if (hlen > H.IPV4_HEADER && contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
+    // The addresses are read once, before the checksum check, which sums them too.
+    const src = H.get32(ip + H.IPV4_SOURCE);
+    const dst = H.get32(ip + H.IPV4_DESTINATION);
     const ipVerdict = nicChecksumVerdict(nbl, NDIS_CSUM_RX_IP_CHECKSUM_FAILED, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED);
-    if (ipVerdict < 0 || (ipVerdict === 0 && !headerVerifies(ip, hlen))) {
+    if (ipVerdict < 0 || (ipVerdict === 0 && !headerVerifies(ip, hlen, first, src, dst))) {
       return this.drop(nbl, DropReason.BadHeaderChecksum);
     }
     nb.DataLength = total; // link-layer padding is not part of the packet
-    const src = H.get32(ip + H.IPV4_SOURCE);
-    const dst = H.get32(ip + H.IPV4_DESTINATION);
     if (src >>> 24 === 127 || src >>> 28 === 0xe) return this.drop(nbl, DropReason.Martian);
     // `=== true`: the flags are booleans, and a field declared without a value starts undefined, so V8 would test
     // it with a generic truthiness check on every packet.
@@ -2815,18 +2816,17 @@ function scopedAt(va: number): boolean {
 
 /**
  * Does the IPv4 header of `length` bytes (at most 60) at `va` verify? The header checksum on every received
- * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice.
+ * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice. `w0`, `w3` and `w4`
+ * are the header's first word and its source and destination addresses (bytes 0, 12 and 16, big-endian), which
+ * the caller has read already.
  */
-function headerVerifies(va: number, length: number): boolean {
+function headerVerifies(va: number, length: number, w0: number, w3: number, w4: number): boolean {
   const v = memoryView;
   const o = va - ARENA_BASE;
-  // The 20 bytes every header has as five 32-bit loads (each a load and a byte swap; this runs on every received
+  // The 20 bytes every header has as five 32-bit words (each a load and a byte swap; this runs on every received
   // packet), each adding its two 16-bit words, then any options.
-  const w0 = v.getUint32(o);
   const w1 = v.getUint32(o + 4);
   const w2 = v.getUint32(o + 8);
-  const w3 = v.getUint32(o + 12);
-  const w4 = v.getUint32(o + 16);
   let sum =
     (w0 >>> 16) +
     (w0 & 0xffff) +
