@@ -690,9 +690,10 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
-    // A promiscuous interface takes every frame: only others compare the destination with their MAC.
+    // A promiscuous interface takes every frame: only others compare the destination with their MAC. (`!== true`:
+    // a plain test of the field compiles to a generic truthiness check, false, '', numbers and bigints.)
     if (
-      !iface.promiscuous &&
+      iface.promiscuous !== true &&
       !isGroupMacAt(frame + H.ETH_DST) &&
       !macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!)
     ) {
