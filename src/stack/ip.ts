@@ -502,7 +502,8 @@ export class IpLayer {
     restoreOffset(nbl);
     const iface = nbl.ProtocolReserved[1] as IpInterface;
     nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
-    this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
+    // The event's arguments are read only when someone listens (each is a load and a map check per frame).
+    if (this.onEvent !== null) this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
     iface.returnReceived(nbl);
   }
 
@@ -621,13 +622,9 @@ export class IpLayer {
   /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
   sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
     this.inFlight--;
-    if (nbl.ProtocolReserved[0] === Origin.Injected || nbl.ProtocolReserved[0] === Origin.Part) {
-      // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
-      // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
-      // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
-      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ETH_HEADER, true, null);
-    }
-    if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
+    const origin = nbl.ProtocolReserved[0];
+    // A forwarded packet's clone first: it is the common completion.
+    if (origin === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
       NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
@@ -635,6 +632,12 @@ export class IpLayer {
       // Only a list received from an adapter is sent as a clone (transmitFrame): it goes straight back.
       this.returnReceived(original);
       return;
+    }
+    if (origin === Origin.Injected || origin === Origin.Part) {
+      // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
+      // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
+      // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
+      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ETH_HEADER, true, null);
     }
     this.event('send-complete', nbl, '');
     this.release(nbl, status);
@@ -653,7 +656,7 @@ export class IpLayer {
     nbl.Scratch = null; // the host's now (the DISCARD layer mark, see setDiscardLayer): none yet
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
     nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
-    this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
+    if (this.onEvent !== null) this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
     this.processingDepth++;
     try {
       if (nbl.FirstNetBuffer!.Next === null) this.receiveFrame(iface, nbl);
@@ -2660,7 +2663,7 @@ export class IpLayer {
   /** Runs the layer in `this.request`; true when the packet goes on, else it has been dropped or absorbed. */
   private classify(nbl: NET_BUFFER_LIST): boolean {
     if (this.classifier === null) return true;
-    this.eventN('classify', nbl, '', this.request.layerId, '');
+    if (this.onEvent !== null) this.eventN('classify', nbl, '', this.request.layerId, '');
     // A callout may inject from its classifyFn: the injected packet waits until this one is done.
     this.processingDepth++;
     let verdict: number;
