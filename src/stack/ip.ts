@@ -213,9 +213,11 @@ export class IpLayer {
 
   private readonly interfaces: (IpInterface | undefined)[] = [];
   /** Each interface's MAC as upper and lower 24 bits, by interface index (compared per frame without a number). */
-  private readonly ifMacHigh: number[] = [];
-  private readonly ifMacLow: number[] = [];
+  private ifMacHigh = new Int32Array(8);
+  private ifMacLow = new Int32Array(8);
   private readonly addresses4: Address4[] = [];
+  /** The same addresses for {@link isLocal4}: each as a signed word, then its subnet's host bits (0 on /31, /32). */
+  private local4 = new Int32Array(0);
   /** IPv6 unicast addresses: four words each, and their interfaces. */
   private addresses6 = new Uint32Array(0);
   private readonly addresses6If: number[] = [];
@@ -302,6 +304,15 @@ export class IpLayer {
     // Every IPv6 interface has a link-local address made from its MAC (RFC 4291 appendix A, modified EUI-64).
     const hi = Math.floor(iface.mac / 0x1000000);
     const lo = iface.mac % 0x1000000;
+    if (iface.ifIndex >= this.ifMacHigh.length) {
+      const size = Math.max(2 * this.ifMacHigh.length, iface.ifIndex + 1);
+      const high = new Int32Array(size);
+      const low = new Int32Array(size);
+      high.set(this.ifMacHigh);
+      low.set(this.ifMacLow);
+      this.ifMacHigh = high;
+      this.ifMacLow = low;
+    }
     this.ifMacHigh[iface.ifIndex] = hi;
     this.ifMacLow[iface.ifIndex] = lo;
     const eui = [((hi ^ 0x020000) << 8) | 0xff, 0xfe000000 | lo];
@@ -318,6 +329,7 @@ export class IpLayer {
     for (let i = this.addresses4.length - 1; i >= 0; i--) {
       if (this.addresses4[i]!.ifIndex === ifIndex) this.addresses4.splice(i, 1);
     }
+    this.indexAddresses4();
     const keep = this.addresses6If.map((x, i) => (x === ifIndex ? -1 : i)).filter((i) => i >= 0);
     const words = new Uint32Array(4 * keep.length);
     for (const [to, from] of keep.entries()) words.set(this.addresses6.subarray(4 * from, 4 * from + 4), 4 * to);
@@ -340,6 +352,7 @@ export class IpLayer {
   /** Assigns an IPv4 address with its prefix to an interface, and adds the on-link route for the prefix. */
   addAddress4(ifIndex: number, address: number, length: number): void {
     this.addresses4.push({ address: address >>> 0, length, ifIndex });
+    this.indexAddresses4();
     this.routes.add({ family: 'ipv4', prefix: address, length, ifIndex, metric: 256 });
   }
 
@@ -489,7 +502,8 @@ export class IpLayer {
     restoreOffset(nbl);
     const iface = nbl.ProtocolReserved[1] as IpInterface;
     nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = nbl.ProtocolReserved[2] = null;
-    this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
+    // The event's arguments are read only when someone listens (each is a load and a map check per frame).
+    if (this.onEvent !== null) this.eventN('returned', nbl, 'to adapter ', iface.ifIndex, '');
     iface.returnReceived(nbl);
   }
 
@@ -608,13 +622,9 @@ export class IpLayer {
   /** The adapter's completion of a send (SendNetBufferListsCompleteHandler). */
   sendComplete(nbl: NET_BUFFER_LIST, status: number): void {
     this.inFlight--;
-    if (nbl.ProtocolReserved[0] === Origin.Injected || nbl.ProtocolReserved[0] === Origin.Part) {
-      // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
-      // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
-      // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
-      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ETH_HEADER, true, null);
-    }
-    if (nbl.ProtocolReserved[0] === Origin.ForwardClone) {
+    const origin = nbl.ProtocolReserved[0];
+    // A forwarded packet's clone first: it is the common completion.
+    if (origin === Origin.ForwardClone) {
       const original = nbl.ProtocolReserved[1] as NET_BUFFER_LIST;
       nbl.ProtocolReserved[0] = nbl.ProtocolReserved[1] = null;
       NdisFreeCloneNetBufferList(nbl, NDIS_CLONE_FLAGS_USE_ORIGINAL_MDLS);
@@ -622,6 +632,12 @@ export class IpLayer {
       // Only a list received from an adapter is sent as a clone (transmitFrame): it goes straight back.
       this.returnReceived(original);
       return;
+    }
+    if (origin === Origin.Injected || origin === Origin.Part) {
+      // Undo the link header the send put in front. A list injected without backfill (W-5: dataOffset 0) needed
+      // an MDL for it, which the advance frees (FreeMdl TRUE); the injector then frees its list as it built it.
+      // restoreOffset cannot see that retreat: DataOffset after an allocating retreat says nothing of the old one.
+      NdisAdvanceNetBufferDataStart(nbl.FirstNetBuffer!, H.ETH_HEADER, true, null);
     }
     this.event('send-complete', nbl, '');
     this.release(nbl, status);
@@ -637,9 +653,10 @@ export class IpLayer {
     this.counters.received++;
     nbl.ProtocolReserved[0] = Origin.Received;
     nbl.ProtocolReserved[1] = iface;
+    nbl.Scratch = null; // the host's now (the DISCARD layer mark, see setDiscardLayer): none yet
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
     nbl.ProtocolReserved[3] = nbl.FirstNetBuffer!.DataOffset + nbl.FirstNetBuffer!.DataLength;
-    this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
+    if (this.onEvent !== null) this.eventN('received', nbl, 'adapter ', iface.ifIndex, '');
     this.processingDepth++;
     try {
       if (nbl.FirstNetBuffer!.Next === null) this.receiveFrame(iface, nbl);
@@ -676,9 +693,10 @@ export class IpLayer {
     const nb = nbl.FirstNetBuffer!;
     const frame = contiguous(nb, H.ETH_HEADER);
     if (frame === 0) return this.drop(nbl, DropReason.Malformed);
-    // A promiscuous interface takes every frame: only others compare the destination with their MAC.
+    // A promiscuous interface takes every frame: only others compare the destination with their MAC. (`!== true`:
+    // a plain test of the field compiles to a generic truthiness check, false, '', numbers and bigints.)
     if (
-      !iface.promiscuous &&
+      iface.promiscuous !== true &&
       !isGroupMacAt(frame + H.ETH_DST) &&
       !macEquals(frame + H.ETH_DST, this.ifMacHigh[iface.ifIndex]!, this.ifMacLow[iface.ifIndex]!)
     ) {
@@ -711,15 +729,18 @@ export class IpLayer {
       return this.drop(nbl, DropReason.Malformed);
     }
     if (hlen > H.IPV4_HEADER && contiguous(nb, hlen) === 0) return this.drop(nbl, DropReason.Malformed);
+    // The addresses are read once, before the checksum check, which sums them too.
+    const src = H.get32(ip + H.IPV4_SOURCE);
+    const dst = H.get32(ip + H.IPV4_DESTINATION);
     const ipVerdict = nicChecksumVerdict(nbl, NDIS_CSUM_RX_IP_CHECKSUM_FAILED, NDIS_CSUM_RX_IP_CHECKSUM_SUCCEEDED);
-    if (ipVerdict < 0 || (ipVerdict === 0 && !headerVerifies(ip, hlen))) {
+    if (ipVerdict < 0 || (ipVerdict === 0 && !headerVerifies(ip, hlen, first, src, dst))) {
       return this.drop(nbl, DropReason.BadHeaderChecksum);
     }
     nb.DataLength = total; // link-layer padding is not part of the packet
-    const src = H.get32(ip + H.IPV4_SOURCE);
-    const dst = H.get32(ip + H.IPV4_DESTINATION);
     if (src >>> 24 === 127 || src >>> 28 === 0xe) return this.drop(nbl, DropReason.Martian);
-    if (this.learnFromTraffic && srcMacVa !== 0 && src !== 0) {
+    // `=== true`: the flags are booleans, and a field declared without a value starts undefined, so V8 would test
+    // it with a generic truthiness check on every packet.
+    if (this.learnFromTraffic === true && srcMacVa !== 0 && src !== 0) {
       const waiting = this.neighbors.learn4At(iface.ifIndex, src, srcMacVa);
       if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
     }
@@ -728,7 +749,9 @@ export class IpLayer {
 
     const local = this.isLocal4(dst);
     if (local) return this.deliver4(iface, nbl, ip, hlen);
-    if (dst === 0xffffffff || dst >>> 28 === 0xe || !this.forwarding) return this.drop(nbl, DropReason.NotForThisHost);
+    if (dst === 0xffffffff || dst >>> 28 === 0xe || this.forwarding !== true) {
+      return this.drop(nbl, DropReason.NotForThisHost);
+    }
     this.forward4(iface, nbl, ip, hlen);
   }
 
@@ -768,16 +791,29 @@ export class IpLayer {
   isLocal4(dst: number): boolean {
     if (dst === 0xffffffff) return true;
     if (dst >>> 28 === 0xe) return dst === 0xe0000001; // all-hosts; other groups are not joined
-    const list = this.addresses4;
-    for (let i = 0; i < list.length; i++) {
-      const a = list[i]!;
-      if (a.address === dst) return true;
-      if (a.length < 31) {
-        const host = a.length === 0 ? 0xffffffff : 0xffffffff >>> a.length;
-        if ((dst | host) >>> 0 === dst && (dst & ~host) >>> 0 === (a.address & ~host) >>> 0) return true;
-      }
+    // Over the (address, host bits) pairs of local4 as signed words: one load each, no object per address.
+    const d = dst | 0;
+    const l = this.local4;
+    for (let i = 0; i < l.length; i += 2) {
+      const a = l[i]!;
+      const host = l[i + 1]!;
+      if (a === d || ((d | host) === d && (d & ~host) === (a & ~host))) return true;
     }
     return false;
+  }
+
+  /** Rebuilds {@link local4} from the IPv4 address list (configuration time). */
+  private indexAddresses4(): void {
+    const list = this.addresses4;
+    const l = new Int32Array(2 * list.length);
+    for (let i = 0; i < list.length; i++) {
+      const a = list[i]!;
+      l[2 * i] = a.address | 0;
+      // The subnet's directed broadcast (host bits all ones) is local too, except on /31 and /32 (RFC 3021), where
+      // 0 leaves only the address itself to match.
+      l[2 * i + 1] = a.length >= 31 ? 0 : a.length === 0 ? -1 : (0xffffffff >>> a.length) | 0;
+    }
+    this.local4 = l;
   }
 
   /** Is the address in `w` one of the host's IPv6 addresses, all-nodes, or the solicited-node group of one? */
@@ -2243,6 +2279,7 @@ export class IpLayer {
     this.counters.injected += packetsIn(nbl);
     nbl.ProtocolReserved[0] = Origin.Injected;
     nbl.ProtocolReserved[1] = owner;
+    nbl.Scratch = null; // the host's now (the DISCARD layer mark, see setDiscardLayer): none yet
     nbl.ProtocolReserved[2] = nbl.FirstNetBuffer!.DataOffset;
     nbl.ProtocolReserved[3] = ifIndex;
     this.event('injected', nbl, point);
@@ -2626,7 +2663,7 @@ export class IpLayer {
   /** Runs the layer in `this.request`; true when the packet goes on, else it has been dropped or absorbed. */
   private classify(nbl: NET_BUFFER_LIST): boolean {
     if (this.classifier === null) return true;
-    this.eventN('classify', nbl, '', this.request.layerId, '');
+    if (this.onEvent !== null) this.eventN('classify', nbl, '', this.request.layerId, '');
     // A callout may inject from its classifyFn: the injected packet waits until this one is done.
     this.processingDepth++;
     let verdict: number;
@@ -2783,18 +2820,17 @@ function scopedAt(va: number): boolean {
 
 /**
  * Does the IPv4 header of `length` bytes (at most 60) at `va` verify? The header checksum on every received
- * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice.
+ * packet, summed in place: 30 words at most cannot overflow, so two folds at the end suffice. `w0`, `w3` and `w4`
+ * are the header's first word and its source and destination addresses (bytes 0, 12 and 16, big-endian), which
+ * the caller has read already.
  */
-function headerVerifies(va: number, length: number): boolean {
+function headerVerifies(va: number, length: number, w0: number, w3: number, w4: number): boolean {
   const v = memoryView;
   const o = va - ARENA_BASE;
-  // The 20 bytes every header has as five 32-bit loads (each a load and a byte swap; this runs on every received
+  // The 20 bytes every header has as five 32-bit words (each a load and a byte swap; this runs on every received
   // packet), each adding its two 16-bit words, then any options.
-  const w0 = v.getUint32(o);
   const w1 = v.getUint32(o + 4);
   const w2 = v.getUint32(o + 8);
-  const w3 = v.getUint32(o + 12);
-  const w4 = v.getUint32(o + 16);
   let sum =
     (w0 >>> 16) +
     (w0 & 0xffff) +

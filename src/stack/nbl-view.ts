@@ -33,18 +33,20 @@ export function nicChecksumVerdict(nbl: NET_BUFFER_LIST, failed: number, succeed
 }
 
 /**
- * The DISCARD layer that applies where a packet's processing is, kept in its NET_BUFFER's ProtocolReserved[0]
- * (the protocol's own slot; cleared before the list goes back to its owner). null or -1: none.
+ * The DISCARD layer that applies where a packet's processing is, kept in the list's Scratch: the field NDIS leaves
+ * to the list's current owner (NET_BUFFER_LIST), which the host is while it processes a list. Set to none where a
+ * list enters the host (whatever its last owner left there) and cleared before the list goes back. null or -1:
+ * none. (A plain field of the list: marking it is one store, where the NET_BUFFER's ProtocolReserved took a load
+ * of the NET_BUFFER, its area through the accessor and the array's checks, three times per forwarded packet.)
  */
 export function discardLayerOf(nbl: NET_BUFFER_LIST): number {
-  const v = nbl.FirstNetBuffer?.ProtocolReserved[0];
+  const v = nbl.Scratch;
   return typeof v === 'number' ? v : -1;
 }
 
 /** Marks the DISCARD layer for where `nbl`'s processing is (-1: none). */
 export function setDiscardLayer(nbl: NET_BUFFER_LIST, layer: number): void {
-  const nb = nbl.FirstNetBuffer;
-  if (nb !== null) nb.ProtocolReserved[0] = layer < 0 ? null : layer;
+  nbl.Scratch = layer < 0 ? null : layer;
 }
 
 /**

@@ -101,6 +101,48 @@ describe('per-frame shortcuts keep what the slow path did', () => {
   });
 });
 
+describe("the DISCARD layer mark in the list's Scratch", () => {
+  beforeEach(() => resetSystem());
+
+  it('what the last owner left in Scratch is no mark: a frame dropped before any layer classifies no DISCARD layer; every list goes back with Scratch cleared', () => {
+    const r = testHost();
+    const seen: number[] = [];
+    r.host.classifier = (req) => {
+      if (req.discardModule >= 0) seen.push(req.layerId);
+      return Verdict.Permit;
+    };
+    // The miniport's own value in Scratch, one that reads as a layer id, on every list it indicates.
+    const receive = r.host.receive.bind(r.host);
+    r.host.receive = (iface, nbl) => {
+      nbl.Scratch = Layer.InboundIppacket4 + 1;
+      receive(iface, nbl);
+    };
+    const back: unknown[] = [];
+    const returnReceived = r.if1.returnReceived.bind(r.if1);
+    r.if1.returnReceived = (nbl) => {
+      back.push(nbl.Scratch);
+      returnReceived(nbl);
+    };
+    const f = frame({ protocol: 'udp', src: '10.0.1.10', dst: '10.0.2.20', dstMac: MAC1, srcMac: A_MAC });
+    assert.ok(r.if1.indicate(f, 0, 10)); // shorter than an Ethernet header: malformed, before any layer
+    const arp = f.slice();
+    arp[12] = 0x88; // an EtherType the host has no protocol for
+    arp[13] = 0xb5;
+    assert.ok(r.if1.indicate(arp, 0, arp.length));
+    assert.ok(r.if1.indicate(f, 0, f.length)); // forwarded
+    const bad = f.slice();
+    bad[14 + 10] ^= 0xff; // header checksum: dropped at INBOUND_IPPACKET_V4
+    assert.ok(r.if1.indicate(bad, 0, bad.length));
+    assert.deepEqual(seen, [Layer.InboundIppacket4 + 1]);
+    assert.equal(r.host.counters.dropped[DropReason.Malformed], 1);
+    assert.equal(r.host.counters.dropped[DropReason.NoProtocol], 1);
+    assert.equal(r.host.counters.dropped[DropReason.BadHeaderChecksum], 1);
+    assert.equal(r.host.counters.forwarded, 1);
+    assert.deepEqual(back, [null, null, null, null]);
+    r.finish();
+  });
+});
+
 describe('word-wide memory access gives what byte-wise access gave', () => {
   beforeEach(() => resetSystem());
 

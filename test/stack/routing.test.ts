@@ -16,6 +16,7 @@ import {
   readMac,
   writeMac,
 } from '../../src/stack/addr.js';
+import { IpLayer } from '../../src/stack/ip.js';
 import { NeighborCache } from '../../src/stack/neighbors.js';
 import { RouteTable } from '../../src/stack/route.js';
 
@@ -67,6 +68,49 @@ describe('addresses', () => {
 
   it('MAC text round-trips', () => {
     fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 48 - 1 }), (m) => parseMac(formatMac(m)) === m));
+  });
+});
+
+describe('local addresses', () => {
+  it('isLocal4: an address of the host, a directed broadcast of its subnets (not on /31 and /32), limited broadcast, all-hosts (property against the definition)', () => {
+    const address = fc.record({
+      address: fc.integer({ min: 0, max: 0xffffffff }),
+      length: fc.integer({ min: 0, max: 32 }),
+      ifIndex: fc.integer({ min: 1, max: 3 }),
+    });
+    const dst = fc.oneof(
+      fc.integer({ min: 0, max: 0xffffffff }),
+      fc.constantFrom(0xffffffff, 0xe0000001, 0xe0000002, 0, 0x7fffffff, 0x80000000),
+    );
+    fc.assert(
+      fc.property(fc.array(address, { maxLength: 6 }), fc.array(dst, { maxLength: 20 }), fc.nat(), (as, ds, cut) => {
+        const host = new IpLayer({});
+        for (const a of as) host.addAddress4(a.ifIndex, a.address, a.length);
+        const reference = (list: typeof as, d: number) => {
+          if (d === 0xffffffff) return true;
+          if (d >>> 28 === 0xe) return d === 0xe0000001;
+          return list.some((a) => {
+            if (a.address >>> 0 === d) return true;
+            if (a.length >= 31) return false;
+            const hostBits = a.length === 0 ? 0xffffffff : 0xffffffff >>> a.length;
+            return (d & hostBits) >>> 0 === hostBits && (d & ~hostBits) >>> 0 === (a.address & ~hostBits) >>> 0;
+          });
+        };
+        // The host's own addresses and their broadcasts are probed too, as random values rarely hit them.
+        const probes = [
+          ...ds,
+          ...as.map((a) => a.address),
+          ...as.map((a) => (a.address | (0xffffffff >>> a.length)) >>> 0),
+        ];
+        for (const d of probes) assert.equal(host.isLocal4(d), reference(as, d), `dst ${formatIpv4(d)}`);
+        // Removing an interface takes its addresses out of the test.
+        const gone = as.length === 0 ? 1 : as[cut % as.length]!.ifIndex;
+        host.removeInterface(gone);
+        const left = as.filter((a) => a.ifIndex !== gone);
+        for (const d of probes)
+          assert.equal(host.isLocal4(d), reference(left, d), `dst ${formatIpv4(d)} after removal`);
+      }),
+    );
   });
 });
 
@@ -160,7 +204,9 @@ describe('neighbour cache', () => {
       ifIndex: fc.integer({ min: 1, max: 4 }),
       address: fc.integer({ min: 0, max: 0xffffffff }),
       mac: fc.integer({ min: 0, max: 0xffff_ffff_ffff }),
-      how: fc.constantFrom('learn4', 'learn6-mapped', 'learn4At', 'hold4'),
+      how: fc.constantFrom('learn4', 'learn6-mapped', 'learn4At', 'hold4', 'learn6-near'),
+      // For learn6-near: an IPv6 address that is not the mapped one but ends in the same word.
+      near: fc.constantFrom<number[]>([0, 0, 0], [0, 1, 0xffff], [1, 0, 0xffff], [0, 0, 0xfffe], [0xffff, 0, 0]),
     });
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 120 }), fc.array(entry, { maxLength: 40 }), (ops, probes) => {
@@ -171,6 +217,7 @@ describe('neighbour cache', () => {
           if (o.how === 'learn4') c.learn4(o.ifIndex, o.address, o.mac);
           else if (o.how === 'learn6-mapped') c.learn6(o.ifIndex, mapped(o.address), 0, o.mac);
           else if (o.how === 'hold4') c.hold4(o.ifIndex, o.address, i, s);
+          else if (o.how === 'learn6-near') c.learn6(o.ifIndex, Uint32Array.of(...o.near, o.address), 0, o.mac);
           else {
             writeMac(va, o.mac);
             c.learn4At(o.ifIndex, o.address, va);
