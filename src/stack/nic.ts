@@ -123,6 +123,13 @@ export const TAG_VNIC = poolTag('ciNV');
 const LINK_OVERHEAD = 18;
 /** The shortest frame the NIC sends or accepts: an Ethernet header. */
 const MIN_FRAME = 14;
+/**
+ * Bytes of data in each receive buffer the NIC preallocates (decided: the 2 KiB buffers NICs commonly post, room
+ * for a 1,500-byte MTU frame with an 802.1Q tag). A NIC with a larger MTU swaps a receive NBL for one of its full
+ * size (MTU + 18) the first time that NBL must take a longer frame, and keeps it: a full-size buffer is allocated
+ * only for frames that need one, rather than 64 KiB up front for each of hundreds of buffers.
+ */
+const RX_BUFFER_BYTES = 2048;
 /** The link speed it reports: 1 Gbit/s (decided). */
 const LINK_SPEED = 1_000_000_000n;
 
@@ -277,6 +284,10 @@ export class VirtualNic implements WirePort {
   private state: number = RunStateNic.Paused;
   private pausePending = false;
   private rxPool: NetBufferListPool | null = null;
+  /** Full-size receive NBLs (MTU + 18 bytes), when that is more than {@link RX_BUFFER_BYTES}; else null. */
+  private bigPool: NetBufferListPool | null = null;
+  /** Data bytes of an `rxPool` buffer: frames longer than this need a `bigPool` NBL. */
+  private rxSmall = 0;
   private zcPool: NetBufferListPool | null = null;
   private readonly free: NET_BUFFER_LIST[] = [];
   /** Receives indicated without RESOURCES and not yet returned. */
@@ -379,8 +390,12 @@ export class VirtualNic implements WirePort {
 
   /** A frame arrives from the wire. */
   receiveFrame(address: number, length: number): void {
-    const nbl = this.takeReceiveBuffer(address, length);
+    let nbl = this.takeReceiveBuffer(address, length);
     if (nbl === null) return;
+    if (length > this.rxSmall && nbl.NdisPoolHandle !== this.bigPool) {
+      nbl = this.enlarge(nbl);
+      if (nbl === null) return;
+    }
     const va = mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE;
     const from = address - ARENA_BASE;
     let tag = 0;
@@ -445,8 +460,12 @@ export class VirtualNic implements WirePort {
   /** A frame arrives from outside the wire (a capture feeding this NIC): its bytes are copied once. */
   indicateFrame(frame: Uint8Array): void {
     this.flush();
-    const nbl = this.takeReceiveBuffer(-1, frame.length, frame);
+    let nbl = this.takeReceiveBuffer(-1, frame.length, frame);
     if (nbl === null) return;
+    if (frame.length > this.rxSmall && nbl.NdisPoolHandle !== this.bigPool) {
+      nbl = this.enlarge(nbl);
+      if (nbl === null) return;
+    }
     memory.set(frame, mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE);
     nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = 0;
     this.indicate(nbl, frame.length);
@@ -499,6 +518,23 @@ export class VirtualNic implements WirePort {
       return null;
     }
     return nbl;
+  }
+
+  /**
+   * A frame longer than the small receive buffer `small` can hold arrived: `small` is swapped for a full-size
+   * receive NBL, which the NIC keeps from then on (the NIC still has `receiveBuffers` of them). When the pool
+   * cannot hold one, `small` stays the NIC's and the frame is dropped as having no receive buffer, as a NIC that
+   * cannot post a buffer drops it.
+   */
+  private enlarge(small: NET_BUFFER_LIST): NET_BUFFER_LIST | null {
+    const big = NdisAllocateNetBufferList(this.bigPool!, 0, 0);
+    if (big === null) {
+      this.free.push(small);
+      this.counters.dropNoReceiveBuffers++;
+      return null;
+    }
+    NdisFreeNetBufferList(small);
+    return big;
   }
 
   private passesFilter(address: number, bytes: Uint8Array | null): boolean {
@@ -574,9 +610,14 @@ export class VirtualNic implements WirePort {
     this.adapter = handle;
     if (mac !== undefined) this.mac.set(Array.from(mac).slice(0, 6));
     else this.mac.set([0x02, 0, 0, (ifIndex >>> 16) & 0xff, (ifIndex >>> 8) & 0xff, ifIndex & 0xff]);
-    this.rxPool = allocateListPool(TAG_VNIC, this.mtu + LINK_OVERHEAD, true);
+    const full = this.mtu + LINK_OVERHEAD;
+    this.rxSmall = Math.min(full, RX_BUFFER_BYTES);
+    this.rxPool = allocateListPool(TAG_VNIC, this.rxSmall, true);
+    this.bigPool = full > this.rxSmall ? allocateListPool(TAG_VNIC, full, true) : null;
     this.zcPool = allocateListPool(TAG_VNIC, 0, true);
-    if (this.rxPool === null || this.zcPool === null) return this.failInit();
+    if (this.rxPool === null || this.zcPool === null || (full > this.rxSmall && this.bigPool === null)) {
+      return this.failInit();
+    }
     for (let i = 0; i < this.receiveBuffers; i++) {
       const nbl = NdisAllocateNetBufferList(this.rxPool, 0, 0);
       if (nbl === null) return this.failInit();
@@ -637,8 +678,10 @@ export class VirtualNic implements WirePort {
     for (const nbl of this.free) NdisFreeNetBufferList(nbl);
     this.free.length = 0;
     if (this.rxPool !== null) NdisFreeNetBufferListPool(this.rxPool);
+    if (this.bigPool !== null) NdisFreeNetBufferListPool(this.bigPool);
     if (this.zcPool !== null) NdisFreeNetBufferListPool(this.zcPool);
     this.rxPool = null;
+    this.bigPool = null;
     this.zcPool = null;
   }
 
