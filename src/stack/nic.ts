@@ -563,7 +563,7 @@ export class VirtualNic implements WirePort {
 
   private indicate(nbl: NET_BUFFER_LIST, length: number): void {
     this.prepare(nbl, length);
-    const zeroCopy = nbl.MiniportReserved[0] === ZERO_COPY;
+    const zeroCopy = nbl.NdisPoolHandle === this.zcPool;
     this.indicateChain(nbl, 1, this.receiveWithResources || (!zeroCopy && this.free.length < this.lowWater));
   }
 
@@ -590,7 +590,9 @@ export class VirtualNic implements WirePort {
 
   /** A receive NBL is the NIC's again. */
   recycle(nbl: NET_BUFFER_LIST): void {
-    if (nbl.MiniportReserved[0] === ZERO_COPY) {
+    // Only zero-copy receives come from zcPool (and every one carries ZERO_COPY): the pool tells them apart
+    // without the MiniportReserved accessor, which marks the area as used on every read.
+    if (nbl.NdisPoolHandle === this.zcPool) {
       const release = nbl.MiniportReserved[1] as (() => void) | null;
       const mdl = nbl.FirstNetBuffer!.MdlChain!;
       nbl.MiniportReserved[0] = null;
