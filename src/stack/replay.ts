@@ -315,6 +315,11 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     moveWithinArena(o + 14, window + equivalent.payload, length);
     return 14 + length;
   };
+  // The peers exist before the first frame and no more are made: the loop tests this once per frame, not their array.
+  const withPeers = peers.length > 0;
+  /** The port of the last frame's interface (most captures have one): portFor's lookup is skipped for the next. */
+  let lastInterface = -1;
+  let lastPort: Port | null = null;
   const every = options.progressEvery ?? 10000;
   /** Frames until the next progress call: counted down per frame, rather than a remainder taken per frame. */
   let progressIn = every;
@@ -334,7 +339,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       clock.nanoseconds = r.nanoseconds;
       // The hosts' timers (reassembly) run on capture time: the same capture times out the same way every run.
       host.tickAt(r);
-      for (let i = 0; i < peers.length; i++) peers[i]!.ip.tickAt(r);
+      if (withPeers) for (let i = 0; i < peers.length; i++) peers[i]!.ip.tickAt(r);
       const ethernet = r.linkType === LINKTYPE_ETHERNET;
       if (!ethernet && !hasEthernetEquivalent(r.linkType)) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
@@ -343,7 +348,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       } else if (!ethernet && !toEthernet(r.linkType, r.data, r.offset, r.caplen, equivalent)) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else {
-        const port = portFor(r.interfaceId);
+        const port: Port = r.interfaceId === lastInterface ? lastPort! : portFor(r.interfaceId);
+        lastInterface = r.interfaceId;
+        lastPort = port;
         if (!started) {
           started = true;
           // Every adapter the capture describes is up before the first frame plays.
@@ -360,7 +367,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
           address = adapted;
         }
         // A frame for a peer's MAC goes to that peer; every other frame to host 1.
-        const peer = peers.length === 0 || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
+        const peer = !withPeers || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
         if (peer !== undefined) peer.nic.receiveFrame(address, length);
         else {
           const nic = port.nic;
@@ -369,7 +376,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
           if (nic.pendingReceives === 1 && moderationNs > 0) noteHeld(nic);
         }
         if (pendingDeferredWork() > 0) drainDeferredWork();
-        reapAbsorbed();
+        host.reapAbsorbed();
+        if (withPeers) for (let i = 0; i < peers.length; i++) peers[i]!.ip.reapAbsorbed();
       }
       if (--progressIn === 0) {
         progressIn = every;
