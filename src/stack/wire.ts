@@ -97,6 +97,7 @@ export class Wire {
   attach(port: WirePort): number {
     this.ports.push(port);
     this.attached++;
+    this.noteLonePort();
     return this.ports.length - 1;
   }
 
@@ -105,11 +106,20 @@ export class Wire {
     if (id >= 0 && id < this.ports.length && this.ports[id] !== null) {
       this.ports[id] = null;
       this.attached--;
+      this.noteLonePort();
     }
   }
 
   /** Ports attached and not detached (the non-null entries of `ports`). */
   private attached = 0;
+  /** The id of the one port attached when exactly one is, else -1 (kept by attach, detach and close). */
+  private lonePort = -1;
+
+  private noteLonePort(): void {
+    this.lonePort = -1;
+    if (this.attached !== 1) return;
+    for (let i = 0; i < this.ports.length; i++) if (this.ports[i] !== null) this.lonePort = i;
+  }
 
   /** Adds a tap; returns a function that removes it. */
   tap(fn: WireTap): () => void {
@@ -183,8 +193,7 @@ export class Wire {
    */
   reachesNoPort(from: number): boolean {
     // Counted rather than searched (once per frame sent): no port at all, or one, the sender's own.
-    const n = this.attached;
-    return n === 0 || (n === 1 && from >= 0 && from < this.ports.length && this.ports[from] !== null);
+    return this.attached === 0 || (from >= 0 && from === this.lonePort);
   }
 
   /**
@@ -271,6 +280,7 @@ export class Wire {
     this.count = 0;
     this.ports.length = 0;
     this.attached = 0;
+    this.lonePort = -1;
   }
 
   private growFrames(): void {
