@@ -261,6 +261,8 @@ const ZERO_COPY = Object.freeze({ receive: 'zero-copy' });
 export class VirtualNic implements WirePort {
   readonly mac: Uint8Array;
   readonly mtu: number;
+  /** The longest frame the NIC takes or sends: MTU + an Ethernet header with an 802.1Q tag. */
+  private readonly maxFrame: number;
   readonly counters = new NicCounters();
   /** MiniportAdapterHandle (null once removed). */
   adapter: NdisMiniportBlock | null = null;
@@ -301,6 +303,7 @@ export class VirtualNic implements WirePort {
    */
   constructor(options: VirtualNicOptions = {}) {
     this.mtu = options.mtu ?? 1500;
+    this.maxFrame = this.mtu + LINK_OVERHEAD;
     this.receiveBuffers = options.receiveBuffers ?? 64;
     this.receiveWithResources = options.receiveWithResources ?? false;
     this.receiveBatch = Math.max(1, options.receiveBatch ?? 1);
@@ -499,7 +502,7 @@ export class VirtualNic implements WirePort {
       c.dropPaused++;
       return false;
     }
-    if (length < MIN_FRAME || length > this.mtu + LINK_OVERHEAD) {
+    if (length < MIN_FRAME || length > this.maxFrame) {
       c.dropBadLength++;
       return false;
     }
@@ -726,7 +729,7 @@ export class VirtualNic implements WirePort {
   /** MiniportSendNetBufferLists: each NET_BUFFER onto the wire, then complete the whole list at once. */
   send(nbls: NET_BUFFER_LIST, sendFlags: number): void {
     const c = this.counters;
-    const maxFrame = this.mtu + LINK_OVERHEAD;
+    const maxFrame = this.maxFrame;
     for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
       if (this.state !== RunStateNic.Running) {
         x.Status = NDIS_STATUS_PAUSED;

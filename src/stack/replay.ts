@@ -145,10 +145,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   const adapters = new Set<string>();
   const protocol = new IpProtocol(host, 'TCPIP', (name) => adapters.has(name));
   const ports: Port[] = [];
-  let writer: {
-    write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
-    close(): void;
-  } | null = null;
+  let writer: OutputWriter | null = null;
+  /** The output's PcapWriter when it is a .pcap file: the wire taps write to it directly, as writer.write would. */
+  let pcapOut: PcapWriter | null = null;
   /** The timestamp of the frame being played: what the host sends now leaves at that time. */
   const clock = { seconds: 0, nanoseconds: 0 };
   let framesWritten = 0;
@@ -241,7 +240,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     wire.tapAddress((address, length, from) => {
       if (from === OUTSIDE) return;
       framesWritten++;
-      writer?.write(ifIndex, memory, address - ARENA_BASE, length);
+      if (pcapOut !== null) pcapOut.writePacketAt(clock, memory, address - ARENA_BASE, length);
+      else writer?.write(ifIndex, memory, address - ARENA_BASE, length);
     });
     drainNdisPnpWork(); // NDIS binds the new adapter to the host's protocol
     const binding = protocol.bindings.find((b) => b.ifIndex === nic.ifIndex);
@@ -274,7 +274,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   host.endpoints.bind(IPPROTO_TCP, 80);
   options.onHost?.(host);
 
-  if (options.output !== undefined) writer = openWriter(options.output, clock);
+  if (options.output !== undefined) {
+    writer = openWriter(options.output, clock);
+    pcapOut = writer.pcap;
+  }
   const peers: Peer[] = [];
   const peerByMac = new Map<number, Peer>();
   if ((options.hosts ?? 1) > 1) {
@@ -442,10 +445,15 @@ function destinationMac(data: Uint8Array, at: number): number {
   );
 }
 
-function openWriter(
-  path: string,
-  clock: { seconds: number; nanoseconds: number },
-): { write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void; close(): void } {
+/** The replay's output: `write` puts a frame sent on interface `ifIndex` (1-based) in it at the replay's clock. */
+interface OutputWriter {
+  write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
+  close(): void;
+  /** The PcapWriter of a .pcap output (its write is this writer's writePacketAt at the clock), else null. */
+  readonly pcap: PcapWriter | null;
+}
+
+function openWriter(path: string, clock: { seconds: number; nanoseconds: number }): OutputWriter {
   // The output buffer is nonpaged pool too, so a frame is copied from the wire into it with one memory move.
   const buffer = ExAllocatePoolWithTag(NonPagedPoolNx, DEFAULT_SINK_BUFFER, CAPTURE_POOL_TAG);
   const sink = buffer === 0 ? new FileSink(path) : new FileSink(path, bytesAt(buffer, DEFAULT_SINK_BUFFER));
@@ -468,6 +476,7 @@ function openWriter(
         w.close();
         release();
       },
+      pcap: null,
     };
   }
   const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
@@ -479,6 +488,7 @@ function openWriter(
       w.close();
       release();
     },
+    pcap: w,
   };
 }
 
