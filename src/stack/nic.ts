@@ -291,7 +291,12 @@ export class VirtualNic implements WirePort {
   /** Data bytes of an `rxPool` buffer: frames longer than this need a `bigPool` NBL. */
   private rxSmall = 0;
   private zcPool: NetBufferListPool | null = null;
-  private readonly free: NET_BUFFER_LIST[] = [];
+  /**
+   * The free receive NBLs, most recently freed first, linked through their Next fields (a miniport's own NBLs
+   * while it holds them: a pointer push and pop per frame, no array), and how many there are.
+   */
+  private freeHead: NET_BUFFER_LIST | null = null;
+  private freeCount = 0;
   /** Receives indicated without RESOURCES and not yet returned. */
   private rxOut = 0;
   private wire: Wire | null = null;
@@ -407,7 +412,7 @@ export class VirtualNic implements WirePort {
       const tci = (memory[from + 14]! << 8) | memory[from + 15]!;
       const vid = tci & 0xfff;
       if (vid !== 0 && vid !== this.vlanId) {
-        this.free.push(nbl);
+        this.putFree(nbl);
         this.counters.dropOtherVlan++;
         return;
       }
@@ -457,7 +462,7 @@ export class VirtualNic implements WirePort {
     const count = this.batchCount;
     this.batchHead = this.batchTail = null;
     this.batchCount = 0;
-    this.indicateChain(head, count, this.receiveWithResources || this.free.length < this.lowWater);
+    this.indicateChain(head, count, this.receiveWithResources || this.freeCount < this.lowWater);
   }
 
   /** A frame arrives from outside the wire (a capture feeding this NIC): its bytes are copied once. */
@@ -515,11 +520,14 @@ export class VirtualNic implements WirePort {
 
   private takeReceiveBuffer(address: number, length: number, bytes: Uint8Array | null = null): NET_BUFFER_LIST | null {
     if (!this.accept(address, length, bytes)) return null;
-    const nbl = this.free.pop();
-    if (nbl === undefined) {
+    const nbl = this.freeHead;
+    if (nbl === null) {
       this.counters.dropNoReceiveBuffers++;
       return null;
     }
+    this.freeHead = nbl.Next;
+    this.freeCount--;
+    nbl.Next = null;
     return nbl;
   }
 
@@ -532,7 +540,7 @@ export class VirtualNic implements WirePort {
   private enlarge(small: NET_BUFFER_LIST): NET_BUFFER_LIST | null {
     const big = NdisAllocateNetBufferList(this.bigPool!, 0, 0);
     if (big === null) {
-      this.free.push(small);
+      this.putFree(small);
       this.counters.dropNoReceiveBuffers++;
       return null;
     }
@@ -554,10 +562,9 @@ export class VirtualNic implements WirePort {
     return true;
   }
 
-  /** Fills in a receive NBL for a frame of `length` bytes. */
+  /** Fills in a receive NBL for a frame of `length` bytes (its Next is null: taken off the free list, or new). */
   private prepare(nbl: NET_BUFFER_LIST, length: number): void {
     nbl.FirstNetBuffer!.DataLength = length;
-    nbl.Next = null;
     nbl.Status = NDIS_STATUS_SUCCESS;
     nbl.SourceHandle = this.adapter;
     this.counters.framesIn++;
@@ -567,7 +574,7 @@ export class VirtualNic implements WirePort {
   private indicate(nbl: NET_BUFFER_LIST, length: number): void {
     this.prepare(nbl, length);
     const zeroCopy = nbl.NdisPoolHandle === this.zcPool;
-    this.indicateChain(nbl, 1, this.receiveWithResources || (!zeroCopy && this.free.length < this.lowWater));
+    this.indicateChain(nbl, 1, this.receiveWithResources || (!zeroCopy && this.freeCount < this.lowWater));
   }
 
   /** NdisMIndicateReceiveNetBufferLists for a prepared chain; with RESOURCES the NBLs are reused at once. */
@@ -605,7 +612,14 @@ export class VirtualNic implements WirePort {
       release?.();
       return;
     }
-    this.free.push(nbl);
+    this.putFree(nbl);
+  }
+
+  /** `nbl` (a receive NBL of the NIC's, not linked to any other) joins the free list. */
+  private putFree(nbl: NET_BUFFER_LIST): void {
+    nbl.Next = this.freeHead;
+    this.freeHead = nbl;
+    this.freeCount++;
   }
 
   // --- miniport handlers ---------------------------------------------------------------------------------------
@@ -626,7 +640,7 @@ export class VirtualNic implements WirePort {
     for (let i = 0; i < this.receiveBuffers; i++) {
       const nbl = NdisAllocateNetBufferList(this.rxPool, 0, 0);
       if (nbl === null) return this.failInit();
-      this.free.push(nbl);
+      this.putFree(nbl);
     }
     const reg = new NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES();
     reg.Header = new NDIS_OBJECT_HEADER(
@@ -680,8 +694,14 @@ export class VirtualNic implements WirePort {
   }
 
   private releaseBuffers(): void {
-    for (const nbl of this.free) NdisFreeNetBufferList(nbl);
-    this.free.length = 0;
+    for (let nbl = this.freeHead; nbl !== null; ) {
+      const next: NET_BUFFER_LIST | null = nbl.Next;
+      nbl.Next = null;
+      NdisFreeNetBufferList(nbl);
+      nbl = next;
+    }
+    this.freeHead = null;
+    this.freeCount = 0;
     if (this.rxPool !== null) NdisFreeNetBufferListPool(this.rxPool);
     if (this.bigPool !== null) NdisFreeNetBufferListPool(this.bigPool);
     if (this.zcPool !== null) NdisFreeNetBufferListPool(this.zcPool);
@@ -706,7 +726,7 @@ export class VirtualNic implements WirePort {
       this.counters.framesIn--;
       this.counters.bytesIn -= x.FirstNetBuffer!.DataLength;
       this.counters.dropPaused++;
-      this.free.push(x);
+      this.putFree(x);
       x = next;
     }
     this.batchHead = this.batchTail = null;
