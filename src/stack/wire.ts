@@ -124,19 +124,33 @@ export class Wire {
   /** Adds a tap; returns a function that removes it. */
   tap(fn: WireTap): () => void {
     this.taps.push(fn);
+    this.noteSoleTap();
     return () => {
       const i = this.taps.indexOf(fn);
       if (i >= 0) this.taps.splice(i, 1);
+      this.noteSoleTap();
     };
   }
 
   /** Adds a tap that sees frames by address (no view made per frame); returns a function that removes it. */
   tapAddress(fn: WireAddressTap): () => void {
     this.addressTaps.push(fn);
+    this.noteSoleTap();
     return () => {
       const i = this.addressTaps.indexOf(fn);
       if (i >= 0) this.addressTaps.splice(i, 1);
+      this.noteSoleTap();
     };
+  }
+
+  /**
+   * The one tap when the wire has exactly one, an address tap (a replay's output), else null: every frame is then
+   * shown to it with one call, no walk of the tap lists (kept by tap, tapAddress and their removers).
+   */
+  private soleAddressTap: WireAddressTap | null = null;
+
+  private noteSoleTap(): void {
+    this.soleAddressTap = this.addressTaps.length === 1 && this.taps.length === 0 ? this.addressTaps[0]! : null;
   }
 
   /** Frames queued and not yet delivered. */
@@ -208,6 +222,11 @@ export class Wire {
 
   /** Every tap sees the frame (`length` bytes at `address`) sent by port `from`. */
   private showTaps(address: number, length: number, from: number): void {
+    const sole = this.soleAddressTap;
+    if (sole !== null) {
+      sole(address, length, from);
+      return;
+    }
     const addressTaps = this.addressTaps;
     for (let i = 0; i < addressTaps.length; i++) addressTaps[i]!(address, length, from);
     if (this.taps.length > 0) {
