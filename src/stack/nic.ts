@@ -286,7 +286,7 @@ export class VirtualNic implements WirePort {
   private state: number = RunStateNic.Paused;
   private pausePending = false;
   private rxPool: NetBufferListPool | null = null;
-  /** Full-size receive NBLs (MTU + 18 bytes), when that is more than {@link RX_BUFFER_BYTES}; else null. */
+  /** Full-size receive NBLs (MTU + 18 bytes): made with the first frame longer than `rxSmall`, else null. */
   private bigPool: NetBufferListPool | null = null;
   /** Data bytes of an `rxPool` buffer: frames longer than this need a `bigPool` NBL. */
   private rxSmall = 0;
@@ -538,7 +538,9 @@ export class VirtualNic implements WirePort {
    * cannot post a buffer drops it.
    */
   private enlarge(small: NET_BUFFER_LIST): NET_BUFFER_LIST | null {
-    const big = NdisAllocateNetBufferList(this.bigPool!, 0, 0);
+    // The full-size pool is made with the first frame that needs it: a NIC that never sees one allocates nothing more.
+    if (this.bigPool === null) this.bigPool = allocateListPool(TAG_VNIC, this.maxFrame, true);
+    const big = this.bigPool === null ? null : NdisAllocateNetBufferList(this.bigPool, 0, 0);
     if (big === null) {
       this.putFree(small);
       this.counters.dropNoReceiveBuffers++;
@@ -632,11 +634,8 @@ export class VirtualNic implements WirePort {
     const full = this.mtu + LINK_OVERHEAD;
     this.rxSmall = Math.min(full, RX_BUFFER_BYTES);
     this.rxPool = allocateListPool(TAG_VNIC, this.rxSmall, true);
-    this.bigPool = full > this.rxSmall ? allocateListPool(TAG_VNIC, full, true) : null;
     this.zcPool = allocateListPool(TAG_VNIC, 0, true);
-    if (this.rxPool === null || this.zcPool === null || (full > this.rxSmall && this.bigPool === null)) {
-      return this.failInit();
-    }
+    if (this.rxPool === null || this.zcPool === null) return this.failInit();
     for (let i = 0; i < this.receiveBuffers; i++) {
       const nbl = NdisAllocateNetBufferList(this.rxPool, 0, 0);
       if (nbl === null) return this.failInit();
