@@ -1,4 +1,5 @@
 /** Streaming reader of classic pcap files (both byte orders, micro- and nanoseconds, the modified format). */
+import { memory, memory32 } from '../kernel/arena.js';
 import { ChunkWindow, DEFAULT_CHUNK_SIZE } from './chunk.js';
 import { CaptureFormatError, MISSING } from './errors.js';
 import { MAX_CAPLEN, type ReaderOptions } from './limits.js';
@@ -18,6 +19,9 @@ import {
 import { CaptureRecord } from './record.js';
 import type { ByteSource } from './source.js';
 
+/** True on a little-endian machine (what the arena's Int32Array view reads). */
+const LITTLE_ENDIAN_MACHINE = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1;
+
 /** Reads the records of a pcap file one at a time into a reusable {@link CaptureRecord}. */
 export class PcapReader {
   /** The file header. */
@@ -35,6 +39,11 @@ export class PcapReader {
   private readonly fractionsPerSecond: number;
   /** Nanoseconds per timestamp fraction: 1 or 1000. */
   private readonly nanosecondsPerFraction: number;
+  /**
+   * Where the window starts in kernel memory when it lies there (a pool window) and the file is in the machine's
+   * byte order, else -1: a record header on a 32-bit word boundary is then read as four words of `memory32`.
+   */
+  private readonly wordBase: number;
 
   /** Reads the file header from `source`; throws {@link CaptureFormatError} when it is not a valid pcap header. */
   constructor(source: ByteSource, options: ReaderOptions = {}) {
@@ -49,6 +58,7 @@ export class PcapReader {
     this.nanosecondsPerFraction = this.header.nanoseconds ? 1 : 1000;
     this.record.data = chunk;
     this.record.linkType = this.header.linkType;
+    this.wordBase = chunk.buffer === memory.buffer && this.le === LITTLE_ENDIAN_MACHINE ? chunk.byteOffset : -1;
   }
 
   private readHeader(): PcapHeader {
@@ -122,7 +132,11 @@ export class PcapReader {
     }
     const v = w.view;
     const le = this.le;
-    const caplen = v.getUint32(p + 8, le);
+    // A header on a word of kernel memory in the machine's byte order is read as words (what the DataView reads:
+    // `>>> 0` makes each unsigned); any other through the DataView.
+    const word = this.wordBase + p;
+    const words = this.wordBase >= 0 && (word & 3) === 0;
+    const caplen = words ? memory32[(word >> 2) + 2]! >>> 0 : v.getUint32(p + 8, le);
     if (caplen > this.maxCaplen) {
       return this.fail(w.base + p + 8, 'incl_len', caplen, `captured length above the limit of ${this.maxCaplen}`);
     }
@@ -133,12 +147,22 @@ export class PcapReader {
       p = w.pos; // ensure() moved the record to the start of the window
     }
     const r = this.record;
-    const tsHigh = v.getUint32(p, le);
-    const tsLow = v.getUint32(p + 4, le);
+    let tsHigh: number;
+    let tsLow: number;
+    const at = this.wordBase + p;
+    if (this.wordBase >= 0 && (at & 3) === 0) {
+      const i = at >> 2;
+      tsHigh = memory32[i]! >>> 0;
+      tsLow = memory32[i + 1]! >>> 0;
+      r.origlen = memory32[i + 3]! >>> 0;
+    } else {
+      tsHigh = v.getUint32(p, le);
+      tsLow = v.getUint32(p + 4, le);
+      r.origlen = v.getUint32(p + 12, le);
+    }
     r.tsHigh = tsHigh;
     r.tsLow = tsLow;
     r.caplen = caplen;
-    r.origlen = v.getUint32(p + 12, le);
     if (tsLow < this.fractionsPerSecond) {
       // The stored fraction is within its second (every well-formed file): no division.
       r.seconds = tsHigh;

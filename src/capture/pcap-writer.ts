@@ -1,6 +1,6 @@
 /** Streaming writer of classic pcap files. */
 
-import { memory, memory32, moveWithinArena } from '../kernel/arena.js';
+import { ARENA_RESERVE, memory, memory32, moveWithinArena } from '../kernel/arena.js';
 import {
   PCAP_FILE_HEADER_SIZE,
   PCAP_MAGIC_MICROSECONDS,
@@ -41,6 +41,10 @@ export class PcapWriter {
   private readonly sinkInArena: number;
   /** True when the file's byte order is the machine's (records in kernel memory are then written as words). */
   private readonly nativeOrder: boolean;
+  /** The sink buffer lies in kernel memory and the file is in the machine's byte order: headers as word stores. */
+  private readonly wordHeaders: boolean;
+  /** The sink buffer's size (fixed: a record that fits it is reserved whole). */
+  private readonly sinkSize: number;
 
   /** Writes the file header to `sink`. */
   constructor(
@@ -51,6 +55,8 @@ export class PcapWriter {
     this.nanoseconds = options.nanoseconds ?? false;
     this.sinkInArena = sink.buf.buffer === memory.buffer ? sink.buf.byteOffset : -1;
     this.nativeOrder = this.le === LITTLE_ENDIAN_MACHINE;
+    this.wordHeaders = this.sinkInArena >= 0 && this.nativeOrder;
+    this.sinkSize = sink.buf.length;
     const at = sink.reserve(PCAP_FILE_HEADER_SIZE);
     const v = sink.view;
     const le = this.le;
@@ -105,7 +111,7 @@ export class PcapWriter {
     const fraction = this.nanoseconds ? time.nanoseconds : Math.floor(time.nanoseconds / 1000);
     const sink = this.sink;
     const size = PCAP_RECORD_HEADER_SIZE + caplen;
-    if (size > sink.buf.length) {
+    if (size > this.sinkSize) {
       // A frame about the size of the sink buffer: its header is reserved alone and the frame written past it.
       this.writeRecord(time.seconds, fraction, data, offset, caplen);
       return;
@@ -113,7 +119,7 @@ export class PcapWriter {
     const at = sink.reserve(size);
     const inArena = this.sinkInArena;
     const word = inArena + at;
-    if (inArena >= 0 && (word & 3) === 0 && this.nativeOrder) {
+    if ((word & 3) === 0 && this.wordHeaders) {
       // The header lands on a 32-bit word of kernel memory in the machine's byte order: four word stores
       // (an Int32Array store keeps the low 32 bits, as `>>> 0` does).
       const i = word >> 2;
@@ -131,7 +137,7 @@ export class PcapWriter {
     }
     // A frame in kernel memory written to a sink buffer in kernel memory (the host's output): one arena move, with
     // the checks copyInto would make (the record's room in the sink buffer is what reserve() just gave).
-    if (data === memory && inArena >= 0 && (offset | caplen) >= 0 && offset + caplen <= memory.length) {
+    if (data === memory && inArena >= 0 && (offset | caplen) >= 0 && offset + caplen <= ARENA_RESERVE) {
       moveWithinArena(word + PCAP_RECORD_HEADER_SIZE, offset, caplen);
     } else copyInto(sink.buf, at + PCAP_RECORD_HEADER_SIZE, data, offset, caplen);
     this.packetsWritten++;

@@ -79,17 +79,20 @@ abstract class BufferedSink implements ByteSink {
   readonly buf: Uint8Array;
   readonly view: DataView;
   protected used = 0;
+  /** The buffer's length (fixed), kept as a number: {@link reserve} runs once per record written. */
+  private readonly size: number;
 
   /** A sink with a buffer of `buffer` bytes, or the caller's buffer (e.g. a view of kernel pool). */
   constructor(buffer: number | Uint8Array) {
     this.buf = typeof buffer === 'number' ? new Uint8Array(buffer) : buffer;
     this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.size = this.buf.length;
   }
 
   protected abstract emit(bytes: Uint8Array, offset: number, length: number): void;
 
   reserve(n: number): number {
-    if (this.used + n > this.buf.length) this.flush();
+    if (this.used + n > this.size) this.flush();
     const at = this.used;
     this.used += n;
     return at;

@@ -123,6 +123,13 @@ export const TAG_VNIC = poolTag('ciNV');
 const LINK_OVERHEAD = 18;
 /** The shortest frame the NIC sends or accepts: an Ethernet header. */
 const MIN_FRAME = 14;
+/**
+ * Bytes of data in each receive buffer the NIC preallocates (decided: the 2 KiB buffers NICs commonly post, room
+ * for a 1,500-byte MTU frame with an 802.1Q tag). A NIC with a larger MTU swaps a receive NBL for one of its full
+ * size (MTU + 18) the first time that NBL must take a longer frame, and keeps it: a full-size buffer is allocated
+ * only for frames that need one, rather than 64 KiB up front for each of hundreds of buffers.
+ */
+const RX_BUFFER_BYTES = 2048;
 /** The link speed it reports: 1 Gbit/s (decided). */
 const LINK_SPEED = 1_000_000_000n;
 
@@ -254,6 +261,8 @@ const ZERO_COPY = Object.freeze({ receive: 'zero-copy' });
 export class VirtualNic implements WirePort {
   readonly mac: Uint8Array;
   readonly mtu: number;
+  /** The longest frame the NIC takes or sends: MTU + an Ethernet header with an 802.1Q tag. */
+  private readonly maxFrame: number;
   readonly counters = new NicCounters();
   /** MiniportAdapterHandle (null once removed). */
   adapter: NdisMiniportBlock | null = null;
@@ -277,8 +286,17 @@ export class VirtualNic implements WirePort {
   private state: number = RunStateNic.Paused;
   private pausePending = false;
   private rxPool: NetBufferListPool | null = null;
+  /** Full-size receive NBLs (MTU + 18 bytes): made with the first frame longer than `rxSmall`, else null. */
+  private bigPool: NetBufferListPool | null = null;
+  /** Data bytes of an `rxPool` buffer: frames longer than this need a `bigPool` NBL. */
+  private rxSmall = 0;
   private zcPool: NetBufferListPool | null = null;
-  private readonly free: NET_BUFFER_LIST[] = [];
+  /**
+   * The free receive NBLs, most recently freed first, linked through their Next fields (a miniport's own NBLs
+   * while it holds them: a pointer push and pop per frame, no array), and how many there are.
+   */
+  private freeHead: NET_BUFFER_LIST | null = null;
+  private freeCount = 0;
   /** Receives indicated without RESOURCES and not yet returned. */
   private rxOut = 0;
   private wire: Wire | null = null;
@@ -290,6 +308,7 @@ export class VirtualNic implements WirePort {
    */
   constructor(options: VirtualNicOptions = {}) {
     this.mtu = options.mtu ?? 1500;
+    this.maxFrame = this.mtu + LINK_OVERHEAD;
     this.receiveBuffers = options.receiveBuffers ?? 64;
     this.receiveWithResources = options.receiveWithResources ?? false;
     this.receiveBatch = Math.max(1, options.receiveBatch ?? 1);
@@ -379,8 +398,12 @@ export class VirtualNic implements WirePort {
 
   /** A frame arrives from the wire. */
   receiveFrame(address: number, length: number): void {
-    const nbl = this.takeReceiveBuffer(address, length);
+    let nbl = this.takeReceiveBuffer(address, length);
     if (nbl === null) return;
+    if (length > this.rxSmall && nbl.NdisPoolHandle !== this.bigPool) {
+      nbl = this.enlarge(nbl);
+      if (nbl === null) return;
+    }
     const va = mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE;
     const from = address - ARENA_BASE;
     let tag = 0;
@@ -389,7 +412,7 @@ export class VirtualNic implements WirePort {
       const tci = (memory[from + 14]! << 8) | memory[from + 15]!;
       const vid = tci & 0xfff;
       if (vid !== 0 && vid !== this.vlanId) {
-        this.free.push(nbl);
+        this.putFree(nbl);
         this.counters.dropOtherVlan++;
         return;
       }
@@ -439,14 +462,18 @@ export class VirtualNic implements WirePort {
     const count = this.batchCount;
     this.batchHead = this.batchTail = null;
     this.batchCount = 0;
-    this.indicateChain(head, count, this.receiveWithResources || this.free.length < this.lowWater);
+    this.indicateChain(head, count, this.receiveWithResources || this.freeCount < this.lowWater);
   }
 
   /** A frame arrives from outside the wire (a capture feeding this NIC): its bytes are copied once. */
   indicateFrame(frame: Uint8Array): void {
     this.flush();
-    const nbl = this.takeReceiveBuffer(-1, frame.length, frame);
+    let nbl = this.takeReceiveBuffer(-1, frame.length, frame);
     if (nbl === null) return;
+    if (frame.length > this.rxSmall && nbl.NdisPoolHandle !== this.bigPool) {
+      nbl = this.enlarge(nbl);
+      if (nbl === null) return;
+    }
     memory.set(frame, mdlVa(nbl.FirstNetBuffer!.MdlChain!) - ARENA_BASE);
     nbl.NetBufferListInfo[Ieee8021QNetBufferListInfo] = 0;
     this.indicate(nbl, frame.length);
@@ -480,7 +507,7 @@ export class VirtualNic implements WirePort {
       c.dropPaused++;
       return false;
     }
-    if (length < MIN_FRAME || length > this.mtu + LINK_OVERHEAD) {
+    if (length < MIN_FRAME || length > this.maxFrame) {
       c.dropBadLength++;
       return false;
     }
@@ -493,12 +520,34 @@ export class VirtualNic implements WirePort {
 
   private takeReceiveBuffer(address: number, length: number, bytes: Uint8Array | null = null): NET_BUFFER_LIST | null {
     if (!this.accept(address, length, bytes)) return null;
-    const nbl = this.free.pop();
-    if (nbl === undefined) {
+    const nbl = this.freeHead;
+    if (nbl === null) {
       this.counters.dropNoReceiveBuffers++;
       return null;
     }
+    this.freeHead = nbl.Next;
+    this.freeCount--;
+    nbl.Next = null;
     return nbl;
+  }
+
+  /**
+   * A frame longer than the small receive buffer `small` can hold arrived: `small` is swapped for a full-size
+   * receive NBL, which the NIC keeps from then on (the NIC still has `receiveBuffers` of them). When the pool
+   * cannot hold one, `small` stays the NIC's and the frame is dropped as having no receive buffer, as a NIC that
+   * cannot post a buffer drops it.
+   */
+  private enlarge(small: NET_BUFFER_LIST): NET_BUFFER_LIST | null {
+    // The full-size pool is made with the first frame that needs it: a NIC that never sees one allocates nothing more.
+    if (this.bigPool === null) this.bigPool = allocateListPool(TAG_VNIC, this.maxFrame, true);
+    const big = this.bigPool === null ? null : NdisAllocateNetBufferList(this.bigPool, 0, 0);
+    if (big === null) {
+      this.putFree(small);
+      this.counters.dropNoReceiveBuffers++;
+      return null;
+    }
+    NdisFreeNetBufferList(small);
+    return big;
   }
 
   private passesFilter(address: number, bytes: Uint8Array | null): boolean {
@@ -515,10 +564,9 @@ export class VirtualNic implements WirePort {
     return true;
   }
 
-  /** Fills in a receive NBL for a frame of `length` bytes. */
+  /** Fills in a receive NBL for a frame of `length` bytes (its Next is null: taken off the free list, or new). */
   private prepare(nbl: NET_BUFFER_LIST, length: number): void {
     nbl.FirstNetBuffer!.DataLength = length;
-    nbl.Next = null;
     nbl.Status = NDIS_STATUS_SUCCESS;
     nbl.SourceHandle = this.adapter;
     this.counters.framesIn++;
@@ -527,8 +575,8 @@ export class VirtualNic implements WirePort {
 
   private indicate(nbl: NET_BUFFER_LIST, length: number): void {
     this.prepare(nbl, length);
-    const zeroCopy = nbl.MiniportReserved[0] === ZERO_COPY;
-    this.indicateChain(nbl, 1, this.receiveWithResources || (!zeroCopy && this.free.length < this.lowWater));
+    const zeroCopy = nbl.NdisPoolHandle === this.zcPool;
+    this.indicateChain(nbl, 1, this.receiveWithResources || (!zeroCopy && this.freeCount < this.lowWater));
   }
 
   /** NdisMIndicateReceiveNetBufferLists for a prepared chain; with RESOURCES the NBLs are reused at once. */
@@ -554,7 +602,9 @@ export class VirtualNic implements WirePort {
 
   /** A receive NBL is the NIC's again. */
   recycle(nbl: NET_BUFFER_LIST): void {
-    if (nbl.MiniportReserved[0] === ZERO_COPY) {
+    // Only zero-copy receives come from zcPool (and every one carries ZERO_COPY): the pool tells them apart
+    // without the MiniportReserved accessor, which marks the area as used on every read.
+    if (nbl.NdisPoolHandle === this.zcPool) {
       const release = nbl.MiniportReserved[1] as (() => void) | null;
       const mdl = nbl.FirstNetBuffer!.MdlChain!;
       nbl.MiniportReserved[0] = null;
@@ -564,7 +614,14 @@ export class VirtualNic implements WirePort {
       release?.();
       return;
     }
-    this.free.push(nbl);
+    this.putFree(nbl);
+  }
+
+  /** `nbl` (a receive NBL of the NIC's, not linked to any other) joins the free list. */
+  private putFree(nbl: NET_BUFFER_LIST): void {
+    nbl.Next = this.freeHead;
+    this.freeHead = nbl;
+    this.freeCount++;
   }
 
   // --- miniport handlers ---------------------------------------------------------------------------------------
@@ -574,13 +631,15 @@ export class VirtualNic implements WirePort {
     this.adapter = handle;
     if (mac !== undefined) this.mac.set(Array.from(mac).slice(0, 6));
     else this.mac.set([0x02, 0, 0, (ifIndex >>> 16) & 0xff, (ifIndex >>> 8) & 0xff, ifIndex & 0xff]);
-    this.rxPool = allocateListPool(TAG_VNIC, this.mtu + LINK_OVERHEAD, true);
+    const full = this.mtu + LINK_OVERHEAD;
+    this.rxSmall = Math.min(full, RX_BUFFER_BYTES);
+    this.rxPool = allocateListPool(TAG_VNIC, this.rxSmall, true);
     this.zcPool = allocateListPool(TAG_VNIC, 0, true);
     if (this.rxPool === null || this.zcPool === null) return this.failInit();
     for (let i = 0; i < this.receiveBuffers; i++) {
       const nbl = NdisAllocateNetBufferList(this.rxPool, 0, 0);
       if (nbl === null) return this.failInit();
-      this.free.push(nbl);
+      this.putFree(nbl);
     }
     const reg = new NDIS_MINIPORT_ADAPTER_REGISTRATION_ATTRIBUTES();
     reg.Header = new NDIS_OBJECT_HEADER(
@@ -634,11 +693,19 @@ export class VirtualNic implements WirePort {
   }
 
   private releaseBuffers(): void {
-    for (const nbl of this.free) NdisFreeNetBufferList(nbl);
-    this.free.length = 0;
+    for (let nbl = this.freeHead; nbl !== null; ) {
+      const next: NET_BUFFER_LIST | null = nbl.Next;
+      nbl.Next = null;
+      NdisFreeNetBufferList(nbl);
+      nbl = next;
+    }
+    this.freeHead = null;
+    this.freeCount = 0;
     if (this.rxPool !== null) NdisFreeNetBufferListPool(this.rxPool);
+    if (this.bigPool !== null) NdisFreeNetBufferListPool(this.bigPool);
     if (this.zcPool !== null) NdisFreeNetBufferListPool(this.zcPool);
     this.rxPool = null;
+    this.bigPool = null;
     this.zcPool = null;
   }
 
@@ -658,7 +725,7 @@ export class VirtualNic implements WirePort {
       this.counters.framesIn--;
       this.counters.bytesIn -= x.FirstNetBuffer!.DataLength;
       this.counters.dropPaused++;
-      this.free.push(x);
+      this.putFree(x);
       x = next;
     }
     this.batchHead = this.batchTail = null;
@@ -681,7 +748,7 @@ export class VirtualNic implements WirePort {
   /** MiniportSendNetBufferLists: each NET_BUFFER onto the wire, then complete the whole list at once. */
   send(nbls: NET_BUFFER_LIST, sendFlags: number): void {
     const c = this.counters;
-    const maxFrame = this.mtu + LINK_OVERHEAD;
+    const maxFrame = this.maxFrame;
     for (let x: NET_BUFFER_LIST | null = nbls; x !== null; x = x.Next) {
       if (this.state !== RunStateNic.Running) {
         x.Status = NDIS_STATUS_PAUSED;

@@ -145,10 +145,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   const adapters = new Set<string>();
   const protocol = new IpProtocol(host, 'TCPIP', (name) => adapters.has(name));
   const ports: Port[] = [];
-  let writer: {
-    write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
-    close(): void;
-  } | null = null;
+  let writer: OutputWriter | null = null;
+  /** The output's PcapWriter when it is a .pcap file: the wire taps write to it directly, as writer.write would. */
+  let pcapOut: PcapWriter | null = null;
   /** The timestamp of the frame being played: what the host sends now leaves at that time. */
   const clock = { seconds: 0, nanoseconds: 0 };
   let framesWritten = 0;
@@ -241,7 +240,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     wire.tapAddress((address, length, from) => {
       if (from === OUTSIDE) return;
       framesWritten++;
-      writer?.write(ifIndex, memory, address - ARENA_BASE, length);
+      if (pcapOut !== null) pcapOut.writePacketAt(clock, memory, address - ARENA_BASE, length);
+      else writer?.write(ifIndex, memory, address - ARENA_BASE, length);
     });
     drainNdisPnpWork(); // NDIS binds the new adapter to the host's protocol
     const binding = protocol.bindings.find((b) => b.ifIndex === nic.ifIndex);
@@ -274,7 +274,10 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
   host.endpoints.bind(IPPROTO_TCP, 80);
   options.onHost?.(host);
 
-  if (options.output !== undefined) writer = openWriter(options.output, clock);
+  if (options.output !== undefined) {
+    writer = openWriter(options.output, clock);
+    pcapOut = writer.pcap;
+  }
   const peers: Peer[] = [];
   const peerByMac = new Map<number, Peer>();
   if ((options.hosts ?? 1) > 1) {
@@ -315,6 +318,11 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
     moveWithinArena(o + 14, window + equivalent.payload, length);
     return 14 + length;
   };
+  // The peers exist before the first frame and no more are made: the loop tests this once per frame, not their array.
+  const withPeers = peers.length > 0;
+  /** The port of the last frame's interface (most captures have one): portFor's lookup is skipped for the next. */
+  let lastInterface = -1;
+  let lastPort: Port | null = null;
   const every = options.progressEvery ?? 10000;
   /** Frames until the next progress call: counted down per frame, rather than a remainder taken per frame. */
   let progressIn = every;
@@ -334,7 +342,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       clock.nanoseconds = r.nanoseconds;
       // The hosts' timers (reassembly) run on capture time: the same capture times out the same way every run.
       host.tickAt(r);
-      for (let i = 0; i < peers.length; i++) peers[i]!.ip.tickAt(r);
+      if (withPeers) for (let i = 0; i < peers.length; i++) peers[i]!.ip.tickAt(r);
       const ethernet = r.linkType === LINKTYPE_ETHERNET;
       if (!ethernet && !hasEthernetEquivalent(r.linkType)) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
@@ -343,7 +351,9 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
       } else if (!ethernet && !toEthernet(r.linkType, r.data, r.offset, r.caplen, equivalent)) {
         notAttached.set(r.linkType, (notAttached.get(r.linkType) ?? 0) + 1);
       } else {
-        const port = portFor(r.interfaceId);
+        const port: Port = r.interfaceId === lastInterface ? lastPort! : portFor(r.interfaceId);
+        lastInterface = r.interfaceId;
+        lastPort = port;
         if (!started) {
           started = true;
           // Every adapter the capture describes is up before the first frame plays.
@@ -360,7 +370,7 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
           address = adapted;
         }
         // A frame for a peer's MAC goes to that peer; every other frame to host 1.
-        const peer = peers.length === 0 || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
+        const peer = !withPeers || !ethernet ? undefined : peerByMac.get(destinationMac(r.data, r.offset));
         if (peer !== undefined) peer.nic.receiveFrame(address, length);
         else {
           const nic = port.nic;
@@ -369,7 +379,8 @@ export function replay(options: ReplayOptions): ReplayResult & { finish(): void 
           if (nic.pendingReceives === 1 && moderationNs > 0) noteHeld(nic);
         }
         if (pendingDeferredWork() > 0) drainDeferredWork();
-        reapAbsorbed();
+        host.reapAbsorbed();
+        if (withPeers) for (let i = 0; i < peers.length; i++) peers[i]!.ip.reapAbsorbed();
       }
       if (--progressIn === 0) {
         progressIn = every;
@@ -434,10 +445,15 @@ function destinationMac(data: Uint8Array, at: number): number {
   );
 }
 
-function openWriter(
-  path: string,
-  clock: { seconds: number; nanoseconds: number },
-): { write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void; close(): void } {
+/** The replay's output: `write` puts a frame sent on interface `ifIndex` (1-based) in it at the replay's clock. */
+interface OutputWriter {
+  write(ifIndex: number, bytes: Uint8Array, offset: number, length: number): void;
+  close(): void;
+  /** The PcapWriter of a .pcap output (its write is this writer's writePacketAt at the clock), else null. */
+  readonly pcap: PcapWriter | null;
+}
+
+function openWriter(path: string, clock: { seconds: number; nanoseconds: number }): OutputWriter {
   // The output buffer is nonpaged pool too, so a frame is copied from the wire into it with one memory move.
   const buffer = ExAllocatePoolWithTag(NonPagedPoolNx, DEFAULT_SINK_BUFFER, CAPTURE_POOL_TAG);
   const sink = buffer === 0 ? new FileSink(path) : new FileSink(path, bytesAt(buffer, DEFAULT_SINK_BUFFER));
@@ -460,6 +476,7 @@ function openWriter(
         w.close();
         release();
       },
+      pcap: null,
     };
   }
   const w = new PcapWriter(sink, { linkType: LINKTYPE_ETHERNET, nanoseconds: true });
@@ -471,6 +488,7 @@ function openWriter(
       w.close();
       release();
     },
+    pcap: w,
   };
 }
 

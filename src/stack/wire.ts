@@ -97,6 +97,7 @@ export class Wire {
   attach(port: WirePort): number {
     this.ports.push(port);
     this.attached++;
+    this.noteLonePort();
     return this.ports.length - 1;
   }
 
@@ -105,28 +106,51 @@ export class Wire {
     if (id >= 0 && id < this.ports.length && this.ports[id] !== null) {
       this.ports[id] = null;
       this.attached--;
+      this.noteLonePort();
     }
   }
 
   /** Ports attached and not detached (the non-null entries of `ports`). */
   private attached = 0;
+  /** The id of the one port attached when exactly one is, else -1 (kept by attach, detach and close). */
+  private lonePort = -1;
+
+  private noteLonePort(): void {
+    this.lonePort = -1;
+    if (this.attached !== 1) return;
+    for (let i = 0; i < this.ports.length; i++) if (this.ports[i] !== null) this.lonePort = i;
+  }
 
   /** Adds a tap; returns a function that removes it. */
   tap(fn: WireTap): () => void {
     this.taps.push(fn);
+    this.noteSoleTap();
     return () => {
       const i = this.taps.indexOf(fn);
       if (i >= 0) this.taps.splice(i, 1);
+      this.noteSoleTap();
     };
   }
 
   /** Adds a tap that sees frames by address (no view made per frame); returns a function that removes it. */
   tapAddress(fn: WireAddressTap): () => void {
     this.addressTaps.push(fn);
+    this.noteSoleTap();
     return () => {
       const i = this.addressTaps.indexOf(fn);
       if (i >= 0) this.addressTaps.splice(i, 1);
+      this.noteSoleTap();
     };
+  }
+
+  /**
+   * The one tap when the wire has exactly one, an address tap (a replay's output), else null: every frame is then
+   * shown to it with one call, no walk of the tap lists (kept by tap, tapAddress and their removers).
+   */
+  private soleAddressTap: WireAddressTap | null = null;
+
+  private noteSoleTap(): void {
+    this.soleAddressTap = this.addressTaps.length === 1 && this.taps.length === 0 ? this.addressTaps[0]! : null;
   }
 
   /** Frames queued and not yet delivered. */
@@ -183,8 +207,7 @@ export class Wire {
    */
   reachesNoPort(from: number): boolean {
     // Counted rather than searched (once per frame sent): no port at all, or one, the sender's own.
-    const n = this.attached;
-    return n === 0 || (n === 1 && from >= 0 && from < this.ports.length && this.ports[from] !== null);
+    return this.attached === 0 || (from >= 0 && from === this.lonePort);
   }
 
   /**
@@ -199,6 +222,11 @@ export class Wire {
 
   /** Every tap sees the frame (`length` bytes at `address`) sent by port `from`. */
   private showTaps(address: number, length: number, from: number): void {
+    const sole = this.soleAddressTap;
+    if (sole !== null) {
+      sole(address, length, from);
+      return;
+    }
     const addressTaps = this.addressTaps;
     for (let i = 0; i < addressTaps.length; i++) addressTaps[i]!(address, length, from);
     if (this.taps.length > 0) {
@@ -271,6 +299,7 @@ export class Wire {
     this.count = 0;
     this.ports.length = 0;
     this.attached = 0;
+    this.lonePort = -1;
   }
 
   private growFrames(): void {

@@ -27,8 +27,10 @@ import {
   unitsPerSecondOf,
 } from '../../src/capture/index.js';
 import { FileSink } from '../../src/capture/sink.js';
-import { ARENA_RESERVE, memory } from '../../src/kernel/arena.js';
+import { ARENA_BASE, ARENA_RESERVE, memory } from '../../src/kernel/arena.js';
+import { ExAllocatePoolWithTag, ExFreePool, NonPagedPool } from '../../src/kernel/pool.js';
 import { resetSystem } from '../../src/kernel/system.js';
+import { poolTag } from '../../src/kernel/tags.js';
 
 beforeEach(() => resetSystem());
 
@@ -71,16 +73,23 @@ function rawPcap(magic: number, bigEndian: boolean, records: RawRecord[]): Uint8
 }
 
 describe('pcap reader fast path', () => {
-  it('every field of every record equals a reference decode: byte orders, us / ns / modified, any stored fraction', () => {
+  it('every field of every record equals a reference decode: byte orders, us / ns / modified, any stored fraction, windows in kernel memory (headers read as words where aligned) or not', () => {
     fc.assert(
       fc.property(
         fc.array(rawRecordArb, { maxLength: 40 }),
         fc.constantFrom(PCAP_MAGIC_MICROSECONDS, PCAP_MAGIC_NANOSECONDS, PCAP_MAGIC_MODIFIED),
         fc.boolean(),
         fc.integer({ min: 128, max: 600 }),
-        (records, magic, bigEndian, window) => {
+        fc.option(fc.nat(3)),
+        (records, magic, bigEndian, window, kernelShift) => {
           const file = rawPcap(magic, bigEndian, records);
-          const reader = new PcapReader(new MemorySource(file), { chunk: new Uint8Array(window) });
+          // A window in nonpaged pool, starting 0-3 bytes past a pool block's start (any word alignment), or not.
+          const block = kernelShift === null ? 0 : ExAllocatePoolWithTag(NonPagedPool, window + 4, poolTag('tseT'));
+          const chunk =
+            kernelShift === null
+              ? new Uint8Array(window)
+              : memory.subarray(block - ARENA_BASE + kernelShift, block - ARENA_BASE + kernelShift + window);
+          const reader = new PcapReader(new MemorySource(file), { chunk });
           const hs = magic === PCAP_MAGIC_MODIFIED ? 24 : 16;
           const perSecond = magic === PCAP_MAGIC_NANOSECONDS ? 1e9 : 1e6;
           let fileOffset = 24;
@@ -101,6 +110,7 @@ describe('pcap reader fast path', () => {
           });
           assert.equal(reader.next(), null);
           assert.equal(reader.packetsRead, records.length);
+          if (block !== 0) ExFreePool(block);
         },
       ),
     );

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { beforeEach, describe, it } from 'node:test';
 import { ARENA_BASE, memory } from '../../src/kernel/arena.js';
 import { drainDeferredWork } from '../../src/kernel/deferred.js';
+import { disableFaultInjection, enableFaultInjection } from '../../src/kernel/faults.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { bytesAt } from '../../src/kernel/memory.js';
 import { StatusError } from '../../src/kernel/status.js';
@@ -271,6 +272,60 @@ describe('the virtual NIC (a miniport) and the wire', () => {
     sendFrame(b, frame(MAC_B, MAC_A, [1]));
     assert.equal(nic.counters.sendsNoCarrier, 1, 'a frame sent with no cable is lost and counted');
     wire.close();
+  });
+
+  it('a NIC with a jumbo MTU takes every frame up to MTU + 18 bytes intact, its receive NBLs growing to full size only for long frames', () => {
+    const { wire, nicB, b } = twoHosts({}, { mtu: 65535, receiveBuffers: 3, lowWater: 0 });
+    // Lengths around the 2 KiB small buffer and up to the largest frame the MTU allows (MTU + 802.1Q header).
+    const lengths = [60, 2048, 2049, 65553, 1514, 9018, 65553, 100, 4000];
+    const sent: number[][] = [];
+    for (let i = 0; i < lengths.length; i++) {
+      const f = new Uint8Array(lengths[i]!);
+      f.set(MAC_B, 0);
+      f.set(MAC_A, 6);
+      f[12] = 0x88;
+      f[13] = 0xb5;
+      for (let j = 14; j < f.length; j++) f[j] = (j * 7 + i) & 0xff;
+      sent.push([...f]);
+      wire.inject(f);
+      drainDeferredWork();
+      assert.deepEqual(dataOf(b, b.received.length - 1), sent[i], `frame ${i} of ${lengths[i]} bytes arrives intact`);
+      // Three receive buffers: give them back before they run out, so no frame is dropped for want of one.
+      if (b.received.length % 3 === 0) b.returnHeld();
+    }
+    assert.equal(nicB.counters.framesIn, lengths.length);
+    assert.equal(nicB.counters.dropNoReceiveBuffers, 0);
+    assert.equal(nicB.counters.dropBadLength, 0);
+    b.returnHeld();
+    const tooLong = new Uint8Array(65554);
+    tooLong.set(MAC_B, 0);
+    wire.inject(tooLong);
+    drainDeferredWork();
+    assert.equal(nicB.counters.dropBadLength, 1, 'one byte more than MTU + 18 is refused');
+  });
+
+  it('a NIC that cannot get pool for a full-size receive buffer drops the long frame as noReceiveBuffers and keeps receiving', () => {
+    const { wire, nicB, b } = twoHosts({}, { mtu: 9000, receiveBuffers: 2 });
+    const long = new Uint8Array(3000);
+    long.set(MAC_B, 0);
+    long.set(MAC_A, 6);
+    long[2999] = 0x5a;
+    enableFaultInjection({ tags: [poolTag('ciNV')], everyNth: 1 });
+    wire.inject(long);
+    drainDeferredWork();
+    disableFaultInjection();
+    assert.equal(nicB.counters.dropNoReceiveBuffers, 1);
+    assert.equal(b.received.length, 0);
+    const short = frame(MAC_B, MAC_A, [9, 8, 7]);
+    wire.inject(short);
+    wire.inject(long);
+    drainDeferredWork();
+    assert.equal(b.received.length, 2, "both buffers are still the NIC's: the failed swap gave the small one back");
+    assert.deepEqual(dataOf(b, 0), [...short]);
+    assert.deepEqual(dataOf(b, 1), [...long]);
+    b.returnHeld();
+    nicB.remove();
+    assert.equal(nicB.counters.returned, 2);
   });
 
   it('a NIC whose receive buffers do not fit in the pool fails to initialize with NDIS_STATUS_RESOURCES, leaving nothing behind', () => {

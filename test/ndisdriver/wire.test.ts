@@ -121,6 +121,49 @@ describe('the wire', () => {
     wire.close();
   });
 
+  it('every frame reaches exactly the taps present when it is sent, address taps first, each in the order added, through any adding and removing of either kind (property; one address tap alone is called directly)', () => {
+    // Steps: add an address tap, add a view tap, remove the k-th tap still present, or send a frame.
+    const step = fc.oneof(
+      fc.constant({ op: 'address' as const, k: 0 }),
+      fc.constant({ op: 'view' as const, k: 0 }),
+      fc.record({ op: fc.constant('remove' as const), k: fc.nat(5) }),
+      fc.constant({ op: 'send' as const, k: 0 }),
+    );
+    fc.assert(
+      fc.property(fc.array(step, { maxLength: 25 }), (steps) => {
+        const wire = new Wire('taps', false);
+        const seen: string[] = [];
+        const present: { name: string; kind: 'address' | 'view'; remove: () => void }[] = [];
+        let made = 0;
+        let seq = 0;
+        for (const { op, k } of steps) {
+          if (op === 'address' || op === 'view') {
+            const name = `${op}${made++}`;
+            const remove =
+              op === 'address'
+                ? wire.tapAddress((_a, length, from) => seen.push(`${name}:${length}:${from}`))
+                : wire.tap((f, from) => seen.push(`${name}:${f.length}:${from}`));
+            present.push({ name, kind: op, remove });
+          } else if (op === 'remove') {
+            if (present.length === 0) continue;
+            const [t] = present.splice(k % present.length, 1);
+            t!.remove();
+          } else {
+            seen.length = 0;
+            const length = 60 + seq++;
+            wire.inject(makeFrame(seq, length));
+            const want = [
+              ...present.filter((t) => t.kind === 'address'),
+              ...present.filter((t) => t.kind === 'view'),
+            ].map((t) => `${t.name}:${length}:${OUTSIDE}`);
+            assert.deepEqual(seen, want);
+          }
+        }
+        wire.close();
+      }),
+    );
+  });
+
   it('with auto-drain the frames are delivered as kernel deferred work (a DPC)', () => {
     const wire = new Wire('w');
     const a = new Recorder();
