@@ -89,6 +89,14 @@ export function firewallHooks(): readonly IPPacketFirewallPtr[] {
   return hooks;
 }
 
+/**
+ * True when at least one hook is registered: the IP layer tests this on every packet before it calls its hook
+ * binding, which with no hook would only answer that there is none (a closure call V8 does not always inline).
+ */
+export function firewallHooksRegistered(): boolean {
+  return hooks.length !== 0;
+}
+
 /** The priorities of the registered hooks, in queue order. */
 export function firewallHookPriorities(): readonly number[] {
   return priorities;

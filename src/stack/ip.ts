@@ -21,6 +21,7 @@
  * Every packet that enters ends in one bucket of {@link HostCounters}; nothing is silently lost.
  */
 
+import { firewallHooksRegistered } from '../fwhook/registry.js';
 import { ARENA_BASE, memory, memoryView } from '../kernel/arena.js';
 import { ExAllocatePoolWithTag, ExFreePoolWithTag, NonPagedPoolNx } from '../kernel/pool.js';
 import { poolTag } from '../kernel/tags.js';
@@ -745,7 +746,12 @@ export class IpLayer {
       if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
     }
 
-    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)) return;
+    if (
+      this.firewallHook !== null &&
+      firewallHooksRegistered() &&
+      !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)
+    )
+      return;
 
     const local = this.isLocal4(dst);
     if (local) return this.deliver4(iface, nbl, ip, hlen);
@@ -776,7 +782,12 @@ export class IpLayer {
         if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
       }
     }
-    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)) return;
+    if (
+      this.firewallHook !== null &&
+      firewallHooksRegistered() &&
+      !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)
+    )
+      return;
     readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
     if (this.isLocal6(scratch6)) return this.deliver6(iface, nbl, ip);
     if (scratch6[0]! >>> 24 === 0xff || !this.forwarding) return this.drop(nbl, DropReason.NotForThisHost);
@@ -1804,7 +1815,12 @@ export class IpLayer {
     // Limited broadcast leaves through the first interface (decided: the host has no per-socket interface choice).
     const out = route === -2 ? this.interfaceList()[0] : this.interfaces[this.routes.interface4(route)];
     if (out === undefined) return this.drop(nbl, DropReason.NoRoute);
-    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 4)) return;
+    if (
+      this.firewallHook !== null &&
+      firewallHooksRegistered() &&
+      !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 4)
+    )
+      return;
     const r = this.fill(Layer.OutboundIppacket4, 4, DIRECTION_OUTBOUND, nbl, out.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
     r.localAddressVa = ip + H.IPV4_SOURCE;
     r.remoteAddressVa = ip + H.IPV4_DESTINATION;
@@ -1852,7 +1868,12 @@ export class IpLayer {
       }
     }
     if (out === undefined) return this.drop(nbl, DropReason.NoRoute);
-    if (this.firewallHook !== null && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 6)) return;
+    if (
+      this.firewallHook !== null &&
+      firewallHooksRegistered() &&
+      !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 6)
+    )
+      return;
     const r = this.fill(
       Layer.OutboundIppacket6,
       6,

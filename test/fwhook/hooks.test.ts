@@ -10,6 +10,7 @@ import {
   runFirewallHooks,
   TAG_FIREWALL_HOOKS,
 } from '../../src/fwhook/index.js';
+import { firewallHooksRegistered } from '../../src/fwhook/registry.js';
 import { sendDeviceIoControl } from '../../src/kernel/driver.js';
 import { collectLeaks } from '../../src/kernel/leaks.js';
 import { poolmon } from '../../src/kernel/pool.js';
@@ -132,16 +133,22 @@ describe('the IP firewall hook: registration and running the hooks', () => {
 
   it('\\Device\\Ip exists after every resetSystem and answers the IOCTL: add, add again fails, remove, remove again fails', () => {
     const hook: IPPacketFirewallPtr = () => FORWARD;
+    // firewallHooksRegistered is the IP layer's per-packet test: it must follow every change of the queue.
+    assert.equal(firewallHooksRegistered(), false);
     assert.equal(setHook(hook, 1, true), STATUS_SUCCESS);
     assert.deepEqual(firewallHooks(), [hook]);
+    assert.equal(firewallHooksRegistered(), true);
     assert.equal(setHook(hook, 1, true), STATUS_UNSUCCESSFUL, 'already registered');
     assert.equal(setHook(hook, 1, false), STATUS_SUCCESS);
     assert.equal(setHook(hook, 1, false), STATUS_UNSUCCESSFUL, 'not registered');
     assert.deepEqual(firewallHooks(), []);
+    assert.equal(firewallHooksRegistered(), false);
     resetSystem();
     assert.equal(setHook(hook, 1, true), STATUS_SUCCESS, 'the device is back after a reset');
+    assert.equal(firewallHooksRegistered(), true);
     resetSystem();
     assert.deepEqual(firewallHooks(), [], 'a reset forgets registrations');
+    assert.equal(firewallHooksRegistered(), false);
   });
 
   it('registration exactly as firewall-hook drivers did it: IoBuildDeviceIoControlRequest + IoCallDriver, then wait', () => {
