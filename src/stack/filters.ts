@@ -88,13 +88,12 @@ export type Classifier = (request: ClassifyRequest) => number;
 export const FORWARD = 0;
 export const DROP = 1;
 export const ICMP_ON_DROP = 2;
-/** Not a FORWARD_ACTION: no hook is registered, none ran (the packet goes on, as with FORWARD). */
-export const NO_HOOKS = -1;
 
 /**
  * The legacy firewall hook at the IP layer. `nbl` holds the IP packet (data at the IP header). Returns FORWARD,
  * DROP or ICMP_ON_DROP; a hook that rewrote the packet returns its replacement through `replacement.value` (a
- * new NET_BUFFER_LIST built by the hook layer, owned by the host from then on). NO_HOOKS when none is registered.
+ * new NET_BUFFER_LIST built by the hook layer, owned by the host from then on). The IP layer makes the call only
+ * while a hook is registered (firewallHooksRegistered).
  */
 export type FirewallHookCall = (
   direction: number,

@@ -25,12 +25,12 @@ import {
   IP_TRANSMIT,
 } from '../fwhook/constants.js';
 import { IPFreeBuff } from '../fwhook/iprcvbuf.js';
-import { FIREWALL_CONTEXT_T, firewallHooks } from '../fwhook/registry.js';
+import { FIREWALL_CONTEXT_T } from '../fwhook/registry.js';
 import { runFirewallHooks } from '../fwhook/run.js';
 import { ARENA_BASE, memory } from '../kernel/arena.js';
 import { writeNetBufferData } from '../ndis/nbData.js';
 import type { NET_BUFFER, NET_BUFFER_LIST } from '../ndis/structures.js';
-import { DIRECTION_INBOUND, DROP, type FirewallHookCall, FORWARD, NO_HOOKS } from './filters.js';
+import { DIRECTION_INBOUND, DROP, type FirewallHookCall, FORWARD } from './filters.js';
 import { get8, get32, IPV4_DESTINATION } from './headers.js';
 import type { IpLayer } from './ip.js';
 import { byteAt } from './nb-sum.js';
@@ -40,12 +40,11 @@ const receiveContext = new FIREWALL_CONTEXT_T(IP_RECEIVE);
 const transmitContext = new FIREWALL_CONTEXT_T(IP_TRANSMIT);
 
 /**
- * Makes the host's firewall-hook call. The call itself is only the test for registered hooks, small enough for V8
- * to inline where the IP layer makes it (every packet, with or without hooks); the work is out of line.
+ * Makes the host's firewall-hook call. The IP layer makes it only while a hook is registered (it tests
+ * firewallHooksRegistered itself on every packet, a load where this call would be a closure call).
  */
 export function firewallHookCall(host: IpLayer): FirewallHookCall {
-  return (direction, nbl, ifIndex, replacement) =>
-    firewallHooks().length === 0 ? NO_HOOKS : runHooks(host, direction, nbl, ifIndex, replacement);
+  return (direction, nbl, ifIndex, replacement) => runHooks(host, direction, nbl, ifIndex, replacement);
 }
 
 /** Hands the packet to the registered hooks as an IPRcvBuf chain; see the file comment. */

@@ -86,7 +86,6 @@ import {
   FWPS_DISCARD_MODULE_NETWORK,
   FWPS_DISCARD_MODULE_TRANSPORT,
   ICMP_ON_DROP,
-  NO_HOOKS,
   Verdict,
 } from './filters.js';
 import { FlowTable } from './flows.js';
@@ -746,12 +745,7 @@ export class IpLayer {
       if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
     }
 
-    if (
-      this.firewallHook !== null &&
-      firewallHooksRegistered() &&
-      !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)
-    )
-      return;
+    if (this.hooked() && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 4)) return;
 
     const local = this.isLocal4(dst);
     if (local) return this.deliver4(iface, nbl, ip, hlen);
@@ -782,12 +776,7 @@ export class IpLayer {
         if (waiting !== null) this.transmitResolved(iface, waiting, readMac(srcMacVa));
       }
     }
-    if (
-      this.firewallHook !== null &&
-      firewallHooksRegistered() &&
-      !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)
-    )
-      return;
+    if (this.hooked() && !this.runFirewallHook(DIRECTION_INBOUND, nbl, iface.ifIndex, 6)) return;
     readIpv6Words(ip + H.IPV6_DESTINATION, scratch6);
     if (this.isLocal6(scratch6)) return this.deliver6(iface, nbl, ip);
     if (scratch6[0]! >>> 24 === 0xff || !this.forwarding) return this.drop(nbl, DropReason.NotForThisHost);
@@ -1815,12 +1804,7 @@ export class IpLayer {
     // Limited broadcast leaves through the first interface (decided: the host has no per-socket interface choice).
     const out = route === -2 ? this.interfaceList()[0] : this.interfaces[this.routes.interface4(route)];
     if (out === undefined) return this.drop(nbl, DropReason.NoRoute);
-    if (
-      this.firewallHook !== null &&
-      firewallHooksRegistered() &&
-      !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 4)
-    )
-      return;
+    if (this.hooked() && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 4)) return;
     const r = this.fill(Layer.OutboundIppacket4, 4, DIRECTION_OUTBOUND, nbl, out.ifIndex, H.get8(ip + H.IPV4_PROTOCOL));
     r.localAddressVa = ip + H.IPV4_SOURCE;
     r.remoteAddressVa = ip + H.IPV4_DESTINATION;
@@ -1868,12 +1852,7 @@ export class IpLayer {
       }
     }
     if (out === undefined) return this.drop(nbl, DropReason.NoRoute);
-    if (
-      this.firewallHook !== null &&
-      firewallHooksRegistered() &&
-      !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 6)
-    )
-      return;
+    if (this.hooked() && !this.runFirewallHook(DIRECTION_OUTBOUND, nbl, out.ifIndex, 6)) return;
     const r = this.fill(
       Layer.OutboundIppacket6,
       6,
@@ -2699,11 +2678,18 @@ export class IpLayer {
     return false;
   }
 
+  /**
+   * Whether packets go to the firewall hooks: the host is bound to them and one is registered. Tested on every
+   * packet before {@link runFirewallHook}, whose binding call V8 does not always inline.
+   */
+  private hooked(): boolean {
+    return this.firewallHook !== null && firewallHooksRegistered();
+  }
+
   /** Runs the firewall hook; true when the packet goes on (possibly replaced in place of `nbl`). */
   private runFirewallHook(direction: number, nbl: NET_BUFFER_LIST, ifIndex: number, version: number): boolean {
     replacementBox.value = null;
     const action = this.firewallHook!(direction, nbl, ifIndex, replacementBox);
-    if (action === NO_HOOKS) return true;
     const replaced = replacementBox.value !== null;
     this.event('firewall-hook', nbl, action === FORWARD ? (replaced ? 'FORWARD, replaced' : 'FORWARD') : 'DROP');
     if (action === FORWARD && !replaced) return true;
