@@ -3,15 +3,60 @@
  * `DriverEntry(DriverObject, RegistryPath)`. TypeScript modules are loaded through tsx's ESM loader, registered
  * on demand when the CLI itself runs from JavaScript.
  */
-import { readdirSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, extname, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type DriverModule, type LoadedDriver, loadDriver } from '../kernel/driver.js';
 
 let tsxRegistered = false;
 
+/**
+ * The package.json that decides how node loads a file under `dir` (the nearest one, as node looks it up), and
+ * whether it says "type": "module"; null where no folder above has one.
+ */
+export function packageScope(dir: string): { packageJson: string; module: boolean } | null {
+  for (let d = dir; ; d = dirname(d)) {
+    const packageJson = join(d, 'package.json');
+    if (existsSync(packageJson)) {
+      let type: unknown;
+      try {
+        type = (JSON.parse(readFileSync(packageJson, 'utf8')) as { type?: unknown }).type;
+      } catch {
+        type = undefined; // node too takes an unreadable package.json for no "type"
+      }
+      return { packageJson, module: type === 'module' };
+    }
+    if (dirname(d) === d) return null;
+  }
+}
+
+/**
+ * A TypeScript driver that would load as CommonJS (a .cts file, or a .ts file outside a package whose package.json
+ * says "type": "module", where node takes a .js file for CommonJS too). tsx compiles such a file to CommonJS, and
+ * its imports of wdknet then load a second copy of wdknet, a machine of its own: the driver's filters, callouts and
+ * hooks would be added there and never see this run's packets. So it is refused, saying what to do.
+ */
+export class CommonJsDriverError extends Error {
+  constructor(
+    readonly path: string,
+    readonly packageJson: string | null,
+  ) {
+    super(
+      `${path} would load as CommonJS (${packageJson === null ? 'no package.json above it' : `${packageJson} does not say "type": "module"`}), ` +
+        'and its imports of wdknet would load a second copy of wdknet, which this run never sees: ' +
+        'a TypeScript driver must be an ES module. Name it .mts, or put it in a package whose package.json says "type": "module"',
+    );
+    this.name = 'CommonJsDriverError';
+  }
+}
+
 async function importModule(path: string): Promise<Record<string, unknown>> {
   const full = resolve(path);
+  if (full.endsWith('.cts')) throw new CommonJsDriverError(full, packageScope(dirname(full))?.packageJson ?? null);
+  if (full.endsWith('.ts')) {
+    const scope = packageScope(dirname(full));
+    if (scope === null || !scope.module) throw new CommonJsDriverError(full, scope?.packageJson ?? null);
+  }
   if (
     (full.endsWith('.ts') || full.endsWith('.mts')) &&
     !tsxRegistered &&

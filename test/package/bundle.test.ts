@@ -6,8 +6,10 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, describe, it } from 'node:test';
+import { pathToFileURL } from 'node:url';
 import type { RunSummary } from '../../src/cli/run.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -16,7 +18,12 @@ const dist = join(root, 'dist');
 // through its exports map, and so a wrong idea of "wdknet's own folder" (the whole package) would hide its frames.
 mkdirSync(join(root, 'tmp'), { recursive: true });
 const tmp = mkdtempSync(join(root, 'tmp', 'bundle-test-'));
-after(() => rmSync(tmp, { recursive: true, force: true }));
+// And a folder outside any package: there a .ts file is CommonJS, as a .js file would be.
+const outside = mkdtempSync(join(tmpdir(), 'wdknet-driver-'));
+after(() => {
+  rmSync(tmp, { recursive: true, force: true });
+  rmSync(outside, { recursive: true, force: true });
+});
 
 /** The entry files (package.json's exports and bin, and the benchmarks' JIT settings) and the one shared chunk. */
 const ENTRIES = ['index.js', 'ddi/index.js', 'cli/main.js', 'cli/jit.js'];
@@ -115,5 +122,35 @@ export function DriverEntry() {
     // The same with source maps on, where node prints wdknet's own frames at their places in src/.
     const mapped = run(['--verifier', 'full', '--driver', driver], ['--enable-source-maps']);
     assert.match(mapped.leaks.find((l) => l.tag === 'Leak')?.site ?? '', /block-forwarding\.mjs:9:\d+/);
+  });
+
+  it('loads a TypeScript driver from outside any package as .mts, and refuses it as .ts (CommonJS there)', () => {
+    const ddi = pathToFileURL(join(dist, 'ddi/index.js')).href;
+    const source = `import * as W from '${ddi}';
+export function DriverEntry(): number {
+  const h: { value: unknown } = { value: null };
+  W.FwpmEngineOpen0(null, W.RPC_C_AUTHN_WINNT, null, null, h as never);
+  const f = new W.FWPM_FILTER0();
+  f.layerKey = W.FWPM_LAYER_IPFORWARD_V4;
+  f.action.type = W.FWP_ACTION_BLOCK;
+  return W.FwpmFilterAdd0(h.value as never, f, null, { value: 0 });
+}
+`;
+    // An ES module wherever it is: the built command (no tsx preloaded) registers tsx and loads it on its machine.
+    const mts = join(outside, 'block-forwarding.mts');
+    writeFileSync(mts, source);
+    const loaded = run(['--no-examples', '--driver', mts]);
+    assert.deepEqual(loaded.drivers, [{ name: 'block-forwarding', status: 0 }]);
+    assert.ok(loaded.dropped['WFP BLOCK']! > 0, JSON.stringify(loaded.dropped));
+    // As .ts there it is CommonJS: tsx would compile it so, and its import would load a second copy of wdknet whose
+    // filter no packet of this run meets. Refused, saying why and what to do.
+    const ts = join(outside, 'block-forwarding.ts');
+    writeFileSync(ts, source);
+    const r = spawnSync(process.execPath, [join(dist, 'cli/main.js'), 'run', '--no-progress', '--driver', ts], {
+      cwd: root,
+      encoding: 'utf8',
+    });
+    assert.equal(r.status, 3, r.stdout + r.stderr);
+    assert.match(r.stderr, /would load as CommonJS \(no package\.json above it\).*Name it \.mts/);
   });
 });
