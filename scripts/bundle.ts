@@ -27,7 +27,7 @@
  *
  * Run: node --import tsx scripts/bundle.ts (npm run build does).
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +142,9 @@ const { output } = await bundle.write({
   generatedCode: { constBindings: true },
 });
 await bundle.close();
+// The command runs by its first line (its node options, src/cli/jit.ts STARTUP_FLAGS), as npm's bin link runs it:
+// executable, so that `./dist/cli/main.js` in a checkout does the same.
+chmodSync(join(dist, 'cli/main.js'), 0o755);
 
 const outputs = new Set(output.map((o) => join(dist, o.fileName)));
 for (const o of output) if (o.type === 'chunk' && o.sourcemapFileName) outputs.add(join(dist, o.sourcemapFileName));

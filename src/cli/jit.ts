@@ -14,6 +14,18 @@
  *   1.7% fewer instructions per frame (5,406 -> 5,313; bench/results-host.md); 2,000 inlines nothing more.
  * Neither changes behaviour.
  *
+ * One more setting cannot wait for run time: V8 reads it only as the process starts, so the command's first line
+ * passes it to node (`#!/usr/bin/env -S node ...`, src/cli/main.ts; npm's Windows shims read that line too):
+ * - --no-concurrent-recompilation: the optimizing compiler runs on the main thread instead of a background one.
+ *   With the background compiler, the main thread goes on interpreting for the 10-30 ms the first compile of the
+ *   replay loop takes; meanwhile the path's smaller steps turn hot and are compiled on their own, and the code that
+ *   results leaves calls where the loop's compile inlines otherwise (perf: the WFP filter's decision, the NBL's
+ *   info clear and the neighbour lookup stay calls; the NIC's send, receive4 and the transmit are split apart).
+ *   Compiling on the main thread, the loop's first compile takes the whole path, as in the valgrind counts of
+ *   bench/results-host.md (which run --predictable, single-threaded). Measured per 1M 64-byte frames, best of five
+ *   warm runs in each of three processes: 251-263 ms against 268-296 ms; one cold `wdknet run`: 528-542 ms against
+ *   556-599 ms. The same compiles happen, only on the main thread: nothing else changes.
+ *
  * V8 reads these flags when it optimizes a function, which happens only once a function is hot, after start-up:
  * so setting them at run time, once the modules are loaded, takes effect for the whole run. Importing this module
  * changes nothing (it is bundled with the library, whose users keep their process's settings). A setting the user
@@ -26,6 +38,12 @@ export const INLINING_BUDGET = 3000;
 
 /** The largest function wdknet lets V8 inline, in bytes of bytecode (V8's default: 460). */
 export const INLINED_FUNCTION_LIMIT = 1000;
+
+/**
+ * The node options the `wdknet` command starts with: its first line passes them (src/cli/main.ts), and a test holds
+ * the two together. Running `node dist/cli/main.js` without them works the same, about 10% slower.
+ */
+export const STARTUP_FLAGS: readonly string[] = ['--no-concurrent-recompilation'];
 
 const SETTINGS: readonly (readonly [flag: string, value: number])[] = [
   ['--max-inlined-bytecode-size-cumulative', INLINING_BUDGET],

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --no-concurrent-recompilation
 /** The `wdknet` command line: run, inspect, poolmon. */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,7 +14,8 @@ import { applyJitSettings } from './jit.js';
 import { type DriverParameter, ParameterError, parseParameter } from './params.js';
 import { type RunOptions, type RunSummary, runCapture } from './run.js';
 
-// First: the JIT settings the run is tuned for (jit.ts), before anything of wdknet runs hot.
+// First: the JIT settings the run is tuned for (jit.ts), before anything of wdknet runs hot. The first line passes
+// the one V8 reads only at start-up (STARTUP_FLAGS).
 applyJitSettings();
 
 /** The package's folder: the one holding src/ and dist/ (and samples/, examples/). */
