@@ -22,9 +22,16 @@ import { heapUsedAfterGc, machine } from './lib.js';
 // bundle's entry files, so the process has one simulated machine, as the command has: a second copy of the modules
 // (and of the kernel arena) beside it measurably slowed the run.
 const dist = (path: string) => new URL(`../dist/${path}`, import.meta.url).href;
-// The JIT settings the `wdknet` command starts with (src/cli/jit.ts), before anything of wdknet runs hot.
-const { applyJitSettings } = (await import(dist('cli/jit.js'))) as typeof import('../src/cli/jit.js');
-applyJitSettings();
+// The JIT settings the `wdknet` command starts with (src/cli/jit.ts), before anything of wdknet runs hot: the node
+// options its first line passes, which V8 reads only at start-up (so without them this benchmark runs itself again
+// with them), and the two it sets at run time.
+const { applyJitSettings, STARTUP_FLAGS } = (await import(dist('cli/jit.js'))) as typeof import('../src/cli/jit.js');
+const missing = STARTUP_FLAGS.filter((flag) => !process.execArgv.includes(flag));
+if (missing.length > 0) {
+  const again = [...missing, ...process.execArgv, ...process.argv.slice(1)];
+  process.exit(spawnSync(process.execPath, again, { stdio: 'inherit' }).status ?? 1);
+}
+const jit = [...STARTUP_FLAGS, ...applyJitSettings()];
 // The public API (`wdknet`): playCapture is `wdknet run`'s runCapture with the library's defaults.
 const { playCapture, LINKTYPE_ETHERNET, PcapWriter, FileSink } = (await import(
   dist('index.js')
@@ -72,13 +79,16 @@ function generate(path: string, sizes: readonly number[]): void {
   w.close();
 }
 
-// The driver: one WFP filter at IPFORWARD_V4 blocking packets to 192.0.2.9, which this traffic never goes to. It
-// imports the built `wdknet/ddi` entry by path (it lives in a temporary folder, outside the package).
-const driver = join(dir, 'filter-driver.ts');
+// The driver: one WFP filter at IPFORWARD_V4 blocking packets to `blocked`, which this traffic never goes to. An ES
+// module importing the built `wdknet/ddi` entry by path (it lives in a temporary folder, outside the package), so
+// it meets the same module instance as the run. (A TypeScript file there would be CommonJS, whose import would load
+// a second copy of wdknet: the command refuses it, src/cli/drivers.ts.)
 const ddi = pathToFileURL(join(root.pathname, 'dist/ddi/index.js')).href;
-writeFileSync(
-  driver,
-  `import * as W from '${ddi}';
+function writeDriver(name: string, blocked: number): string {
+  const path = join(dir, name);
+  writeFileSync(
+    path,
+    `import * as W from '${ddi}';
 export function DriverEntry() {
   const h = { value: null };
   W.FwpmEngineOpen0(null, W.RPC_C_AUTHN_WINNT, null, null, h);
@@ -87,23 +97,30 @@ export function DriverEntry() {
   f.action.type = W.FWP_ACTION_BLOCK;
   const dst = new W.FWP_CONDITION_VALUE0();
   dst.type = W.FWP_UINT32;
-  dst.uint32 = 0xc0000209;
+  dst.uint32 = ${blocked};
   f.filterCondition = [new W.FWPM_FILTER_CONDITION0(W.FWPM_CONDITION_IP_DESTINATION_ADDRESS, W.FWP_MATCH_EQUAL, dst)];
   f.numFilterConditions = 1;
   return W.FwpmFilterAdd0(h.value, f, null, { value: 0 });
 }
 `,
-);
+  );
+  return path;
+}
+const driver = writeDriver('filter-driver.mjs', 0xc0000209); // 192.0.2.9
+// The same driver blocking 10.0.2.20, where half the frames go: run once after the timed runs (its blocking would
+// change what the JIT sees), it shows that the filter is on the machine the runs measure.
+const check = writeDriver('filter-check.mjs', 0x0a000214);
 
 async function wdknet(
   input: string,
   output: string,
   interruptModerationUs?: number,
-): Promise<{ ms: number; transmitted: number }> {
+  drivers = [driver],
+): Promise<{ ms: number; transmitted: number; blocked: number }> {
   const start = process.hrtime.bigint();
   const r = await playCapture({
     capture: input,
-    drivers: [driver],
+    drivers,
     out: output,
     verifier: 'off',
     hosts: 1,
@@ -111,7 +128,7 @@ async function wdknet(
   });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (r.exitCode !== 0) throw new Error(`wdknet run failed:\n${r.report}`);
-  return { ms, transmitted: r.summary.transmitted };
+  return { ms, transmitted: r.summary.transmitted, blocked: r.summary.dropped['WFP BLOCK'] ?? 0 };
 }
 
 function tcpdump(input: string, output: string): number {
@@ -152,6 +169,7 @@ function written(output: string, overwrite: boolean): string {
 
 console.log(`# host - ${await machine()} - ${new Date().toISOString().slice(0, 10)} - ${FRAMES} frames per capture`);
 const tcpdumpVersion = execFileSync('tcpdump', ['--version'], { encoding: 'utf8' }).split('\n')[0];
+console.log(`wdknet run (in this process, the command's V8 settings: ${jit.join(' ')})`);
 console.log(`baseline: ${tcpdumpVersion} -r in -w out 'not dst host 192.0.2.9'; every timed run writes a new out`);
 for (const c of cases) {
   const input = join(dir, `${c.sizes.length === 1 ? 'small' : 'mixed'}.pcap`);
@@ -199,6 +217,10 @@ const after = heapUsedAfterGc();
 console.log(
   `heap after a run vs after the run before it (${FRAMES} frames): ${((after - before) / 1024).toFixed(1)} KiB`,
 );
+
+const { blocked } = await wdknet(input, join(dir, 'check.pcap'), undefined, [check]);
+if (blocked !== Math.ceil(FRAMES / 2)) throw new Error(`the driver's filter blocked ${blocked} frames, not half`);
+console.log(`the driver's filter is on the measured machine: blocking 10.0.2.20 instead dropped ${blocked} frames`);
 
 // The captures and outputs are over a gigabyte: they go with the run.
 rmSync(dir, { recursive: true, force: true });
