@@ -1,7 +1,7 @@
 /**
  * Loading drivers for a run: a driver is a TypeScript or JavaScript module that exports
- * `DriverEntry(DriverObject, RegistryPath)`. TypeScript modules are loaded through tsx's ESM loader, registered
- * on demand when the CLI itself runs from JavaScript.
+ * `DriverEntry(DriverObject, RegistryPath)`, as an ES module (CommonJsDriverError says why). TypeScript modules are
+ * loaded through tsx's ESM loader, registered on demand when the CLI itself runs from JavaScript.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
@@ -52,10 +52,10 @@ export class CommonJsDriverError extends Error {
 
 async function importModule(path: string): Promise<Record<string, unknown>> {
   const full = resolve(path);
-  if (full.endsWith('.cts')) throw new CommonJsDriverError(full, packageScope(dirname(full))?.packageJson ?? null);
-  if (full.endsWith('.ts')) {
+  if (full.endsWith('.cts') || full.endsWith('.ts')) {
     const scope = packageScope(dirname(full));
-    if (scope === null || !scope.module) throw new CommonJsDriverError(full, scope?.packageJson ?? null);
+    if (full.endsWith('.cts') || scope?.module !== true)
+      throw new CommonJsDriverError(full, scope?.packageJson ?? null);
   }
   if (
     (full.endsWith('.ts') || full.endsWith('.mts')) &&
