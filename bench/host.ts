@@ -3,10 +3,12 @@
  * driver, capture out) on 64-byte frames and on a mixed-size capture, and in the same run the baseline
  * `tcpdump -r in -w out` with the equivalent BPF filter. Captures are generated into a temporary folder.
  * Also the heap before and after a second run over the same capture (no growth means the per-packet path
- * allocates nothing that stays).
+ * allocates nothing that stays), and a check that the driver's filter is on the machine the runs measure.
  *
  * Run: npm run bench -- host (builds dist/ first), or after `npm run build`:
  * node --import tsx --expose-gc bench/host.ts [frames]
+ * (it starts itself again with the command's start-up node options, src/cli/jit.ts STARTUP_FLAGS, when they are
+ * missing).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
